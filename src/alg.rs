@@ -1,0 +1,160 @@
+//! JWS algorithms rolegate accepts, and the kind of key each one needs.
+
+use std::fmt;
+
+/// A JWS signature algorithm (RFC 7518). `none` is deliberately absent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Alg {
+    HS256,
+    HS384,
+    HS512,
+    RS256,
+    RS384,
+    RS512,
+    PS256,
+    PS384,
+    PS512,
+    ES256,
+    ES384,
+    EdDSA,
+}
+
+/// The kind of key an algorithm verifies with. Keeping the curve in the type
+/// means "ES256 with a P-384 key" is simply a mismatch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum KeyType {
+    Hmac,
+    Rsa,
+    EcP256,
+    EcP384,
+    Ed25519,
+}
+
+impl Alg {
+    pub const ALL: [Alg; 12] = [
+        Alg::HS256,
+        Alg::HS384,
+        Alg::HS512,
+        Alg::RS256,
+        Alg::RS384,
+        Alg::RS512,
+        Alg::PS256,
+        Alg::PS384,
+        Alg::PS512,
+        Alg::ES256,
+        Alg::ES384,
+        Alg::EdDSA,
+    ];
+
+    /// Exact, case-sensitive name lookup (RFC 7515 §4.1.1: `alg` is case-sensitive).
+    pub fn from_name(name: &str) -> Option<Alg> {
+        Alg::ALL.into_iter().find(|a| a.name() == name)
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Alg::HS256 => "HS256",
+            Alg::HS384 => "HS384",
+            Alg::HS512 => "HS512",
+            Alg::RS256 => "RS256",
+            Alg::RS384 => "RS384",
+            Alg::RS512 => "RS512",
+            Alg::PS256 => "PS256",
+            Alg::PS384 => "PS384",
+            Alg::PS512 => "PS512",
+            Alg::ES256 => "ES256",
+            Alg::ES384 => "ES384",
+            Alg::EdDSA => "EdDSA",
+        }
+    }
+
+    pub fn key_type(self) -> KeyType {
+        match self {
+            Alg::HS256 | Alg::HS384 | Alg::HS512 => KeyType::Hmac,
+            Alg::RS256 | Alg::RS384 | Alg::RS512 | Alg::PS256 | Alg::PS384 | Alg::PS512 => {
+                KeyType::Rsa
+            }
+            Alg::ES256 => KeyType::EcP256,
+            Alg::ES384 => KeyType::EcP384,
+            Alg::EdDSA => KeyType::Ed25519,
+        }
+    }
+
+    /// Minimum HMAC key length in bytes: the hash output size (RFC 7518 §3.2).
+    pub fn min_hmac_key_len(self) -> Option<usize> {
+        match self {
+            Alg::HS256 => Some(32),
+            Alg::HS384 => Some(48),
+            Alg::HS512 => Some(64),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn to_jsonwebtoken(self) -> jsonwebtoken::Algorithm {
+        use jsonwebtoken::Algorithm as J;
+        match self {
+            Alg::HS256 => J::HS256,
+            Alg::HS384 => J::HS384,
+            Alg::HS512 => J::HS512,
+            Alg::RS256 => J::RS256,
+            Alg::RS384 => J::RS384,
+            Alg::RS512 => J::RS512,
+            Alg::PS256 => J::PS256,
+            Alg::PS384 => J::PS384,
+            Alg::PS512 => J::PS512,
+            Alg::ES256 => J::ES256,
+            Alg::ES384 => J::ES384,
+            Alg::EdDSA => J::EdDSA,
+        }
+    }
+}
+
+impl fmt::Display for Alg {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl KeyType {
+    pub fn describe(self) -> &'static str {
+        match self {
+            KeyType::Hmac => "HMAC secret",
+            KeyType::Rsa => "RSA key",
+            KeyType::EcP256 => "EC P-256 key",
+            KeyType::EcP384 => "EC P-384 key",
+            KeyType::Ed25519 => "Ed25519 key",
+        }
+    }
+}
+
+/// The list of accepted names, for error messages.
+pub fn known_names() -> String {
+    Alg::ALL
+        .iter()
+        .map(|a| a.name())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip_and_are_case_sensitive() {
+        for alg in Alg::ALL {
+            assert_eq!(Alg::from_name(alg.name()), Some(alg));
+        }
+        assert_eq!(Alg::from_name("rs256"), None);
+        assert_eq!(Alg::from_name("none"), None);
+        assert_eq!(Alg::from_name("ES512"), None);
+    }
+
+    #[test]
+    fn families() {
+        assert_eq!(Alg::PS384.key_type(), KeyType::Rsa);
+        assert_eq!(Alg::ES384.key_type(), KeyType::EcP384);
+        assert_eq!(Alg::HS512.min_hmac_key_len(), Some(64));
+        assert_eq!(Alg::RS256.min_hmac_key_len(), None);
+    }
+}

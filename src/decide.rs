@@ -1,0 +1,655 @@
+//! `Policy::decide`: request syntax (400), credentials and token (401), scope
+//! and roles (403), in that order, each step recorded in the trace.
+
+use crate::claims::{self, ClaimPath};
+use crate::decision::{AttributeCheck, Credential, Decision, Reason, RoleCheck, RuleRef};
+use crate::method::{is_read, is_token, NEVER_ALLOWED, OVERRIDE_HEADERS};
+use crate::path::canonicalize;
+use crate::policy::{BasicAuth, Effect, Mode, OutsidePrefix, Policy, Role, RoleGrant};
+use crate::request::{parse_authorization, query_has_access_token, Authorization, Request};
+use crate::token::{self, TokenError, TokenErrorKind, VerifiedToken};
+use crate::trace::Tracer;
+use serde_json::{Map, Value};
+
+/// How much a decision explains. Hosts on the hot path turn explaining off.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DecideOptions {
+    /// Fill `trace` and `role_checks`.
+    pub explain: bool,
+}
+
+impl Default for DecideOptions {
+    fn default() -> Self {
+        DecideOptions { explain: true }
+    }
+}
+
+impl Policy {
+    /// Decides one request, with a full trace.
+    pub fn decide(&self, request: &Request) -> Decision {
+        self.decide_with(request, DecideOptions::default(), None)
+    }
+
+    /// Decides one request. `verified` lets a host pass a token whose
+    /// signature it verified earlier with this same policy (a cache hit);
+    /// every time-dependent and claim check still runs.
+    pub fn decide_with(
+        &self,
+        request: &Request,
+        options: DecideOptions,
+        verified: Option<&VerifiedToken>,
+    ) -> Decision {
+        let mut e = Evaluation::new(self, options.explain);
+        match e.run(request, verified) {
+            Ok(()) => e.finish(Reason::Allowed, None, None),
+            Err(end) => e.finish(end.reason, end.cause, end.challenge),
+        }
+    }
+
+    /// Verifies a bearer token's structure and signature only: what a host
+    /// may cache by token. `None` when the request carries no bearer token or
+    /// verification fails (then `decide` reports why).
+    pub fn verify_bearer(&self, request: &Request) -> Option<VerifiedToken> {
+        let values: Vec<&str> = request.header_values("authorization").collect();
+        match parse_authorization(&values) {
+            Authorization::Bearer(t) => {
+                token::verify_jws(&self.issuers, t, &mut Tracer::new(false)).ok()
+            }
+            _ => None,
+        }
+    }
+}
+
+/// Where evaluation stopped short of "allowed".
+struct End {
+    reason: Reason,
+    cause: Option<&'static str>,
+    challenge: Option<String>,
+}
+
+struct Evaluation<'p> {
+    policy: &'p Policy,
+    trace: Tracer,
+    credential: Credential,
+    issuer: Option<String>,
+    subject: Option<String>,
+    client_id: Option<String>,
+    roles: Vec<String>,
+    rule: Option<RuleRef>,
+    path: Option<String>,
+    upstream_path: Option<String>,
+    methods: Vec<String>,
+    expires_at: Option<u64>,
+    role_checks: Vec<RoleCheck>,
+}
+
+impl<'p> Evaluation<'p> {
+    fn new(policy: &'p Policy, explain: bool) -> Self {
+        Evaluation {
+            policy,
+            trace: Tracer::new(explain),
+            credential: Credential::None,
+            issuer: None,
+            subject: None,
+            client_id: None,
+            roles: Vec::new(),
+            rule: None,
+            path: None,
+            upstream_path: None,
+            methods: Vec::new(),
+            expires_at: None,
+            role_checks: Vec::new(),
+        }
+    }
+
+    fn run(&mut self, req: &Request, verified: Option<&VerifiedToken>) -> Result<(), End> {
+        self.check_methods(req)?;
+        let canonical = match canonicalize(&req.path) {
+            Ok(c) => c,
+            Err(err) => {
+                self.trace.step("path", false, || err.describe().to_owned());
+                return Err(End {
+                    reason: Reason::InvalidPath,
+                    cause: Some(err.code()),
+                    challenge: None,
+                });
+            }
+        };
+        self.trace.step("path", true, || {
+            format!("canonical path {}", canonical.path)
+        });
+        self.path = Some(canonical.path.clone());
+        self.upstream_path = Some(canonical.with_query());
+        if canonical
+            .query
+            .as_deref()
+            .is_some_and(query_has_access_token)
+        {
+            self.trace.step("credentials", false, || {
+                "access_token in the query string is never accepted".to_owned()
+            });
+            return Err(self.invalid_request(
+                "token_in_query",
+                "Send the token in the Authorization header, not the query",
+            ));
+        }
+        if let Some(m) = self
+            .methods
+            .iter()
+            .find(|m| NEVER_ALLOWED.contains(&m.as_str()))
+        {
+            let m = m.clone();
+            self.trace
+                .step("method", false, || format!("{m} is never allowed"));
+            return Err(self.end(Reason::ForbiddenMethod, None, None));
+        }
+
+        // Segments relative to the prefix, for matching.
+        let full: Vec<&str> = canonical.segments().collect();
+        let segments: Vec<&str> = match &self.policy.prefix {
+            None => full,
+            Some(prefix) => {
+                let prefix_len = prefix.split('/').filter(|s| !s.is_empty()).count();
+                let inside = prefix
+                    .split('/')
+                    .filter(|s| !s.is_empty())
+                    .eq(full.iter().copied().take(prefix_len))
+                    && full.len() >= prefix_len;
+                if !inside {
+                    let allow = self.policy.outside_prefix == OutsidePrefix::Allow;
+                    self.trace.step("prefix", allow, || {
+                        format!(
+                            "outside {prefix}: {}",
+                            if allow {
+                                "not governed (outside_prefix: allow)"
+                            } else {
+                                "denied (outside_prefix: deny)"
+                            }
+                        )
+                    });
+                    let reason = if allow {
+                        Reason::OutsidePrefix
+                    } else {
+                        Reason::OutsidePrefixDenied
+                    };
+                    return Err(self.end(reason, None, None));
+                }
+                self.trace.step("prefix", true, || {
+                    format!(
+                        "inside {prefix}; matching /{}",
+                        full.get(prefix_len..).unwrap_or_default().join("/")
+                    )
+                });
+                full.get(prefix_len..).unwrap_or_default().to_vec()
+            }
+        };
+
+        let claims = self.authenticate(req, verified)?;
+        self.identity(&claims)?;
+        self.check_scope(&claims)?;
+        let granted = self.grant_roles(&claims)?;
+        self.apply_rules(&granted, &segments)?;
+        self.guard_authentication_paths(&segments)?;
+        Ok(())
+    }
+
+    /// The request method, then every override header's method.
+    fn check_methods(&mut self, req: &Request) -> Result<(), End> {
+        if !is_token(&req.method) {
+            self.trace.step("method", false, || {
+                "the method is not an HTTP token".to_owned()
+            });
+            return Err(self.invalid_request("invalid_method", "The request method is invalid"));
+        }
+        self.methods.push(req.method.clone());
+        for header in OVERRIDE_HEADERS {
+            for value in req.header_values(header) {
+                let value = value.trim_matches(|c| c == ' ' || c == '\t');
+                if !is_token(value) {
+                    self.trace
+                        .step("method", false, || format!("{header} is not a method name"));
+                    return Err(self.invalid_request(
+                        "invalid_method_override",
+                        "A method override header is invalid",
+                    ));
+                }
+                // Frameworks upper-case the override before dispatching on it.
+                let m = value.to_ascii_uppercase();
+                if !self.methods.contains(&m) {
+                    self.methods.push(m);
+                }
+            }
+        }
+        self.trace.step("method", true, || {
+            if self.methods.len() == 1 {
+                format!("method {}", self.methods.join(""))
+            } else {
+                format!(
+                    "methods {} (with override; all must be allowed)",
+                    self.methods.join(", ")
+                )
+            }
+        });
+        Ok(())
+    }
+
+    /// Credentials -> validated claims.
+    fn authenticate(
+        &mut self,
+        req: &Request,
+        cached: Option<&VerifiedToken>,
+    ) -> Result<Map<String, Value>, End> {
+        let (issuer_index, claims) = if let Some(claims) = &req.claims {
+            self.credential = Credential::Claims;
+            self.trace.step("credentials", true, || {
+                "claims-only preview: the signature is not checked".to_owned()
+            });
+            let index = token::select_issuer(&self.policy.issuers, claims)
+                .map_err(|err| self.invalid_token(err))?;
+            (index, claims.clone())
+        } else {
+            let values: Vec<&str> = req.header_values("authorization").collect();
+            match parse_authorization(&values) {
+                Authorization::None => {
+                    self.trace.step("credentials", false, || {
+                        "no Authorization header".to_owned()
+                    });
+                    let challenge = self.challenge(None, None);
+                    return Err(self.end(Reason::MissingCredentials, None, Some(challenge)));
+                }
+                Authorization::Invalid(cause, description) => {
+                    self.trace
+                        .step("credentials", false, || description.to_owned());
+                    return Err(self.invalid_request(cause, description));
+                }
+                Authorization::Basic => {
+                    self.credential = Credential::Basic;
+                    return Err(self.basic());
+                }
+                Authorization::Other(scheme) => {
+                    self.credential = Credential::Other;
+                    self.trace.step("credentials", false, || {
+                        format!(
+                            "scheme \"{}\" is not supported; use Bearer",
+                            scheme.escape_debug()
+                        )
+                    });
+                    let challenge = self.challenge(None, None);
+                    return Err(self.end(Reason::UnsupportedScheme, None, Some(challenge)));
+                }
+                Authorization::Bearer(bearer) => {
+                    self.credential = Credential::Bearer;
+                    self.trace
+                        .step("credentials", true, || "bearer token".to_owned());
+                    let fresh;
+                    let verified = match cached {
+                        Some(v) => {
+                            self.trace.step("token.signature", true, || {
+                                "verified earlier (cached)".to_owned()
+                            });
+                            v
+                        }
+                        None => {
+                            fresh =
+                                token::verify_jws(&self.policy.issuers, bearer, &mut self.trace)
+                                    .map_err(|err| self.invalid_token(err))?;
+                            &fresh
+                        }
+                    };
+                    (verified.issuer, verified.claims.clone())
+                }
+            }
+        };
+        let Some(issuer) = self.policy.issuers.get(issuer_index) else {
+            return Err(self.invalid_token(TokenError {
+                kind: TokenErrorKind::UnknownIssuer,
+                detail: "issuer index out of range".to_owned(),
+            }));
+        };
+        self.issuer = Some(issuer.issuer.clone());
+        let times = token::check_claims(issuer, &claims, req.now, &mut self.trace)
+            .map_err(|err| self.invalid_token(err))?;
+        self.expires_at = Some(times.exp);
+        Ok(claims)
+    }
+
+    fn basic(&mut self) -> End {
+        match self.policy.basic_auth {
+            BasicAuth::Deny => {
+                self.trace.step("credentials", false, || {
+                    "Basic authentication is disabled (basic_auth: deny); use a bearer token"
+                        .to_owned()
+                });
+                let challenge = self.challenge(None, None);
+                self.end(Reason::BasicAuthDisabled, None, Some(challenge))
+            }
+            BasicAuth::PassThrough => {
+                self.trace.step("credentials", true, || {
+                    "Basic credentials passed through: the upstream checks them".to_owned()
+                });
+                self.end(Reason::BasicAuthPassThrough, None, None)
+            }
+        }
+    }
+
+    /// Subject and client id: optional, but a non-string value is a malformed token.
+    fn identity(&mut self, claims: &Map<String, Value>) -> Result<(), End> {
+        self.subject = self.string_claim(
+            claims,
+            &self.policy.subject_claim,
+            TokenErrorKind::InvalidSubject,
+        )?;
+        self.client_id = self.string_claim(
+            claims,
+            &self.policy.client_id_claim,
+            TokenErrorKind::InvalidClientId,
+        )?;
+        Ok(())
+    }
+
+    fn string_claim(
+        &mut self,
+        claims: &Map<String, Value>,
+        path: &ClaimPath,
+        kind: TokenErrorKind,
+    ) -> Result<Option<String>, End> {
+        match path.lookup(claims) {
+            None => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s.clone())),
+            Some(other) => Err(self.invalid_token(TokenError {
+                kind,
+                detail: format!(
+                    "claim {} must be a string, not {}",
+                    path.name(),
+                    claims::preview(other)
+                ),
+            })),
+        }
+    }
+
+    fn check_scope(&mut self, claims: &Map<String, Value>) -> Result<(), End> {
+        let required = &self.policy.required_scopes;
+        if required.is_empty() {
+            return Ok(());
+        }
+        let present = claims::scopes(claims).map_err(|why| {
+            self.invalid_token(TokenError {
+                kind: TokenErrorKind::InvalidScopeClaim,
+                detail: why.to_owned(),
+            })
+        })?;
+        let missing: Vec<&str> = required
+            .iter()
+            .map(String::as_str)
+            .filter(|r| !present.contains(r))
+            .collect();
+        if missing.is_empty() {
+            self.trace.step("scope", true, || {
+                format!("has the required scope(s) {}", required.join(" "))
+            });
+            return Ok(());
+        }
+        self.trace.step("scope", false, || {
+            format!("missing scope(s) {}", missing.join(" "))
+        });
+        let challenge = self.challenge(
+            Some((
+                "insufficient_scope",
+                "The access token lacks a required scope",
+            )),
+            Some(required.join(" ")),
+        );
+        Err(self.end(Reason::InsufficientScope, None, Some(challenge)))
+    }
+
+    fn grant_roles(&mut self, claims: &Map<String, Value>) -> Result<Vec<&'p Role>, End> {
+        let policy = self.policy;
+        let mut granted = Vec::new();
+        for role in &policy.roles {
+            let (is_granted, attributes) = match &role.grant {
+                RoleGrant::AnyValidToken => (true, Vec::new()),
+                RoleGrant::Attributes(attrs) => {
+                    let mut all = true;
+                    let mut checks = Vec::new();
+                    for a in attrs {
+                        let actual = a.claim.lookup(claims);
+                        let matched = actual.is_some_and(|v| claims::value_matches(v, &a.value));
+                        all &= matched;
+                        if self.trace.enabled() {
+                            checks.push(AttributeCheck {
+                                claim: a.claim.name().to_owned(),
+                                value: a.value.clone(),
+                                matched,
+                                actual: actual.cloned(),
+                            });
+                        } else if !all {
+                            break;
+                        }
+                    }
+                    (all, checks)
+                }
+            };
+            let is_granted = is_granted && role.enabled;
+            if self.trace.enabled() {
+                self.role_checks.push(RoleCheck {
+                    role: role.name.clone(),
+                    enabled: role.enabled,
+                    granted: is_granted,
+                    grant: match role.grant {
+                        RoleGrant::AnyValidToken => "any_valid_token",
+                        RoleGrant::Attributes(_) => "attributes",
+                    },
+                    attributes,
+                });
+            }
+            if is_granted {
+                granted.push(role);
+                self.roles.push(role.name.clone());
+            }
+        }
+        if granted.is_empty() {
+            self.trace.step("roles", false, || {
+                "no enabled role has all its required attributes in the token".to_owned()
+            });
+            return Err(self.end(Reason::NoRole, None, None));
+        }
+        self.trace.step("roles", true, || {
+            format!("granted {}", self.roles.join(", "))
+        });
+        Ok(granted)
+    }
+
+    /// Every judged method must be allowed by some granted role; within a
+    /// role, a matching deny beats any allow.
+    fn apply_rules(&mut self, granted: &[&'p Role], segments: &[&str]) -> Result<(), End> {
+        let methods = self.methods.clone();
+        if self.trace.enabled() {
+            self.note_inactive_rules(granted, &methods, segments);
+        }
+        for method in &methods {
+            let mut allow: Option<RuleRef> = None;
+            let mut deny: Option<RuleRef> = None;
+            for role in granted {
+                match role_verdict(role, method, segments) {
+                    Some(rule) if rule.effect == Effect::Allow => {
+                        allow.get_or_insert(rule);
+                    }
+                    Some(rule) => {
+                        deny.get_or_insert(rule);
+                    }
+                    None => {}
+                }
+            }
+            let path = self.path.clone().unwrap_or_default();
+            match (allow, deny) {
+                (Some(rule), _) => {
+                    self.trace.step("rules", true, || {
+                        format!(
+                            "{method} {path}: allowed by role {} rule {}",
+                            rule.role, rule.index
+                        )
+                    });
+                    self.rule = Some(rule);
+                }
+                (None, Some(rule)) => {
+                    self.trace.step("rules", false, || {
+                        format!(
+                            "{method} {path}: denied by role {} rule {} and no granted role allows it",
+                            rule.role, rule.index
+                        )
+                    });
+                    self.rule = Some(rule);
+                    return Err(self.end(Reason::DeniedByRule, None, None));
+                }
+                (None, None) => {
+                    self.trace.step("rules", false, || {
+                        format!("{method} {path}: no rule of a granted role allows it")
+                    });
+                    self.rule = None;
+                    return Err(self.end(Reason::NotPermitted, None, None));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Rules switched off by `when_role_enabled` that would have matched: the
+    /// usual reason a preview differs from what an administrator expects.
+    fn note_inactive_rules(&mut self, granted: &[&'p Role], methods: &[String], segments: &[&str]) {
+        for role in granted {
+            for (index, rule) in role.rules.iter().enumerate() {
+                let would_match = methods.iter().any(|m| rule.methods.contains(m))
+                    && rule.paths.iter().any(|p| p.matches(segments));
+                if let (false, true, Some(other)) =
+                    (rule.active, would_match, &rule.when_role_enabled)
+                {
+                    self.trace.step("rules", true, || {
+                        format!(
+                            "role {} rule {index} is off: it applies only while role {other} is enabled",
+                            role.name
+                        )
+                    });
+                }
+            }
+        }
+    }
+
+    /// Pexip "Allow all permissions" off: bearer clients never write to
+    /// authentication configuration, whatever their role allows.
+    fn guard_authentication_paths(&mut self, segments: &[&str]) -> Result<(), End> {
+        if self.policy.allow_all_permissions {
+            return Ok(());
+        }
+        let writes = self.methods.iter().any(|m| !is_read(m));
+        let protected = self
+            .policy
+            .authentication_paths
+            .iter()
+            .find(|p| p.matches(segments));
+        match protected {
+            Some(pattern) if writes => {
+                self.trace.step("allow_all_permissions", false, || {
+                    format!(
+                        "writing to {} (authentication configuration) needs allow_all_permissions, \
+                         even though a role allows it",
+                        pattern.as_str()
+                    )
+                });
+                Err(self.end(Reason::AuthenticationConfigProtected, None, None))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    fn invalid_token(&mut self, err: TokenError) -> End {
+        let TokenError { kind, detail } = err;
+        self.trace
+            .step("token", false, || format!("{}: {detail}", kind.code()));
+        let challenge = self.challenge(Some(("invalid_token", kind.description())), None);
+        self.end(Reason::InvalidToken, Some(kind.code()), Some(challenge))
+    }
+
+    fn invalid_request(&mut self, cause: &'static str, description: &'static str) -> End {
+        let challenge = self.challenge(Some(("invalid_request", description)), None);
+        self.end(Reason::InvalidRequest, Some(cause), Some(challenge))
+    }
+
+    fn end(&self, reason: Reason, cause: Option<&'static str>, challenge: Option<String>) -> End {
+        End {
+            reason,
+            cause,
+            challenge,
+        }
+    }
+
+    /// RFC 6750 §3 `WWW-Authenticate` value.
+    fn challenge(&self, error: Option<(&str, &str)>, scope: Option<String>) -> String {
+        let mut value = format!("Bearer realm=\"{}\"", self.policy.realm);
+        if let Some((code, description)) = error {
+            value.push_str(&format!(
+                ", error=\"{code}\", error_description=\"{description}\""
+            ));
+        }
+        if let Some(scope) = scope {
+            value.push_str(&format!(", scope=\"{scope}\""));
+        }
+        value
+    }
+
+    fn finish(
+        mut self,
+        reason: Reason,
+        cause: Option<&'static str>,
+        www_authenticate: Option<String>,
+    ) -> Decision {
+        let allowed = reason.is_allowed();
+        let dry_run = self.policy.mode == Mode::DryRun;
+        self.trace.step("decision", allowed, || {
+            let mut d = format!("{} ({})", reason.as_str(), reason.status());
+            if dry_run && !allowed {
+                d.push_str("; dry run: the request is let through and logged");
+            }
+            d
+        });
+        Decision {
+            allowed,
+            status: reason.status(),
+            reason,
+            cause,
+            www_authenticate,
+            credential: self.credential,
+            issuer: self.issuer,
+            subject: self.subject,
+            client_id: self.client_id,
+            roles: self.roles,
+            rule: self.rule,
+            path: self.path,
+            upstream_path: self.upstream_path,
+            methods: self.methods,
+            expires_at: self.expires_at,
+            role_checks: self.role_checks,
+            trace: self.trace.into_steps(),
+            dry_run,
+        }
+    }
+}
+
+/// A role's verdict on one method and path: its first matching deny, else its
+/// first matching allow, else nothing.
+fn role_verdict(role: &Role, method: &str, segments: &[&str]) -> Option<RuleRef> {
+    let matching = |effect: Effect| {
+        role.rules.iter().enumerate().find(|(_, r)| {
+            r.active
+                && r.effect == effect
+                && r.methods.contains(method)
+                && r.paths.iter().any(|p| p.matches(segments))
+        })
+    };
+    matching(Effect::Deny)
+        .or_else(|| matching(Effect::Allow))
+        .map(|(index, rule)| RuleRef {
+            role: role.name.clone(),
+            index,
+            effect: rule.effect,
+        })
+}

@@ -1,0 +1,199 @@
+//! What `Policy::decide` answers: the verdict, the HTTP status and challenge
+//! a host must send, the identity to forward, and why (the trace).
+
+use crate::policy::Effect;
+use serde::Serialize;
+use serde_json::Value;
+
+/// Why a request was allowed or denied. Each reason has one status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Reason {
+    /// A granted role allows the method on the path.
+    Allowed,
+    /// Outside `path_prefix` and `outside_prefix` is `allow`.
+    OutsidePrefix,
+    /// Outside `path_prefix` (default): the policy governs nothing there.
+    OutsidePrefixDenied,
+    /// No Authorization header.
+    MissingCredentials,
+    /// An Authorization scheme other than Bearer or Basic.
+    UnsupportedScheme,
+    /// Malformed request: repeated Authorization, empty token, token in the
+    /// query, bad method or method override.
+    InvalidRequest,
+    /// The bearer token failed validation; `cause` says which check.
+    InvalidToken,
+    /// The token lacks a required scope.
+    InsufficientScope,
+    /// The token is valid but grants no role.
+    NoRole,
+    /// A deny rule of a granted role matched and no role allows.
+    DeniedByRule,
+    /// Granted roles have no rule allowing this method on this path.
+    NotPermitted,
+    /// TRACE and CONNECT are never allowed.
+    ForbiddenMethod,
+    /// `allow_all_permissions` is off: OAuth2 clients never write to
+    /// `authentication_paths`, whatever their role allows.
+    AuthenticationConfigProtected,
+    /// Basic credentials while `basic_auth` is `deny`.
+    BasicAuthDisabled,
+    /// Basic credentials forwarded for the upstream to check.
+    BasicAuthPassThrough,
+    /// The path cannot be canonicalised safely; `cause` says why.
+    InvalidPath,
+}
+
+impl Reason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Reason::Allowed => "allowed",
+            Reason::OutsidePrefix => "outside_prefix",
+            Reason::OutsidePrefixDenied => "outside_prefix_denied",
+            Reason::MissingCredentials => "missing_credentials",
+            Reason::UnsupportedScheme => "unsupported_scheme",
+            Reason::InvalidRequest => "invalid_request",
+            Reason::InvalidToken => "invalid_token",
+            Reason::InsufficientScope => "insufficient_scope",
+            Reason::NoRole => "no_role",
+            Reason::DeniedByRule => "denied_by_rule",
+            Reason::NotPermitted => "not_permitted",
+            Reason::ForbiddenMethod => "forbidden_method",
+            Reason::AuthenticationConfigProtected => "authentication_config_protected",
+            Reason::BasicAuthDisabled => "basic_auth_disabled",
+            Reason::BasicAuthPassThrough => "basic_auth_pass_through",
+            Reason::InvalidPath => "invalid_path",
+        }
+    }
+
+    pub fn status(self) -> u16 {
+        match self {
+            Reason::Allowed | Reason::OutsidePrefix | Reason::BasicAuthPassThrough => 200,
+            Reason::InvalidRequest | Reason::InvalidPath => 400,
+            Reason::MissingCredentials
+            | Reason::UnsupportedScheme
+            | Reason::InvalidToken
+            | Reason::BasicAuthDisabled => 401,
+            Reason::InsufficientScope
+            | Reason::NoRole
+            | Reason::DeniedByRule
+            | Reason::NotPermitted
+            | Reason::ForbiddenMethod
+            | Reason::AuthenticationConfigProtected
+            | Reason::OutsidePrefixDenied => 403,
+        }
+    }
+
+    pub fn is_allowed(self) -> bool {
+        self.status() == 200
+    }
+
+    /// Every reason, for hosts that pre-register one counter per reason.
+    pub const ALL: [Reason; 16] = [
+        Reason::Allowed,
+        Reason::OutsidePrefix,
+        Reason::OutsidePrefixDenied,
+        Reason::MissingCredentials,
+        Reason::UnsupportedScheme,
+        Reason::InvalidRequest,
+        Reason::InvalidToken,
+        Reason::InsufficientScope,
+        Reason::NoRole,
+        Reason::DeniedByRule,
+        Reason::NotPermitted,
+        Reason::ForbiddenMethod,
+        Reason::AuthenticationConfigProtected,
+        Reason::BasicAuthDisabled,
+        Reason::BasicAuthPassThrough,
+        Reason::InvalidPath,
+    ];
+}
+
+/// How the request presented itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Credential {
+    None,
+    Bearer,
+    Basic,
+    /// A claims-only preview: every check except the signature.
+    Claims,
+    Other,
+}
+
+/// The rule that decided: `roles[role].rules[index]`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RuleRef {
+    pub role: String,
+    pub index: usize,
+    pub effect: Effect,
+}
+
+/// How one role was evaluated against the token's claims.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RoleCheck {
+    pub role: String,
+    pub enabled: bool,
+    pub granted: bool,
+    /// `"attributes"` or `"any_valid_token"`.
+    pub grant: &'static str,
+    pub attributes: Vec<AttributeCheck>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AttributeCheck {
+    pub claim: String,
+    pub value: String,
+    pub matched: bool,
+    /// The token's value of the claim, if it has one.
+    pub actual: Option<Value>,
+}
+
+/// One step of the evaluation, in order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TraceStep {
+    pub step: &'static str,
+    pub ok: bool,
+    pub detail: String,
+}
+
+/// The answer to one request.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Decision {
+    /// What enforcement does (in dry run: what it would do).
+    pub allowed: bool,
+    pub status: u16,
+    pub reason: Reason,
+    /// The precise check behind `reason`, e.g. `expired` or `encoded_slash`.
+    pub cause: Option<&'static str>,
+    /// The `WWW-Authenticate` value to send (RFC 6750 §3), if any.
+    pub www_authenticate: Option<String>,
+    pub credential: Credential,
+    pub issuer: Option<String>,
+    pub subject: Option<String>,
+    pub client_id: Option<String>,
+    /// Granted role names, in policy order.
+    pub roles: Vec<String>,
+    pub rule: Option<RuleRef>,
+    /// The canonical path (without query), when the path could be canonicalised.
+    pub path: Option<String>,
+    /// What the upstream should receive as `:path`: canonical path plus query.
+    pub upstream_path: Option<String>,
+    /// Methods judged: the request method, then any override.
+    pub methods: Vec<String>,
+    /// The token's `exp`, for caches.
+    pub expires_at: Option<u64>,
+    /// Per-role attribute evaluation (empty unless explaining).
+    pub role_checks: Vec<RoleCheck>,
+    /// Ordered steps (empty unless explaining).
+    pub trace: Vec<TraceStep>,
+    pub dry_run: bool,
+}
+
+impl Decision {
+    /// Whether the host lets the request through: allowed, or dry run.
+    pub fn forward(&self) -> bool {
+        self.allowed || self.dry_run
+    }
+}

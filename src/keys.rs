@@ -1,0 +1,430 @@
+//! Verification keys: JWKs (RFC 7517) and HMAC secrets from the policy, checked
+//! once at load time so a weak or malformed key is a policy error, never a
+//! silent acceptance at request time.
+
+use crate::alg::{Alg, KeyType};
+use crate::policy::error::{JsonPath, PolicyError};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use jsonwebtoken::DecodingKey;
+use serde_json::{Map, Value};
+
+/// Smallest RSA modulus accepted (NIST SP 800-57: 2048 bits until 2030).
+pub const MIN_RSA_BITS: usize = 2048;
+/// Largest RSA modulus the verifier supports.
+pub const MAX_RSA_BITS: usize = 4096;
+
+/// JWK members that only a private key has; a policy holds public keys only.
+const PRIVATE_MEMBERS: [&str; 7] = ["d", "p", "q", "dp", "dq", "qi", "oth"];
+
+/// A key that may verify token signatures, with the JWK metadata that limits it.
+pub struct VerificationKey {
+    pub kid: Option<String>,
+    /// The JWK `alg`: when present, the only algorithm this key verifies.
+    pub alg: Option<Alg>,
+    pub key_type: KeyType,
+    /// False when `use` or `key_ops` say the key is not for verifying signatures.
+    pub verify_permitted: bool,
+    /// Where the key sits in the policy, for traces (`jwks.keys[0]`).
+    pub label: String,
+    /// HMAC secret length in bytes, to check against each HS algorithm's minimum.
+    pub secret_len: Option<usize>,
+    pub(crate) decoding: DecodingKey,
+}
+
+impl std::fmt::Debug for VerificationKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("VerificationKey")
+            .field("kid", &self.kid)
+            .field("alg", &self.alg)
+            .field("key_type", &self.key_type)
+            .field("label", &self.label)
+            .finish_non_exhaustive()
+    }
+}
+
+impl VerificationKey {
+    /// Whether this key may verify a signature made with `alg`; the error says why not.
+    pub fn usable_for(&self, alg: Alg) -> Result<(), String> {
+        if !self.verify_permitted {
+            return Err(format!(
+                "key {} is not for signature verification (its use/key_ops say so)",
+                self.name()
+            ));
+        }
+        if alg.key_type() != self.key_type {
+            return Err(format!(
+                "{alg} needs an {} but key {} is an {}",
+                alg.key_type().describe(),
+                self.name(),
+                self.key_type.describe()
+            ));
+        }
+        if let Some(own) = self.alg {
+            if own != alg {
+                return Err(format!("key {} is for {own} only, not {alg}", self.name()));
+            }
+        }
+        Ok(())
+    }
+
+    /// `kid "x"` when the key has one, else its place in the policy.
+    pub fn name(&self) -> String {
+        match &self.kid {
+            Some(kid) => format!("\"{}\"", kid.escape_debug()),
+            None => self.label.clone(),
+        }
+    }
+}
+
+/// Decodes base64url without padding, as JOSE requires (RFC 7515 §2).
+pub fn b64url_decode(text: &str) -> Option<Vec<u8>> {
+    URL_SAFE_NO_PAD.decode(text).ok()
+}
+
+pub fn b64url_encode(bytes: &[u8]) -> String {
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// Parses one JWK from a policy's `jwks.keys[i]`.
+pub(crate) fn parse_jwk(
+    value: &Value,
+    path: &JsonPath,
+    label: String,
+) -> Result<VerificationKey, PolicyError> {
+    let jwk = value
+        .as_object()
+        .ok_or_else(|| PolicyError::wrong_type(path, "a JWK must be a JSON object"))?;
+    for member in PRIVATE_MEMBERS {
+        if jwk.contains_key(member) {
+            return Err(PolicyError::key(
+                &path.field(member),
+                "this is a private key; put only the public key in the policy \
+                 (remove d, p, q, dp, dq, qi, oth)",
+            ));
+        }
+    }
+    let kty = required_str(jwk, "kty", path)?;
+    let kid = optional_str(jwk, "kid", path)?.map(str::to_owned);
+    let alg = match optional_str(jwk, "alg", path)? {
+        None => None,
+        Some(name) => Some(parse_alg_name(name, &path.field("alg"))?),
+    };
+    let verify_permitted = verify_permitted(jwk, path)?;
+
+    let (key_type, decoding, secret_len) = match kty {
+        "RSA" => {
+            let n = required_b64(jwk, "n", path)?;
+            let e = required_b64(jwk, "e", path)?;
+            check_rsa(&n, &e, path)?;
+            (
+                KeyType::Rsa,
+                DecodingKey::from_rsa_raw_components(&n, &e),
+                None,
+            )
+        }
+        "EC" => {
+            let crv = required_str(jwk, "crv", path)?;
+            let x = required_b64(jwk, "x", path)?;
+            let y = required_b64(jwk, "y", path)?;
+            let key_type = match crv {
+                "P-256" => KeyType::EcP256,
+                "P-384" => KeyType::EcP384,
+                other => {
+                    return Err(PolicyError::key(
+                        &path.field("crv"),
+                        format!(
+                            "curve \"{}\" is not supported; use P-256 (ES256) or P-384 (ES384)",
+                            other.escape_debug()
+                        ),
+                    ))
+                }
+            };
+            let point = ec_point(key_type, &x, &y, path)?;
+            (key_type, DecodingKey::from_ec_der(&point), None)
+        }
+        "OKP" => {
+            let crv = required_str(jwk, "crv", path)?;
+            if crv != "Ed25519" {
+                return Err(PolicyError::key(
+                    &path.field("crv"),
+                    format!(
+                        "curve \"{}\" is not supported; EdDSA keys must be Ed25519",
+                        crv.escape_debug()
+                    ),
+                ));
+            }
+            let x = required_b64(jwk, "x", path)?;
+            check_ed25519(&x, path)?;
+            (KeyType::Ed25519, DecodingKey::from_ed_der(&x), None)
+        }
+        "oct" => {
+            let k = required_b64(jwk, "k", path)?;
+            let len = k.len();
+            (KeyType::Hmac, DecodingKey::from_secret(&k), Some(len))
+        }
+        other => {
+            return Err(PolicyError::key(
+                &path.field("kty"),
+                format!(
+                    "key type \"{}\" is not supported; use RSA, EC, OKP or oct",
+                    other.escape_debug()
+                ),
+            ))
+        }
+    };
+    if let Some(alg) = alg {
+        if alg.key_type() != key_type {
+            return Err(PolicyError::key(
+                &path.field("alg"),
+                format!(
+                    "alg {alg} needs an {} but this JWK is an {}",
+                    alg.key_type().describe(),
+                    key_type.describe()
+                ),
+            ));
+        }
+    }
+    Ok(VerificationKey {
+        kid,
+        alg,
+        key_type,
+        verify_permitted,
+        label,
+        secret_len,
+        decoding,
+    })
+}
+
+/// Builds an HMAC key from a policy's `secrets[i]` entry.
+pub(crate) fn secret_key(
+    kid: Option<&str>,
+    k: &str,
+    alg: Option<&str>,
+    path: &JsonPath,
+    label: String,
+) -> Result<VerificationKey, PolicyError> {
+    let bytes = b64url_decode(k).ok_or_else(|| {
+        PolicyError::key(
+            &path.field("k"),
+            "not base64url: encode the secret's bytes as base64url without padding",
+        )
+    })?;
+    let alg = match alg {
+        None => None,
+        Some(name) => {
+            let alg = parse_alg_name(name, &path.field("alg"))?;
+            if alg.key_type() != KeyType::Hmac {
+                return Err(PolicyError::key(
+                    &path.field("alg"),
+                    format!("a secret is an HMAC key; {alg} is not an HMAC algorithm"),
+                ));
+            }
+            Some(alg)
+        }
+    };
+    Ok(VerificationKey {
+        kid: kid.map(str::to_owned),
+        alg,
+        key_type: KeyType::Hmac,
+        verify_permitted: true,
+        label,
+        secret_len: Some(bytes.len()),
+        decoding: DecodingKey::from_secret(&bytes),
+    })
+}
+
+fn parse_alg_name(name: &str, path: &JsonPath) -> Result<Alg, PolicyError> {
+    if name.eq_ignore_ascii_case("none") {
+        return Err(PolicyError::value(
+            path,
+            "\"none\" is never allowed: anyone could forge an unsigned token",
+        ));
+    }
+    Alg::from_name(name).ok_or_else(|| {
+        PolicyError::value(
+            path,
+            format!(
+                "unknown algorithm \"{}\"; use one of {}",
+                name.escape_debug(),
+                crate::alg::known_names()
+            ),
+        )
+    })
+}
+
+pub(crate) fn parse_algorithm(name: &str, path: &JsonPath) -> Result<Alg, PolicyError> {
+    parse_alg_name(name, path)
+}
+
+/// RFC 7517 §4.2/§4.3: `use` must be "sig" and `key_ops` must contain "verify"
+/// for the key to verify signatures.
+fn verify_permitted(jwk: &Map<String, Value>, path: &JsonPath) -> Result<bool, PolicyError> {
+    let use_ok = match optional_str(jwk, "use", path)? {
+        None => true,
+        Some(u) => u == "sig",
+    };
+    let ops_ok = match jwk.get("key_ops") {
+        None => true,
+        Some(Value::Array(ops)) => {
+            let mut found = false;
+            for (i, op) in ops.iter().enumerate() {
+                match op.as_str() {
+                    Some(op) => found |= op == "verify",
+                    None => {
+                        return Err(PolicyError::wrong_type(
+                            &path.field("key_ops").index(i),
+                            "key_ops entries must be strings",
+                        ))
+                    }
+                }
+            }
+            found
+        }
+        Some(_) => {
+            return Err(PolicyError::wrong_type(
+                &path.field("key_ops"),
+                "key_ops must be an array of strings",
+            ))
+        }
+    };
+    Ok(use_ok && ops_ok)
+}
+
+fn check_rsa(n: &[u8], e: &[u8], path: &JsonPath) -> Result<(), PolicyError> {
+    let bits = bit_length(n);
+    if bits < MIN_RSA_BITS {
+        return Err(PolicyError::key(
+            &path.field("n"),
+            format!("RSA key is {bits} bits; at least {MIN_RSA_BITS} bits are required"),
+        ));
+    }
+    if bits > MAX_RSA_BITS {
+        return Err(PolicyError::key(
+            &path.field("n"),
+            format!("RSA key is {bits} bits; at most {MAX_RSA_BITS} bits are supported"),
+        ));
+    }
+    let e_odd = e.last().is_some_and(|b| b & 1 == 1);
+    if !e_odd || bit_length(e) < 2 || bit_length(e) > 33 {
+        return Err(PolicyError::key(
+            &path.field("e"),
+            "RSA public exponent must be an odd number from 3 to 2^33 (usually 65537, \"AQAB\")",
+        ));
+    }
+    rsa::RsaPublicKey::new(
+        rsa::BigUint::from_bytes_be(n),
+        rsa::BigUint::from_bytes_be(e),
+    )
+    .map(|_| ())
+    .map_err(|err| PolicyError::key(path, format!("not a valid RSA public key: {err}")))
+}
+
+fn bit_length(bytes: &[u8]) -> usize {
+    let mut rest = bytes.iter().skip_while(|b| **b == 0);
+    match rest.next() {
+        None => 0,
+        Some(first) => 8 - first.leading_zeros() as usize + 8 * rest.count(),
+    }
+}
+
+/// Checks the point is on the curve and returns it in SEC1 uncompressed form.
+fn ec_point(
+    key_type: KeyType,
+    x: &[u8],
+    y: &[u8],
+    path: &JsonPath,
+) -> Result<Vec<u8>, PolicyError> {
+    let size = if key_type == KeyType::EcP256 { 32 } else { 48 };
+    for (name, coord) in [("x", x), ("y", y)] {
+        if coord.len() != size {
+            return Err(PolicyError::key(
+                &path.field(name),
+                format!(
+                    "coordinate is {} bytes; this curve needs exactly {size}",
+                    coord.len()
+                ),
+            ));
+        }
+    }
+    let mut point = Vec::with_capacity(1 + 2 * size);
+    point.push(0x04);
+    point.extend_from_slice(x);
+    point.extend_from_slice(y);
+    let on_curve = match key_type {
+        KeyType::EcP256 => p256::PublicKey::from_sec1_bytes(&point).is_ok(),
+        _ => p384::PublicKey::from_sec1_bytes(&point).is_ok(),
+    };
+    if !on_curve {
+        return Err(PolicyError::key(
+            path,
+            "x and y are not a point on the curve; copy the key again from its source",
+        ));
+    }
+    Ok(point)
+}
+
+fn check_ed25519(x: &[u8], path: &JsonPath) -> Result<(), PolicyError> {
+    let bytes: [u8; 32] = x.try_into().map_err(|_| {
+        PolicyError::key(
+            &path.field("x"),
+            format!("an Ed25519 public key is 32 bytes, this one is {}", x.len()),
+        )
+    })?;
+    ed25519_dalek::VerifyingKey::from_bytes(&bytes)
+        .map(|_| ())
+        .map_err(|_| PolicyError::key(&path.field("x"), "not a valid Ed25519 public key"))
+}
+
+fn optional_str<'a>(
+    jwk: &'a Map<String, Value>,
+    name: &str,
+    path: &JsonPath,
+) -> Result<Option<&'a str>, PolicyError> {
+    match jwk.get(name) {
+        None => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s)),
+        Some(_) => Err(PolicyError::wrong_type(
+            &path.field(name),
+            format!("{name} must be a string"),
+        )),
+    }
+}
+
+fn required_str<'a>(
+    jwk: &'a Map<String, Value>,
+    name: &str,
+    path: &JsonPath,
+) -> Result<&'a str, PolicyError> {
+    optional_str(jwk, name, path)?.ok_or_else(|| {
+        PolicyError::missing(&path.field(name), format!("this JWK needs \"{name}\""))
+    })
+}
+
+fn required_b64(
+    jwk: &Map<String, Value>,
+    name: &str,
+    path: &JsonPath,
+) -> Result<Vec<u8>, PolicyError> {
+    let text = required_str(jwk, name, path)?;
+    b64url_decode(text).ok_or_else(|| {
+        PolicyError::key(
+            &path.field(name),
+            "not base64url without padding (RFC 7517); copy the key again from its source",
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bit_lengths() {
+        assert_eq!(bit_length(&[]), 0);
+        assert_eq!(bit_length(&[0, 0]), 0);
+        assert_eq!(bit_length(&[1]), 1);
+        assert_eq!(bit_length(&[0, 0x80, 0]), 16);
+        assert_eq!(bit_length(&[0x01, 0x00, 0x01]), 17);
+    }
+}

@@ -1,0 +1,42 @@
+//! rolegate decides access to administrative HTTP APIs protected by OAuth2
+//! bearer tokens (JWT).
+//!
+//! One pure core: [`Policy::from_json`] loads and checks a policy once;
+//! [`Policy::decide`] turns a [`Request`] (method, path, headers, the current
+//! time) into a [`Decision`]. Hosts adapt it: `src/envoy/` (proxy-wasm filter,
+//! feature `envoy`) and `src/web/` (wasm-bindgen module, feature `web`).
+//! The core reads no clock and imports no host API.
+
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing,
+        clippy::unreachable,
+        clippy::todo,
+        clippy::unimplemented
+    )
+)]
+
+pub mod alg;
+pub mod claims;
+mod decide;
+pub mod decision;
+pub mod json;
+pub mod keys;
+pub mod method;
+pub mod mint;
+pub mod path;
+pub mod pattern;
+pub mod policy;
+pub mod request;
+pub mod token;
+mod trace;
+
+pub use decide::DecideOptions;
+pub use decision::{Credential, Decision, Reason, RuleRef, TraceStep};
+pub use policy::{Policy, PolicyError, PolicyErrorCode};
+pub use request::Request;
+pub use token::{TokenErrorKind, VerifiedToken};

@@ -1,0 +1,135 @@
+//! HTTP methods in rules: `read` (GET, HEAD), `write` (every other method),
+//! `*`, or exact upper-case names.
+
+/// Methods that are never allowed, whatever a rule says: TRACE reflects
+/// credentials back, CONNECT turns the proxy into a tunnel.
+pub const NEVER_ALLOWED: [&str; 2] = ["TRACE", "CONNECT"];
+
+/// Headers that frameworks use to run a POST as another method.
+pub const OVERRIDE_HEADERS: [&str; 3] = [
+    "x-http-method-override",
+    "x-http-method",
+    "x-method-override",
+];
+
+/// Whether a method only reads (RFC 9110 safe methods that admin APIs use).
+pub fn is_read(method: &str) -> bool {
+    matches!(method, "GET" | "HEAD")
+}
+
+/// RFC 9110 `token`: what a method name may consist of.
+pub fn is_token(method: &str) -> bool {
+    !method.is_empty()
+        && method.bytes().all(|b| {
+            b.is_ascii_alphanumeric()
+                || matches!(
+                    b,
+                    b'!' | b'#'
+                        | b'$'
+                        | b'%'
+                        | b'&'
+                        | b'\''
+                        | b'*'
+                        | b'+'
+                        | b'-'
+                        | b'.'
+                        | b'^'
+                        | b'_'
+                        | b'`'
+                        | b'|'
+                        | b'~'
+                )
+        })
+}
+
+/// The methods one rule covers.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MethodSet {
+    read: bool,
+    write: bool,
+    names: Vec<String>,
+}
+
+impl MethodSet {
+    /// Parses a rule's `methods` entry into the set; the error says what to write.
+    pub fn add(&mut self, entry: &str) -> Result<(), String> {
+        match entry {
+            "read" => self.read = true,
+            "write" => self.write = true,
+            "*" => {
+                self.read = true;
+                self.write = true;
+            }
+            name if is_token(name) && name.bytes().all(|b| !b.is_ascii_lowercase()) => {
+                self.names.push(name.to_owned())
+            }
+            name if is_token(name) => {
+                return Err(format!(
+                    "methods are case-sensitive: write \"{}\", or \"read\", \"write\" or \"*\"",
+                    name.to_ascii_uppercase()
+                ))
+            }
+            other => {
+                return Err(format!(
+                    "\"{}\" is not a method; use \"read\", \"write\", \"*\" or a name like \"GET\"",
+                    other.escape_debug()
+                ))
+            }
+        }
+        Ok(())
+    }
+
+    pub fn contains(&self, method: &str) -> bool {
+        if is_read(method) {
+            self.read || self.names.iter().any(|n| n == method)
+        } else {
+            self.write || self.names.iter().any(|n| n == method)
+        }
+    }
+
+    pub fn names(&self) -> &[String] {
+        &self.names
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn set(entries: &[&str]) -> MethodSet {
+        let mut s = MethodSet::default();
+        for e in entries {
+            s.add(e).unwrap();
+        }
+        s
+    }
+
+    #[test]
+    fn classes() {
+        let read = set(&["read"]);
+        assert!(read.contains("GET") && read.contains("HEAD"));
+        assert!(!read.contains("POST") && !read.contains("OPTIONS"));
+        assert!(!read.contains("get"));
+        let write = set(&["write"]);
+        assert!(write.contains("POST") && write.contains("PATCH") && write.contains("PURGE"));
+        assert!(!write.contains("GET"));
+        let named = set(&["DELETE"]);
+        assert!(named.contains("DELETE") && !named.contains("PUT"));
+        let all = set(&["*"]);
+        assert!(all.contains("GET") && all.contains("DELETE"));
+    }
+
+    #[test]
+    fn errors() {
+        let mut s = MethodSet::default();
+        assert!(s.add("get").unwrap_err().contains("write \"GET\""));
+        assert!(s.add("G ET").unwrap_err().contains("not a method"));
+        assert!(s.add("").is_err());
+    }
+
+    #[test]
+    fn tokens() {
+        assert!(is_token("GET") && is_token("M-SEARCH"));
+        assert!(!is_token("") && !is_token("GE T") && !is_token("GET\r\n"));
+    }
+}

@@ -1,0 +1,413 @@
+//! Signing tokens and generating keys, for test harnesses, previews and the
+//! built-in token endpoint. Keys travel as JWKs (RFC 7517) so one format
+//! serves Rust, JavaScript and the policy file.
+
+use crate::alg::{Alg, KeyType};
+use crate::keys::{b64url_decode, b64url_encode};
+use jsonwebtoken::EncodingKey;
+use rand_core::OsRng;
+use serde_json::{json, Map, Value};
+use std::fmt;
+
+/// Why a key could not be used or a token not be signed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MintError {
+    /// Where in the input, e.g. `key.d`.
+    pub path: String,
+    pub message: String,
+}
+
+impl MintError {
+    fn new(path: &str, message: impl Into<String>) -> Self {
+        MintError {
+            path: path.to_owned(),
+            message: message.into(),
+        }
+    }
+}
+
+impl fmt::Display for MintError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.path.is_empty() {
+            f.write_str(&self.message)
+        } else {
+            write!(f, "{}: {}", self.path, self.message)
+        }
+    }
+}
+
+impl std::error::Error for MintError {}
+
+/// A private key that signs tokens.
+pub struct SigningKey {
+    pub key_type: KeyType,
+    pub kid: Option<String>,
+    /// The JWK `alg`, when the key names one.
+    pub alg: Option<Alg>,
+    encoding: EncodingKey,
+    public_jwk: Value,
+}
+
+impl fmt::Debug for SigningKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SigningKey")
+            .field("key_type", &self.key_type)
+            .field("kid", &self.kid)
+            .field("alg", &self.alg)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SigningKey {
+    /// Reads a private JWK: RSA (`n`,`e`,`d`, optionally `p`,`q`), EC P-256/P-384
+    /// (`d`,`x`,`y`), OKP Ed25519 (`d`,`x`) or oct (`k`).
+    pub fn from_jwk(jwk: &Value) -> Result<SigningKey, MintError> {
+        let obj = jwk
+            .as_object()
+            .ok_or_else(|| MintError::new("key", "a key must be a JWK object"))?;
+        let text = |name: &str| -> Result<Option<&str>, MintError> {
+            match obj.get(name) {
+                None => Ok(None),
+                Some(Value::String(s)) => Ok(Some(s)),
+                Some(_) => Err(MintError::new(&format!("key.{name}"), "must be a string")),
+            }
+        };
+        let bytes = |name: &str| -> Result<Vec<u8>, MintError> {
+            let s = text(name)?.ok_or_else(|| {
+                MintError::new(&format!("key.{name}"), "missing; a private JWK needs it")
+            })?;
+            b64url_decode(s).ok_or_else(|| {
+                MintError::new(&format!("key.{name}"), "not base64url without padding")
+            })
+        };
+        let kid = text("kid")?.map(str::to_owned);
+        let alg =
+            match text("alg")? {
+                None => None,
+                Some(name) => Some(Alg::from_name(name).ok_or_else(|| {
+                    MintError::new("key.alg", format!("unknown algorithm {name}"))
+                })?),
+            };
+        let kty = text("kty")?.ok_or_else(|| MintError::new("key.kty", "missing"))?;
+        let (key_type, encoding) = match kty {
+            "RSA" => {
+                let n = rsa::BigUint::from_bytes_be(&bytes("n")?);
+                let e = rsa::BigUint::from_bytes_be(&bytes("e")?);
+                let d = rsa::BigUint::from_bytes_be(&bytes("d")?);
+                let primes = match (obj.contains_key("p"), obj.contains_key("q")) {
+                    (true, true) => vec![
+                        rsa::BigUint::from_bytes_be(&bytes("p")?),
+                        rsa::BigUint::from_bytes_be(&bytes("q")?),
+                    ],
+                    _ => Vec::new(),
+                };
+                let key = rsa::RsaPrivateKey::from_components(n, e, d, primes).map_err(|e| {
+                    MintError::new("key", format!("not a valid RSA private key: {e}"))
+                })?;
+                use rsa::pkcs1::EncodeRsaPrivateKey;
+                let der = key.to_pkcs1_der().map_err(|e| {
+                    MintError::new("key", format!("cannot encode the RSA key: {e}"))
+                })?;
+                (KeyType::Rsa, EncodingKey::from_rsa_der(der.as_bytes()))
+            }
+            "EC" => {
+                let d = bytes("d")?;
+                use p256::pkcs8::EncodePrivateKey;
+                let (key_type, der) = match text("crv")? {
+                    Some("P-256") => (
+                        KeyType::EcP256,
+                        p256::SecretKey::from_slice(&d)
+                            .map_err(|_| MintError::new("key.d", "not a P-256 private key"))?
+                            .to_pkcs8_der(),
+                    ),
+                    Some("P-384") => (
+                        KeyType::EcP384,
+                        p384::SecretKey::from_slice(&d)
+                            .map_err(|_| MintError::new("key.d", "not a P-384 private key"))?
+                            .to_pkcs8_der(),
+                    ),
+                    _ => return Err(MintError::new("key.crv", "use P-256 or P-384")),
+                };
+                let der = der.map_err(|e| MintError::new("key", format!("cannot encode: {e}")))?;
+                (key_type, EncodingKey::from_ec_der(der.as_bytes()))
+            }
+            "OKP" => {
+                if text("crv")? != Some("Ed25519") {
+                    return Err(MintError::new("key.crv", "use Ed25519"));
+                }
+                let d: [u8; 32] = bytes("d")?
+                    .try_into()
+                    .map_err(|_| MintError::new("key.d", "an Ed25519 private key is 32 bytes"))?;
+                use ed25519_dalek::pkcs8::EncodePrivateKey;
+                let der = ed25519_dalek::SigningKey::from_bytes(&d)
+                    .to_pkcs8_der()
+                    .map_err(|e| MintError::new("key", format!("cannot encode: {e}")))?;
+                (KeyType::Ed25519, EncodingKey::from_ed_der(der.as_bytes()))
+            }
+            "oct" => (KeyType::Hmac, EncodingKey::from_secret(&bytes("k")?)),
+            other => {
+                return Err(MintError::new(
+                    "key.kty",
+                    format!("unsupported key type {other}; use RSA, EC, OKP or oct"),
+                ))
+            }
+        };
+        Ok(SigningKey {
+            key_type,
+            kid,
+            alg,
+            encoding,
+            public_jwk: public_jwk(obj),
+        })
+    }
+
+    /// The public half as a JWK (for an HMAC key: the key itself, since
+    /// verifier and signer share it).
+    pub fn public_jwk(&self) -> &Value {
+        &self.public_jwk
+    }
+
+    /// The algorithm to use when none is given: the key's own, else the usual one for its type.
+    pub fn default_alg(&self) -> Alg {
+        self.alg.unwrap_or(match self.key_type {
+            KeyType::Hmac => Alg::HS256,
+            KeyType::Rsa => Alg::RS256,
+            KeyType::EcP256 => Alg::ES256,
+            KeyType::EcP384 => Alg::ES384,
+            KeyType::Ed25519 => Alg::EdDSA,
+        })
+    }
+}
+
+/// The public members of a JWK (private members removed). For `oct` keys the
+/// whole key is returned: an HMAC verifier needs the secret.
+pub fn public_jwk(jwk: &Map<String, Value>) -> Value {
+    let is_oct = jwk.get("kty").and_then(Value::as_str) == Some("oct");
+    let public: Map<String, Value> = jwk
+        .iter()
+        .filter(|(k, _)| {
+            is_oct || !matches!(k.as_str(), "d" | "p" | "q" | "dp" | "dq" | "qi" | "oth")
+        })
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    Value::Object(public)
+}
+
+/// Signs `header_json`.`payload_json` exactly as given (no re-serialisation,
+/// so tests can mint tokens with odd JSON on purpose). `key` None with
+/// `alg` None produces an unsigned token (`alg` must then say "none" in the header).
+pub fn sign_raw(
+    header_json: &[u8],
+    payload_json: &[u8],
+    signer: Option<(&SigningKey, Alg)>,
+) -> Result<String, MintError> {
+    let mut token = format!(
+        "{}.{}",
+        b64url_encode(header_json),
+        b64url_encode(payload_json)
+    );
+    let signature = match signer {
+        None => String::new(),
+        Some((key, alg)) => {
+            if alg.key_type() != key.key_type {
+                return Err(MintError::new(
+                    "alg",
+                    format!(
+                        "{alg} needs an {} but the key is an {}",
+                        alg.key_type().describe(),
+                        key.key_type.describe()
+                    ),
+                ));
+            }
+            jsonwebtoken::crypto::sign(token.as_bytes(), &key.encoding, alg.to_jsonwebtoken())
+                .map_err(|e| MintError::new("", format!("signing failed: {e}")))?
+        }
+    };
+    token.push('.');
+    token.push_str(&signature);
+    Ok(token)
+}
+
+/// What [`mint`] signs.
+#[derive(Debug, Default)]
+pub struct MintRequest<'a> {
+    /// `None` uses the key's default algorithm; `Some("none")` makes an unsigned token.
+    pub alg: Option<&'a str>,
+    pub key: Option<&'a SigningKey>,
+    pub claims: Map<String, Value>,
+    /// Merged over `{"alg", "typ": "JWT", "kid"}`; a `null` member removes one.
+    pub header: Map<String, Value>,
+}
+
+/// Signs a token for `claims` with `key`.
+pub fn mint(request: &MintRequest) -> Result<String, MintError> {
+    let (alg_name, signer) = match (request.alg, request.key) {
+        (Some(n), _) if n.eq_ignore_ascii_case("none") => ("none".to_owned(), None),
+        (alg, Some(key)) => {
+            let alg = match alg {
+                None => key.default_alg(),
+                Some(n) => Alg::from_name(n)
+                    .ok_or_else(|| MintError::new("alg", format!("unknown algorithm {n}")))?,
+            };
+            (alg.name().to_owned(), Some((key, alg)))
+        }
+        (_, None) => {
+            return Err(MintError::new(
+                "key",
+                "a key is needed to sign (or set alg \"none\" for an unsigned test token)",
+            ))
+        }
+    };
+    let mut header = Map::new();
+    header.insert("alg".into(), Value::String(alg_name));
+    header.insert("typ".into(), Value::String("JWT".into()));
+    if let Some(kid) = request.key.and_then(|k| k.kid.clone()) {
+        header.insert("kid".into(), Value::String(kid));
+    }
+    for (name, value) in &request.header {
+        if value.is_null() {
+            header.remove(name);
+        } else {
+            header.insert(name.clone(), value.clone());
+        }
+    }
+    let header_json =
+        serde_json::to_vec(&header).map_err(|e| MintError::new("header", e.to_string()))?;
+    let payload_json =
+        serde_json::to_vec(&request.claims).map_err(|e| MintError::new("claims", e.to_string()))?;
+    sign_raw(&header_json, &payload_json, signer)
+}
+
+/// Generates a fresh private JWK for `alg` (RSA 2048, P-256, P-384, Ed25519,
+/// or an HMAC secret as long as the hash), with the OS random source.
+pub fn generate_key(alg: Alg, kid: Option<&str>) -> Result<Value, MintError> {
+    let fail = |what: &str, e: &dyn fmt::Display| MintError::new("", format!("{what}: {e}"));
+    let mut jwk = match alg.key_type() {
+        KeyType::Rsa => {
+            use rsa::traits::{PrivateKeyParts, PublicKeyParts};
+            let key = rsa::RsaPrivateKey::new(&mut OsRng, 2048)
+                .map_err(|e| fail("RSA key generation failed", &e))?;
+            let b = |n: &rsa::BigUint| b64url_encode(&n.to_bytes_be());
+            let [p, q] = key.primes() else {
+                return Err(MintError::new(
+                    "",
+                    "RSA key generation gave an unexpected number of primes",
+                ));
+            };
+            let (Some(dp), Some(dq), Some(qi)) = (key.dp(), key.dq(), key.crt_coefficient()) else {
+                return Err(MintError::new("", "RSA key generation gave no CRT values"));
+            };
+            json!({
+                "kty": "RSA", "n": b(key.n()), "e": b(key.e()), "d": b(key.d()),
+                "p": b(p), "q": b(q), "dp": b(dp), "dq": b(dq), "qi": b(&qi),
+            })
+        }
+        KeyType::EcP256 => {
+            let secret = p256::SecretKey::random(&mut OsRng);
+            let point = p256::elliptic_curve::sec1::ToEncodedPoint::to_encoded_point(
+                &secret.public_key(),
+                false,
+            );
+            let (Some(x), Some(y)) = (point.x(), point.y()) else {
+                return Err(MintError::new(
+                    "",
+                    "P-256 key generation gave no coordinates",
+                ));
+            };
+            json!({"kty": "EC", "crv": "P-256", "x": b64url_encode(x), "y": b64url_encode(y),
+                   "d": b64url_encode(&secret.to_bytes())})
+        }
+        KeyType::EcP384 => {
+            let secret = p384::SecretKey::random(&mut OsRng);
+            let point = p384::elliptic_curve::sec1::ToEncodedPoint::to_encoded_point(
+                &secret.public_key(),
+                false,
+            );
+            let (Some(x), Some(y)) = (point.x(), point.y()) else {
+                return Err(MintError::new(
+                    "",
+                    "P-384 key generation gave no coordinates",
+                ));
+            };
+            json!({"kty": "EC", "crv": "P-384", "x": b64url_encode(x), "y": b64url_encode(y),
+                   "d": b64url_encode(&secret.to_bytes())})
+        }
+        KeyType::Ed25519 => {
+            let key = ed25519_dalek::SigningKey::generate(&mut OsRng);
+            json!({"kty": "OKP", "crv": "Ed25519",
+                   "x": b64url_encode(key.verifying_key().as_bytes()),
+                   "d": b64url_encode(&key.to_bytes())})
+        }
+        KeyType::Hmac => {
+            let mut secret = vec![0u8; alg.min_hmac_key_len().unwrap_or(32)];
+            getrandom::getrandom(&mut secret).map_err(|e| fail("no random source", &e))?;
+            json!({"kty": "oct", "k": b64url_encode(&secret)})
+        }
+    };
+    if let Some(obj) = jwk.as_object_mut() {
+        obj.insert("alg".into(), Value::String(alg.name().to_owned()));
+        obj.insert("use".into(), Value::String("sig".into()));
+        if let Some(kid) = kid {
+            obj.insert("kid".into(), Value::String(kid.to_owned()));
+        }
+    }
+    Ok(jwk)
+}
+
+/// 16 random bytes, base64url: a `jti` or a key id.
+pub fn random_id() -> Result<String, MintError> {
+    let mut bytes = [0u8; 16];
+    getrandom::getrandom(&mut bytes)
+        .map_err(|e| MintError::new("", format!("no random source: {e}")))?;
+    Ok(b64url_encode(&bytes))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generated_keys_sign_and_public_halves_have_no_secrets() {
+        for alg in [Alg::ES256, Alg::ES384, Alg::EdDSA, Alg::HS384] {
+            let jwk = generate_key(alg, Some("k1")).unwrap();
+            let key = SigningKey::from_jwk(&jwk).unwrap();
+            assert_eq!(key.default_alg(), alg);
+            let public = key.public_jwk();
+            if alg.key_type() != KeyType::Hmac {
+                assert!(public.get("d").is_none(), "{public}");
+            }
+            let mut claims = Map::new();
+            claims.insert("sub".into(), json!("x"));
+            let token = mint(&MintRequest {
+                key: Some(&key),
+                claims,
+                ..MintRequest::default()
+            })
+            .unwrap();
+            assert_eq!(token.split('.').count(), 3);
+        }
+    }
+
+    #[test]
+    fn mismatched_alg_is_refused() {
+        let jwk = generate_key(Alg::ES256, None).unwrap();
+        let key = SigningKey::from_jwk(&jwk).unwrap();
+        let err = mint(&MintRequest {
+            alg: Some("RS256"),
+            key: Some(&key),
+            ..MintRequest::default()
+        })
+        .unwrap_err();
+        assert!(err.message.contains("needs an RSA key"), "{err}");
+    }
+
+    #[test]
+    fn unsigned_tokens_for_negative_tests() {
+        let token = mint(&MintRequest {
+            alg: Some("none"),
+            ..MintRequest::default()
+        })
+        .unwrap();
+        assert!(token.ends_with('.'));
+    }
+}

@@ -1,0 +1,579 @@
+//! Policy document -> compiled [`Policy`]: every check that can be made once is
+//! made here, so the request path does no parsing and meets no bad config.
+
+use super::document::{
+    EnvoyDocument, Grant, IssuerDocument, PolicyDocument, RoleDocument, RuleDocument,
+};
+use super::error::{JsonPath, PolicyError, PolicyErrorCode};
+use super::{Attribute, EnvoySettings, Issuer, Policy, Role, RoleGrant, Rule};
+use crate::alg::Alg;
+use crate::claims::ClaimPath;
+use crate::keys::{self, VerificationKey};
+use crate::method::{MethodSet, NEVER_ALLOWED};
+use crate::path::canonicalize;
+use crate::pattern::PathPattern;
+use crate::token::normalise_media_type;
+use std::collections::HashSet;
+
+/// Largest leeway accepted: more would quietly extend every token's life.
+const MAX_LEEWAY_SECONDS: u64 = 300;
+const DEFAULT_LEEWAY_SECONDS: u64 = 60;
+const MAX_CACHE_SIZE: u64 = 1_000_000;
+
+pub(super) fn compile(text: &str) -> Result<Policy, PolicyError> {
+    let value = crate::json::parse_strict(text.as_bytes()).map_err(json_error)?;
+    let doc: PolicyDocument = serde_path_to_error::deserialize(value).map_err(|e| {
+        let path = e.path().to_string();
+        let path = if path == "." { String::new() } else { path };
+        let message = e.inner().to_string();
+        PolicyError::new(path, serde_code(&message), fix_serde_message(message))
+    })?;
+    compile_document(doc)
+}
+
+fn json_error(e: serde_json::Error) -> PolicyError {
+    let message = e.to_string();
+    let code = if message.starts_with("duplicate key") {
+        PolicyErrorCode::DuplicateKey
+    } else {
+        PolicyErrorCode::InvalidJson
+    };
+    PolicyError::new("", code, message)
+}
+
+fn serde_code(message: &str) -> PolicyErrorCode {
+    if message.starts_with("unknown field") {
+        PolicyErrorCode::UnknownField
+    } else if message.starts_with("missing field") {
+        PolicyErrorCode::MissingField
+    } else if message.starts_with("invalid type") {
+        PolicyErrorCode::InvalidType
+    } else if message.starts_with("duplicate field") {
+        PolicyErrorCode::DuplicateKey
+    } else {
+        PolicyErrorCode::InvalidValue
+    }
+}
+
+/// serde's messages are precise; add the fix where it is not obvious.
+fn fix_serde_message(message: String) -> String {
+    if message.starts_with("unknown field") {
+        format!("{message} (fields are case-sensitive; remove or rename it)")
+    } else {
+        message
+    }
+}
+
+fn compile_document(doc: PolicyDocument) -> Result<Policy, PolicyError> {
+    let root = JsonPath::root();
+    if doc.issuers.is_empty() {
+        return Err(PolicyError::value(
+            &root.field("issuers"),
+            "at least one issuer is needed: the authorization server whose tokens are accepted",
+        ));
+    }
+    let mut issuers = Vec::with_capacity(doc.issuers.len());
+    let mut seen_issuers = HashSet::new();
+    for (i, issuer) in doc.issuers.into_iter().enumerate() {
+        let path = root.field("issuers").index(i);
+        if !seen_issuers.insert(issuer.issuer.clone()) {
+            return Err(PolicyError::conflict(
+                &path.field("issuer"),
+                "this issuer is listed twice; merge the two entries",
+            ));
+        }
+        issuers.push(compile_issuer(issuer, &path)?);
+    }
+
+    let prefix = match doc.path_prefix {
+        None => None,
+        Some(p) => compile_prefix(&p, &root.field("path_prefix"))?,
+    };
+
+    let mut required_scopes = Vec::with_capacity(doc.required_scopes.len());
+    for (i, scope) in doc.required_scopes.into_iter().enumerate() {
+        let ok = !scope.is_empty()
+            && scope
+                .bytes()
+                .all(|b| b == 0x21 || (0x23..=0x5b).contains(&b) || (0x5d..=0x7e).contains(&b));
+        if !ok {
+            return Err(PolicyError::value(
+                &root.field("required_scopes").index(i),
+                "a scope is one non-empty word of printable ASCII without spaces, '\"' or '\\' \
+                 (RFC 6749 §3.3); list several scopes as separate entries",
+            ));
+        }
+        required_scopes.push(scope);
+    }
+
+    let subject_claim = claim_path(
+        doc.subject_claim.as_deref().unwrap_or("sub"),
+        &root.field("subject_claim"),
+    )?;
+    let client_id_claim = claim_path(
+        doc.client_id_claim.as_deref().unwrap_or("client_id"),
+        &root.field("client_id_claim"),
+    )?;
+
+    let mut authentication_paths = Vec::new();
+    for (i, p) in doc.authentication_paths.iter().enumerate() {
+        authentication_paths.push(pattern(p, &root.field("authentication_paths").index(i))?);
+    }
+
+    let roles = compile_roles(doc.roles, &root.field("roles"))?;
+
+    let realm = doc.realm.unwrap_or_else(|| "rolegate".to_owned());
+    if realm.is_empty()
+        || !realm
+            .bytes()
+            .all(|b| (0x20..0x7f).contains(&b) && b != b'"' && b != b'\\')
+    {
+        return Err(PolicyError::value(
+            &root.field("realm"),
+            "the realm must be non-empty printable ASCII without '\"' or '\\'",
+        ));
+    }
+
+    let envoy = match doc.envoy {
+        None => EnvoySettings::default(),
+        Some(e) => compile_envoy(e, &root.field("envoy"))?,
+    };
+
+    Ok(Policy {
+        issuers,
+        prefix,
+        outside_prefix: doc.outside_prefix,
+        required_scopes,
+        subject_claim,
+        client_id_claim,
+        basic_auth: doc.basic_auth,
+        allow_all_permissions: doc.allow_all_permissions,
+        authentication_paths,
+        roles,
+        mode: doc.mode,
+        realm,
+        envoy,
+    })
+}
+
+fn compile_issuer(doc: IssuerDocument, path: &JsonPath) -> Result<Issuer, PolicyError> {
+    if doc.issuer.is_empty() {
+        return Err(PolicyError::value(
+            &path.field("issuer"),
+            "the issuer must be the exact `iss` value of its tokens, e.g. \"https://idp.example.com\"",
+        ));
+    }
+    if doc.audiences.is_empty() {
+        return Err(PolicyError::value(
+            &path.field("audiences"),
+            "list at least one audience (the `aud` this API expects); without one, tokens \
+             meant for any other service would be accepted",
+        ));
+    }
+    for (i, aud) in doc.audiences.iter().enumerate() {
+        if aud.is_empty() {
+            return Err(PolicyError::value(
+                &path.field("audiences").index(i),
+                "an audience must not be empty",
+            ));
+        }
+    }
+
+    if doc.algorithms.is_empty() {
+        return Err(PolicyError::value(
+            &path.field("algorithms"),
+            "list the signature algorithms this issuer uses, e.g. [\"RS256\"]",
+        ));
+    }
+    let mut algorithms = Vec::with_capacity(doc.algorithms.len());
+    for (i, name) in doc.algorithms.iter().enumerate() {
+        let alg = keys::parse_algorithm(name, &path.field("algorithms").index(i))?;
+        if algorithms.contains(&alg) {
+            return Err(PolicyError::conflict(
+                &path.field("algorithms").index(i),
+                format!("{alg} is listed twice"),
+            ));
+        }
+        algorithms.push(alg);
+    }
+
+    let mut keys: Vec<(VerificationKey, JsonPath)> = Vec::new();
+    if let Some(jwks) = &doc.jwks {
+        for (i, jwk) in jwks.keys.iter().enumerate() {
+            let key_path = path.field("jwks").field("keys").index(i);
+            let key = keys::parse_jwk(jwk, &key_path, format!("jwks.keys[{i}]"))?;
+            keys.push((key, key_path));
+        }
+    }
+    for (i, secret) in doc.secrets.iter().enumerate() {
+        let key_path = path.field("secrets").index(i);
+        let key = keys::secret_key(
+            secret.kid.as_deref(),
+            &secret.k,
+            secret.alg.as_deref(),
+            &key_path,
+            format!("secrets[{i}]"),
+        )?;
+        keys.push((key, key_path));
+    }
+    check_keys(&keys, &algorithms, path)?;
+    let keys = keys.into_iter().map(|(key, _)| key).collect();
+
+    let token_type = match doc.token_type {
+        None => None,
+        Some(t) => {
+            let normal = normalise_media_type(&t);
+            if normal.is_empty() || !normal.bytes().all(|b| b.is_ascii_graphic()) {
+                return Err(PolicyError::value(
+                    &path.field("token_type"),
+                    "token_type must be a media type such as \"at+jwt\" (RFC 9068)",
+                ));
+            }
+            Some(normal)
+        }
+    };
+    let leeway = doc.leeway_seconds.unwrap_or(DEFAULT_LEEWAY_SECONDS);
+    if leeway > MAX_LEEWAY_SECONDS {
+        return Err(PolicyError::value(
+            &path.field("leeway_seconds"),
+            format!(
+                "at most {MAX_LEEWAY_SECONDS} seconds: the leeway only absorbs clock skew; \
+                 fix the clocks (NTP) instead of widening it"
+            ),
+        ));
+    }
+    if doc.max_lifetime_seconds == Some(0) {
+        return Err(PolicyError::value(
+            &path.field("max_lifetime_seconds"),
+            "must be positive; leave it out for no limit",
+        ));
+    }
+    Ok(Issuer {
+        issuer: doc.issuer,
+        audiences: doc.audiences,
+        keys,
+        algorithms,
+        token_type,
+        leeway,
+        max_lifetime: doc.max_lifetime_seconds,
+    })
+}
+
+/// Checks that only make sense for the issuer's keys together: unique kids,
+/// HMAC lengths for each usable algorithm, and at least one usable key.
+fn check_keys(
+    keys: &[(VerificationKey, JsonPath)],
+    algorithms: &[Alg],
+    path: &JsonPath,
+) -> Result<(), PolicyError> {
+    if keys.is_empty() {
+        return Err(PolicyError::missing(
+            &path.field("jwks"),
+            "this issuer has no keys: add its public keys under \"jwks\" or HMAC keys under \"secrets\"",
+        ));
+    }
+    let mut kids = HashSet::new();
+    for (key, key_path) in keys {
+        if let Some(kid) = &key.kid {
+            if !kids.insert(kid.as_str()) {
+                return Err(PolicyError::conflict(
+                    &key_path.field("kid"),
+                    format!(
+                        "kid \"{}\" is used by two keys of this issuer; each kid must name one key",
+                        kid.escape_debug()
+                    ),
+                ));
+            }
+        }
+        if let Some(len) = key.secret_len {
+            for alg in algorithms
+                .iter()
+                .copied()
+                .filter(|a| key.usable_for(*a).is_ok())
+            {
+                let min = alg.min_hmac_key_len().unwrap_or(0);
+                if len < min {
+                    return Err(PolicyError::key(
+                        &key_path.field("k"),
+                        format!(
+                            "this HMAC key is {len} bytes; {alg} needs at least {min} \
+                             (use a longer random key, or set \"alg\" on the key)"
+                        ),
+                    ));
+                }
+            }
+        }
+    }
+    // Each key only ever verifies its own family (checked per request too),
+    // which is what stops RS256 -> HS256 confusion when an issuer mixes both.
+    let usable = keys
+        .iter()
+        .any(|(k, _)| algorithms.iter().any(|a| k.usable_for(*a).is_ok()));
+    if !usable {
+        let types: Vec<&str> = algorithms.iter().map(|a| a.key_type().describe()).collect();
+        return Err(PolicyError::conflict(
+            &path.field("algorithms"),
+            format!(
+                "no key of this issuer can verify any listed algorithm (they need: {}); \
+                 add a matching key or fix the list",
+                types.join(", ")
+            ),
+        ));
+    }
+    Ok(())
+}
+
+fn compile_prefix(prefix: &str, path: &JsonPath) -> Result<Option<String>, PolicyError> {
+    let trimmed = prefix.trim_end_matches('/');
+    if trimmed.is_empty() {
+        return Ok(None);
+    }
+    let canonical = canonicalize(trimmed).map_err(|e| {
+        PolicyError::value(
+            path,
+            format!("{e}; write a path such as \"/pa-admin-api/v3\""),
+        )
+    })?;
+    if canonical.query.is_some() || canonical.path != trimmed || trimmed.contains('*') {
+        return Err(PolicyError::value(
+            path,
+            format!(
+                "the prefix must be a plain canonical path without wildcards or a query; write \"{}\"",
+                canonical.path.trim_end_matches('/')
+            ),
+        ));
+    }
+    Ok(Some(canonical.path))
+}
+
+fn compile_roles(docs: Vec<RoleDocument>, path: &JsonPath) -> Result<Vec<Role>, PolicyError> {
+    if docs.is_empty() {
+        return Err(PolicyError::value(
+            path,
+            "at least one role is needed; without roles every request is denied",
+        ));
+    }
+    let mut names: Vec<(String, bool)> = Vec::with_capacity(docs.len());
+    for (i, role) in docs.iter().enumerate() {
+        let name_ok = !role.name.is_empty()
+            && role.name.len() <= 64
+            && role
+                .name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.' | b':'));
+        if !name_ok {
+            return Err(PolicyError::value(
+                &path.index(i).field("name"),
+                "a role name is 1-64 characters of letters, digits, '_', '-', '.', ':' \
+                 (it is sent upstream in a header)",
+            ));
+        }
+        if names.iter().any(|(n, _)| *n == role.name) {
+            return Err(PolicyError::conflict(
+                &path.index(i).field("name"),
+                format!("role \"{}\" is defined twice; merge the two", role.name),
+            ));
+        }
+        names.push((role.name.clone(), role.enabled));
+    }
+    let mut roles = Vec::with_capacity(docs.len());
+    for (i, doc) in docs.into_iter().enumerate() {
+        roles.push(compile_role(doc, &path.index(i), &names)?);
+    }
+    Ok(roles)
+}
+
+fn compile_role(
+    doc: RoleDocument,
+    path: &JsonPath,
+    roles: &[(String, bool)],
+) -> Result<Role, PolicyError> {
+    let grant = match (doc.grant, doc.required_attributes.is_empty()) {
+        (Some(Grant::AnyValidToken), true) => RoleGrant::AnyValidToken,
+        (Some(Grant::AnyValidToken), false) => {
+            return Err(PolicyError::conflict(
+                &path.field("grant"),
+                "\"any_valid_token\" grants the role without attributes; remove \
+                 required_attributes or the grant",
+            ))
+        }
+        (None, true) => {
+            return Err(PolicyError::missing(
+                &path.field("required_attributes"),
+                "a role needs at least one required attribute; to give it to every valid \
+                 token, say \"grant\": \"any_valid_token\"",
+            ))
+        }
+        (None, false) => {
+            let mut attributes = Vec::with_capacity(doc.required_attributes.len());
+            for (i, a) in doc.required_attributes.into_iter().enumerate() {
+                let a_path = path.field("required_attributes").index(i);
+                let claim = claim_path(&a.claim, &a_path.field("claim"))?;
+                if a.value.is_empty() {
+                    return Err(PolicyError::value(
+                        &a_path.field("value"),
+                        "the value must not be empty; it is compared exactly with the claim",
+                    ));
+                }
+                attributes.push(Attribute {
+                    claim,
+                    value: a.value,
+                });
+            }
+            RoleGrant::Attributes(attributes)
+        }
+    };
+    if doc.rules.is_empty() {
+        return Err(PolicyError::value(
+            &path.field("rules"),
+            "a role without rules allows nothing; add a rule such as \
+             {\"effect\": \"allow\", \"methods\": [\"read\"], \"paths\": [\"/**\"]}",
+        ));
+    }
+    let mut rules = Vec::with_capacity(doc.rules.len());
+    for (i, rule) in doc.rules.into_iter().enumerate() {
+        rules.push(compile_rule(
+            rule,
+            &path.field("rules").index(i),
+            &doc.name,
+            roles,
+        )?);
+    }
+    Ok(Role {
+        name: doc.name,
+        enabled: doc.enabled,
+        grant,
+        rules,
+    })
+}
+
+fn compile_rule(
+    doc: RuleDocument,
+    path: &JsonPath,
+    own_role: &str,
+    roles: &[(String, bool)],
+) -> Result<Rule, PolicyError> {
+    if doc.methods.is_empty() {
+        return Err(PolicyError::value(
+            &path.field("methods"),
+            "list the methods: \"read\", \"write\", \"*\" or names like \"GET\"",
+        ));
+    }
+    let mut methods = MethodSet::default();
+    for (i, m) in doc.methods.iter().enumerate() {
+        let m_path = path.field("methods").index(i);
+        methods.add(m).map_err(|e| PolicyError::value(&m_path, e))?;
+        if doc.effect == super::Effect::Allow && NEVER_ALLOWED.contains(&m.as_str()) {
+            return Err(PolicyError::value(
+                &m_path,
+                format!("{m} is never allowed (it is refused whatever the rules say); remove it"),
+            ));
+        }
+    }
+    if doc.paths.is_empty() {
+        return Err(PolicyError::value(
+            &path.field("paths"),
+            "list the paths, e.g. [\"/**\"] for all",
+        ));
+    }
+    let mut paths = Vec::with_capacity(doc.paths.len());
+    for (i, p) in doc.paths.iter().enumerate() {
+        paths.push(pattern(p, &path.field("paths").index(i))?);
+    }
+    let active = match &doc.when_role_enabled {
+        None => true,
+        Some(name) if name == own_role => {
+            return Err(PolicyError::value(
+                &path.field("when_role_enabled"),
+                "a rule cannot depend on its own role; name another role",
+            ))
+        }
+        Some(name) => match roles.iter().find(|(n, _)| n == name) {
+            Some((_, enabled)) => *enabled,
+            None => {
+                let known: Vec<&str> = roles.iter().map(|(n, _)| n.as_str()).collect();
+                return Err(PolicyError::value(
+                    &path.field("when_role_enabled"),
+                    format!(
+                        "no role is named \"{}\"; roles are: {}",
+                        name.escape_debug(),
+                        known.join(", ")
+                    ),
+                ));
+            }
+        },
+    };
+    Ok(Rule {
+        effect: doc.effect,
+        methods,
+        paths,
+        active,
+        when_role_enabled: doc.when_role_enabled,
+    })
+}
+
+fn compile_envoy(doc: EnvoyDocument, path: &JsonPath) -> Result<EnvoySettings, PolicyError> {
+    let defaults = EnvoySettings::default();
+    let header =
+        |value: Option<String>, default: String, field: &str| -> Result<String, PolicyError> {
+            let Some(v) = value else { return Ok(default) };
+            let ok = !v.is_empty()
+                && v.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+            if ok {
+                Ok(v)
+            } else {
+                Err(PolicyError::value(
+                &path.field(field),
+                "a header name in lower case: letters, digits and '-', e.g. \"x-admin-subject\"",
+            ))
+            }
+        };
+    let stat_prefix = match doc.stat_prefix {
+        None => defaults.stat_prefix,
+        Some(p) if !p.is_empty() && p.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') => p,
+        Some(_) => {
+            return Err(PolicyError::value(
+                &path.field("stat_prefix"),
+                "letters, digits and '_' only, e.g. \"rolegate\"",
+            ))
+        }
+    };
+    let cache_size = match doc.cache_size {
+        None => defaults.cache_size,
+        Some(n) if n <= MAX_CACHE_SIZE => usize::try_from(n).unwrap_or(defaults.cache_size),
+        Some(_) => {
+            return Err(PolicyError::value(
+                &path.field("cache_size"),
+                format!("at most {MAX_CACHE_SIZE} entries (0 turns the cache off)"),
+            ))
+        }
+    };
+    Ok(EnvoySettings {
+        subject_header: header(
+            doc.subject_header,
+            defaults.subject_header,
+            "subject_header",
+        )?,
+        roles_header: header(doc.roles_header, defaults.roles_header, "roles_header")?,
+        client_id_header: header(
+            doc.client_id_header,
+            defaults.client_id_header,
+            "client_id_header",
+        )?,
+        stat_prefix,
+        cache_size,
+        forward_authorization: doc
+            .forward_authorization
+            .unwrap_or(defaults.forward_authorization),
+        audit_log: doc.audit_log.unwrap_or(defaults.audit_log),
+    })
+}
+
+fn claim_path(name: &str, path: &JsonPath) -> Result<ClaimPath, PolicyError> {
+    ClaimPath::parse(name).map_err(|e| PolicyError::value(path, e))
+}
+
+fn pattern(text: &str, path: &JsonPath) -> Result<PathPattern, PolicyError> {
+    PathPattern::parse(text).map_err(|e| PolicyError::value(path, e))
+}

@@ -1,0 +1,174 @@
+//! The policy document exactly as written (JSON), before any checks beyond
+//! types. Unknown fields are errors: a typo must never weaken a policy.
+
+use serde::Deserialize;
+use serde_json::Value;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PolicyDocument {
+    /// Free text for people; ignored by the engine.
+    #[serde(default)]
+    pub description: Option<String>,
+    pub issuers: Vec<IssuerDocument>,
+    #[serde(default)]
+    pub path_prefix: Option<String>,
+    #[serde(default)]
+    pub outside_prefix: OutsidePrefix,
+    #[serde(default)]
+    pub required_scopes: Vec<String>,
+    #[serde(default)]
+    pub subject_claim: Option<String>,
+    #[serde(default)]
+    pub client_id_claim: Option<String>,
+    #[serde(default)]
+    pub basic_auth: BasicAuth,
+    #[serde(default)]
+    pub allow_all_permissions: bool,
+    #[serde(default)]
+    pub authentication_paths: Vec<String>,
+    pub roles: Vec<RoleDocument>,
+    #[serde(default)]
+    pub mode: Mode,
+    #[serde(default)]
+    pub realm: Option<String>,
+    /// Settings of the Envoy filter (identity headers, stats, cache).
+    #[serde(default)]
+    pub envoy: Option<EnvoyDocument>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IssuerDocument {
+    pub issuer: String,
+    pub audiences: Vec<String>,
+    #[serde(default)]
+    pub jwks: Option<JwksDocument>,
+    #[serde(default)]
+    pub secrets: Vec<SecretDocument>,
+    pub algorithms: Vec<String>,
+    #[serde(default)]
+    pub token_type: Option<String>,
+    #[serde(default)]
+    pub leeway_seconds: Option<u64>,
+    #[serde(default)]
+    pub max_lifetime_seconds: Option<u64>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JwksDocument {
+    /// Each key is checked by hand: JWKs legitimately carry members rolegate
+    /// does not use (`x5c`, `x5t`, ...), so they cannot deny unknown fields.
+    pub keys: Vec<Value>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SecretDocument {
+    #[serde(default)]
+    pub kid: Option<String>,
+    pub k: String,
+    #[serde(default)]
+    pub alg: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RoleDocument {
+    pub name: String,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    #[serde(default)]
+    pub grant: Option<Grant>,
+    #[serde(default)]
+    pub required_attributes: Vec<AttributeDocument>,
+    pub rules: Vec<RuleDocument>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AttributeDocument {
+    pub claim: String,
+    pub value: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuleDocument {
+    pub effect: Effect,
+    pub methods: Vec<String>,
+    pub paths: Vec<String>,
+    /// The rule applies only while the named role is enabled (PingAccess:
+    /// Administrator loses write access to `/auth` once Platform Administrator is on).
+    #[serde(default)]
+    pub when_role_enabled: Option<String>,
+    #[serde(default)]
+    pub description: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EnvoyDocument {
+    #[serde(default)]
+    pub subject_header: Option<String>,
+    #[serde(default)]
+    pub roles_header: Option<String>,
+    #[serde(default)]
+    pub client_id_header: Option<String>,
+    #[serde(default)]
+    pub stat_prefix: Option<String>,
+    #[serde(default)]
+    pub cache_size: Option<u64>,
+    #[serde(default)]
+    pub forward_authorization: Option<bool>,
+    #[serde(default)]
+    pub audit_log: Option<bool>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OutsidePrefix {
+    #[default]
+    Deny,
+    Allow,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BasicAuth {
+    /// Pexip "Disable Basic authentication": Basic credentials get 401.
+    #[default]
+    Deny,
+    /// The upstream checks Basic/LDAP credentials itself.
+    PassThrough,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Mode {
+    #[default]
+    Enforce,
+    DryRun,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Grant {
+    /// Every valid token (with the required scopes) gets the role: PingAccess
+    /// with roles disabled.
+    AnyValidToken,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Effect {
+    Allow,
+    Deny,
+}
+
+fn yes() -> bool {
+    true
+}

@@ -1,0 +1,141 @@
+//! The one error type of policy loading: where (a JSON path), what kind, and how to fix it.
+
+use std::fmt;
+
+/// What kind of mistake a [`PolicyError`] reports. Stable snake_case codes for
+/// programs (the JS `Error.code`, the Envoy log line).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PolicyErrorCode {
+    /// The text is not JSON.
+    InvalidJson,
+    /// An object names the same key twice.
+    DuplicateKey,
+    /// A field the policy format does not have (often a typo).
+    UnknownField,
+    /// A required field is absent.
+    MissingField,
+    /// A field has the wrong JSON type.
+    InvalidType,
+    /// A field has the right type but a value that is not allowed.
+    InvalidValue,
+    /// A key is too weak (short HMAC secret, small RSA modulus) or not a valid key.
+    InvalidKey,
+    /// Two parts of the policy contradict or repeat each other.
+    Conflict,
+}
+
+impl PolicyErrorCode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PolicyErrorCode::InvalidJson => "invalid_json",
+            PolicyErrorCode::DuplicateKey => "duplicate_key",
+            PolicyErrorCode::UnknownField => "unknown_field",
+            PolicyErrorCode::MissingField => "missing_field",
+            PolicyErrorCode::InvalidType => "invalid_type",
+            PolicyErrorCode::InvalidValue => "invalid_value",
+            PolicyErrorCode::InvalidKey => "invalid_key",
+            PolicyErrorCode::Conflict => "conflict",
+        }
+    }
+}
+
+/// A policy that cannot be loaded. `path` is the JSON path of the offending
+/// value (`roles[2].rules[0].paths[1]`), empty for the document itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PolicyError {
+    pub path: String,
+    pub code: PolicyErrorCode,
+    pub message: String,
+}
+
+impl PolicyError {
+    pub fn new(path: impl Into<String>, code: PolicyErrorCode, message: impl Into<String>) -> Self {
+        PolicyError {
+            path: path.into(),
+            code,
+            message: message.into(),
+        }
+    }
+
+    pub(crate) fn value(path: &JsonPath, message: impl Into<String>) -> Self {
+        PolicyError::new(path.to_string(), PolicyErrorCode::InvalidValue, message)
+    }
+
+    pub(crate) fn key(path: &JsonPath, message: impl Into<String>) -> Self {
+        PolicyError::new(path.to_string(), PolicyErrorCode::InvalidKey, message)
+    }
+
+    pub(crate) fn conflict(path: &JsonPath, message: impl Into<String>) -> Self {
+        PolicyError::new(path.to_string(), PolicyErrorCode::Conflict, message)
+    }
+
+    pub(crate) fn missing(path: &JsonPath, message: impl Into<String>) -> Self {
+        PolicyError::new(path.to_string(), PolicyErrorCode::MissingField, message)
+    }
+
+    pub(crate) fn wrong_type(path: &JsonPath, message: impl Into<String>) -> Self {
+        PolicyError::new(path.to_string(), PolicyErrorCode::InvalidType, message)
+    }
+}
+
+impl fmt::Display for PolicyError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.path.is_empty() {
+            f.write_str(&self.message)
+        } else {
+            write!(f, "{}: {}", self.path, self.message)
+        }
+    }
+}
+
+impl std::error::Error for PolicyError {}
+
+/// A JSON path built while walking the policy, rendered as `a.b[2].c`.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct JsonPath(String);
+
+impl JsonPath {
+    pub fn root() -> Self {
+        JsonPath(String::new())
+    }
+
+    pub fn field(&self, name: &str) -> Self {
+        if self.0.is_empty() {
+            JsonPath(name.to_owned())
+        } else {
+            JsonPath(format!("{}.{name}", self.0))
+        }
+    }
+
+    pub fn index(&self, i: usize) -> Self {
+        JsonPath(format!("{}[{i}]", self.0))
+    }
+}
+
+impl fmt::Display for JsonPath {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_render_like_the_contract() {
+        let p = JsonPath::root()
+            .field("roles")
+            .index(2)
+            .field("rules")
+            .index(0)
+            .field("paths")
+            .index(1);
+        assert_eq!(p.to_string(), "roles[2].rules[0].paths[1]");
+        let e = PolicyError::value(&p, "'**' may only be a whole segment");
+        assert_eq!(
+            e.to_string(),
+            "roles[2].rules[0].paths[1]: '**' may only be a whole segment"
+        );
+    }
+}

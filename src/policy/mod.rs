@@ -1,0 +1,130 @@
+//! The compiled policy: parsed and checked once, then shared by every request.
+
+mod compile;
+pub mod document;
+pub mod error;
+
+use crate::alg::Alg;
+use crate::claims::ClaimPath;
+use crate::keys::VerificationKey;
+use crate::method::MethodSet;
+use crate::pattern::PathPattern;
+pub use document::{BasicAuth, Effect, Mode, OutsidePrefix};
+pub use error::{PolicyError, PolicyErrorCode};
+
+/// A loaded policy. Build it with [`Policy::from_json`]; decide with
+/// [`Policy::decide`](crate::Policy::decide).
+#[derive(Debug)]
+pub struct Policy {
+    pub(crate) issuers: Vec<Issuer>,
+    /// Canonical, without a trailing slash.
+    pub(crate) prefix: Option<String>,
+    pub(crate) outside_prefix: OutsidePrefix,
+    pub(crate) required_scopes: Vec<String>,
+    pub(crate) subject_claim: ClaimPath,
+    pub(crate) client_id_claim: ClaimPath,
+    pub(crate) basic_auth: BasicAuth,
+    pub(crate) allow_all_permissions: bool,
+    pub(crate) authentication_paths: Vec<PathPattern>,
+    pub(crate) roles: Vec<Role>,
+    pub(crate) mode: Mode,
+    pub(crate) realm: String,
+    pub(crate) envoy: EnvoySettings,
+}
+
+#[derive(Debug)]
+pub(crate) struct Issuer {
+    pub issuer: String,
+    pub audiences: Vec<String>,
+    pub keys: Vec<VerificationKey>,
+    pub algorithms: Vec<Alg>,
+    /// Lower case, without an `application/` prefix.
+    pub token_type: Option<String>,
+    pub leeway: u64,
+    pub max_lifetime: Option<u64>,
+}
+
+#[derive(Debug)]
+pub(crate) struct Role {
+    pub name: String,
+    pub enabled: bool,
+    pub grant: RoleGrant,
+    pub rules: Vec<Rule>,
+}
+
+#[derive(Debug)]
+pub(crate) enum RoleGrant {
+    AnyValidToken,
+    /// Granted when ALL attributes match.
+    Attributes(Vec<Attribute>),
+}
+
+#[derive(Debug)]
+pub(crate) struct Attribute {
+    pub claim: ClaimPath,
+    pub value: String,
+}
+
+#[derive(Debug)]
+pub(crate) struct Rule {
+    pub effect: Effect,
+    pub methods: MethodSet,
+    pub paths: Vec<PathPattern>,
+    /// False when `when_role_enabled` names a disabled role.
+    pub active: bool,
+    pub when_role_enabled: Option<String>,
+}
+
+/// Settings of the Envoy filter, from the policy's optional `envoy` object.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EnvoySettings {
+    pub subject_header: String,
+    pub roles_header: String,
+    pub client_id_header: String,
+    pub stat_prefix: String,
+    /// Verified tokens kept per Envoy VM.
+    pub cache_size: usize,
+    /// Pass the bearer token upstream (default: remove it; upstream gets the identity headers).
+    pub forward_authorization: bool,
+    /// One JSON log line per decision.
+    pub audit_log: bool,
+}
+
+impl Default for EnvoySettings {
+    fn default() -> Self {
+        EnvoySettings {
+            subject_header: "x-rolegate-subject".to_owned(),
+            roles_header: "x-rolegate-roles".to_owned(),
+            client_id_header: "x-rolegate-client-id".to_owned(),
+            stat_prefix: "rolegate".to_owned(),
+            cache_size: 10_000,
+            forward_authorization: false,
+            audit_log: true,
+        }
+    }
+}
+
+impl Policy {
+    /// Parses and checks a policy document. Every error names the JSON path of
+    /// the offending value and says how to fix it.
+    pub fn from_json(text: &str) -> Result<Policy, PolicyError> {
+        compile::compile(text)
+    }
+
+    pub fn mode(&self) -> Mode {
+        self.mode
+    }
+
+    pub fn envoy_settings(&self) -> &EnvoySettings {
+        &self.envoy
+    }
+
+    /// Names of all roles, in policy order (enabled or not).
+    pub fn role_names(&self) -> impl Iterator<Item = &str> {
+        self.roles.iter().map(|r| r.name.as_str())
+    }
+
+    pub fn realm(&self) -> &str {
+        &self.realm
+    }
+}

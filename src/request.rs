@@ -1,0 +1,237 @@
+//! What a host hands the core: method, raw path, headers and the current time.
+
+use serde_json::{Map, Value};
+
+/// One HTTP request to decide. Time is always given: the core never reads a clock.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Request {
+    pub method: String,
+    /// The raw request target (path and optional query), as received.
+    pub path: String,
+    /// Header names are matched case-insensitively; repeated headers are
+    /// separate entries.
+    pub headers: Vec<(String, String)>,
+    /// Seconds since the Unix epoch.
+    pub now: u64,
+    /// A claims-only preview: the Authorization header is ignored and these
+    /// claims are checked as if they came from a token whose signature
+    /// verified. Every other check (issuer, audience, lifetime, scope, roles) applies.
+    pub claims: Option<Map<String, Value>>,
+}
+
+impl Request {
+    pub fn new(method: impl Into<String>, path: impl Into<String>, now: u64) -> Self {
+        Request {
+            method: method.into(),
+            path: path.into(),
+            now,
+            ..Request::default()
+        }
+    }
+
+    /// A preview request that skips only the signature check.
+    pub fn claims_preview(
+        method: impl Into<String>,
+        path: impl Into<String>,
+        claims: Map<String, Value>,
+        now: u64,
+    ) -> Self {
+        Request {
+            claims: Some(claims),
+            ..Request::new(method, path, now)
+        }
+    }
+
+    pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.headers.push((name.into(), value.into()));
+        self
+    }
+
+    pub fn bearer(self, token: &str) -> Self {
+        self.header("authorization", format!("Bearer {token}"))
+    }
+
+    /// Every value of a header, in order.
+    pub fn header_values<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        self.headers
+            .iter()
+            .filter(move |(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// The credentials found in the Authorization header(s).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Authorization<'a> {
+    None,
+    Bearer(&'a str),
+    Basic,
+    Other(&'a str),
+    /// Malformed: 400 `invalid_request`, with this cause.
+    Invalid(&'static str, &'static str),
+}
+
+/// RFC 6750 §2.1: `Bearer` (any case), one or more spaces, a b64token.
+pub(crate) fn parse_authorization<'a>(values: &[&'a str]) -> Authorization<'a> {
+    let value = match values {
+        [] => return Authorization::None,
+        [one] => one.trim_matches(|c| c == ' ' || c == '\t'),
+        _ => {
+            return Authorization::Invalid(
+                "multiple_authorization_headers",
+                "Send exactly one Authorization header",
+            )
+        }
+    };
+    if value.is_empty() {
+        return Authorization::Invalid(
+            "empty_authorization_header",
+            "The Authorization header is empty",
+        );
+    }
+    let (scheme, rest) = match value.split_once(' ') {
+        Some((scheme, rest)) => (scheme, rest.trim_start_matches(' ')),
+        None => (value, ""),
+    };
+    if scheme.eq_ignore_ascii_case("bearer") {
+        if rest.is_empty() {
+            return Authorization::Invalid("empty_token", "The bearer token is empty");
+        }
+        if !is_b64token(rest) {
+            return Authorization::Invalid(
+                "malformed_authorization_header",
+                "The bearer token has characters a token cannot have",
+            );
+        }
+        Authorization::Bearer(rest)
+    } else if scheme.eq_ignore_ascii_case("basic") {
+        Authorization::Basic
+    } else {
+        Authorization::Other(scheme)
+    }
+}
+
+/// `b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="`
+fn is_b64token(s: &str) -> bool {
+    let body = s.trim_end_matches('=');
+    !body.is_empty()
+        && body.bytes().all(|b| {
+            b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'+' | b'/')
+        })
+}
+
+/// Whether the query carries `access_token` (RFC 6750 §2.3), which rolegate
+/// never accepts: URLs end up in logs and browser history.
+pub(crate) fn query_has_access_token(query: &str) -> bool {
+    query.split('&').any(|pair| {
+        let name = pair.split_once('=').map_or(pair, |(n, _)| n);
+        name == "access_token" || percent_decode_lossy(name) == "access_token"
+    })
+}
+
+fn percent_decode_lossy(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while let Some(&b) = bytes.get(i) {
+        let hex = |j: usize| bytes.get(j).and_then(|c| char::from(*c).to_digit(16));
+        match (b, hex(i + 1), hex(i + 2)) {
+            (b'%', Some(h), Some(l)) => {
+                out.push((h * 16 + l) as u8);
+                i += 3;
+            }
+            (b'+', _, _) => {
+                out.push(b' ');
+                i += 1;
+            }
+            _ => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bearer_parsing() {
+        assert_eq!(parse_authorization(&[]), Authorization::None);
+        assert_eq!(
+            parse_authorization(&["Bearer abc"]),
+            Authorization::Bearer("abc")
+        );
+        assert_eq!(
+            parse_authorization(&["bearer   a.b.c"]),
+            Authorization::Bearer("a.b.c")
+        );
+        assert_eq!(
+            parse_authorization(&["BEARER a+/=="]),
+            Authorization::Bearer("a+/==")
+        );
+        assert_eq!(
+            parse_authorization(&[" Bearer abc "]),
+            Authorization::Bearer("abc")
+        );
+        assert!(matches!(
+            parse_authorization(&["Bearer"]),
+            Authorization::Invalid("empty_token", _)
+        ));
+        assert!(matches!(
+            parse_authorization(&["Bearer    "]),
+            Authorization::Invalid("empty_token", _)
+        ));
+        assert!(matches!(
+            parse_authorization(&["Bearer a b"]),
+            Authorization::Invalid("malformed_authorization_header", _)
+        ));
+        assert!(matches!(
+            parse_authorization(&["Bearer ="]),
+            Authorization::Invalid("malformed_authorization_header", _)
+        ));
+        assert!(matches!(
+            parse_authorization(&["Bearer\ta"]),
+            Authorization::Other("Bearer\ta")
+        ));
+        assert!(matches!(
+            parse_authorization(&["Bearer a", "Bearer b"]),
+            Authorization::Invalid("multiple_authorization_headers", _)
+        ));
+        assert!(matches!(
+            parse_authorization(&[""]),
+            Authorization::Invalid("empty_authorization_header", _)
+        ));
+        assert_eq!(
+            parse_authorization(&["Basic dXNlcjpwdw=="]),
+            Authorization::Basic
+        );
+        assert_eq!(
+            parse_authorization(&["Digest x=1"]),
+            Authorization::Other("Digest")
+        );
+    }
+
+    #[test]
+    fn query_tokens() {
+        assert!(query_has_access_token("access_token=x"));
+        assert!(query_has_access_token("a=1&access_token"));
+        assert!(query_has_access_token("access%5Ftoken=x"));
+        assert!(!query_has_access_token("access_tokens=x"));
+        assert!(!query_has_access_token("x=access_token"));
+        assert!(!query_has_access_token(""));
+    }
+
+    #[test]
+    fn header_lookup_is_case_insensitive() {
+        let r = Request::new("GET", "/", 0)
+            .header("Authorization", "a")
+            .header("AUTHORIZATION", "b");
+        assert_eq!(
+            r.header_values("authorization").collect::<Vec<_>>(),
+            ["a", "b"]
+        );
+    }
+}

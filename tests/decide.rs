@@ -1,0 +1,180 @@
+//! Decision details the vectors do not pin: traces, role checks, error text,
+//! and robustness against arbitrary input.
+
+mod support;
+
+use rolegate::{Credential, Policy, Reason, Request};
+use serde_json::json;
+use support::{load_policy, TestKeys};
+
+const NOW: u64 = 1_800_000_000;
+
+fn pingaccess(keys: &TestKeys) -> Policy {
+    load_policy(
+        &json!({
+            "$extends": "examples/pingaccess.json",
+            "issuers": [{"issuer": "https://idp.test", "audiences": ["pingaccess-admin-api"],
+                         "$test_jwks": ["rsa-a"], "algorithms": ["RS256"]}]
+        }),
+        keys,
+    )
+    .unwrap()
+}
+
+fn token(keys: &TestKeys, claims: serde_json::Value) -> String {
+    support::mint_token(&json!({"key": "rsa-a", "claims": claims}), keys)
+}
+
+#[test]
+fn presets_load_as_shipped() {
+    for preset in ["examples/pingaccess.json", "examples/pexip.json"] {
+        let text = std::fs::read_to_string(support::repo_root().join(preset)).unwrap();
+        let policy = Policy::from_json(&text).unwrap_or_else(|e| panic!("{preset}: {e}"));
+        assert!(policy.role_names().count() >= 3, "{preset}");
+    }
+}
+
+#[test]
+fn trace_explains_a_denial_step_by_step() {
+    let keys = TestKeys::load();
+    let policy = pingaccess(&keys);
+    let t = token(
+        &keys,
+        json!({"iss": "https://idp.test", "aud": "pingaccess-admin-api", "sub": "alice",
+               "scope": "admin", "iat": NOW - 10, "exp": NOW + 600,
+               "group": "cn=pingaccess-admins,o=myorg"}),
+    );
+    let d = policy.decide(&Request::new("PUT", "/pa-admin-api/v3/users/7", NOW).bearer(&t));
+    assert_eq!(d.reason, Reason::DeniedByRule);
+    assert_eq!(d.credential, Credential::Bearer);
+    let steps: Vec<&str> = d.trace.iter().map(|s| s.step).collect();
+    assert_eq!(
+        steps,
+        [
+            "method",
+            "path",
+            "prefix",
+            "credentials",
+            "token.header",
+            "token.issuer",
+            "token.signature",
+            "token.lifetime",
+            "token.audience",
+            "scope",
+            "roles",
+            "rules",
+            "decision"
+        ]
+    );
+    let rules = d.trace.iter().find(|s| s.step == "rules").unwrap();
+    assert!(!rules.ok);
+    assert!(
+        rules.detail.contains("denied by role administrator rule 1"),
+        "{}",
+        rules.detail
+    );
+    let signature = d
+        .trace
+        .iter()
+        .find(|s| s.step == "token.signature")
+        .unwrap();
+    assert!(
+        signature.detail.contains("\"rsa-a\""),
+        "{}",
+        signature.detail
+    );
+
+    // Every role is reported, with each attribute marked.
+    assert_eq!(d.role_checks.len(), 3);
+    let admin = &d.role_checks[0];
+    assert!(admin.granted && admin.attributes[0].matched);
+    assert_eq!(
+        admin.attributes[0].actual,
+        Some(json!("cn=pingaccess-admins,o=myorg"))
+    );
+    let auditor = &d.role_checks[2];
+    assert!(!auditor.granted && !auditor.attributes[0].matched);
+}
+
+#[test]
+fn trace_names_rules_switched_off_by_another_role() {
+    let keys = TestKeys::load();
+    let mut doc = support::resolve_policy(
+        &json!({"$extends": "examples/pingaccess.json",
+                "issuers": [{"issuer": "https://idp.test", "audiences": ["pingaccess-admin-api"],
+                             "$test_jwks": ["rsa-a"], "algorithms": ["RS256"]}]}),
+        &keys,
+    );
+    doc["roles"][1]["enabled"] = json!(false);
+    let policy = Policy::from_json(&doc.to_string()).unwrap();
+    let claims = json!({"iss": "https://idp.test", "aud": "pingaccess-admin-api", "scope": "admin",
+                        "exp": NOW + 60, "group": "cn=pingaccess-admins,o=myorg"});
+    let d = policy.decide(&Request::claims_preview(
+        "PUT",
+        "/pa-admin-api/v3/auth/x",
+        claims.as_object().unwrap().clone(),
+        NOW,
+    ));
+    assert!(d.allowed);
+    assert!(d.trace.iter().any(|s| s.detail.contains(
+        "role administrator rule 1 is off: it applies only while role platform_administrator is enabled"
+    )));
+}
+
+#[test]
+fn invalid_token_challenge_never_echoes_the_token() {
+    let keys = TestKeys::load();
+    let policy = pingaccess(&keys);
+    let d = policy.decide(&Request::new("GET", "/pa-admin-api/v3/x", NOW).bearer("abc.def.ghi"));
+    assert_eq!(d.reason, Reason::InvalidToken);
+    let challenge = d.www_authenticate.unwrap();
+    assert!(!challenge.contains("abc"), "{challenge}");
+    assert!(challenge.starts_with("Bearer realm=\"rolegate\", error=\"invalid_token\""));
+}
+
+#[test]
+fn policy_errors_render_path_first() {
+    let err = Policy::from_json(
+        r#"{"issuers": [{"issuer": "i", "audiences": ["a"], "algorithms": ["HS256"],
+            "secrets": [{"k": "c2hvcnQ"}]}], "roles": []}"#,
+    )
+    .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "issuers[0].secrets[0].k: this HMAC key is 5 bytes; HS256 needs at least 32 \
+         (use a longer random key, or set \"alg\" on the key)"
+    );
+}
+
+/// Arbitrary bytes in every request field: never a panic, never an allow
+/// without a valid token.
+#[test]
+fn garbage_requests_are_denied_without_panicking() {
+    let keys = TestKeys::load();
+    let policy = pingaccess(&keys);
+    let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    let alphabet: Vec<char> = "/%.;\\?#aA0=-_~ \t\r\n\u{0}\u{e9}\u{ffff}Bearer .eyJ+/"
+        .chars()
+        .collect();
+    let text = |len: u64, next: &mut dyn FnMut() -> u64| -> String {
+        (0..len)
+            .map(|_| alphabet[(next() % alphabet.len() as u64) as usize])
+            .collect()
+    };
+    for _ in 0..20_000 {
+        let method = text(next() % 6, &mut next);
+        let path = format!("/pa-admin-api/v3/{}", text(next() % 40, &mut next));
+        let auth = text(next() % 60, &mut next);
+        let request = Request::new(method, path, NOW)
+            .header("authorization", auth)
+            .header("x-http-method-override", text(next() % 5, &mut next));
+        let d = policy.decide(&request);
+        assert!(!d.allowed, "{request:?} -> {d:?}");
+    }
+}

@@ -1,0 +1,133 @@
+//! Runs every shared vector file in tests/vectors/ through the Rust core.
+
+mod support;
+
+use serde_json::Value;
+use support::{build_request, load_policy, read_json, repo_root, TestKeys};
+
+#[test]
+fn shared_vectors() {
+    let keys = TestKeys::load();
+    let dir = repo_root().join("tests/vectors");
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "json") && !p.ends_with("keys.json"))
+        .collect();
+    files.sort();
+    assert!(!files.is_empty());
+    let mut failures = Vec::new();
+    let mut count = 0;
+    for file in &files {
+        let doc = read_json(file);
+        let name = file.file_name().unwrap().to_string_lossy().into_owned();
+        let file_now = doc.get("now").and_then(Value::as_u64).unwrap_or(0);
+        for case in doc["cases"].as_array().unwrap() {
+            count += 1;
+            let case_name = format!("{name}: {}", case["name"].as_str().unwrap());
+            if let Err(msg) = run_case(&doc, case, file_now, &keys) {
+                failures.push(format!("{case_name}\n    {msg}"));
+            }
+        }
+    }
+    println!("{count} vector cases in {} files", files.len());
+    assert!(
+        failures.is_empty(),
+        "{} of {count} vector cases failed:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
+fn run_case(doc: &Value, case: &Value, file_now: u64, keys: &TestKeys) -> Result<(), String> {
+    let loaded = match case.get("policy_json").and_then(Value::as_str) {
+        Some(text) => rolegate::Policy::from_json(text),
+        None => load_policy(&case_policy(doc, case)?, keys),
+    };
+    if let Some(expected) = case.get("expect_error") {
+        let err = match loaded {
+            Ok(_) => return Err("the policy loaded but should fail".to_owned()),
+            Err(e) => e,
+        };
+        let actual = serde_json::json!({"code": err.code.as_str(), "path": err.path});
+        for (k, v) in expected.as_object().unwrap() {
+            if k == "message_contains" {
+                let needle = v.as_str().unwrap();
+                if !err.message.contains(needle) {
+                    return Err(format!("message {:?} lacks {needle:?}", err.message));
+                }
+            } else if actual.get(k) != Some(v) {
+                return Err(format!("{k}: expected {v}, got {} ({err})", actual[k]));
+            }
+        }
+        return Ok(());
+    }
+    let policy = loaded.map_err(|e| format!("policy failed to load: {e}"))?;
+    let now = case.get("now").and_then(Value::as_u64).unwrap_or(file_now);
+    let request = build_request(&case["request"], now, keys);
+    let decision = policy.decide(&request);
+    let actual = serde_json::to_value(&decision).unwrap();
+    let mut mismatches = Vec::new();
+    for (field, expected) in case["expect"].as_object().unwrap() {
+        if actual.get(field) != Some(expected) {
+            mismatches.push(format!(
+                "{field}: expected {expected}, got {}",
+                actual[field]
+            ));
+        }
+    }
+    // The hot path (no trace, signature from a cache) must reach the same verdict.
+    let cached = policy.verify_bearer(&request);
+    let quick = policy.decide_with(
+        &request,
+        rolegate::DecideOptions { explain: false },
+        cached.as_ref(),
+    );
+    let quick_expected = rolegate::Decision {
+        trace: Vec::new(),
+        role_checks: Vec::new(),
+        ..decision.clone()
+    };
+    if quick != quick_expected {
+        mismatches.push(format!(
+            "the unexplained, cached decision differs: {}",
+            serde_json::to_string(&quick).unwrap()
+        ));
+    }
+    // The trace must always end in the decision, whatever the outcome.
+    let last = decision.trace.last().map(|s| s.step);
+    if last != Some("decision") {
+        mismatches.push(format!("trace does not end in the decision: {last:?}"));
+    }
+    if mismatches.is_empty() {
+        Ok(())
+    } else {
+        let trace: Vec<String> = decision
+            .trace
+            .iter()
+            .map(|s| {
+                format!(
+                    "{} {} {}",
+                    s.step,
+                    if s.ok { "ok" } else { "FAIL" },
+                    s.detail
+                )
+            })
+            .collect();
+        Err(format!(
+            "{}\n    trace: {}",
+            mismatches.join("; "),
+            trace.join(" | ")
+        ))
+    }
+}
+
+fn case_policy(doc: &Value, case: &Value) -> Result<Value, String> {
+    match &case["policy"] {
+        Value::String(name) => doc["policies"]
+            .get(name)
+            .cloned()
+            .ok_or_else(|| format!("no policy named {name}")),
+        inline => Ok(inline.clone()),
+    }
+}
