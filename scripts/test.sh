@@ -13,8 +13,13 @@ scripts/setup.sh
 step "format and lints"
 cargo fmt --all -- --check
 cargo clippy --all-targets -- -D warnings
+cargo clippy --lib --target wasm32-unknown-unknown --features web -- -D warnings
 
 step "core: unit tests and shared vectors"
 cargo test --all-targets
+
+step "npm package: build, then the vectors, API, types and CLI in Node"
+scripts/build-pkg.sh
+node --test tests/node/
 
 printf '\nall tests passed\n'

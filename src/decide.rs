@@ -1,11 +1,12 @@
 //! `Policy::decide`: request syntax (400), credentials and token (401), scope
 //! and roles (403), in that order, each step recorded in the trace.
 
+use crate::authorize::{judge, never_allowed, place, protected_path, MethodVerdict, Placement};
 use crate::claims::{self, ClaimPath};
 use crate::decision::{AttributeCheck, Credential, Decision, Reason, RoleCheck, RuleRef};
-use crate::method::{is_read, is_token, NEVER_ALLOWED, OVERRIDE_HEADERS};
+use crate::method::{is_token, OVERRIDE_HEADERS};
 use crate::path::canonicalize;
-use crate::policy::{BasicAuth, Effect, Mode, OutsidePrefix, Policy, Role, RoleGrant};
+use crate::policy::{BasicAuth, Mode, OutsidePrefix, Policy, Role, RoleGrant};
 use crate::request::{parse_authorization, query_has_access_token, Authorization, Request};
 use crate::token::{self, TokenError, TokenErrorKind, VerifiedToken};
 use crate::trace::Tracer;
@@ -44,6 +45,27 @@ impl Policy {
             Ok(()) => e.finish(Reason::Allowed, None, None),
             Err(end) => e.finish(end.reason, end.cause, end.challenge),
         }
+    }
+
+    /// The roles a claims-only credential is granted, or why it gets none.
+    pub(crate) fn roles_for_claims(
+        &self,
+        claims: &Map<String, Value>,
+        now: u64,
+    ) -> Result<Vec<&Role>, (Reason, Option<&'static str>)> {
+        let request = Request {
+            claims: Some(claims.clone()),
+            now,
+            ..Request::default()
+        };
+        let mut e = Evaluation::new(self, false);
+        let mut grant = || {
+            let claims = e.authenticate(&request, None)?;
+            e.identity(&claims)?;
+            e.check_scope(&claims)?;
+            e.grant_roles(&claims)
+        };
+        grant().map_err(|end| (end.reason, end.cause))
     }
 
     /// Verifies a bearer token's structure and signature only: what a host
@@ -133,56 +155,36 @@ impl<'p> Evaluation<'p> {
                 "Send the token in the Authorization header, not the query",
             ));
         }
-        if let Some(m) = self
-            .methods
-            .iter()
-            .find(|m| NEVER_ALLOWED.contains(&m.as_str()))
-        {
-            let m = m.clone();
+        if let Some(m) = never_allowed(&self.methods) {
             self.trace
                 .step("method", false, || format!("{m} is never allowed"));
             return Err(self.end(Reason::ForbiddenMethod, None, None));
         }
 
         // Segments relative to the prefix, for matching.
-        let full: Vec<&str> = canonical.segments().collect();
-        let segments: Vec<&str> = match &self.policy.prefix {
-            None => full,
-            Some(prefix) => {
-                let prefix_len = prefix.split('/').filter(|s| !s.is_empty()).count();
-                let inside = prefix
-                    .split('/')
-                    .filter(|s| !s.is_empty())
-                    .eq(full.iter().copied().take(prefix_len))
-                    && full.len() >= prefix_len;
-                if !inside {
-                    let allow = self.policy.outside_prefix == OutsidePrefix::Allow;
-                    self.trace.step("prefix", allow, || {
-                        format!(
-                            "outside {prefix}: {}",
-                            if allow {
-                                "not governed (outside_prefix: allow)"
-                            } else {
-                                "denied (outside_prefix: deny)"
-                            }
-                        )
-                    });
-                    let reason = if allow {
-                        Reason::OutsidePrefix
-                    } else {
-                        Reason::OutsidePrefixDenied
-                    };
-                    return Err(self.end(reason, None, None));
-                }
-                self.trace.step("prefix", true, || {
+        let segments = match place(self.policy, &canonical) {
+            Placement::Inside(segments) => segments,
+            Placement::Outside => {
+                let allow = self.policy.outside_prefix == OutsidePrefix::Allow;
+                let prefix = self.policy.prefix.as_deref().unwrap_or_default();
+                self.trace.step("prefix", allow, || {
                     format!(
-                        "inside {prefix}; matching /{}",
-                        full.get(prefix_len..).unwrap_or_default().join("/")
+                        "outside {prefix}: {}",
+                        if allow {
+                            "not governed (outside_prefix: allow)"
+                        } else {
+                            "denied (outside_prefix: deny)"
+                        }
                     )
                 });
-                full.get(prefix_len..).unwrap_or_default().to_vec()
+                return Err(self.end(outside_prefix_reason(self.policy), None, None));
             }
         };
+        if let Some(prefix) = &self.policy.prefix {
+            self.trace.step("prefix", true, || {
+                format!("inside {prefix}; matching /{}", segments.join("/"))
+            });
+        }
 
         let claims = self.authenticate(req, verified)?;
         self.identity(&claims)?;
@@ -459,30 +461,16 @@ impl<'p> Evaluation<'p> {
         Ok(granted)
     }
 
-    /// Every judged method must be allowed by some granted role; within a
-    /// role, a matching deny beats any allow.
+    /// Every judged method must be allowed by some granted role.
     fn apply_rules(&mut self, granted: &[&'p Role], segments: &[&str]) -> Result<(), End> {
         let methods = self.methods.clone();
         if self.trace.enabled() {
             self.note_inactive_rules(granted, &methods, segments);
         }
+        let path = self.path.clone().unwrap_or_default();
         for method in &methods {
-            let mut allow: Option<RuleRef> = None;
-            let mut deny: Option<RuleRef> = None;
-            for role in granted {
-                match role_verdict(role, method, segments) {
-                    Some(rule) if rule.effect == Effect::Allow => {
-                        allow.get_or_insert(rule);
-                    }
-                    Some(rule) => {
-                        deny.get_or_insert(rule);
-                    }
-                    None => {}
-                }
-            }
-            let path = self.path.clone().unwrap_or_default();
-            match (allow, deny) {
-                (Some(rule), _) => {
+            match judge(granted, method, segments) {
+                MethodVerdict::Allowed(rule) => {
                     self.trace.step("rules", true, || {
                         format!(
                             "{method} {path}: allowed by role {} rule {}",
@@ -491,7 +479,7 @@ impl<'p> Evaluation<'p> {
                     });
                     self.rule = Some(rule);
                 }
-                (None, Some(rule)) => {
+                MethodVerdict::Denied(rule) => {
                     self.trace.step("rules", false, || {
                         format!(
                             "{method} {path}: denied by role {} rule {} and no granted role allows it",
@@ -501,7 +489,7 @@ impl<'p> Evaluation<'p> {
                     self.rule = Some(rule);
                     return Err(self.end(Reason::DeniedByRule, None, None));
                 }
-                (None, None) => {
+                MethodVerdict::NotPermitted => {
                     self.trace.step("rules", false, || {
                         format!("{method} {path}: no rule of a granted role allows it")
                     });
@@ -537,28 +525,17 @@ impl<'p> Evaluation<'p> {
     /// Pexip "Allow all permissions" off: bearer clients never write to
     /// authentication configuration, whatever their role allows.
     fn guard_authentication_paths(&mut self, segments: &[&str]) -> Result<(), End> {
-        if self.policy.allow_all_permissions {
+        let Some(pattern) = protected_path(self.policy, &self.methods, segments) else {
             return Ok(());
-        }
-        let writes = self.methods.iter().any(|m| !is_read(m));
-        let protected = self
-            .policy
-            .authentication_paths
-            .iter()
-            .find(|p| p.matches(segments));
-        match protected {
-            Some(pattern) if writes => {
-                self.trace.step("allow_all_permissions", false, || {
-                    format!(
-                        "writing to {} (authentication configuration) needs allow_all_permissions, \
-                         even though a role allows it",
-                        pattern.as_str()
-                    )
-                });
-                Err(self.end(Reason::AuthenticationConfigProtected, None, None))
-            }
-            _ => Ok(()),
-        }
+        };
+        self.trace.step("allow_all_permissions", false, || {
+            format!(
+                "writing to {} (authentication configuration) needs allow_all_permissions, \
+                 even though a role allows it",
+                pattern.as_str()
+            )
+        });
+        Err(self.end(Reason::AuthenticationConfigProtected, None, None))
     }
 
     fn invalid_token(&mut self, err: TokenError) -> End {
@@ -634,22 +611,9 @@ impl<'p> Evaluation<'p> {
     }
 }
 
-/// A role's verdict on one method and path: its first matching deny, else its
-/// first matching allow, else nothing.
-fn role_verdict(role: &Role, method: &str, segments: &[&str]) -> Option<RuleRef> {
-    let matching = |effect: Effect| {
-        role.rules.iter().enumerate().find(|(_, r)| {
-            r.active
-                && r.effect == effect
-                && r.methods.contains(method)
-                && r.paths.iter().any(|p| p.matches(segments))
-        })
-    };
-    matching(Effect::Deny)
-        .or_else(|| matching(Effect::Allow))
-        .map(|(index, rule)| RuleRef {
-            role: role.name.clone(),
-            index,
-            effect: rule.effect,
-        })
+pub(crate) fn outside_prefix_reason(policy: &Policy) -> Reason {
+    match policy.outside_prefix {
+        OutsidePrefix::Allow => Reason::OutsidePrefix,
+        OutsidePrefix::Deny => Reason::OutsidePrefixDenied,
+    }
 }

@@ -21,11 +21,13 @@
 )]
 
 pub mod alg;
+mod authorize;
 pub mod claims;
 mod decide;
 pub mod decision;
 pub mod json;
 pub mod keys;
+pub mod matrix;
 pub mod method;
 pub mod mint;
 pub mod path;
@@ -35,8 +37,12 @@ pub mod request;
 pub mod token;
 mod trace;
 
+#[cfg(feature = "web")]
+pub mod web;
+
 pub use decide::DecideOptions;
 pub use decision::{Credential, Decision, Reason, RuleRef, TraceStep};
+pub use matrix::{Matrix, MatrixCell, MatrixRequest, MatrixRow};
 pub use policy::{Policy, PolicyError, PolicyErrorCode};
 pub use request::Request;
 pub use token::{TokenErrorKind, VerifiedToken};

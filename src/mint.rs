@@ -4,7 +4,6 @@
 
 use crate::alg::{Alg, KeyType};
 use crate::keys::{b64url_decode, b64url_encode};
-use jsonwebtoken::EncodingKey;
 use rand_core::OsRng;
 use serde_json::{json, Map, Value};
 use std::fmt;
@@ -44,8 +43,17 @@ pub struct SigningKey {
     pub kid: Option<String>,
     /// The JWK `alg`, when the key names one.
     pub alg: Option<Alg>,
-    encoding: EncodingKey,
+    secret: PrivateKey,
     public_jwk: Value,
+}
+
+/// The crypto crates' own key types: signing needs no DER round trip.
+enum PrivateKey {
+    Hmac(Vec<u8>),
+    Rsa(Box<rsa::RsaPrivateKey>),
+    P256(p256::ecdsa::SigningKey),
+    P384(p384::ecdsa::SigningKey),
+    Ed25519(Box<ed25519_dalek::SigningKey>),
 }
 
 impl fmt::Debug for SigningKey {
@@ -60,7 +68,7 @@ impl fmt::Debug for SigningKey {
 
 impl SigningKey {
     /// Reads a private JWK: RSA (`n`,`e`,`d`, optionally `p`,`q`), EC P-256/P-384
-    /// (`d`,`x`,`y`), OKP Ed25519 (`d`,`x`) or oct (`k`).
+    /// (`d`), OKP Ed25519 (`d`) or oct (`k`).
     pub fn from_jwk(jwk: &Value) -> Result<SigningKey, MintError> {
         let obj = jwk
             .as_object()
@@ -89,7 +97,7 @@ impl SigningKey {
                 })?),
             };
         let kty = text("kty")?.ok_or_else(|| MintError::new("key.kty", "missing"))?;
-        let (key_type, encoding) = match kty {
+        let (key_type, secret) = match kty {
             "RSA" => {
                 let n = rsa::BigUint::from_bytes_be(&bytes("n")?);
                 let e = rsa::BigUint::from_bytes_be(&bytes("e")?);
@@ -104,32 +112,27 @@ impl SigningKey {
                 let key = rsa::RsaPrivateKey::from_components(n, e, d, primes).map_err(|e| {
                     MintError::new("key", format!("not a valid RSA private key: {e}"))
                 })?;
-                use rsa::pkcs1::EncodeRsaPrivateKey;
-                let der = key.to_pkcs1_der().map_err(|e| {
-                    MintError::new("key", format!("cannot encode the RSA key: {e}"))
-                })?;
-                (KeyType::Rsa, EncodingKey::from_rsa_der(der.as_bytes()))
+                (KeyType::Rsa, PrivateKey::Rsa(Box::new(key)))
             }
             "EC" => {
                 let d = bytes("d")?;
-                use p256::pkcs8::EncodePrivateKey;
-                let (key_type, der) = match text("crv")? {
+                match text("crv")? {
                     Some("P-256") => (
                         KeyType::EcP256,
-                        p256::SecretKey::from_slice(&d)
-                            .map_err(|_| MintError::new("key.d", "not a P-256 private key"))?
-                            .to_pkcs8_der(),
+                        PrivateKey::P256(
+                            p256::ecdsa::SigningKey::from_slice(&d)
+                                .map_err(|_| MintError::new("key.d", "not a P-256 private key"))?,
+                        ),
                     ),
                     Some("P-384") => (
                         KeyType::EcP384,
-                        p384::SecretKey::from_slice(&d)
-                            .map_err(|_| MintError::new("key.d", "not a P-384 private key"))?
-                            .to_pkcs8_der(),
+                        PrivateKey::P384(
+                            p384::ecdsa::SigningKey::from_slice(&d)
+                                .map_err(|_| MintError::new("key.d", "not a P-384 private key"))?,
+                        ),
                     ),
                     _ => return Err(MintError::new("key.crv", "use P-256 or P-384")),
-                };
-                let der = der.map_err(|e| MintError::new("key", format!("cannot encode: {e}")))?;
-                (key_type, EncodingKey::from_ec_der(der.as_bytes()))
+                }
             }
             "OKP" => {
                 if text("crv")? != Some("Ed25519") {
@@ -138,13 +141,12 @@ impl SigningKey {
                 let d: [u8; 32] = bytes("d")?
                     .try_into()
                     .map_err(|_| MintError::new("key.d", "an Ed25519 private key is 32 bytes"))?;
-                use ed25519_dalek::pkcs8::EncodePrivateKey;
-                let der = ed25519_dalek::SigningKey::from_bytes(&d)
-                    .to_pkcs8_der()
-                    .map_err(|e| MintError::new("key", format!("cannot encode: {e}")))?;
-                (KeyType::Ed25519, EncodingKey::from_ed_der(der.as_bytes()))
+                (
+                    KeyType::Ed25519,
+                    PrivateKey::Ed25519(Box::new(ed25519_dalek::SigningKey::from_bytes(&d))),
+                )
             }
-            "oct" => (KeyType::Hmac, EncodingKey::from_secret(&bytes("k")?)),
+            "oct" => (KeyType::Hmac, PrivateKey::Hmac(bytes("k")?)),
             other => {
                 return Err(MintError::new(
                     "key.kty",
@@ -156,9 +158,79 @@ impl SigningKey {
             key_type,
             kid,
             alg,
-            encoding,
+            secret,
             public_jwk: public_jwk(obj),
         })
+    }
+
+    /// Signs `message` with `alg` (whose key type must be this key's).
+    fn sign(&self, alg: Alg, message: &[u8]) -> Result<Vec<u8>, MintError> {
+        use rsa::signature::{RandomizedSigner, SignatureEncoding, Signer};
+        use sha2::{Sha256, Sha384, Sha512};
+        let failed = |e: &dyn fmt::Display| MintError::new("", format!("signing failed: {e}"));
+        let hmac = |k: &[u8]| -> Result<Vec<u8>, MintError> {
+            use hmac::{Hmac, Mac};
+            let unusable = |_| MintError::new("key.k", "unusable HMAC key");
+            Ok(match alg {
+                Alg::HS256 => Hmac::<Sha256>::new_from_slice(k)
+                    .map_err(unusable)?
+                    .chain_update(message)
+                    .finalize()
+                    .into_bytes()
+                    .to_vec(),
+                Alg::HS384 => Hmac::<Sha384>::new_from_slice(k)
+                    .map_err(unusable)?
+                    .chain_update(message)
+                    .finalize()
+                    .into_bytes()
+                    .to_vec(),
+                _ => Hmac::<Sha512>::new_from_slice(k)
+                    .map_err(unusable)?
+                    .chain_update(message)
+                    .finalize()
+                    .into_bytes()
+                    .to_vec(),
+            })
+        };
+        let rsa_sign = |key: &rsa::RsaPrivateKey| -> Result<Vec<u8>, MintError> {
+            let key = key.clone();
+            let signature = match alg {
+                Alg::RS256 => rsa::pkcs1v15::SigningKey::<Sha256>::new(key)
+                    .try_sign(message)
+                    .map(|s| s.to_vec()),
+                Alg::RS384 => rsa::pkcs1v15::SigningKey::<Sha384>::new(key)
+                    .try_sign(message)
+                    .map(|s| s.to_vec()),
+                Alg::RS512 => rsa::pkcs1v15::SigningKey::<Sha512>::new(key)
+                    .try_sign(message)
+                    .map(|s| s.to_vec()),
+                Alg::PS256 => rsa::pss::BlindedSigningKey::<Sha256>::new(key)
+                    .try_sign_with_rng(&mut OsRng, message)
+                    .map(|s| s.to_vec()),
+                Alg::PS384 => rsa::pss::BlindedSigningKey::<Sha384>::new(key)
+                    .try_sign_with_rng(&mut OsRng, message)
+                    .map(|s| s.to_vec()),
+                _ => rsa::pss::BlindedSigningKey::<Sha512>::new(key)
+                    .try_sign_with_rng(&mut OsRng, message)
+                    .map(|s| s.to_vec()),
+            };
+            signature.map_err(|e| failed(&e))
+        };
+        match &self.secret {
+            PrivateKey::Hmac(k) => hmac(k),
+            PrivateKey::Rsa(key) => rsa_sign(key),
+            PrivateKey::P256(key) => {
+                let signature: p256::ecdsa::Signature =
+                    key.try_sign(message).map_err(|e| failed(&e))?;
+                Ok(signature.to_vec())
+            }
+            PrivateKey::P384(key) => {
+                let signature: p384::ecdsa::Signature =
+                    key.try_sign(message).map_err(|e| failed(&e))?;
+                Ok(signature.to_vec())
+            }
+            PrivateKey::Ed25519(key) => Ok(key.try_sign(message).map_err(|e| failed(&e))?.to_vec()),
+        }
     }
 
     /// The public half as a JWK (for an HMAC key: the key itself, since
@@ -219,8 +291,7 @@ pub fn sign_raw(
                     ),
                 ));
             }
-            jsonwebtoken::crypto::sign(token.as_bytes(), &key.encoding, alg.to_jsonwebtoken())
-                .map_err(|e| MintError::new("", format!("signing failed: {e}")))?
+            b64url_encode(&key.sign(alg, token.as_bytes())?)
         }
     };
     token.push('.');
@@ -241,25 +312,38 @@ pub struct MintRequest<'a> {
 
 /// Signs a token for `claims` with `key`.
 pub fn mint(request: &MintRequest) -> Result<String, MintError> {
-    let (alg_name, signer) = match (request.alg, request.key) {
-        (Some(n), _) if n.eq_ignore_ascii_case("none") => ("none".to_owned(), None),
+    let (header, payload) = encode_parts(request)?;
+    sign_raw(&header, &payload, signer(request)?)
+}
+
+/// The key and algorithm that sign `request` (`None` for an unsigned token).
+pub fn signer<'k>(request: &MintRequest<'k>) -> Result<Option<(&'k SigningKey, Alg)>, MintError> {
+    match (request.alg, request.key) {
+        (Some(n), _) if n.eq_ignore_ascii_case("none") => Ok(None),
         (alg, Some(key)) => {
             let alg = match alg {
                 None => key.default_alg(),
                 Some(n) => Alg::from_name(n)
                     .ok_or_else(|| MintError::new("alg", format!("unknown algorithm {n}")))?,
             };
-            (alg.name().to_owned(), Some((key, alg)))
+            Ok(Some((key, alg)))
         }
-        (_, None) => {
-            return Err(MintError::new(
-                "key",
-                "a key is needed to sign (or set alg \"none\" for an unsigned test token)",
-            ))
-        }
+        (_, None) => Err(MintError::new(
+            "key",
+            "a key is needed to sign (or set alg \"none\" for an unsigned test token)",
+        )),
+    }
+}
+
+/// The header and payload JSON of `request`: the header is
+/// `{"alg", "typ": "JWT", "kid"}` with `request.header` merged over it.
+pub fn encode_parts(request: &MintRequest) -> Result<(Vec<u8>, Vec<u8>), MintError> {
+    let alg_name = match signer(request)? {
+        Some((_, alg)) => alg.name(),
+        None => "none",
     };
     let mut header = Map::new();
-    header.insert("alg".into(), Value::String(alg_name));
+    header.insert("alg".into(), Value::String(alg_name.to_owned()));
     header.insert("typ".into(), Value::String("JWT".into()));
     if let Some(kid) = request.key.and_then(|k| k.kid.clone()) {
         header.insert("kid".into(), Value::String(kid));
@@ -271,11 +355,11 @@ pub fn mint(request: &MintRequest) -> Result<String, MintError> {
             header.insert(name.clone(), value.clone());
         }
     }
-    let header_json =
+    let header =
         serde_json::to_vec(&header).map_err(|e| MintError::new("header", e.to_string()))?;
-    let payload_json =
+    let payload =
         serde_json::to_vec(&request.claims).map_err(|e| MintError::new("claims", e.to_string()))?;
-    sign_raw(&header_json, &payload_json, signer)
+    Ok((header, payload))
 }
 
 /// Generates a fresh private JWK for `alg` (RSA 2048, P-256, P-384, Ed25519,

@@ -297,6 +297,38 @@ pub(crate) fn verify_jws(
     })
 }
 
+/// A token's header and payload, as [`decode_unverified`] returns them.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct DecodedToken {
+    pub header: Map<String, Value>,
+    pub payload: Map<String, Value>,
+}
+
+/// A token's header and payload, decoded but NOT verified: for showing a
+/// token to a person. The same structural checks as validation apply.
+pub fn decode_unverified(token: &str) -> Result<DecodedToken, TokenError> {
+    if token.len() > MAX_TOKEN_BYTES {
+        return fail(
+            TokenErrorKind::TooLarge,
+            format!(
+                "{} bytes; at most {MAX_TOKEN_BYTES} are accepted",
+                token.len()
+            ),
+        );
+    }
+    let parts: Vec<&str> = token.trim().split('.').collect();
+    let [header_b64, payload_b64, _] = parts.as_slice() else {
+        return fail(
+            TokenErrorKind::Malformed,
+            format!("{} part(s); a compact JWS has three", parts.len()),
+        );
+    };
+    Ok(DecodedToken {
+        header: decode_part(header_b64, "header")?,
+        payload: decode_part(payload_b64, "payload")?,
+    })
+}
+
 fn decode_part(b64: &str, what: &str) -> Result<Map<String, Value>, TokenError> {
     use TokenErrorKind::*;
     if b64.is_empty() {
@@ -431,7 +463,8 @@ pub(crate) fn check_claims(
         return fail(
             Expired,
             format!(
-                "exp {exp} is in the past (now {now}, leeway {}s)",
+                "exp {} is in the past (now {now}, leeway {}s)",
+                seconds(exp),
                 issuer.leeway
             ),
         );
@@ -448,7 +481,8 @@ pub(crate) fn check_claims(
             return fail(
                 NotYetValid,
                 format!(
-                    "nbf {nbf} is in the future (now {now}, leeway {}s)",
+                    "nbf {} is in the future (now {now}, leeway {}s)",
+                    seconds(nbf),
                     issuer.leeway
                 ),
             );
@@ -469,7 +503,8 @@ pub(crate) fn check_claims(
             return fail(
                 IssuedInFuture,
                 format!(
-                    "iat {iat} is in the future (now {now}, leeway {}s)",
+                    "iat {} is in the future (now {now}, leeway {}s)",
+                    seconds(iat),
                     issuer.leeway
                 ),
             );
@@ -487,13 +522,17 @@ pub(crate) fn check_claims(
                 LifetimeTooLong,
                 format!(
                     "exp - iat = {}s exceeds max_lifetime_seconds {max}",
-                    exp - iat
+                    seconds(exp - iat)
                 ),
             );
         }
     }
     trace.step("token.lifetime", true, || {
-        format!("valid until {exp} (now {now}, leeway {}s)", issuer.leeway)
+        format!(
+            "valid until {} (now {now}, leeway {}s)",
+            seconds(exp),
+            issuer.leeway
+        )
     });
 
     check_audience(issuer, claims.get("aud"))?;
@@ -563,6 +602,17 @@ pub(crate) fn normalise_media_type(t: &str) -> String {
     match lower.strip_prefix("application/") {
         Some(rest) => rest.to_owned(),
         None => lower,
+    }
+}
+
+/// A NumericDate for people: whole seconds as integers, fractions as JSON
+/// writes them (serde_json's formatter keeps core's float printing out of
+/// the wasm builds).
+fn seconds(v: f64) -> String {
+    if v.fract() == 0.0 && (0.0..1e15).contains(&v) {
+        (v as u64).to_string()
+    } else {
+        serde_json::Number::from_f64(v).map_or_else(|| "?".to_owned(), |n| n.to_string())
     }
 }
 

@@ -178,3 +178,97 @@ fn garbage_requests_are_denied_without_panicking() {
         assert!(!d.allowed, "{request:?} -> {d:?}");
     }
 }
+
+/// Each cell of the matrix is exactly what `decide` answers for a token that
+/// holds only that role (and for the token row, for that token).
+#[test]
+fn matrix_agrees_with_decide() {
+    let keys = TestKeys::load();
+    let policy = pingaccess(&keys);
+    let paths: Vec<String> = [
+        "/pa-admin-api/v3",
+        "/pa-admin-api/v3/users/1",
+        "/pa-admin-api/v3/auth/x",
+        "/pa-admin-api/v3/config",
+        "/pa-admin-api/v3/agent/1/config/x",
+        "/pa-admin-api/v3/a/../backup/",
+        "/elsewhere",
+        "/pa-admin-api/v3/%2F",
+    ]
+    .map(String::from)
+    .to_vec();
+    let methods: Vec<String> = ["GET", "HEAD", "POST", "PUT", "DELETE", "TRACE"]
+        .map(String::from)
+        .to_vec();
+    let groups = [
+        "cn=pingaccess-admins,o=myorg",
+        "cn=pingaccess-platform-admins,o=myorg",
+        "cn=pingaccess-auditors,o=myorg",
+    ];
+    let claims_for = |group: &str| {
+        json!({"iss": "https://idp.test", "aud": "pingaccess-admin-api", "scope": "admin",
+               "exp": NOW + 60, "group": group})
+        .as_object()
+        .unwrap()
+        .clone()
+    };
+    let matrix = policy.matrix(&rolegate::MatrixRequest {
+        paths: paths.clone(),
+        methods: methods.clone(),
+        claims: None,
+        now: NOW,
+    });
+    assert_eq!(matrix.rows.len(), 3);
+    for (row, group) in matrix.rows.iter().zip(groups) {
+        for (p, path) in paths.iter().enumerate() {
+            for (m, method) in methods.iter().enumerate() {
+                let d = policy.decide(&Request::claims_preview(
+                    method.as_str(),
+                    path.as_str(),
+                    claims_for(group),
+                    NOW,
+                ));
+                let cell = &row.cells[p][m];
+                assert_eq!(
+                    (cell.allowed, cell.reason, cell.cause),
+                    (d.allowed, d.reason, d.cause),
+                    "{} {method} {path}",
+                    row.name
+                );
+            }
+        }
+    }
+    let token_row = policy.matrix(&rolegate::MatrixRequest {
+        paths: paths.clone(),
+        methods: methods.clone(),
+        claims: Some(claims_for(groups[2])),
+        now: NOW,
+    });
+    assert_eq!(token_row.rows.len(), 1);
+    assert_eq!(token_row.rows[0].roles, ["auditor"]);
+    assert_eq!(token_row.rows[0].cells, matrix.rows[2].cells);
+    let later = NOW + 3600;
+    let expired = policy.matrix(&rolegate::MatrixRequest {
+        paths: paths.clone(),
+        methods: methods.clone(),
+        claims: Some(claims_for(groups[0])),
+        now: later,
+    });
+    assert_eq!(expired.rows[0].cells[0][0].cause, Some("expired"));
+    for (p, path) in paths.iter().enumerate() {
+        for (m, method) in methods.iter().enumerate() {
+            let d = policy.decide(&Request::claims_preview(
+                method.as_str(),
+                path.as_str(),
+                claims_for(groups[0]),
+                later,
+            ));
+            let cell = &expired.rows[0].cells[p][m];
+            assert_eq!(
+                (cell.allowed, cell.reason, cell.cause),
+                (d.allowed, d.reason, d.cause),
+                "expired {method} {path}"
+            );
+        }
+    }
+}

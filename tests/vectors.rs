@@ -18,6 +18,7 @@ fn shared_vectors() {
     assert!(!files.is_empty());
     let mut failures = Vec::new();
     let mut count = 0;
+    let mut decisions = serde_json::Map::new();
     for file in &files {
         let doc = read_json(file);
         let name = file.file_name().unwrap().to_string_lossy().into_owned();
@@ -25,12 +26,24 @@ fn shared_vectors() {
         for case in doc["cases"].as_array().unwrap() {
             count += 1;
             let case_name = format!("{name}: {}", case["name"].as_str().unwrap());
-            if let Err(msg) = run_case(&doc, case, file_now, &keys) {
-                failures.push(format!("{case_name}\n    {msg}"));
+            match run_case(&doc, case, file_now, &keys) {
+                Ok(Some(decision)) => {
+                    decisions.insert(case_name, decision);
+                }
+                Ok(None) => {}
+                Err(msg) => failures.push(format!("{case_name}\n    {msg}")),
             }
         }
     }
     println!("{count} vector cases in {} files", files.len());
+    // The Node and Envoy hosts compare their decisions with these, case for case.
+    let out = repo_root().join("target/rolegate-vectors");
+    std::fs::create_dir_all(&out).unwrap();
+    std::fs::write(
+        out.join("decisions.json"),
+        serde_json::to_string_pretty(&Value::Object(decisions)).unwrap(),
+    )
+    .unwrap();
     assert!(
         failures.is_empty(),
         "{} of {count} vector cases failed:\n{}",
@@ -39,7 +52,13 @@ fn shared_vectors() {
     );
 }
 
-fn run_case(doc: &Value, case: &Value, file_now: u64, keys: &TestKeys) -> Result<(), String> {
+/// Runs one case; returns the decision (None for policy-error cases).
+fn run_case(
+    doc: &Value,
+    case: &Value,
+    file_now: u64,
+    keys: &TestKeys,
+) -> Result<Option<Value>, String> {
     let loaded = match case.get("policy_json").and_then(Value::as_str) {
         Some(text) => rolegate::Policy::from_json(text),
         None => load_policy(&case_policy(doc, case)?, keys),
@@ -60,7 +79,7 @@ fn run_case(doc: &Value, case: &Value, file_now: u64, keys: &TestKeys) -> Result
                 return Err(format!("{k}: expected {v}, got {} ({err})", actual[k]));
             }
         }
-        return Ok(());
+        return Ok(None);
     }
     let policy = loaded.map_err(|e| format!("policy failed to load: {e}"))?;
     let now = case.get("now").and_then(Value::as_u64).unwrap_or(file_now);
@@ -100,7 +119,7 @@ fn run_case(doc: &Value, case: &Value, file_now: u64, keys: &TestKeys) -> Result
         mismatches.push(format!("trace does not end in the decision: {last:?}"));
     }
     if mismatches.is_empty() {
-        Ok(())
+        Ok(Some(actual))
     } else {
         let trace: Vec<String> = decision
             .trace

@@ -141,6 +141,12 @@ fn compile_document(doc: PolicyDocument) -> Result<Policy, PolicyError> {
 
     Ok(Policy {
         issuers,
+        prefix_segments: prefix
+            .iter()
+            .flat_map(|p| p.split('/'))
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect(),
         prefix,
         outside_prefix: doc.outside_prefix,
         required_scopes,

@@ -19,6 +19,8 @@ pub struct Policy {
     pub(crate) issuers: Vec<Issuer>,
     /// Canonical, without a trailing slash.
     pub(crate) prefix: Option<String>,
+    /// The prefix's segments, for matching.
+    pub(crate) prefix_segments: Vec<String>,
     pub(crate) outside_prefix: OutsidePrefix,
     pub(crate) required_scopes: Vec<String>,
     pub(crate) subject_claim: ClaimPath,
@@ -75,6 +77,13 @@ pub(crate) struct Rule {
     pub when_role_enabled: Option<String>,
 }
 
+/// A role's name and state, for hosts that list roles.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct RoleSummary<'a> {
+    pub name: &'a str,
+    pub enabled: bool,
+}
+
 /// Settings of the Envoy filter, from the policy's optional `envoy` object.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EnvoySettings {
@@ -122,6 +131,14 @@ impl Policy {
     /// Names of all roles, in policy order (enabled or not).
     pub fn role_names(&self) -> impl Iterator<Item = &str> {
         self.roles.iter().map(|r| r.name.as_str())
+    }
+
+    /// Each role's name and whether it is enabled, in policy order.
+    pub fn roles_summary(&self) -> impl Iterator<Item = RoleSummary<'_>> {
+        self.roles.iter().map(|r| RoleSummary {
+            name: &r.name,
+            enabled: r.enabled,
+        })
     }
 
     pub fn realm(&self) -> &str {

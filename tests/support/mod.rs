@@ -135,40 +135,24 @@ pub fn mint_token(desc: &Value, keys: &TestKeys) -> String {
         .map(|n| keys.signing(n));
     let key = key.or(named_key.as_ref());
 
-    let mut token = if desc.get("payload_json").is_some() || desc.get("header_json").is_some() {
-        let alg_value = alg
-            .map(str::to_owned)
-            .or_else(|| key.map(|k| k.default_alg().name().to_owned()))
-            .unwrap();
-        let header_json = match desc.get("header_json").and_then(Value::as_str) {
-            Some(h) => h.to_owned(),
-            None => {
-                let mut h = Map::new();
-                h.insert("alg".into(), Value::String(alg_value.clone()));
-                if let Some(kid) = key.and_then(|k| k.kid.clone()) {
-                    h.insert("kid".into(), Value::String(kid));
-                }
-                for (k, v) in &header {
-                    h.insert(k.clone(), v.clone());
-                }
-                serde_json::to_string(&h).unwrap()
-            }
-        };
-        let payload_json = match desc.get("payload_json").and_then(Value::as_str) {
-            Some(p) => p.to_owned(),
-            None => serde_json::to_string(&claims).unwrap(),
-        };
-        let signer = rolegate::alg::Alg::from_name(&alg_value).map(|a| (key.unwrap(), a));
-        mint::sign_raw(header_json.as_bytes(), payload_json.as_bytes(), signer).unwrap()
-    } else {
-        mint::mint(&MintRequest {
-            alg,
-            key,
-            claims: claims.clone(),
-            header,
-        })
-        .unwrap()
+    let request = MintRequest {
+        alg,
+        key,
+        claims: claims.clone(),
+        header,
     };
+    let (header_json, payload_json) = mint::encode_parts(&request).unwrap();
+    let text = |name: &str| {
+        desc.get(name)
+            .and_then(Value::as_str)
+            .map(|s| s.as_bytes().to_vec())
+    };
+    let mut token = mint::sign_raw(
+        &text("header_json").unwrap_or(header_json),
+        &text("payload_json").unwrap_or(payload_json),
+        mint::signer(&request).unwrap(),
+    )
+    .unwrap();
     if let Some(changes) = desc.get("tamper_claims").and_then(Value::as_object) {
         let mut tampered = claims;
         for (k, v) in changes {

@@ -1,0 +1,44 @@
+// Decision test cases: the format `rolegate test` reads and the preview page
+// imports and exports. One runner serves both.
+//
+// { "now": 1800000000, "cases": [ { "name": "...",
+//     "request": { "method": "GET", "path": "/x", "headers": {...}, "claims": {...} },
+//     "expect": { "allowed": true, "status": 200, "reason": "allowed", "roles": ["auditor"] } } ] }
+
+/** Deep equality for JSON values. */
+export function jsonEqual(a, b) {
+  if (a === b) return true;
+  if (a === null || b === null || typeof a !== 'object' || typeof b !== 'object') return false;
+  if (Array.isArray(a) !== Array.isArray(b)) return false;
+  const ka = Object.keys(a);
+  const kb = Object.keys(b);
+  return ka.length === kb.length && ka.every((k) => Object.hasOwn(b, k) && jsonEqual(a[k], b[k]));
+}
+
+/** Accepts `{cases: [...]}` or a bare array; throws an Error naming what is wrong. */
+export function normaliseCases(doc) {
+  const list = Array.isArray(doc) ? doc : doc && doc.cases;
+  if (!Array.isArray(list)) throw Object.assign(new Error('cases: expected {"cases": [...]} or an array'), { code: 'invalid_cases', path: 'cases' });
+  return list.map((c, i) => {
+    const where = `cases[${i}]`;
+    if (!c || typeof c !== 'object') throw Object.assign(new Error(`${where}: a case must be an object`), { code: 'invalid_cases', path: where });
+    if (!c.request || typeof c.request.path !== 'string') throw Object.assign(new Error(`${where}.request.path: every case needs a request with a path`), { code: 'invalid_cases', path: `${where}.request.path` });
+    if (!c.expect || typeof c.expect !== 'object') throw Object.assign(new Error(`${where}.expect: say what to expect, e.g. {"allowed": true}`), { code: 'invalid_cases', path: `${where}.expect` });
+    return { name: c.name || `case ${i + 1}`, request: c.request, expect: c.expect };
+  });
+}
+
+/**
+ * Runs cases against a loaded Policy.
+ * @returns {{name: string, pass: boolean, mismatches: {field: string, expected: unknown, actual: unknown}[], decision: object}[]}
+ */
+export function runCases(policy, doc) {
+  const defaultNow = !Array.isArray(doc) && doc && typeof doc.now === 'number' ? doc.now : undefined;
+  return normaliseCases(doc).map(({ name, request, expect }) => {
+    const decision = policy.decide({ now: defaultNow, ...request });
+    const mismatches = Object.entries(expect)
+      .filter(([field, expected]) => !jsonEqual(decision[field], expected))
+      .map(([field, expected]) => ({ field, expected, actual: decision[field] === undefined ? null : decision[field] }));
+    return { name, pass: mismatches.length === 0, mismatches, decision };
+  });
+}

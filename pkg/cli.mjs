@@ -1,0 +1,178 @@
+#!/usr/bin/env node
+// rolegate command line: check a policy, run decision cases in CI, decide one
+// request, print the Envoy config, make keys and test tokens.
+import { readFileSync } from 'node:fs';
+import { Policy, decodeToken, envoyConfig, generateKey, mintToken, runCases } from './node.js';
+
+const USAGE = `usage:
+  rolegate check <policy.json>                 validate a policy
+  rolegate test <policy.json> <cases.json>     run decision cases; exit 1 on a failure
+  rolegate decide <policy.json> --path P [--method M] [--token T | --claims claims.json]
+                  [--header 'Name: value']... [--now SECONDS]
+  rolegate envoy-config <policy.json> [--wasm PATH] [--port N] [--upstream HOST:PORT]
+  rolegate keygen --alg ES256 [--kid K]        print a new key pair (JWKs)
+  rolegate mint --key private.json --claims claims.json [--alg A]
+  rolegate decode <token>`;
+
+class UsageError extends Error {}
+
+function parseArgs(argv) {
+  const positional = [];
+  const flags = {};
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a.startsWith('--')) {
+      const name = a.slice(2);
+      const value = argv[++i];
+      if (value === undefined) throw new UsageError(`--${name} needs a value`);
+      (flags[name] ??= []).push(value);
+    } else {
+      positional.push(a);
+    }
+  }
+  return { positional, flag: (n) => flags[n]?.at(-1), flags: (n) => flags[n] ?? [] };
+}
+
+function readJson(file, what) {
+  let text;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new UsageError(`cannot read ${what} ${file}: ${e.message}`);
+  }
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw new UsageError(`${file}: not JSON: ${e.message}`);
+  }
+}
+
+function loadPolicy(file) {
+  if (!file) throw new UsageError('name the policy file');
+  let text;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new UsageError(`cannot read policy ${file}: ${e.message}`);
+  }
+  return Policy.parse(text);
+}
+
+function pad(s, n) {
+  s = String(s);
+  return s.length > n ? `${s.slice(0, n - 1)}…` : s.padEnd(n);
+}
+
+function summary(d) {
+  return `${d.allowed ? 'allowed' : 'denied'} ${d.status} ${d.reason}${d.cause ? `/${d.cause}` : ''}`;
+}
+
+const commands = {
+  check(args) {
+    const file = args.positional[0];
+    const policy = loadPolicy(file);
+    const roles = policy.roles;
+    console.log(`${file}: ok (${roles.length} roles: ${roles.map((r) => (r.enabled ? r.name : `${r.name} [disabled]`)).join(', ')}; mode ${policy.mode})`);
+    return 0;
+  },
+
+  test(args) {
+    const [policyFile, casesFile] = args.positional;
+    if (!casesFile) throw new UsageError('name the policy file and the cases file');
+    const policy = loadPolicy(policyFile);
+    const results = runCases(policy, readJson(casesFile, 'cases'));
+    const width = Math.min(48, Math.max(4, ...results.map((r) => r.name.length)));
+    console.log(` ${pad('#', 4)} ${pad('result', 6)} ${pad('case', width)} detail`);
+    results.forEach((r, i) => {
+      const detail = r.pass
+        ? summary(r.decision)
+        : r.mismatches.map((m) => `${m.field}: expected ${JSON.stringify(m.expected)}, got ${JSON.stringify(m.actual)}`).join('; ');
+      console.log(` ${pad(i + 1, 4)} ${pad(r.pass ? 'PASS' : 'FAIL', 6)} ${pad(r.name, width)} ${detail}`);
+    });
+    const failed = results.filter((r) => !r.pass).length;
+    console.log(`\n${results.length - failed} passed, ${failed} failed`);
+    return failed === 0 ? 0 : 1;
+  },
+
+  decide(args) {
+    const policy = loadPolicy(args.positional[0]);
+    const path = args.flag('path');
+    if (!path) throw new UsageError('--path is required');
+    const headers = args.flags('header').map((h) => {
+      const i = h.indexOf(':');
+      if (i < 1) throw new UsageError(`--header ${JSON.stringify(h)}: write 'Name: value'`);
+      return [h.slice(0, i).trim(), h.slice(i + 1).trim()];
+    });
+    if (args.flag('token')) headers.push(['authorization', `Bearer ${args.flag('token')}`]);
+    const request = { method: args.flag('method') ?? 'GET', path, headers };
+    if (args.flag('claims')) request.claims = readJson(args.flag('claims'), 'claims');
+    if (args.flag('now')) request.now = Number(args.flag('now'));
+    const decision = policy.decide(request);
+    console.log(JSON.stringify(decision, null, 2));
+    return decision.allowed ? 0 : 1;
+  },
+
+  'envoy-config'(args) {
+    const file = args.positional[0];
+    loadPolicy(file); // refuse to print a config Envoy would reject
+    const upstream = (args.flag('upstream') ?? '127.0.0.1:9000').split(':');
+    process.stdout.write(envoyConfig(readFileSync(file, 'utf8'), {
+      wasmPath: args.flag('wasm'),
+      listenPort: args.flag('port') ? Number(args.flag('port')) : undefined,
+      upstreamHost: upstream[0],
+      upstreamPort: Number(upstream[1] ?? 9000),
+    }));
+    return 0;
+  },
+
+  keygen(args) {
+    const alg = args.flag('alg');
+    if (!alg) throw new UsageError('--alg is required (e.g. ES256)');
+    console.log(JSON.stringify(generateKey({ alg, kid: args.flag('kid') }), null, 2));
+    return 0;
+  },
+
+  mint(args) {
+    const keyFile = args.flag('key');
+    if (!keyFile) throw new UsageError('--key is required (a private JWK file)');
+    let key = readJson(keyFile, 'key');
+    if (key.privateJwk) key = key.privateJwk; // accept keygen's output as is
+    const claims = args.flag('claims') ? readJson(args.flag('claims'), 'claims') : {};
+    console.log(mintToken({ key, claims, alg: args.flag('alg') }));
+    return 0;
+  },
+
+  decode(args) {
+    if (!args.positional[0]) throw new UsageError('give the token');
+    console.log(JSON.stringify(decodeToken(args.positional[0]), null, 2));
+    return 0;
+  },
+};
+
+function main(argv) {
+  const [command, ...rest] = argv;
+  if (!command || command === '--help' || command === '-h' || command === 'help') {
+    console.log(USAGE);
+    return command ? 0 : 2;
+  }
+  const run = commands[command];
+  if (!run) {
+    console.error(`unknown command ${JSON.stringify(command)}\n${USAGE}`);
+    return 2;
+  }
+  try {
+    return run(parseArgs(rest));
+  } catch (e) {
+    if (e instanceof UsageError) {
+      console.error(`rolegate ${command}: ${e.message}\n${USAGE}`);
+      return 2;
+    }
+    if (e && typeof e.code === 'string') {
+      console.error(`rolegate ${command}: ${e.message} [${e.code}]`);
+      return 2;
+    }
+    throw e;
+  }
+}
+
+process.exitCode = main(process.argv.slice(2));

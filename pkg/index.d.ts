@@ -1,0 +1,240 @@
+// Types of the rolegate package. tests/node/types.test.mjs checks that every
+// interface here lists exactly the fields the real objects carry.
+
+/** A JWS algorithm rolegate accepts. `none` is never accepted. */
+export type Alg =
+  | 'HS256' | 'HS384' | 'HS512'
+  | 'RS256' | 'RS384' | 'RS512'
+  | 'PS256' | 'PS384' | 'PS512'
+  | 'ES256' | 'ES384' | 'EdDSA';
+
+/** Why a request was allowed or denied; each reason has one HTTP status. */
+export type Reason =
+  | 'allowed'
+  | 'outside_prefix'
+  | 'outside_prefix_denied'
+  | 'missing_credentials'
+  | 'unsupported_scheme'
+  | 'invalid_request'
+  | 'invalid_token'
+  | 'insufficient_scope'
+  | 'no_role'
+  | 'denied_by_rule'
+  | 'not_permitted'
+  | 'forbidden_method'
+  | 'authentication_config_protected'
+  | 'basic_auth_disabled'
+  | 'basic_auth_pass_through'
+  | 'invalid_path';
+
+/** How the request presented itself. */
+export type Credential = 'none' | 'bearer' | 'basic' | 'claims' | 'other';
+
+/** A JSON object, as claims and JWKs are. */
+export type JsonObject = { [key: string]: unknown };
+
+/** A JSON Web Key (RFC 7517). */
+export interface Jwk extends JsonObject {
+  kty: 'RSA' | 'EC' | 'OKP' | 'oct';
+  kid?: string;
+  alg?: string;
+  use?: string;
+}
+
+/** Headers as an object (a value may repeat as an array) or as [name, value] pairs. */
+export type Headers = Record<string, string | string[]> | Array<[string, string]>;
+
+export interface DecideRequest {
+  /** Default `GET`. Methods are case-sensitive. */
+  method?: string;
+  /** The raw request target: path and optional query. */
+  path: string;
+  headers?: Headers;
+  /** Claims-only preview: skip the signature, apply every other check. */
+  claims?: JsonObject;
+  /** Seconds since the epoch; default: the current time. */
+  now?: number;
+}
+
+/** The rule that decided: `roles[role].rules[index]`. */
+export interface RuleRef {
+  role: string;
+  index: number;
+  effect: 'allow' | 'deny';
+}
+
+export interface AttributeCheck {
+  claim: string;
+  value: string;
+  matched: boolean;
+  /** The token's value of the claim, or null when it has none. */
+  actual: unknown;
+}
+
+export interface RoleCheck {
+  role: string;
+  enabled: boolean;
+  granted: boolean;
+  grant: 'attributes' | 'any_valid_token';
+  attributes: AttributeCheck[];
+}
+
+export interface TraceStep {
+  step: string;
+  ok: boolean;
+  detail: string;
+}
+
+export interface Decision {
+  /** What enforcement does (in dry run: what it would do). */
+  allowed: boolean;
+  status: 200 | 400 | 401 | 403;
+  reason: Reason;
+  /** The precise check behind `reason`, e.g. `expired` or `encoded_slash`. */
+  cause: string | null;
+  /** The WWW-Authenticate value to send (RFC 6750), if any. */
+  www_authenticate: string | null;
+  credential: Credential;
+  issuer: string | null;
+  subject: string | null;
+  client_id: string | null;
+  /** Granted roles, in policy order. */
+  roles: string[];
+  rule: RuleRef | null;
+  /** The canonical path, when the path could be canonicalised. */
+  path: string | null;
+  /** What the upstream receives: canonical path plus query. */
+  upstream_path: string | null;
+  /** The request method, then any override. */
+  methods: string[];
+  /** The token's exp (seconds). */
+  expires_at: number | null;
+  role_checks: RoleCheck[];
+  trace: TraceStep[];
+  dry_run: boolean;
+}
+
+export interface MatrixRequest {
+  paths: string[];
+  methods: string[];
+  /** One row for these claims instead of one row per role. */
+  claims?: JsonObject;
+  now?: number;
+}
+
+export interface MatrixCell {
+  allowed: boolean;
+  reason: Reason;
+  cause: string | null;
+  rule: RuleRef | null;
+}
+
+export interface MatrixRow {
+  /** A role name, or `token`. */
+  name: string;
+  kind: 'role' | 'token';
+  enabled: boolean;
+  /** The roles behind the row. */
+  roles: string[];
+  /** cells[path][method] */
+  cells: MatrixCell[][];
+}
+
+export interface Matrix {
+  paths: string[];
+  methods: string[];
+  rows: MatrixRow[];
+}
+
+export interface RoleSummary {
+  name: string;
+  enabled: boolean;
+}
+
+/** The Error every rolegate function throws. */
+export interface RolegateError extends Error {
+  /** e.g. `unknown_field`, `invalid_value`, `invalid_key`, `malformed_token`. */
+  code: string;
+  /** JSON path of the offending value, e.g. `roles[2].rules[0].paths[1]`. */
+  path: string;
+}
+
+/** A loaded, checked policy. */
+export class Policy {
+  private constructor();
+  /** Loads a policy document (JSON text or object). Throws a RolegateError. */
+  static parse(document: string | JsonObject): Policy;
+  decide(request: DecideRequest): Decision;
+  matrix(request: MatrixRequest): Matrix;
+  readonly roles: RoleSummary[];
+  readonly mode: 'enforce' | 'dry_run';
+  /** Releases the wasm memory now instead of at garbage collection. */
+  free(): void;
+}
+
+export interface DecodedToken {
+  header: JsonObject;
+  payload: JsonObject;
+}
+
+/** A token's header and payload, NOT verified. Throws on malformed tokens. */
+export function decodeToken(token: string): DecodedToken;
+
+export interface MintOptions {
+  /** Default: the key's `alg`, else RS256/ES256/ES384/EdDSA/HS256 by key type. `none` makes an unsigned token. */
+  alg?: Alg | 'none';
+  /** A private JWK (for HMAC: `{kty: 'oct', k}`). */
+  key?: Jwk;
+  claims?: JsonObject;
+  /** Merged over `{alg, typ: 'JWT', kid}`; a null member removes one. */
+  header?: JsonObject;
+  /** Raw header text, signed as given (negative tests). */
+  headerJson?: string;
+  /** Raw payload text, signed as given (negative tests). */
+  payloadJson?: string;
+}
+
+/** Signs a test token. */
+export function mintToken(options: MintOptions): string;
+
+export interface KeyPair {
+  privateJwk: Jwk;
+  publicJwk: Jwk;
+}
+
+/** A fresh key pair (RSA 2048, P-256, P-384, Ed25519, or an HMAC secret). */
+export function generateKey(options: { alg: Alg; kid?: string }): KeyPair;
+
+export interface EnvoyConfigOptions {
+  wasmPath?: string;
+  listenAddress?: string;
+  listenPort?: number;
+  upstreamHost?: string;
+  upstreamPort?: number;
+  adminPort?: number;
+  directResponse?: boolean;
+}
+
+/** An Envoy bootstrap (YAML) with the rolegate filter in front of one upstream. */
+export function envoyConfig(policy: string | JsonObject, options?: EnvoyConfigOptions): string;
+
+/** Browser: fetches and instantiates the wasm. Node: a no-op (already initialised). */
+export default function init(input?: unknown): Promise<unknown>;
+export function initSync(input: unknown): unknown;
+
+export interface DecisionCase {
+  name?: string;
+  request: DecideRequest;
+  /** Decision fields that must be equal, e.g. `{allowed: true, roles: ['auditor']}`. */
+  expect: Partial<Decision>;
+}
+
+export interface CaseResult {
+  name: string;
+  pass: boolean;
+  mismatches: { field: string; expected: unknown; actual: unknown }[];
+  decision: Decision;
+}
+
+/** Runs decision cases (`{now?, cases: [...]}` or an array): the `rolegate test` format. */
+export function runCases(policy: Policy, cases: { now?: number; cases: DecisionCase[] } | DecisionCase[]): CaseResult[];

@@ -1,0 +1,12 @@
+// Node entry: the module is ready on import; no init() call is needed.
+import { readFileSync } from 'node:fs';
+import { initSync } from './dist/rolegate.js';
+
+initSync({ module: readFileSync(new URL('./dist/rolegate_bg.wasm', import.meta.url)) });
+
+export { initSync, Policy, decodeToken, mintToken, generateKey } from './dist/rolegate.js';
+export { envoyConfig } from './envoy-config.js';
+export { runCases } from './cases.js';
+
+/** Present for symmetry with the browser entry; the module is already initialised. */
+export default async function init() {}

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Builds the npm package's wasm (pkg/dist/) from the core with the `web` feature:
+# wasm32-unknown-unknown -> wasm-bindgen (pinned) -> wasm-opt (npm binaryen).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh web
+
+cargo build --quiet --lib --target wasm32-unknown-unknown --profile web --features web
+rm -rf pkg/dist && mkdir -p pkg/dist
+wasm-bindgen --target web --out-dir pkg/dist --out-name rolegate \
+    target/wasm32-unknown-unknown/web/rolegate.wasm
+# Debian's wasm-opt (108) breaks wasm-bindgen output; npm binaryen works.
+node_modules/.bin/wasm-opt -Oz \
+    --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
+    --enable-mutable-globals --enable-reference-types --enable-multivalue \
+    pkg/dist/rolegate_bg.wasm -o pkg/dist/rolegate_bg.wasm
+raw=$(stat -c %s pkg/dist/rolegate_bg.wasm)
+gz=$(gzip -9 -c pkg/dist/rolegate_bg.wasm | wc -c)
+echo "pkg/dist/rolegate_bg.wasm: $((raw / 1024)) KiB, $((gz / 1024)) KiB gzip"

@@ -1,0 +1,307 @@
+//! The wasm-bindgen adapter: the npm package's API over the core. It converts
+//! JS values to core types and back; it decides nothing.
+
+use crate::alg::Alg;
+use crate::matrix::MatrixRequest;
+use crate::mint::{self, MintRequest, SigningKey};
+use crate::{Policy, Request};
+use js_sys::{Error, Reflect};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use std::collections::BTreeMap;
+use wasm_bindgen::prelude::*;
+
+/// A JS `Error` with `code` and `path` properties.
+fn js_error(code: &str, path: &str, message: &str) -> JsValue {
+    let error = Error::new(message);
+    // Setting a property on a fresh Error cannot fail; ignore the Result anyway.
+    let _ = Reflect::set(&error, &"code".into(), &code.into());
+    let _ = Reflect::set(&error, &"path".into(), &path.into());
+    error.into()
+}
+
+/// Converts a JS argument, refusing members `T` does not have: serde-wasm-bindgen
+/// reads only the fields it knows, so a misspelt `header` would pass unnoticed.
+fn input<T: DeserializeOwned>(value: JsValue, what: &str, fields: &[&str]) -> Result<T, JsValue> {
+    if value.is_object() {
+        for key in js_sys::Object::keys(value.unchecked_ref::<js_sys::Object>()).iter() {
+            let key = key.as_string().unwrap_or_default();
+            if !fields.contains(&key.as_str()) {
+                return Err(js_error(
+                    "invalid_argument",
+                    &format!("{what}.{key}"),
+                    &format!(
+                        "{what}: unknown member `{key}`; expected one of {}",
+                        fields.join(", ")
+                    ),
+                ));
+            }
+        }
+    }
+    serde_wasm_bindgen::from_value(value).map_err(|e| {
+        let message = e.to_string();
+        let message = message.strip_prefix("Error: ").unwrap_or(&message);
+        js_error("invalid_argument", what, &format!("{what}: {message}"))
+    })
+}
+
+fn output<T: Serialize>(value: &T) -> Result<JsValue, JsValue> {
+    value
+        .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
+        .map_err(|e| js_error("internal", "", &e.to_string()))
+}
+
+/// Seconds since the epoch: the caller's `now`, else the browser's clock.
+fn now_or_clock(now: Option<f64>) -> u64 {
+    let seconds = now.unwrap_or_else(|| js_sys::Date::now() / 1000.0);
+    if seconds.is_finite() && seconds > 0.0 {
+        seconds as u64
+    } else {
+        0
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum HeaderValue {
+    One(String),
+    Many(Vec<String>),
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Headers {
+    Object(BTreeMap<String, HeaderValue>),
+    Pairs(Vec<(String, String)>),
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct JsRequest {
+    #[serde(default = "get")]
+    method: String,
+    path: String,
+    #[serde(default)]
+    headers: Option<Headers>,
+    #[serde(default)]
+    claims: Option<Map<String, Value>>,
+    #[serde(default)]
+    now: Option<f64>,
+}
+
+fn get() -> String {
+    "GET".to_owned()
+}
+
+impl From<JsRequest> for Request {
+    fn from(r: JsRequest) -> Request {
+        let mut headers = Vec::new();
+        match r.headers {
+            None => {}
+            Some(Headers::Pairs(pairs)) => headers = pairs,
+            Some(Headers::Object(map)) => {
+                for (name, value) in map {
+                    match value {
+                        HeaderValue::One(v) => headers.push((name, v)),
+                        HeaderValue::Many(vs) => {
+                            headers.extend(vs.into_iter().map(|v| (name.clone(), v)))
+                        }
+                    }
+                }
+            }
+        }
+        Request {
+            method: r.method,
+            path: r.path,
+            headers,
+            now: now_or_clock(r.now),
+            claims: r.claims,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct JsMatrixRequest {
+    paths: Vec<String>,
+    methods: Vec<String>,
+    #[serde(default)]
+    claims: Option<Map<String, Value>>,
+    #[serde(default)]
+    now: Option<f64>,
+}
+
+/// A loaded, checked policy.
+#[wasm_bindgen(js_name = Policy)]
+pub struct WebPolicy {
+    inner: Policy,
+}
+
+#[wasm_bindgen(js_class = Policy)]
+impl WebPolicy {
+    /// Loads a policy from JSON text or a plain object. Throws an `Error` with
+    /// `code` and `path` (e.g. `roles[2].rules[0].paths[1]`).
+    pub fn parse(document: JsValue) -> Result<WebPolicy, JsValue> {
+        let text = match document.as_string() {
+            Some(text) => text,
+            None => js_sys::JSON::stringify(&document)
+                .ok()
+                .and_then(|s| s.as_string())
+                .ok_or_else(|| {
+                    js_error(
+                        "invalid_argument",
+                        "",
+                        "the policy must be JSON text or an object",
+                    )
+                })?,
+        };
+        Policy::from_json(&text)
+            .map(|inner| WebPolicy { inner })
+            .map_err(|e| js_error(e.code.as_str(), &e.path, &e.to_string()))
+    }
+
+    /// Decides `{method, path, headers?, claims?, now?}`.
+    pub fn decide(&self, request: JsValue) -> Result<JsValue, JsValue> {
+        let request: JsRequest = input(
+            request,
+            "request",
+            &["method", "path", "headers", "claims", "now"],
+        )?;
+        output(&self.inner.decide(&request.into()))
+    }
+
+    /// Tabulates `{paths, methods, claims?, now?}` for every role (or the claims).
+    pub fn matrix(&self, request: JsValue) -> Result<JsValue, JsValue> {
+        let r: JsMatrixRequest = input(request, "request", &["paths", "methods", "claims", "now"])?;
+        output(&self.inner.matrix(&MatrixRequest {
+            paths: r.paths,
+            methods: r.methods,
+            claims: r.claims,
+            now: now_or_clock(r.now),
+        }))
+    }
+
+    /// Role names with their enabled state, in policy order.
+    #[wasm_bindgen(getter)]
+    pub fn roles(&self) -> Result<JsValue, JsValue> {
+        let roles: Vec<_> = self.inner.roles_summary().collect();
+        output(&roles)
+    }
+
+    /// `"enforce"` or `"dry_run"`.
+    #[wasm_bindgen(getter)]
+    pub fn mode(&self) -> Result<JsValue, JsValue> {
+        output(&self.inner.mode())
+    }
+}
+
+/// A token's header and payload, NOT verified.
+#[wasm_bindgen(js_name = decodeToken)]
+pub fn decode_token(token: &str) -> Result<JsValue, JsValue> {
+    let decoded = crate::token::decode_unverified(token)
+        .map_err(|e| js_error(e.kind.code(), "token", &e.detail))?;
+    output(&decoded)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct JsMint {
+    #[serde(default)]
+    alg: Option<String>,
+    #[serde(default)]
+    key: Option<Value>,
+    #[serde(default)]
+    claims: Map<String, Value>,
+    #[serde(default)]
+    header: Map<String, Value>,
+    /// Raw header / payload text, signed exactly as given (negative tests).
+    #[serde(default)]
+    header_json: Option<String>,
+    #[serde(default)]
+    payload_json: Option<String>,
+}
+
+/// Signs a test token: `{alg?, key (private JWK), claims, header?}`, or raw
+/// `headerJson`/`payloadJson` text for tokens a normal encoder would not make.
+#[wasm_bindgen(js_name = mintToken)]
+pub fn mint_token(options: JsValue) -> Result<String, JsValue> {
+    let options: JsMint = input(
+        options,
+        "options",
+        &[
+            "alg",
+            "key",
+            "claims",
+            "header",
+            "headerJson",
+            "payloadJson",
+        ],
+    )?;
+    let mint_error = |e: mint::MintError| js_error("invalid_key", &e.path, &e.to_string());
+    let key = options
+        .key
+        .as_ref()
+        .map(SigningKey::from_jwk)
+        .transpose()
+        .map_err(mint_error)?;
+    let request = MintRequest {
+        alg: options.alg.as_deref(),
+        key: key.as_ref(),
+        claims: options.claims,
+        header: options.header,
+    };
+    if options.header_json.is_none() && options.payload_json.is_none() {
+        return mint::mint(&request).map_err(mint_error);
+    }
+    let (header, payload) = mint::encode_parts(&request).map_err(mint_error)?;
+    let header = options.header_json.map_or(header, String::into_bytes);
+    let payload = options.payload_json.map_or(payload, String::into_bytes);
+    let signer = mint::signer(&request).map_err(mint_error)?;
+    mint::sign_raw(&header, &payload, signer).map_err(mint_error)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct JsGenerate {
+    alg: String,
+    #[serde(default)]
+    kid: Option<String>,
+}
+
+/// A fresh key pair for `{alg, kid?}`: `{privateJwk, publicJwk}`.
+#[wasm_bindgen(js_name = generateKey)]
+pub fn generate_key(options: JsValue) -> Result<JsValue, JsValue> {
+    let options: JsGenerate = input(options, "options", &["alg", "kid"])?;
+    let alg = Alg::from_name(&options.alg).ok_or_else(|| {
+        js_error(
+            "invalid_argument",
+            "alg",
+            &format!(
+                "alg: unknown algorithm {}; use one of {}",
+                options.alg,
+                crate::alg::known_names()
+            ),
+        )
+    })?;
+    let kid = match options.kid {
+        Some(kid) => kid,
+        None => mint::random_id().map_err(|e| js_error("internal", "", &e.to_string()))?,
+    };
+    let private = mint::generate_key(alg, Some(&kid))
+        .map_err(|e| js_error("internal", &e.path, &e.to_string()))?;
+    let public = private
+        .as_object()
+        .map(mint::public_jwk)
+        .unwrap_or(Value::Null);
+    #[derive(Serialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Pair {
+        private_jwk: Value,
+        public_jwk: Value,
+    }
+    output(&Pair {
+        private_jwk: private,
+        public_jwk: public,
+    })
+}

@@ -1,0 +1,181 @@
+// The package's API: errors, tokens, keys, headers, matrix, cases.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Policy, decodeToken, mintToken, generateKey, envoyConfig, runCases } from '../../pkg/node.js';
+
+const NOW = 1_800_000_000;
+const issuer = 'https://idp.test';
+
+function policyFor(publicJwks, extra = {}) {
+  return Policy.parse({
+    issuers: [{ issuer, audiences: ['api'], jwks: { keys: publicJwks }, algorithms: ['RS256', 'PS256', 'ES256', 'ES384', 'EdDSA'] }],
+    roles: [
+      { name: 'admin', required_attributes: [{ claim: 'role', value: 'admin' }], rules: [{ effect: 'allow', methods: ['*'], paths: ['/**'] }] },
+      { name: 'reader', required_attributes: [{ claim: 'role', value: 'reader' }], rules: [{ effect: 'allow', methods: ['read'], paths: ['/**'] }] },
+    ],
+    ...extra,
+  });
+}
+
+const claims = (extra = {}) => ({ iss: issuer, aud: 'api', sub: 'alice', iat: NOW - 10, exp: NOW + 600, role: 'admin', ...extra });
+
+test('errors are Error objects with code, path and message', () => {
+  const cases = [
+    [{ issuers: [], roles: [] }, 'invalid_value', 'issuers'],
+    ['{"issuers": [', 'invalid_json', ''],
+    ['{"a": 1, "a": 2}', 'duplicate_key', ''],
+    [{ issuers: [{ issuer, audiences: ['api'], algorithms: ['none'], secrets: [] }], roles: [] }, 'invalid_value', 'issuers[0].algorithms[0]'],
+  ];
+  for (const [doc, code, path] of cases) {
+    assert.throws(() => Policy.parse(doc), (e) => {
+      assert.ok(e instanceof Error);
+      assert.equal(e.code, code, e.message);
+      assert.equal(e.path, path);
+      assert.ok(e.message.length > 10);
+      if (path) assert.ok(e.message.startsWith(`${path}: `), e.message);
+      return true;
+    });
+  }
+  assert.throws(() => Policy.parse(42), (e) => e instanceof Error && typeof e.code === 'string');
+  const p = policyFor([generateKey({ alg: 'ES256' }).publicJwk]);
+  assert.throws(() => p.decide({ method: 'GET' }), (e) => e instanceof Error && e.code === 'invalid_argument' && /path/.test(e.message));
+  assert.throws(() => p.decide({ path: '/', header: {} }), (e) => e.code === 'invalid_argument' && e.path === 'request.header' && /headers/.test(e.message));
+  assert.throws(() => mintToken({ key: {}, claim: {} }), (e) => e.path === 'options.claim');
+  assert.throws(() => decodeToken('abc'), (e) => e.code === 'malformed_token' && e.path === 'token');
+  assert.throws(() => mintToken({ claims: {} }), (e) => e.code === 'invalid_key' && e.path === 'key');
+  assert.throws(() => generateKey({ alg: 'none' }), (e) => e.code === 'invalid_argument' && e.path === 'alg');
+});
+
+// RSA key generation takes most of a second in wasm: make two and reuse them.
+const rsaKeys = [generateKey({ alg: 'RS256' }), generateKey({ alg: 'RS256' })];
+function keyPairFor(alg, kid, which = 0) {
+  if (!alg.startsWith('RS') && !alg.startsWith('PS')) return generateKey({ alg, kid });
+  const { privateJwk, publicJwk } = rsaKeys[which];
+  return { privateJwk: { ...privateJwk, kid, alg }, publicJwk: { ...publicJwk, kid, alg } };
+}
+
+test('mintToken signs HS, RS, PS, ES and EdDSA tokens that decide() verifies', () => {
+  for (const alg of ['RS256', 'PS256', 'ES256', 'ES384', 'EdDSA']) {
+    const pair = keyPairFor(alg, `k-${alg}`);
+    assert.equal(pair.privateJwk.kid, `k-${alg}`);
+    assert.equal(pair.publicJwk.d, undefined, `${alg} public half has no private member`);
+    const policy = policyFor([pair.publicJwk]);
+    const token = mintToken({ key: pair.privateJwk, claims: claims() });
+    assert.equal(decodeToken(token).header.alg, alg);
+    const d = policy.decide({ method: 'DELETE', path: '/x', headers: { authorization: `Bearer ${token}` }, now: NOW });
+    assert.equal(d.allowed, true, `${alg}: ${d.reason} ${d.cause}`);
+    const forger = keyPairFor(alg, `k-${alg}`, 1);
+    const forged = mintToken({ key: forger.privateJwk, claims: claims() });
+    const f = policy.decide({ path: '/x', headers: { authorization: `Bearer ${forged}` }, now: NOW });
+    assert.equal(f.cause, 'invalid_signature', alg);
+    policy.free();
+  }
+  const hs = generateKey({ alg: 'HS512', kid: 'h' });
+  assert.equal(Buffer.from(hs.privateJwk.k, 'base64url').length, 64);
+  const hsPolicy = Policy.parse({
+    issuers: [{ issuer, audiences: ['api'], secrets: [{ kid: 'h', k: hs.privateJwk.k }], algorithms: ['HS512'] }],
+    roles: [{ name: 'admin', required_attributes: [{ claim: 'role', value: 'admin' }], rules: [{ effect: 'allow', methods: ['*'], paths: ['/**'] }] }],
+  });
+  const token = mintToken({ key: hs.privateJwk, claims: claims() });
+  assert.equal(hsPolicy.decide({ path: '/x', headers: [['Authorization', `Bearer ${token}`]], now: NOW }).allowed, true);
+});
+
+test('mintToken makes the odd tokens negative tests need', () => {
+  const pair = generateKey({ alg: 'ES256', kid: 'e' });
+  const policy = policyFor([pair.publicJwk]);
+  const ask = (token) => policy.decide({ path: '/x', headers: { authorization: `Bearer ${token}` }, now: NOW });
+  assert.equal(ask(mintToken({ alg: 'none', claims: claims() })).cause, 'alg_none');
+  assert.equal(ask(mintToken({ key: pair.privateJwk, claims: claims(), header: { kid: null } })).allowed, true);
+  assert.equal(ask(mintToken({ key: pair.privateJwk, claims: claims(), header: { crit: ['x'] } })).cause, 'unknown_critical_header');
+  const dup = JSON.stringify(claims()).replace(/}$/, ',"role":"reader"}');
+  assert.equal(ask(mintToken({ key: pair.privateJwk, payloadJson: dup })).cause, 'duplicate_json_key');
+  assert.throws(() => mintToken({ key: pair.privateJwk, alg: 'RS256', claims: {} }), /needs an RSA key/);
+});
+
+test('decide takes headers as an object or pairs, repeated values, and a default now', () => {
+  const pair = generateKey({ alg: 'ES256', kid: 'e' });
+  const policy = policyFor([pair.publicJwk]);
+  const t = mintToken({ key: pair.privateJwk, claims: claims() });
+  const twice = policy.decide({ path: '/x', headers: { authorization: [`Bearer ${t}`, `Bearer ${t}`] }, now: NOW });
+  assert.equal(twice.cause, 'multiple_authorization_headers');
+  const pairs = policy.decide({ path: '/x', headers: [['authorization', `Bearer ${t}`], ['Authorization', 'Basic x']], now: NOW });
+  assert.equal(pairs.status, 400);
+  // Without `now`, the current clock is used: a token valid now is accepted.
+  const nowSeconds = Math.floor(Date.now() / 1000);
+  const fresh = mintToken({ key: pair.privateJwk, claims: claims({ iat: nowSeconds, exp: nowSeconds + 60 }) });
+  assert.equal(policy.decide({ path: '/x', headers: { authorization: `Bearer ${fresh}` } }).allowed, true);
+  assert.equal(policy.decide({ method: 'POST', path: '/x', headers: { authorization: `Bearer ${t}` }, now: NOW }).roles[0], 'admin');
+});
+
+test('claims-only previews report role checks', () => {
+  const policy = policyFor([generateKey({ alg: 'ES256' }).publicJwk]);
+  const d = policy.decide({ method: 'POST', path: '/x', claims: claims({ role: ['reader'] }), now: NOW });
+  assert.equal(d.credential, 'claims');
+  assert.equal(d.reason, 'not_permitted');
+  assert.deepEqual(d.roles, ['reader']);
+  assert.deepEqual(d.role_checks.map((r) => [r.role, r.granted, r.attributes[0].matched]), [['admin', false, false], ['reader', true, true]]);
+  assert.deepEqual(d.role_checks[1].attributes[0].actual, ['reader']);
+  assert.equal(d.trace.at(-1).step, 'decision');
+});
+
+test('matrix tabulates roles x paths x methods and a token row', () => {
+  const policy = policyFor([generateKey({ alg: 'ES256' }).publicJwk]);
+  assert.deepEqual(policy.roles, [{ name: 'admin', enabled: true }, { name: 'reader', enabled: true }]);
+  assert.equal(policy.mode, 'enforce');
+  const m = policy.matrix({ paths: ['/a', '/a%2F'], methods: ['GET', 'DELETE', 'TRACE'], now: NOW });
+  assert.deepEqual(m.rows.map((r) => r.name), ['admin', 'reader']);
+  const grid = (row) => row.cells.map((p) => p.map((c) => (c.allowed ? 'Y' : c.reason)));
+  assert.deepEqual(grid(m.rows[0]), [['Y', 'Y', 'forbidden_method'], ['invalid_path', 'invalid_path', 'invalid_path']]);
+  assert.deepEqual(grid(m.rows[1]), [['Y', 'not_permitted', 'forbidden_method'], ['invalid_path', 'invalid_path', 'invalid_path']]);
+  const t = policy.matrix({ paths: ['/a'], methods: ['GET', 'DELETE'], claims: claims({ role: 'reader' }), now: NOW });
+  assert.equal(t.rows.length, 1);
+  assert.equal(t.rows[0].kind, 'token');
+  assert.deepEqual(t.rows[0].roles, ['reader']);
+  assert.deepEqual(grid(t.rows[0]), [['Y', 'not_permitted']]);
+});
+
+test('the matrix for 10 roles x 50 paths x 5 methods is quick', () => {
+  const roles = Array.from({ length: 10 }, (_, i) => ({
+    name: `role${i}`,
+    required_attributes: [{ claim: 'role', value: `r${i}` }],
+    rules: [
+      { effect: 'allow', methods: ['read'], paths: ['/**'] },
+      { effect: 'allow', methods: ['write'], paths: [`/area${i}/**`, '/shared/*/items/**'] },
+      { effect: 'deny', methods: ['*'], paths: [`/area${(i + 1) % 10}/secret/**`] },
+    ],
+  }));
+  const policy = Policy.parse({ issuers: [{ issuer, audiences: ['api'], secrets: [{ k: Buffer.alloc(32, 7).toString('base64url') }], algorithms: ['HS256'] }], roles });
+  const paths = Array.from({ length: 50 }, (_, i) => `/area${i % 12}/x/${i}/../secret/${i}`);
+  const methods = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE'];
+  policy.matrix({ paths, methods, now: NOW });
+  const runs = 20;
+  const t0 = performance.now();
+  for (let i = 0; i < runs; i++) policy.matrix({ paths, methods, now: NOW });
+  const ms = (performance.now() - t0) / runs;
+  console.log(`matrix 10x50x5: ${ms.toFixed(2)} ms`);
+  assert.equal(policy.matrix({ paths, methods, now: NOW }).rows.length, 10);
+});
+
+test('runCases compares expectations and reports mismatches', () => {
+  const policy = policyFor([generateKey({ alg: 'ES256' }).publicJwk]);
+  const results = runCases(policy, {
+    now: NOW,
+    cases: [
+      { name: 'reader reads', request: { path: '/x', claims: claims({ role: 'reader' }) }, expect: { allowed: true, roles: ['reader'] } },
+      { name: 'wrong on purpose', request: { method: 'DELETE', path: '/x', claims: claims({ role: 'reader' }) }, expect: { allowed: true } },
+    ],
+  });
+  assert.deepEqual(results.map((r) => r.pass), [true, false]);
+  assert.deepEqual(results[1].mismatches, [{ field: 'allowed', expected: true, actual: false }]);
+  assert.throws(() => runCases(policy, { cases: [{ request: {} }] }), (e) => e.path === 'cases[0].request.path');
+});
+
+test('envoyConfig embeds the policy as a JSON string', () => {
+  const yaml = envoyConfig({ roles: [], note: 'quote " and \\ and ünicode' }, { wasmPath: '/x/f.wasm', listenPort: 1234 });
+  assert.match(yaml, /port_value: 1234/);
+  assert.match(yaml, /filename: "\/x\/f.wasm"/);
+  assert.match(yaml, /failure_policy: FAIL_CLOSED/);
+  const line = yaml.split('\n').find((l) => l.trim().startsWith('value: '));
+  const embedded = JSON.parse(JSON.parse(line.trim().slice('value: '.length)));
+  assert.equal(embedded.note, 'quote " and \\ and ünicode');
+});

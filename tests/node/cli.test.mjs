@@ -1,0 +1,90 @@
+// `rolegate` command line: exit codes and output a CI job relies on.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const cli = fileURLToPath(new URL('../../pkg/cli.mjs', import.meta.url));
+const preset = fileURLToPath(new URL('../../examples/pingaccess.json', import.meta.url));
+const dir = mkdtempSync(join(tmpdir(), 'rolegate-cli-'));
+test.after(() => rmSync(dir, { recursive: true, force: true }));
+
+function run(...args) {
+  const r = spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', timeout: 30_000 });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+}
+function file(name, value) {
+  const path = join(dir, name);
+  writeFileSync(path, typeof value === 'string' ? value : JSON.stringify(value));
+  return path;
+}
+
+const NOW = 1_800_000_000;
+const auditor = { iss: 'https://idp.example.com', aud: 'pingaccess-admin-api', scope: 'admin', exp: NOW + 600, group: 'cn=pingaccess-auditors,o=myorg' };
+
+test('check accepts the presets and names the bad field', () => {
+  const ok = run('check', preset);
+  assert.equal(ok.code, 0, ok.err);
+  assert.match(ok.out, /ok \(3 roles: administrator, platform_administrator, auditor; mode enforce\)/);
+  const bad = run('check', file('bad.json', { issuers: [], roles: [], colour: 1 }));
+  assert.equal(bad.code, 2);
+  assert.match(bad.err, /colour: unknown field `colour`.*\[unknown_field\]/);
+  assert.equal(run('check', join(dir, 'missing.json')).code, 2);
+  assert.equal(run('check').code, 2);
+});
+
+test('test prints a table and fails the run on a failed case', () => {
+  const cases = {
+    now: NOW,
+    cases: [
+      { name: 'auditor reads users', request: { path: '/pa-admin-api/v3/users', claims: auditor }, expect: { allowed: true, roles: ['auditor'] } },
+      { name: 'auditor cannot read config', request: { path: '/pa-admin-api/v3/config', claims: auditor }, expect: { allowed: false, reason: 'denied_by_rule' } },
+    ],
+  };
+  const pass = run('test', preset, file('pass.json', cases));
+  assert.equal(pass.code, 0, pass.out + pass.err);
+  assert.match(pass.out, /PASS\s+auditor reads users\s+allowed 200 allowed/);
+  assert.match(pass.out, /2 passed, 0 failed/);
+  cases.cases[1].expect.reason = 'not_permitted';
+  const fail = run('test', preset, file('fail.json', cases));
+  assert.equal(fail.code, 1);
+  assert.match(fail.out, /FAIL\s+auditor cannot read config\s+reason: expected "not_permitted", got "denied_by_rule"/);
+  assert.match(fail.out, /1 passed, 1 failed/);
+  const malformed = run('test', preset, file('malformed.json', { cases: [{ expect: {} }] }));
+  assert.equal(malformed.code, 2);
+  assert.match(malformed.err, /cases\[0\]\.request\.path/);
+});
+
+test('keygen, mint, decode and decide work together', () => {
+  const pair = JSON.parse(run('keygen', '--alg', 'ES256', '--kid', 'cli').out);
+  assert.equal(pair.publicJwk.kid, 'cli');
+  const policy = file('p.json', {
+    issuers: [{ issuer: 'i', audiences: ['a'], jwks: { keys: [pair.publicJwk] }, algorithms: ['ES256'] }],
+    roles: [{ name: 'r', grant: 'any_valid_token', rules: [{ effect: 'allow', methods: ['read'], paths: ['/**'] }] }],
+  });
+  const token = run('mint', '--key', file('k.json', pair), '--claims', file('c.json', { iss: 'i', aud: 'a', exp: NOW + 60 })).out.trim();
+  assert.equal(JSON.parse(run('decode', token).out).header.kid, 'cli');
+  const allowed = run('decide', policy, '--path', '/x', '--token', token, '--now', String(NOW));
+  assert.equal(allowed.code, 0, allowed.err);
+  assert.equal(JSON.parse(allowed.out).reason, 'allowed');
+  const denied = run('decide', policy, '--method', 'DELETE', '--path', '/x', '--header', `Authorization: Bearer ${token}`, '--now', String(NOW));
+  assert.equal(denied.code, 1);
+  assert.equal(JSON.parse(denied.out).reason, 'not_permitted');
+});
+
+test('envoy-config prints a fail-closed filter config', () => {
+  const r = run('envoy-config', preset, '--wasm', '/opt/rolegate.wasm', '--port', '9090');
+  assert.equal(r.code, 0, r.err);
+  assert.match(r.out, /failure_policy: FAIL_CLOSED/);
+  assert.match(r.out, /port_value: 9090/);
+});
+
+test('unknown commands and --help', () => {
+  assert.equal(run('frobnicate').code, 2);
+  const help = run('--help');
+  assert.equal(help.code, 0);
+  assert.match(help.out, /rolegate test <policy.json> <cases.json>/);
+});

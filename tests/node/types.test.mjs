@@ -1,0 +1,69 @@
+// pkg/index.d.ts must match the real objects: a sample harness type-checks
+// with tsc, and every interface lists exactly the fields the objects carry.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import ts from 'typescript';
+import { Policy, decodeToken, generateKey, mintToken, runCases } from '../../pkg/node.js';
+
+const here = (p) => fileURLToPath(new URL(p, import.meta.url));
+
+test('a sample harness type-checks against index.d.ts (tsc --noEmit)', () => {
+  const tsc = here('../../node_modules/typescript/bin/tsc');
+  try {
+    execFileSync(process.execPath, [tsc, '-p', here('./tsconfig.json')], { encoding: 'utf8' });
+  } catch (e) {
+    assert.fail(`tsc failed:\n${e.stdout}${e.stderr}`);
+  }
+});
+
+/** interface name -> member names, read from index.d.ts with the TypeScript parser. */
+function declaredInterfaces() {
+  const file = here('../../pkg/index.d.ts');
+  const source = ts.createSourceFile(file, readFileSync(file, 'utf8'), ts.ScriptTarget.Latest, true);
+  const out = {};
+  source.forEachChild((node) => {
+    if (ts.isInterfaceDeclaration(node)) {
+      out[node.name.text] = node.members.filter(ts.isPropertySignature).map((m) => m.name.getText(source)).sort();
+    }
+  });
+  return out;
+}
+
+test('every interface lists exactly the fields of the real objects', () => {
+  const declared = declaredInterfaces();
+  const { privateJwk, publicJwk } = generateKey({ alg: 'ES256', kid: 'k' });
+  const policy = Policy.parse({
+    issuers: [{ issuer: 'i', audiences: ['a'], jwks: { keys: [publicJwk] }, algorithms: ['ES256'] }],
+    roles: [{ name: 'r', required_attributes: [{ claim: 'g', value: 'x' }], rules: [{ effect: 'allow', methods: ['*'], paths: ['/**'] }] }],
+  });
+  const now = 1_800_000_000;
+  const claims = { iss: 'i', aud: 'a', exp: now + 10, g: 'x' };
+  const decision = policy.decide({ path: '/p', claims, now });
+  const matrix = policy.matrix({ paths: ['/p'], methods: ['GET'], now });
+  const token = mintToken({ key: privateJwk, claims });
+  const objects = {
+    Decision: decision,
+    RuleRef: decision.rule,
+    RoleCheck: decision.role_checks[0],
+    AttributeCheck: decision.role_checks[0].attributes[0],
+    TraceStep: decision.trace[0],
+    Matrix: matrix,
+    MatrixRow: matrix.rows[0],
+    MatrixCell: matrix.rows[0].cells[0][0],
+    RoleSummary: policy.roles[0],
+    KeyPair: generateKey({ alg: 'HS256' }),
+    DecodedToken: decodeToken(token),
+    CaseResult: runCases(policy, [{ request: { path: '/p', claims, now }, expect: {} }])[0],
+  };
+  for (const [name, object] of Object.entries(objects)) {
+    assert.ok(declared[name], `index.d.ts has no interface ${name}`);
+    assert.ok(object && typeof object === 'object', `${name}: no sample object`);
+    assert.deepEqual(Object.keys(object).sort(), declared[name], `interface ${name} drifted from the real object`);
+  }
+  let error;
+  try { Policy.parse('{}'); } catch (e) { error = e; }
+  for (const field of declared.RolegateError) assert.ok(field in error, `RolegateError.${field}`);
+});
