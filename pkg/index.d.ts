@@ -218,6 +218,15 @@ export interface EnvoyConfigOptions {
 /** An Envoy bootstrap (YAML) with the rolegate filter in front of one upstream. */
 export function envoyConfig(policy: string | JsonObject, options?: EnvoyConfigOptions): string;
 
+export interface EnvoyListener {
+  policy: string | JsonObject;
+  listenPort?: number;
+  name?: string;
+}
+
+/** An Envoy bootstrap with one listener (and filter policy) per entry. */
+export function envoyBootstrap(options: Omit<EnvoyConfigOptions, 'listenPort'> & { listeners: EnvoyListener[] }): string;
+
 /** Browser: fetches and instantiates the wasm. Node: a no-op (already initialised). */
 export default function init(input?: unknown): Promise<unknown>;
 export function initSync(input: unknown): unknown;

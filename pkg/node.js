@@ -5,7 +5,7 @@ import { initSync } from './dist/rolegate.js';
 initSync({ module: readFileSync(new URL('./dist/rolegate_bg.wasm', import.meta.url)) });
 
 export { initSync, Policy, decodeToken, mintToken, generateKey } from './dist/rolegate.js';
-export { envoyConfig } from './envoy-config.js';
+export { envoyConfig, envoyBootstrap } from './envoy-config.js';
 export { runCases } from './cases.js';
 
 /** Present for symmetry with the browser entry; the module is already initialised. */

@@ -14,6 +14,7 @@ step "format and lints"
 cargo fmt --all -- --check
 cargo clippy --all-targets -- -D warnings
 cargo clippy --lib --target wasm32-unknown-unknown --features web -- -D warnings
+cargo clippy --lib --target wasm32-wasip1 --features envoy -- -D warnings
 
 step "core: unit tests and shared vectors"
 cargo test --all-targets
@@ -21,5 +22,9 @@ cargo test --all-targets
 step "npm package: build, then the vectors, API, types and CLI in Node"
 scripts/build-pkg.sh
 node --test tests/node/
+
+step "Envoy filter: build, then the vectors and filter tests in a real Envoy"
+scripts/build-filter.sh
+node --test --test-concurrency=1 tests/envoy/
 
 printf '\nall tests passed\n'

@@ -2,6 +2,7 @@
 //! and roles (403), in that order, each step recorded in the trace.
 
 use crate::authorize::{judge, never_allowed, place, protected_path, MethodVerdict, Placement};
+use crate::cache::{token_key, TokenCache};
 use crate::claims::{self, ClaimPath};
 use crate::decision::{AttributeCheck, Credential, Decision, Reason, RoleCheck, RuleRef};
 use crate::method::{is_token, OVERRIDE_HEADERS};
@@ -11,6 +12,8 @@ use crate::request::{parse_authorization, query_has_access_token, Authorization,
 use crate::token::{self, TokenError, TokenErrorKind, VerifiedToken};
 use crate::trace::Tracer;
 use serde_json::{Map, Value};
+use std::borrow::Cow;
+use std::rc::Rc;
 
 /// How much a decision explains. Hosts on the hot path turn explaining off.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,8 +43,48 @@ impl Policy {
         options: DecideOptions,
         verified: Option<&VerifiedToken>,
     ) -> Decision {
+        let prior = verified.map_or(Prior::Unknown, Prior::Verified);
+        self.decide_prior(request, options, prior)
+    }
+
+    /// Decides with a cache of verified tokens: a token's signature is
+    /// checked at most once while it is cached, and at most once per request.
+    pub fn decide_cached(
+        &self,
+        request: &Request,
+        options: DecideOptions,
+        cache: &mut TokenCache,
+    ) -> (Decision, CacheUse) {
+        let Some(token) = request.bearer_token() else {
+            return (
+                self.decide_prior(request, options, Prior::Unknown),
+                CacheUse::None,
+            );
+        };
+        let key = token_key(token);
+        if let Some(verified) = cache.get(&key, request.now) {
+            let decision = self.decide_prior(request, options, Prior::Verified(&verified));
+            return (decision, CacheUse::Hit);
+        }
+        match token::verify_jws(&self.issuers, token, &mut Tracer::new(false)) {
+            Ok(verified) => {
+                let verified = Rc::new(verified);
+                let decision = self.decide_prior(request, options, Prior::Verified(&verified));
+                if let Some(exp) = decision.expires_at {
+                    cache.insert(key, verified, exp, request.now);
+                }
+                (decision, CacheUse::Miss)
+            }
+            Err(err) => (
+                self.decide_prior(request, options, Prior::Failed(&err)),
+                CacheUse::Miss,
+            ),
+        }
+    }
+
+    fn decide_prior(&self, request: &Request, options: DecideOptions, prior: Prior) -> Decision {
         let mut e = Evaluation::new(self, options.explain);
-        match e.run(request, verified) {
+        match e.run(request, prior) {
             Ok(()) => e.finish(Reason::Allowed, None, None),
             Err(end) => e.finish(end.reason, end.cause, end.challenge),
         }
@@ -60,7 +103,7 @@ impl Policy {
         };
         let mut e = Evaluation::new(self, false);
         let mut grant = || {
-            let claims = e.authenticate(&request, None)?;
+            let claims = e.authenticate(&request, Prior::Unknown)?;
             e.identity(&claims)?;
             e.check_scope(&claims)?;
             e.grant_roles(&claims)
@@ -72,14 +115,26 @@ impl Policy {
     /// may cache by token. `None` when the request carries no bearer token or
     /// verification fails (then `decide` reports why).
     pub fn verify_bearer(&self, request: &Request) -> Option<VerifiedToken> {
-        let values: Vec<&str> = request.header_values("authorization").collect();
-        match parse_authorization(&values) {
-            Authorization::Bearer(t) => {
-                token::verify_jws(&self.issuers, t, &mut Tracer::new(false)).ok()
-            }
-            _ => None,
-        }
+        let token = request.bearer_token()?;
+        token::verify_jws(&self.issuers, token, &mut Tracer::new(false)).ok()
     }
+}
+
+/// Whether [`Policy::decide_cached`] used its cache.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CacheUse {
+    /// No bearer token to cache.
+    None,
+    Hit,
+    Miss,
+}
+
+/// What the caller already knows about the request's bearer token.
+#[derive(Clone, Copy)]
+enum Prior<'a> {
+    Unknown,
+    Verified(&'a VerifiedToken),
+    Failed(&'a TokenError),
 }
 
 /// Where evaluation stopped short of "allowed".
@@ -124,7 +179,7 @@ impl<'p> Evaluation<'p> {
         }
     }
 
-    fn run(&mut self, req: &Request, verified: Option<&VerifiedToken>) -> Result<(), End> {
+    fn run(&mut self, req: &Request, prior: Prior) -> Result<(), End> {
         self.check_methods(req)?;
         let canonical = match canonicalize(&req.path) {
             Ok(c) => c,
@@ -186,7 +241,7 @@ impl<'p> Evaluation<'p> {
             });
         }
 
-        let claims = self.authenticate(req, verified)?;
+        let claims = self.authenticate(req, prior)?;
         self.identity(&claims)?;
         self.check_scope(&claims)?;
         let granted = self.grant_roles(&claims)?;
@@ -236,11 +291,11 @@ impl<'p> Evaluation<'p> {
     }
 
     /// Credentials -> validated claims.
-    fn authenticate(
+    fn authenticate<'r>(
         &mut self,
-        req: &Request,
-        cached: Option<&VerifiedToken>,
-    ) -> Result<Map<String, Value>, End> {
+        req: &'r Request,
+        prior: Prior<'r>,
+    ) -> Result<Cow<'r, Map<String, Value>>, End> {
         let (issuer_index, claims) = if let Some(claims) = &req.claims {
             self.credential = Credential::Claims;
             self.trace.step("credentials", true, || {
@@ -248,7 +303,7 @@ impl<'p> Evaluation<'p> {
             });
             let index = token::select_issuer(&self.policy.issuers, claims)
                 .map_err(|err| self.invalid_token(err))?;
-            (index, claims.clone())
+            (index, Cow::Borrowed(claims))
         } else {
             let values: Vec<&str> = req.header_values("authorization").collect();
             match parse_authorization(&values) {
@@ -283,22 +338,21 @@ impl<'p> Evaluation<'p> {
                     self.credential = Credential::Bearer;
                     self.trace
                         .step("credentials", true, || "bearer token".to_owned());
-                    let fresh;
-                    let verified = match cached {
-                        Some(v) => {
+                    match prior {
+                        Prior::Verified(v) => {
                             self.trace.step("token.signature", true, || {
                                 "verified earlier (cached)".to_owned()
                             });
-                            v
+                            (v.issuer, Cow::Borrowed(&v.claims))
                         }
-                        None => {
-                            fresh =
+                        Prior::Failed(err) => return Err(self.invalid_token(err.clone())),
+                        Prior::Unknown => {
+                            let v =
                                 token::verify_jws(&self.policy.issuers, bearer, &mut self.trace)
                                     .map_err(|err| self.invalid_token(err))?;
-                            &fresh
+                            (v.issuer, Cow::Owned(v.claims))
                         }
-                    };
-                    (verified.issuer, verified.claims.clone())
+                    }
                 }
             }
         };

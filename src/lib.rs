@@ -22,9 +22,11 @@
 
 pub mod alg;
 mod authorize;
+pub mod cache;
 pub mod claims;
 mod decide;
 pub mod decision;
+pub mod host;
 pub mod json;
 pub mod keys;
 pub mod matrix;
@@ -40,7 +42,10 @@ mod trace;
 #[cfg(feature = "web")]
 pub mod web;
 
-pub use decide::DecideOptions;
+#[cfg(feature = "envoy")]
+mod envoy;
+
+pub use decide::{CacheUse, DecideOptions};
 pub use decision::{Credential, Decision, Reason, RuleRef, TraceStep};
 pub use matrix::{Matrix, MatrixCell, MatrixRequest, MatrixRow};
 pub use policy::{Policy, PolicyError, PolicyErrorCode};

@@ -51,6 +51,19 @@ impl Request {
         self.header("authorization", format!("Bearer {token}"))
     }
 
+    /// The bearer token, when the request carries exactly one well-formed
+    /// `Authorization: Bearer` header (and is not a claims preview).
+    pub fn bearer_token(&self) -> Option<&str> {
+        if self.claims.is_some() {
+            return None;
+        }
+        let values: Vec<&str> = self.header_values("authorization").collect();
+        match parse_authorization(&values) {
+            Authorization::Bearer(token) => Some(token),
+            _ => None,
+        }
+    }
+
     /// Every value of a header, in order.
     pub fn header_values<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
         self.headers
@@ -93,7 +106,16 @@ pub(crate) fn parse_authorization<'a>(values: &[&'a str]) -> Authorization<'a> {
         Some((scheme, rest)) => (scheme, rest.trim_start_matches(' ')),
         None => (value, ""),
     };
-    if scheme.eq_ignore_ascii_case("bearer") {
+    let is_bearer = scheme.eq_ignore_ascii_case("bearer");
+    // Neither a bearer token nor Basic credentials contain a comma: a comma
+    // means a proxy joined repeated Authorization headers into one (Envoy does).
+    if (is_bearer || scheme.eq_ignore_ascii_case("basic")) && rest.contains(',') {
+        return Authorization::Invalid(
+            "multiple_authorization_headers",
+            "Send exactly one Authorization header",
+        );
+    }
+    if is_bearer {
         if rest.is_empty() {
             return Authorization::Invalid("empty_token", "The bearer token is empty");
         }

@@ -19,6 +19,7 @@ fn shared_vectors() {
     let mut failures = Vec::new();
     let mut count = 0;
     let mut decisions = serde_json::Map::new();
+    let mut proxy = serde_json::Map::new();
     for file in &files {
         let doc = read_json(file);
         let name = file.file_name().unwrap().to_string_lossy().into_owned();
@@ -27,8 +28,9 @@ fn shared_vectors() {
             count += 1;
             let case_name = format!("{name}: {}", case["name"].as_str().unwrap());
             match run_case(&doc, case, file_now, &keys) {
-                Ok(Some(decision)) => {
-                    decisions.insert(case_name, decision);
+                Ok(Some((decision, effects))) => {
+                    decisions.insert(case_name.clone(), decision);
+                    proxy.insert(case_name, effects);
                 }
                 Ok(None) => {}
                 Err(msg) => failures.push(format!("{case_name}\n    {msg}")),
@@ -44,6 +46,12 @@ fn shared_vectors() {
         serde_json::to_string_pretty(&Value::Object(decisions)).unwrap(),
     )
     .unwrap();
+    // What a proxy must do with each decision, for the Envoy host to match.
+    std::fs::write(
+        out.join("proxy.json"),
+        serde_json::to_string_pretty(&Value::Object(proxy)).unwrap(),
+    )
+    .unwrap();
     assert!(
         failures.is_empty(),
         "{} of {count} vector cases failed:\n{}",
@@ -52,13 +60,14 @@ fn shared_vectors() {
     );
 }
 
-/// Runs one case; returns the decision (None for policy-error cases).
+/// Runs one case; returns the decision and what a proxy does with it (None
+/// for policy-error cases).
 fn run_case(
     doc: &Value,
     case: &Value,
     file_now: u64,
     keys: &TestKeys,
-) -> Result<Option<Value>, String> {
+) -> Result<Option<(Value, Value)>, String> {
     let loaded = match case.get("policy_json").and_then(Value::as_str) {
         Some(text) => rolegate::Policy::from_json(text),
         None => load_policy(&case_policy(doc, case)?, keys),
@@ -95,23 +104,28 @@ fn run_case(
             ));
         }
     }
-    // The hot path (no trace, signature from a cache) must reach the same verdict.
-    let cached = policy.verify_bearer(&request);
-    let quick = policy.decide_with(
-        &request,
-        rolegate::DecideOptions { explain: false },
-        cached.as_ref(),
-    );
+    // The hot path (no trace, signature from a cache) must reach the same
+    // verdict, on the first request (cache miss) and the next (hit).
     let quick_expected = rolegate::Decision {
         trace: Vec::new(),
         role_checks: Vec::new(),
         ..decision.clone()
     };
-    if quick != quick_expected {
-        mismatches.push(format!(
-            "the unexplained, cached decision differs: {}",
-            serde_json::to_string(&quick).unwrap()
-        ));
+    let options = rolegate::DecideOptions { explain: false };
+    let verified = policy.verify_bearer(&request);
+    let mut cache = rolegate::cache::TokenCache::new(4);
+    let runs = [
+        policy.decide_with(&request, options, verified.as_ref()),
+        policy.decide_cached(&request, options, &mut cache).0,
+        policy.decide_cached(&request, options, &mut cache).0,
+    ];
+    for (i, quick) in runs.iter().enumerate() {
+        if *quick != quick_expected {
+            mismatches.push(format!(
+                "hot path {i} differs: {}",
+                serde_json::to_string(quick).unwrap()
+            ));
+        }
     }
     // The trace must always end in the decision, whatever the outcome.
     let last = decision.trace.last().map(|s| s.step);
@@ -119,7 +133,15 @@ fn run_case(
         mismatches.push(format!("trace does not end in the decision: {last:?}"));
     }
     if mismatches.is_empty() {
-        Ok(Some(actual))
+        let changes = decision.upstream_headers(policy.envoy_settings());
+        let denial = decision.denial();
+        let effects = serde_json::json!({
+            "forward": decision.forward(),
+            "remove": changes.remove,
+            "set": changes.set,
+            "denial": {"status": denial.status, "headers": denial.headers, "body": denial.body},
+        });
+        Ok(Some((actual, effects)))
     } else {
         let trace: Vec<String> = decision
             .trace

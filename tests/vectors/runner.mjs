@@ -83,6 +83,13 @@ function shiftClaims(claims, shift) {
   return out;
 }
 
+/** Shifts time claims inside raw JSON text, keeping everything else (such as
+ * duplicate members) byte for byte. */
+function shiftText(json, shift) {
+  if (!shift) return json;
+  return json.replace(/("(?:exp|nbf|iat)"\s*:\s*)(\d+(?:\.\d+)?)/g, (_, key, n) => `${key}${Number(n) + shift}`);
+}
+
 function b64url(text) {
   return Buffer.from(text).toString('base64url');
 }
@@ -98,9 +105,7 @@ export function mintFromDescription(desc, keys, mintToken, shift = 0) {
   }
   const options = { alg: desc.alg, key, claims, header: desc.header ?? {} };
   if (desc.header_json !== undefined) options.headerJson = desc.header_json;
-  if (desc.payload_json !== undefined) {
-    options.payloadJson = shift ? JSON.stringify(shiftClaims(JSON.parse(desc.payload_json), shift)) : desc.payload_json;
-  }
+  if (desc.payload_json !== undefined) options.payloadJson = shiftText(desc.payload_json, shift);
   let token = mintToken(options);
   if (desc.tamper_claims) {
     const [h, , s] = token.split('.');
@@ -153,3 +158,6 @@ export function mismatches(expect, actual, fields = Object.keys(expect)) {
 
 /** Where the Rust run of the vectors leaves its full decisions, for other hosts to compare. */
 export const RUST_DECISIONS = join(REPO_ROOT, 'target', 'rolegate-vectors', 'decisions.json');
+
+/** What a proxy must do with each Rust decision: {forward, remove, set, denial}. */
+export const PROXY_EFFECTS = join(REPO_ROOT, 'target', 'rolegate-vectors', 'proxy.json');

@@ -1,0 +1,181 @@
+//! A bounded cache of verified tokens, keyed by a SHA-256 of the token. It
+//! saves only the signature check: every time, audience and claim check still
+//! runs on each request, so a cached token that expires is refused on time.
+
+use crate::token::VerifiedToken;
+use sha2::{Digest, Sha256};
+use std::collections::{HashMap, VecDeque};
+use std::rc::Rc;
+
+/// The cache key of a token: its SHA-256 (the token itself is never stored).
+pub type TokenKey = [u8; 32];
+
+pub fn token_key(token: &str) -> TokenKey {
+    Sha256::digest(token.as_bytes()).into()
+}
+
+struct Entry {
+    token: Rc<VerifiedToken>,
+    /// Removed at this time (the token's `exp`).
+    expires_at: u64,
+    /// Insertion number, to tell a live entry from a stale queue slot.
+    seq: u64,
+}
+
+/// A first-in-first-out bounded map with expiry. `capacity` 0 disables it.
+pub struct TokenCache {
+    capacity: usize,
+    entries: HashMap<TokenKey, Entry>,
+    order: VecDeque<(TokenKey, u64)>,
+    next_seq: u64,
+    /// When expired entries were last swept out (at most once a second).
+    last_sweep: u64,
+}
+
+impl TokenCache {
+    pub fn new(capacity: usize) -> Self {
+        TokenCache {
+            capacity,
+            entries: HashMap::with_capacity(capacity.min(1024)),
+            order: VecDeque::with_capacity(capacity.min(1024)),
+            next_seq: 0,
+            last_sweep: 0,
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    pub fn capacity(&self) -> usize {
+        self.capacity
+    }
+
+    /// The verified token, if cached and not past its `exp`.
+    pub fn get(&mut self, key: &TokenKey, now: u64) -> Option<Rc<VerifiedToken>> {
+        let entry = self.entries.get(key)?;
+        if now >= entry.expires_at {
+            self.entries.remove(key);
+            return None;
+        }
+        Some(Rc::clone(&entry.token))
+    }
+
+    /// Remembers a verified token until `expires_at`, evicting the oldest
+    /// entries (expired ones first) when full.
+    pub fn insert(&mut self, key: TokenKey, token: Rc<VerifiedToken>, expires_at: u64, now: u64) {
+        if self.capacity == 0 || expires_at <= now {
+            return;
+        }
+        if !self.entries.contains_key(&key) && self.entries.len() >= self.capacity {
+            if self.last_sweep != now {
+                self.last_sweep = now;
+                self.entries.retain(|_, e| e.expires_at > now);
+            }
+            while self.entries.len() >= self.capacity {
+                let Some((old, seq)) = self.order.pop_front() else {
+                    break;
+                };
+                if self.entries.get(&old).is_some_and(|e| e.seq == seq) {
+                    self.entries.remove(&old);
+                }
+            }
+        }
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        self.entries.insert(
+            key,
+            Entry {
+                token,
+                expires_at,
+                seq,
+            },
+        );
+        self.order.push_back((key, seq));
+        // Stale slots (replaced or expired entries) must not grow without bound.
+        if self.order.len() > 2 * self.capacity + 16 {
+            let entries = &self.entries;
+            self.order
+                .retain(|(k, s)| entries.get(k).is_some_and(|e| e.seq == *s));
+        }
+    }
+
+    pub fn clear(&mut self) {
+        self.entries.clear();
+        self.order.clear();
+    }
+
+    /// Slots in the eviction queue (for tests of the bound).
+    pub fn queued(&self) -> usize {
+        self.order.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::Map;
+
+    fn verified() -> Rc<VerifiedToken> {
+        Rc::new(VerifiedToken {
+            issuer: 0,
+            claims: Map::new(),
+        })
+    }
+
+    #[test]
+    fn entries_expire_at_exp() {
+        let mut cache = TokenCache::new(10);
+        let k = token_key("a.b.c");
+        cache.insert(k, verified(), 100, 50);
+        assert!(cache.get(&k, 99).is_some());
+        assert!(cache.get(&k, 100).is_none());
+        assert!(cache.is_empty());
+        cache.insert(k, verified(), 100, 100);
+        assert!(cache.is_empty(), "already expired tokens are not cached");
+    }
+
+    #[test]
+    fn stays_bounded_under_many_distinct_tokens() {
+        let mut cache = TokenCache::new(100);
+        for i in 0..10_000u64 {
+            cache.insert(token_key(&format!("t{i}")), verified(), 1_000 + i % 7, 10);
+            assert!(cache.len() <= 100);
+            assert!(cache.queued() <= 2 * 100 + 16 + 1);
+        }
+        // The newest survive; the oldest were evicted first.
+        assert!(cache.get(&token_key("t9999"), 10).is_some());
+        assert!(cache.get(&token_key("t0"), 10).is_none());
+    }
+
+    #[test]
+    fn expired_entries_go_before_live_ones() {
+        let mut cache = TokenCache::new(2);
+        cache.insert(token_key("old-live"), verified(), 1_000, 0);
+        cache.insert(token_key("short"), verified(), 20, 0);
+        cache.insert(token_key("new"), verified(), 1_000, 30);
+        assert!(cache.get(&token_key("old-live"), 30).is_some());
+        assert!(cache.get(&token_key("new"), 30).is_some());
+    }
+
+    #[test]
+    fn replacing_a_key_keeps_one_entry() {
+        let mut cache = TokenCache::new(3);
+        for _ in 0..100 {
+            cache.insert(token_key("same"), verified(), 1_000, 0);
+        }
+        assert_eq!(cache.len(), 1);
+        assert!(cache.queued() <= 3 * 2 + 16 + 1);
+    }
+
+    #[test]
+    fn capacity_zero_disables() {
+        let mut cache = TokenCache::new(0);
+        cache.insert(token_key("x"), verified(), 1_000, 0);
+        assert!(cache.is_empty());
+    }
+}

@@ -1,0 +1,190 @@
+//! What an HTTP proxy does with a decision: the headers it changes before
+//! forwarding, the response it sends instead, the audit line and the metric.
+//! Hosts apply these verbatim, so no proxy decides anything itself.
+
+use crate::decision::{Credential, Decision, Reason};
+use crate::policy::EnvoySettings;
+use serde::Serialize;
+
+/// Request-header edits before forwarding upstream.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HeaderChanges {
+    /// Removed first (identity headers a client may have sent, the bearer token).
+    pub remove: Vec<String>,
+    /// Then set (replacing): the canonical `:path` and the identity headers.
+    pub set: Vec<(String, String)>,
+}
+
+/// The response sent instead of forwarding.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Denial {
+    pub status: u16,
+    pub headers: Vec<(&'static str, String)>,
+    /// A small JSON body with the reason; never the token.
+    pub body: String,
+}
+
+impl Reason {
+    /// The counter this reason increments: `allowed`, `outside_prefix`,
+    /// `basic_auth_pass_through`, or `denied_<reason>`.
+    pub fn metric_name(self) -> String {
+        if self.is_allowed() {
+            self.as_str().to_owned()
+        } else {
+            format!("denied_{}", self.as_str())
+        }
+    }
+}
+
+impl Decision {
+    /// The edits to the request a proxy forwards (call when [`Decision::forward`]).
+    ///
+    /// Identity headers the client sent are always removed, so the upstream
+    /// can trust them. The canonical path replaces `:path`. Identity is set
+    /// when a token was validated. The bearer token is removed when an
+    /// enforced request is allowed and `forward_authorization` is off; in dry
+    /// run the upstream's own authentication still needs it.
+    pub fn upstream_headers(&self, settings: &EnvoySettings) -> HeaderChanges {
+        let mut changes = HeaderChanges {
+            remove: vec![
+                settings.subject_header.clone(),
+                settings.roles_header.clone(),
+                settings.client_id_header.clone(),
+            ],
+            set: Vec::new(),
+        };
+        if let Some(path) = &self.upstream_path {
+            changes.set.push((":path".to_owned(), path.clone()));
+        }
+        let bearer = matches!(self.credential, Credential::Bearer);
+        if bearer && self.allowed && !self.dry_run && !settings.forward_authorization {
+            changes.remove.push("authorization".to_owned());
+        }
+        if bearer && self.issuer.is_some() && self.reason != Reason::InvalidToken {
+            if let Some(subject) = &self.subject {
+                changes
+                    .set
+                    .push((settings.subject_header.clone(), header_safe(subject)));
+            }
+            if !self.roles.is_empty() {
+                changes
+                    .set
+                    .push((settings.roles_header.clone(), self.roles.join(",")));
+            }
+            if let Some(client_id) = &self.client_id {
+                changes
+                    .set
+                    .push((settings.client_id_header.clone(), header_safe(client_id)));
+            }
+        }
+        changes
+    }
+
+    /// The response to send when the request is not forwarded.
+    pub fn denial(&self) -> Denial {
+        #[derive(Serialize)]
+        struct Body<'a> {
+            status: u16,
+            reason: &'a str,
+            cause: Option<&'a str>,
+        }
+        let body = serde_json::to_string(&Body {
+            status: self.status,
+            reason: self.reason.as_str(),
+            cause: self.cause,
+        })
+        .unwrap_or_else(|_| format!("{{\"status\":{}}}", self.status));
+        let mut headers = vec![
+            ("content-type", "application/json".to_owned()),
+            ("cache-control", "no-store".to_owned()),
+        ];
+        if let Some(challenge) = &self.www_authenticate {
+            headers.push(("www-authenticate", challenge.clone()));
+        }
+        Denial {
+            status: self.status,
+            headers,
+            body,
+        }
+    }
+
+    /// One JSON line for the audit log: who, what, and the verdict. Never
+    /// the token or the query (which may hold one).
+    pub fn audit_line(&self) -> String {
+        #[derive(Serialize)]
+        struct Audit<'a> {
+            rolegate: &'static str,
+            allowed: bool,
+            dry_run: bool,
+            forwarded: bool,
+            status: u16,
+            reason: &'a str,
+            cause: Option<&'a str>,
+            methods: &'a [String],
+            path: Option<&'a str>,
+            issuer: Option<&'a str>,
+            subject: Option<&'a str>,
+            client_id: Option<&'a str>,
+            roles: &'a [String],
+            rule: Option<String>,
+        }
+        serde_json::to_string(&Audit {
+            rolegate: "decision",
+            allowed: self.allowed,
+            dry_run: self.dry_run,
+            forwarded: self.forward(),
+            status: self.status,
+            reason: self.reason.as_str(),
+            cause: self.cause,
+            methods: &self.methods,
+            path: self.path.as_deref(),
+            issuer: self.issuer.as_deref(),
+            subject: self.subject.as_deref(),
+            client_id: self.client_id.as_deref(),
+            roles: &self.roles,
+            rule: self
+                .rule
+                .as_ref()
+                .map(|r| format!("{}#{}", r.role, r.index)),
+        })
+        .unwrap_or_default()
+    }
+}
+
+/// A claim value made safe for a header: bytes outside visible ASCII, and
+/// `%` itself, are percent-encoded, so no value can smuggle a line break or
+/// a second header.
+pub fn header_safe(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for b in value.bytes() {
+        if (0x21..=0x7e).contains(&b) && b != b'%' {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn header_values_cannot_break_lines() {
+        assert_eq!(header_safe("alice"), "alice");
+        assert_eq!(header_safe("a\r\nx-admin: 1"), "a%0D%0Ax-admin:%201");
+        assert_eq!(header_safe("jürgen"), "j%C3%BCrgen");
+        assert_eq!(header_safe("100%"), "100%25");
+    }
+
+    #[test]
+    fn metric_names() {
+        assert_eq!(Reason::Allowed.metric_name(), "allowed");
+        assert_eq!(Reason::InvalidToken.metric_name(), "denied_invalid_token");
+        assert_eq!(
+            Reason::BasicAuthPassThrough.metric_name(),
+            "basic_auth_pass_through"
+        );
+    }
+}

@@ -1,0 +1,188 @@
+// What the Envoy filter adds around the core: header hygiene, identity
+// forwarding, dry run, metrics, audit log, the token cache, fail-closed
+// configuration.
+import { test, after, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { mintToken } from '../../pkg/node.js';
+import { loadKeys, publicJwk } from '../vectors/runner.mjs';
+import { startEnvoy, startUpstream, rawRequest } from './harness.mjs';
+
+const keys = loadKeys();
+const ISSUER = 'https://idp.test';
+const now = () => Math.floor(Date.now() / 1000);
+
+const basePolicy = (extra = {}) => ({
+  issuers: [{ issuer: ISSUER, audiences: ['api'], jwks: { keys: [publicJwk(keys['ec-a'])] }, algorithms: ['ES256'], leeway_seconds: 0 }],
+  path_prefix: '/api',
+  roles: [
+    { name: 'admin', required_attributes: [{ claim: 'role', value: 'admin' }], rules: [{ effect: 'allow', methods: ['*'], paths: ['/**'] }] },
+    { name: 'reader', required_attributes: [{ claim: 'role', value: 'reader' }], rules: [{ effect: 'allow', methods: ['read'], paths: ['/**'] }] },
+  ],
+  ...extra,
+});
+
+const token = (claims = {}) => mintToken({
+  key: keys['ec-a'],
+  claims: { iss: ISSUER, aud: 'api', sub: 'alice', client_id: 'cli-1', iat: now() - 5, exp: now() + 600, role: 'reader', ...claims },
+});
+const bearer = (t) => ['authorization', `Bearer ${t}`];
+const echoOf = (res) => JSON.parse(Buffer.from(res.headers['x-echo'][0], 'base64url').toString('utf8'));
+
+let upstream;
+let envoy;
+// Listener order: enforce (default settings), dry run, custom envoy settings,
+// Basic pass-through with outside_prefix allow.
+const POLICIES = [
+  basePolicy(),
+  basePolicy({ mode: 'dry_run' }),
+  basePolicy({ envoy: { subject_header: 'x-admin-subject', roles_header: 'x-admin-roles', client_id_header: 'x-admin-client', stat_prefix: 'custom', forward_authorization: true, audit_log: false } }),
+  basePolicy({ basic_auth: 'pass_through', outside_prefix: 'allow' }),
+];
+const port = (i) => envoy.ports[i];
+
+before(async () => {
+  upstream = await startUpstream();
+  envoy = await startEnvoy({ policies: POLICIES, upstreamPort: upstream.port });
+});
+after(async () => {
+  await envoy?.stop();
+  await upstream?.close();
+});
+
+test('identity headers from the client never reach the upstream', async () => {
+  const spoof = [['x-rolegate-subject', 'root'], ['x-rolegate-roles', 'admin'], ['x-rolegate-client-id', 'evil']];
+  const res = await rawRequest(port(0), { path: '/api/things', headers: [...spoof, bearer(token())] });
+  assert.equal(res.status, 200);
+  const echo = echoOf(res);
+  assert.equal(echo.headers['x-rolegate-subject'], 'alice');
+  assert.equal(echo.headers['x-rolegate-roles'], 'reader');
+  assert.equal(echo.headers['x-rolegate-client-id'], 'cli-1');
+  // Not forwarded with Basic pass-through or outside the prefix either.
+  for (const path of ['/api/things', '/health']) {
+    const r = await rawRequest(port(3), { path, headers: [...spoof, ['authorization', 'Basic YTpi']] });
+    assert.equal(r.status, 200, path);
+    const e = echoOf(r);
+    for (const [name] of spoof) assert.equal(e.headers[name], undefined, `${path} ${name}`);
+    assert.equal(e.headers.authorization, 'Basic YTpi', 'Basic credentials go to the upstream');
+  }
+});
+
+test('identity values are made header-safe', async () => {
+  const res = await rawRequest(port(0), { path: '/api/x', headers: [bearer(token({ sub: 'jürgen\r\nx-evil: 1' }))] });
+  assert.equal(res.status, 200);
+  const echo = echoOf(res);
+  assert.equal(echo.headers['x-rolegate-subject'], 'j%C3%BCrgen%0D%0Ax-evil:%201');
+  assert.equal(echo.headers['x-evil'], undefined);
+});
+
+test('the bearer token is removed upstream unless forward_authorization is set', async () => {
+  const t = token();
+  assert.equal(echoOf(await rawRequest(port(0), { path: '/api/x', headers: [bearer(t)] })).headers.authorization, undefined);
+  const custom = echoOf(await rawRequest(port(2), { path: '/api/x', headers: [bearer(t), ['x-admin-subject', 'root']] }));
+  assert.equal(custom.headers.authorization, `Bearer ${t}`);
+  assert.equal(custom.headers['x-admin-subject'], 'alice');
+  assert.equal(custom.headers['x-admin-roles'], 'reader');
+  assert.equal(custom.headers['x-admin-client'], 'cli-1');
+});
+
+test('the upstream gets the canonical path and the original query', async () => {
+  const res = await rawRequest(port(0), { path: '/api//a/./b/../%63?q=%2F..&x=1', headers: [bearer(token())] });
+  assert.equal(res.status, 200);
+  assert.equal(echoOf(res).path, '/api/a/c?q=%2F..&x=1');
+});
+
+test('denials carry RFC 6750 challenges and a JSON reason, never the token', async () => {
+  const expired = token({ exp: now() - 30, iat: now() - 600 });
+  const res = await rawRequest(port(0), { path: '/api/x', headers: [bearer(expired)] });
+  assert.equal(res.status, 401);
+  assert.equal(res.headers['www-authenticate'][0], 'Bearer realm="rolegate", error="invalid_token", error_description="The access token expired"');
+  assert.equal(res.headers['content-type'][0], 'application/json');
+  assert.deepEqual(JSON.parse(res.body), { status: 401, reason: 'invalid_token', cause: 'expired' });
+  assert.ok(!res.body.includes(expired.split('.')[1]));
+  const three = await rawRequest(port(0), { path: '/api/x', headers: [bearer('a'), bearer('b'), bearer('c')] });
+  assert.equal(three.status, 400);
+  assert.equal(JSON.parse(three.body).cause, 'multiple_authorization_headers');
+  const none = await rawRequest(port(0), { path: '/api/x' });
+  assert.equal(none.status, 401);
+  assert.equal(none.headers['www-authenticate'][0], 'Bearer realm="rolegate"');
+  const forbidden = await rawRequest(port(0), { method: 'DELETE', path: '/api/x', headers: [bearer(token())] });
+  assert.equal(forbidden.status, 403);
+  assert.equal(forbidden.headers['www-authenticate'], undefined);
+});
+
+test('dry run forwards what it would deny, and counts and logs it', async () => {
+  const before = await envoy.stats();
+  const res = await rawRequest(port(1), { method: 'DELETE', path: '/api/x', headers: [bearer(token())] });
+  assert.equal(res.status, 200, 'forwarded in dry run');
+  const forged = await rawRequest(port(1), { path: '/api/x', headers: [bearer(`${token()}x`)] });
+  assert.equal(forged.status, 200);
+  assert.equal(echoOf(forged).headers['x-rolegate-subject'], undefined, 'no identity from an invalid token');
+  assert.ok(echoOf(res).headers.authorization, 'dry run leaves the token for the upstream');
+  const after = await envoy.stats();
+  const delta = (name) => (after[`wasmcustom.${name}`] ?? 0) - (before[`wasmcustom.${name}`] ?? 0);
+  assert.equal(delta('rolegate_denied_not_permitted'), 1);
+  assert.equal(delta('rolegate_denied_invalid_token'), 1);
+  assert.equal(delta('rolegate_dry_run_let_through'), 2);
+  const lines = auditLines().filter((l) => l.dry_run && l.reason === 'not_permitted');
+  assert.ok(lines.length >= 1);
+  assert.equal(lines.at(-1).forwarded, true);
+  assert.deepEqual(lines.at(-1).methods, ['DELETE']);
+});
+
+test('metrics count each reason and the cache', async () => {
+  const t = token({ role: 'admin', sub: `cache-${Date.now()}` });
+  const before = await envoy.stats();
+  for (let i = 0; i < 5; i++) assert.equal((await rawRequest(port(0), { path: '/api/x', headers: [bearer(t)] })).status, 200);
+  await rawRequest(port(0), { path: '/api/x' });
+  const after = await envoy.stats();
+  const delta = (name) => (after[`wasmcustom.${name}`] ?? 0) - (before[`wasmcustom.${name}`] ?? 0);
+  assert.equal(delta('rolegate_allowed'), 5);
+  assert.equal(delta('rolegate_cache_misses'), 1);
+  assert.equal(delta('rolegate_cache_hits'), 4);
+  assert.equal(delta('rolegate_denied_missing_credentials'), 1);
+  // The custom stat prefix of listener 2.
+  await rawRequest(port(2), { path: '/api/x' });
+  assert.ok((await envoy.stats())['wasmcustom.custom_denied_missing_credentials'] >= 1);
+});
+
+test('a cached token stops working when it expires', async () => {
+  const t = token({ exp: now() + 2, sub: `short-${Date.now()}` });
+  assert.equal((await rawRequest(port(0), { path: '/api/x', headers: [bearer(t)] })).status, 200);
+  assert.equal((await rawRequest(port(0), { path: '/api/x', headers: [bearer(t)] })).status, 200);
+  await new Promise((r) => setTimeout(r, 3_200));
+  const res = await rawRequest(port(0), { path: '/api/x', headers: [bearer(t)] });
+  assert.equal(res.status, 401);
+  assert.equal(JSON.parse(res.body).cause, 'expired');
+});
+
+test('the audit log has one line per decision and never a token', async () => {
+  const sub = `audit-${Date.now()}`;
+  const t = token({ sub });
+  await rawRequest(port(0), { path: '/api/audited?access_token=secret-in-query', headers: [bearer(t)] });
+  await rawRequest(port(0), { path: '/api/audited', headers: [bearer(t)] });
+  const log = envoy.log();
+  assert.ok(!log.includes(t.split('.')[2]), 'no signature in the log');
+  assert.ok(!log.includes('secret-in-query'), 'no query in the log');
+  const lines = auditLines().filter((l) => l.path === '/api/audited');
+  assert.ok(lines.length >= 2);
+  assert.deepEqual(lines.map((l) => l.reason).slice(-2), ['invalid_request', 'allowed']);
+  assert.equal(lines.at(-1).subject, sub);
+  assert.deepEqual(lines.at(-1).roles, ['reader']);
+});
+
+function auditLines() {
+  return envoy.log().split('\n')
+    .map((line) => line.match(/(\{"rolegate":"decision".*\})\s*$/))
+    .filter(Boolean)
+    .map((m) => JSON.parse(m[1]));
+}
+
+test('an invalid policy stops Envoy from starting, naming the field', async () => {
+  const bad = basePolicy();
+  bad.roles[1].rules[0].paths = ['/a**'];
+  await assert.rejects(startEnvoy({ policies: [bad], upstreamPort: upstream.port, timeoutMs: 30_000 }), (e) => {
+    assert.match(e.message, /rolegate: invalid configuration: roles\[1\]\.rules\[0\]\.paths\[0\]: '\*\*' may only be a whole segment \[invalid_value\]/);
+    return true;
+  });
+  await assert.rejects(startEnvoy({ policies: ['{"issuers": ['], upstreamPort: upstream.port, timeoutMs: 30_000 }), /rolegate: invalid configuration: .*\[invalid_json\]/);
+});
