@@ -17,3 +17,11 @@ node_modules/.bin/wasm-opt -Oz \
 raw=$(stat -c %s pkg/dist/rolegate_bg.wasm)
 gz=$(gzip -9 -c pkg/dist/rolegate_bg.wasm | wc -c)
 echo "pkg/dist/rolegate_bg.wasm: $((raw / 1024)) KiB, $((gz / 1024)) KiB gzip"
+
+# The preview page (www/) loads the package and the presets from its own
+# directory, so it can be served from any static host.
+rm -rf www/rolegate www/presets
+mkdir -p www/rolegate/dist www/presets
+cp pkg/web.js pkg/envoy-config.js pkg/cases.js www/rolegate/
+cp pkg/dist/rolegate.js pkg/dist/rolegate_bg.wasm www/rolegate/dist/
+cp examples/pingaccess.json examples/pexip.json www/presets/

@@ -27,4 +27,7 @@ step "Envoy filter: build, then the vectors and filter tests in a real Envoy"
 scripts/build-filter.sh
 node --test --test-concurrency=1 tests/envoy/
 
+step "preview page: headless Chromium (screenshots in test-artifacts/browser/)"
+node --test tests/browser/
+
 printf '\nall tests passed\n'

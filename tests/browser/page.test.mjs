@@ -1,0 +1,253 @@
+// The policy-preview page in headless Chromium (Debian's, driven by
+// playwright-core): presets and toggles, a token, a decision, the matrix,
+// test cases, a shared URL and the Envoy config. Screenshots go to
+// test-artifacts/browser/.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+import { serveStatic } from '../../scripts/static-server.mjs';
+
+const root = fileURLToPath(new URL('../../www/', import.meta.url));
+const artifacts = fileURLToPath(new URL('../../test-artifacts/browser/', import.meta.url));
+mkdirSync(artifacts, { recursive: true });
+
+let server;
+let context;
+let page;
+let profile;
+const errors = [];
+
+before(async () => {
+  server = await serveStatic(root);
+  profile = mkdtempSync(join(tmpdir(), 'rolegate-chromium-'));
+  process.env.XDG_CONFIG_HOME = join(profile, 'config');
+  process.env.XDG_CACHE_HOME = join(profile, 'cache');
+  context = await chromium.launchPersistentContext(join(profile, 'user-data'), {
+    executablePath: '/usr/bin/chromium',
+    headless: true,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    viewport: { width: 1400, height: 1000 },
+    permissions: ['clipboard-read', 'clipboard-write'],
+  });
+  page = await open(`http://127.0.0.1:${server.port}/`);
+});
+
+after(async () => {
+  await context?.close();
+  await server?.close();
+  if (profile) rmSync(profile, { recursive: true, force: true });
+  assert.deepEqual(errors, [], 'the page logged no errors');
+});
+
+async function open(url) {
+  const p = await context.newPage();
+  p.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
+  p.on('console', (m) => { if (m.type() === 'error') errors.push(`console: ${m.text()}`); });
+  await p.goto(url);
+  await p.waitForSelector('body[data-ready=true]', { state: 'attached', timeout: 30_000 });
+  await settle(p);
+  return p;
+}
+
+/** Waits out the input debounce. */
+const settle = (p = page) => p.waitForTimeout(300);
+const shot = (name, p = page) => p.screenshot({ path: join(artifacts, `${name}.png`), fullPage: true });
+const verdict = () => page.textContent('#verdict');
+const policyDoc = async () => JSON.parse(await page.inputValue('#policy'));
+async function setClaims(claims) {
+  await page.fill('#claims', JSON.stringify(claims, null, 2));
+  await settle();
+}
+async function auditorClaims(extra = {}) {
+  const doc = await policyDoc();
+  return { iss: doc.issuers[0].issuer, aud: doc.issuers[0].audiences[0], scope: 'admin', sub: 'audrey',
+    group: 'cn=pingaccess-auditors,o=myorg', exp: Math.floor(Date.now() / 1000) + 600, ...extra };
+}
+
+test('every form control has a label', async () => {
+  const unlabelled = await page.$$eval('input, textarea, select', (els) => els
+    .filter((el) => el.type !== 'file' || true)
+    .filter((el) => !(el.labels && el.labels.length) && !el.getAttribute('aria-label'))
+    .map((el) => el.id || el.outerHTML.slice(0, 60)));
+  assert.deepEqual(unlabelled, []);
+});
+
+test('the PingAccess preset decides: an auditor may not read config', async () => {
+  assert.match(await page.textContent('#policy-status'), /Policy OK: 3 roles/);
+  assert.match(await verdict(), /DENIED 403 denied_by_rule/);
+  assert.equal(await page.getAttribute('#verdict', 'data-allowed'), 'false');
+  assert.equal(await page.getAttribute('.role[data-role=auditor] .attr', 'data-matched'), 'true');
+  assert.equal(await page.getAttribute('.role[data-role=administrator] .attr', 'data-matched'), 'false');
+  assert.match(await page.textContent('#deciding-rule'), /roles\["auditor"\]\.rules\[1\] \(deny\)/);
+  assert.match(await page.textContent('#trace'), /rules failed: GET \/pa-admin-api\/v3\/config\/export: denied by role auditor rule 1/);
+  await page.fill('#path', '/pa-admin-api/v3/users/../applications');
+  await settle();
+  assert.match(await verdict(), /ALLOWED 200 allowed/);
+  assert.equal(await page.textContent('#decision-facts dd[data-field="Canonical path"]'), '/pa-admin-api/v3/applications');
+  await shot('decision');
+});
+
+test('the role toggles follow PingAccess semantics', async () => {
+  await setClaims(await auditorClaims({ group: 'cn=pingaccess-admins,o=myorg' }));
+  await page.selectOption('#method', 'PUT');
+  await page.fill('#path', '/pa-admin-api/v3/users/1');
+  await settle();
+  assert.match(await verdict(), /DENIED 403 denied_by_rule/, 'Administrator is read-only on /users while Platform Administrator is on');
+  await page.uncheck('#toggle-platform');
+  await settle();
+  assert.equal((await policyDoc()).roles[1].enabled, false);
+  assert.match(await verdict(), /ALLOWED 200/);
+  await page.check('#toggle-platform');
+  await page.uncheck('#toggle-roles');
+  await settle();
+  const off = await policyDoc();
+  assert.equal(off.roles[0].grant, 'any_valid_token');
+  assert.equal(await page.isDisabled('#toggle-auditor'), true);
+  await setClaims(await auditorClaims({ group: 'cn=nobody' }));
+  assert.match(await verdict(), /ALLOWED 200/, 'with roles off any valid token is Administrator');
+  await page.check('#toggle-roles');
+  await settle();
+  const on = await policyDoc();
+  assert.deepEqual(on.roles[0].required_attributes, [{ claim: 'group', value: 'cn=pingaccess-admins,o=myorg' }]);
+  assert.deepEqual(on.roles.map((r) => r.enabled !== false), [true, true, true], 'the other roles come back as they were');
+  assert.match(await verdict(), /DENIED 403 no_role/);
+  await page.selectOption('#method', 'GET');
+});
+
+test('policy errors appear next to the editor with their JSON path', async () => {
+  const good = await page.inputValue('#policy');
+  const doc = JSON.parse(good);
+  doc.roles[2].rules[1].paths[0] = '/config**';
+  await page.fill('#policy', JSON.stringify(doc, null, 2));
+  await settle();
+  const statusText = await page.textContent('#policy-status');
+  assert.match(statusText, /Policy error \(invalid_value\) at roles\[2\]\.rules\[1\]\.paths\[0\]: '\*\*' may only be a whole segment/);
+  assert.equal(await page.getAttribute('#policy-status', 'data-path'), 'roles[2].rules[1].paths[0]');
+  assert.match(await verdict(), /Fix the policy first/);
+  await shot('policy-error');
+  await page.fill('#policy', good);
+  await settle();
+  assert.match(await page.textContent('#policy-status'), /Policy OK/);
+});
+
+test('a minted token is decoded, and verified once its key is trusted', async () => {
+  await setClaims(await auditorClaims());
+  await page.fill('#path', '/pa-admin-api/v3/users');
+  await page.click('#mint');
+  await settle();
+  assert.equal(await page.isChecked('#mode-token'), true);
+  const token = await page.inputValue('#token');
+  assert.equal(token.split('.').length, 3);
+  assert.match(await page.textContent('#token-header'), /"alg": "ES256"/);
+  assert.match(await page.textContent('#token-payload'), /"sub": "audrey"/);
+  assert.equal(await page.getAttribute('#token-status', 'data-verified'), 'false');
+  assert.match(await page.textContent('#token-status'), /Signature NOT verified: unknown_key/);
+  assert.match(await verdict(), /DENIED 401 invalid_token \(unknown_key\)/);
+  await page.click('#trust-key');
+  await settle();
+  assert.equal(await page.getAttribute('#token-status', 'data-verified'), 'true');
+  assert.match(await page.textContent('#token-status'), /Signature verified against the policy's keys/);
+  assert.match(await verdict(), /ALLOWED 200 allowed/);
+  // A pasted token whose signature is broken is clearly marked.
+  await page.fill('#token', `${token.slice(0, -4)}AAAA`);
+  await settle();
+  assert.match(await page.textContent('#token-status'), /Signature NOT verified/);
+  await shot('token');
+});
+
+test('the matrix shows each role and recomputes with the policy', async () => {
+  const cell = (row, method, path) => page.getAttribute(`td.cell[data-row="${row}"][data-method="${method}"][data-path="${path}"]`, 'data-allowed');
+  assert.equal(await cell('auditor', 'GET', '/pa-admin-api/v3/config/export'), 'false');
+  assert.equal(await cell('auditor', 'GET', '/pa-admin-api/v3/applications'), 'true');
+  assert.equal(await cell('administrator', 'PUT', '/pa-admin-api/v3/users/1'), 'false');
+  assert.equal(await cell('platform_administrator', 'PUT', '/pa-admin-api/v3/users/1'), 'true');
+  await page.uncheck('#toggle-platform');
+  await settle();
+  assert.equal(await cell('administrator', 'PUT', '/pa-admin-api/v3/users/1'), 'true');
+  await page.check('#toggle-platform');
+  await page.check('input[name=matrix-rows][value=credential]');
+  await settle();
+  assert.equal(await page.$$eval('#matrix thead th[scope=colgroup]', (ths) => ths.map((t) => t.textContent).join()), 'token (auditor)');
+  await page.check('input[name=matrix-rows][value=roles]');
+  await settle();
+  await shot('matrix');
+});
+
+test('test cases run, export and import', async () => {
+  await page.click('#mode-claims');
+  await setClaims(await auditorClaims());
+  await page.fill('#path', '/pa-admin-api/v3/backup');
+  await settle();
+  await page.click('#case-add');
+  await page.fill('#path', '/pa-admin-api/v3/applications');
+  await settle();
+  await page.click('#case-add');
+  await settle();
+  assert.equal(await page.textContent('#cases-summary'), '2 passed, 0 failed');
+  const [download] = await Promise.all([page.waitForEvent('download'), page.click('#cases-export')]);
+  assert.equal(download.suggestedFilename(), 'rolegate-cases.json');
+  const exported = JSON.parse(await page.inputValue('#cases-json'));
+  assert.equal(exported.cases.length, 2);
+  assert.equal(exported.cases[0].expect.reason, 'denied_by_rule');
+  exported.cases[1].expect.allowed = false;
+  await page.fill('#cases-json', JSON.stringify(exported));
+  await page.click('#cases-apply');
+  await settle();
+  assert.equal(await page.textContent('#cases-summary'), '1 passed, 1 failed');
+  assert.match(await page.textContent('#cases tbody tr[data-result=fail]'), /allowed: expected false, got true/);
+  await page.setInputFiles('#cases-file', { name: 'cases.json', mimeType: 'application/json', buffer: Buffer.from('{"oops": 1}') });
+  await settle();
+  assert.match(await page.textContent('#cases-status'), /Cannot import/);
+  await shot('cases');
+});
+
+test('the Envoy config for the current policy is one click away', async () => {
+  await page.click('#copy-envoy');
+  await settle();
+  const yaml = await page.inputValue('#envoy-config');
+  assert.match(yaml, /failure_policy: FAIL_CLOSED/);
+  assert.match(yaml, /envoy\.filters\.http\.wasm/);
+  assert.ok(yaml.includes('pingaccess-admin-api'));
+  assert.equal(await page.evaluate(() => navigator.clipboard.readText()), yaml);
+});
+
+test('a shared URL restores the whole state in a new page', async () => {
+  await page.uncheck('#toggle-auditor');
+  await page.selectOption('#method', 'DELETE');
+  await page.fill('#path', '/pa-admin-api/v3/shared');
+  await settle();
+  const before = await verdict();
+  await page.click('#share');
+  await settle();
+  const url = await page.getAttribute('#share', 'data-url');
+  assert.match(url, /#s=[A-Za-z0-9_-]+$/);
+  const other = await open(url);
+  assert.equal(await other.inputValue('#path'), '/pa-admin-api/v3/shared');
+  assert.equal(await other.inputValue('#method'), 'DELETE');
+  assert.equal(await other.isChecked('#toggle-auditor'), false);
+  assert.equal(await other.textContent('#verdict'), before);
+  assert.equal(await other.$$eval('#cases tbody tr', (rows) => rows.length), 2);
+  await shot('shared', other);
+  await other.close();
+});
+
+test('the Pexip preset guards authentication configuration', async () => {
+  await page.click('#preset-pexip');
+  await settle();
+  assert.equal(await page.isHidden('#pingaccess-toggles'), true);
+  assert.match(await page.inputValue('#policy'), /pexip-management-api/);
+  await page.selectOption('#method', 'PATCH');
+  await settle();
+  assert.match(await verdict(), /DENIED 403 authentication_config_protected/);
+  // Keyboard: the preset buttons are reachable and work with Enter.
+  await page.focus('#preset-pingaccess');
+  await page.keyboard.press('Enter');
+  await settle();
+  assert.match(await page.inputValue('#policy'), /pingaccess-admin-api/);
+  await shot('pexip-then-pingaccess');
+});

@@ -1,0 +1,27 @@
+// The README's run command: the demo starts Envoy with the filter in front of
+// the demo admin API, and every curl example it prints behaves as printed.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { freePort } from './harness.mjs';
+
+test('the demo self-test passes', { timeout: 120_000 }, async () => {
+  const env = { ...process.env };
+  for (const name of ['ROLEGATE_PORT', 'ROLEGATE_UPSTREAM_PORT', 'ROLEGATE_PAGE_PORT', 'ROLEGATE_ADMIN_PORT']) {
+    env[name] = String(await freePort());
+  }
+  const demo = fileURLToPath(new URL('../../scripts/demo.mjs', import.meta.url));
+  const child = spawn(process.execPath, [demo, '--self-test'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout.on('data', (d) => { output += d; });
+  child.stderr.on('data', (d) => { output += d; });
+  const timer = setTimeout(() => child.kill('SIGKILL'), 110_000);
+  const code = await new Promise((resolve) => child.on('exit', resolve));
+  clearTimeout(timer);
+  assert.equal(code, 0, output);
+  assert.match(output, /self-test: all examples behave as printed/);
+  assert.match(output, /export TOKEN_AUDITOR=ey/);
+  assert.match(output, new RegExp(`curl -i -X PUT -H "Authorization: Bearer \\$TOKEN_ADMINISTRATOR" http://127.0.0.1:${env.ROLEGATE_PORT}/pa-admin-api/v3/users/1`));
+  assert.match(output, new RegExp(`preview page: +http://127.0.0.1:${env.ROLEGATE_PAGE_PORT}/`));
+});
