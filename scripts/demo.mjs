@@ -204,6 +204,7 @@ if (selfTest) {
     const html = await (await fetch(`http://127.0.0.1:${page.port}/`)).text();
     if (!html.includes('rolegate')) { failed++; console.log('FAIL the preview page is not served'); }
   }
+  await new Promise((r) => setTimeout(r, 1_300)); // counters reach Envoy once a second
   const stats = await (await fetch(`http://127.0.0.1:${ports.admin}/stats?filter=wasmcustom`)).text();
   if (!/wasmcustom\.rolegate_allowed: [1-9]/.test(stats)) { failed++; console.log(`FAIL stats: ${stats}`); }
   console.log(failed ? `self-test: ${failed} failure(s)` : 'self-test: all examples behave as printed');

@@ -1,18 +1,17 @@
-//! A bounded cache of verified tokens, keyed by a SHA-256 of the token. It
-//! saves only the signature check: every time, audience and claim check still
-//! runs on each request, so a cached token that expires is refused on time.
+//! A bounded cache of verified tokens, keyed by a 128-bit keyed hash of the
+//! token (two SipHash-1-3 with random keys, so nobody can aim a collision at a
+//! cached token; the token itself is never stored). It saves only the
+//! signature check: every time, audience and claim check still runs on each
+//! request, so a cached token that expires is refused on time.
 
 use crate::token::VerifiedToken;
-use sha2::{Digest, Sha256};
+use std::collections::hash_map::RandomState;
 use std::collections::{HashMap, VecDeque};
+use std::hash::BuildHasher;
 use std::rc::Rc;
 
-/// The cache key of a token: its SHA-256 (the token itself is never stored).
-pub type TokenKey = [u8; 32];
-
-pub fn token_key(token: &str) -> TokenKey {
-    Sha256::digest(token.as_bytes()).into()
-}
+/// The cache key of a token.
+pub type TokenKey = (u64, u64);
 
 struct Entry {
     token: Rc<VerifiedToken>,
@@ -24,6 +23,7 @@ struct Entry {
 
 /// A first-in-first-out bounded map with expiry. `capacity` 0 disables it.
 pub struct TokenCache {
+    hashers: (RandomState, RandomState),
     capacity: usize,
     entries: HashMap<TokenKey, Entry>,
     order: VecDeque<(TokenKey, u64)>,
@@ -35,12 +35,21 @@ pub struct TokenCache {
 impl TokenCache {
     pub fn new(capacity: usize) -> Self {
         TokenCache {
+            hashers: (RandomState::new(), RandomState::new()),
             capacity,
             entries: HashMap::with_capacity(capacity.min(1024)),
             order: VecDeque::with_capacity(capacity.min(1024)),
             next_seq: 0,
             last_sweep: 0,
         }
+    }
+
+    /// The key of `token` in this cache (keys differ between caches).
+    pub fn key(&self, token: &str) -> TokenKey {
+        (
+            self.hashers.0.hash_one(token),
+            self.hashers.1.hash_one(token),
+        )
     }
 
     pub fn len(&self) -> usize {
@@ -128,9 +137,18 @@ mod tests {
     }
 
     #[test]
+    fn keys_are_per_cache_and_distinct() {
+        let a = TokenCache::new(1);
+        let b = TokenCache::new(1);
+        assert_eq!(a.key("x.y.z"), a.key("x.y.z"));
+        assert_ne!(a.key("x.y.z"), a.key("x.y.w"));
+        assert_ne!(a.key("x.y.z"), b.key("x.y.z"), "random keys per cache");
+    }
+
+    #[test]
     fn entries_expire_at_exp() {
         let mut cache = TokenCache::new(10);
-        let k = token_key("a.b.c");
+        let k = cache.key("a.b.c");
         cache.insert(k, verified(), 100, 50);
         assert!(cache.get(&k, 99).is_some());
         assert!(cache.get(&k, 100).is_none());
@@ -143,30 +161,34 @@ mod tests {
     fn stays_bounded_under_many_distinct_tokens() {
         let mut cache = TokenCache::new(100);
         for i in 0..10_000u64 {
-            cache.insert(token_key(&format!("t{i}")), verified(), 1_000 + i % 7, 10);
+            let k = cache.key(&format!("t{i}"));
+            cache.insert(k, verified(), 1_000 + i % 7, 10);
             assert!(cache.len() <= 100);
             assert!(cache.queued() <= 2 * 100 + 16 + 1);
         }
         // The newest survive; the oldest were evicted first.
-        assert!(cache.get(&token_key("t9999"), 10).is_some());
-        assert!(cache.get(&token_key("t0"), 10).is_none());
+        let (newest, oldest) = (cache.key("t9999"), cache.key("t0"));
+        assert!(cache.get(&newest, 10).is_some());
+        assert!(cache.get(&oldest, 10).is_none());
     }
 
     #[test]
     fn expired_entries_go_before_live_ones() {
         let mut cache = TokenCache::new(2);
-        cache.insert(token_key("old-live"), verified(), 1_000, 0);
-        cache.insert(token_key("short"), verified(), 20, 0);
-        cache.insert(token_key("new"), verified(), 1_000, 30);
-        assert!(cache.get(&token_key("old-live"), 30).is_some());
-        assert!(cache.get(&token_key("new"), 30).is_some());
+        let [old, short, new] = ["old-live", "short", "new"].map(|t| cache.key(t));
+        cache.insert(old, verified(), 1_000, 0);
+        cache.insert(short, verified(), 20, 0);
+        cache.insert(new, verified(), 1_000, 30);
+        assert!(cache.get(&old, 30).is_some());
+        assert!(cache.get(&new, 30).is_some());
     }
 
     #[test]
     fn replacing_a_key_keeps_one_entry() {
         let mut cache = TokenCache::new(3);
+        let k = cache.key("same");
         for _ in 0..100 {
-            cache.insert(token_key("same"), verified(), 1_000, 0);
+            cache.insert(k, verified(), 1_000, 0);
         }
         assert_eq!(cache.len(), 1);
         assert!(cache.queued() <= 3 * 2 + 16 + 1);
@@ -175,7 +197,8 @@ mod tests {
     #[test]
     fn capacity_zero_disables() {
         let mut cache = TokenCache::new(0);
-        cache.insert(token_key("x"), verified(), 1_000, 0);
+        let k = cache.key("x");
+        cache.insert(k, verified(), 1_000, 0);
         assert!(cache.is_empty());
     }
 }

@@ -2,7 +2,7 @@
 //! and roles (403), in that order, each step recorded in the trace.
 
 use crate::authorize::{judge, never_allowed, place, protected_path, MethodVerdict, Placement};
-use crate::cache::{token_key, TokenCache};
+use crate::cache::TokenCache;
 use crate::claims::{self, ClaimPath};
 use crate::decision::{AttributeCheck, Credential, Decision, Reason, RoleCheck, RuleRef};
 use crate::method::{is_token, OVERRIDE_HEADERS};
@@ -61,7 +61,7 @@ impl Policy {
                 CacheUse::None,
             );
         };
-        let key = token_key(token);
+        let key = cache.key(token);
         if let Some(verified) = cache.get(&key, request.now) {
             let decision = self.decide_prior(request, options, Prior::Verified(&verified));
             return (decision, CacheUse::Hit);
@@ -517,12 +517,28 @@ impl<'p> Evaluation<'p> {
 
     /// Every judged method must be allowed by some granted role.
     fn apply_rules(&mut self, granted: &[&'p Role], segments: &[&str]) -> Result<(), End> {
-        let methods = self.methods.clone();
+        // Taken out for the loop (the trace needs `self`), put back after.
+        let methods = std::mem::take(&mut self.methods);
+        let result = self.judge_methods(granted, &methods, segments);
+        self.methods = methods;
+        result
+    }
+
+    fn judge_methods(
+        &mut self,
+        granted: &[&'p Role],
+        methods: &[String],
+        segments: &[&str],
+    ) -> Result<(), End> {
         if self.trace.enabled() {
-            self.note_inactive_rules(granted, &methods, segments);
+            self.note_inactive_rules(granted, methods, segments);
         }
-        let path = self.path.clone().unwrap_or_default();
-        for method in &methods {
+        let path = if self.trace.enabled() {
+            self.path.clone().unwrap_or_default()
+        } else {
+            String::new()
+        };
+        for method in methods {
             match judge(granted, method, segments) {
                 MethodVerdict::Allowed(rule) => {
                     self.trace.step("rules", true, || {

@@ -4,6 +4,7 @@
 
 use crate::decision::{Credential, Decision, Reason};
 use crate::policy::EnvoySettings;
+use crate::request::Request;
 use serde::Serialize;
 
 /// Request-header edits before forwarding upstream.
@@ -37,28 +38,40 @@ impl Reason {
 }
 
 impl Decision {
-    /// The edits to the request a proxy forwards (call when [`Decision::forward`]).
+    /// The edits to `request` before a proxy forwards it (call when
+    /// [`Decision::forward`]).
     ///
     /// Identity headers the client sent are always removed, so the upstream
-    /// can trust them. The canonical path replaces `:path`. Identity is set
-    /// when a token was validated. The bearer token is removed when an
-    /// enforced request is allowed and `forward_authorization` is off; in dry
-    /// run the upstream's own authentication still needs it.
-    pub fn upstream_headers(&self, settings: &EnvoySettings) -> HeaderChanges {
-        let mut changes = HeaderChanges {
-            remove: vec![
-                settings.subject_header.clone(),
-                settings.roles_header.clone(),
-                settings.client_id_header.clone(),
-            ],
-            set: Vec::new(),
-        };
-        if let Some(path) = &self.upstream_path {
-            changes.set.push((":path".to_owned(), path.clone()));
+    /// can trust them. The canonical path replaces `:path` when it differs.
+    /// Identity is set when a token was validated. The bearer token is
+    /// removed when an enforced request is allowed and `forward_authorization`
+    /// is off; in dry run the upstream's own authentication still needs it.
+    /// Only edits that change something are listed: each is a host call.
+    pub fn upstream_headers(&self, settings: &EnvoySettings, request: &Request) -> HeaderChanges {
+        let present = |name: &str| request.header_values(name).next().is_some();
+        let mut changes = HeaderChanges::default();
+        for name in [
+            &settings.subject_header,
+            &settings.roles_header,
+            &settings.client_id_header,
+        ] {
+            if present(name) {
+                changes.remove.push(name.clone());
+            }
         }
         let bearer = matches!(self.credential, Credential::Bearer);
-        if bearer && self.allowed && !self.dry_run && !settings.forward_authorization {
+        if bearer
+            && self.allowed
+            && !self.dry_run
+            && !settings.forward_authorization
+            && present("authorization")
+        {
             changes.remove.push("authorization".to_owned());
+        }
+        if let Some(path) = &self.upstream_path {
+            if *path != request.path {
+                changes.set.push((":path".to_owned(), path.clone()));
+            }
         }
         if bearer && self.issuer.is_some() && self.reason != Reason::InvalidToken {
             if let Some(subject) = &self.subject {

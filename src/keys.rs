@@ -4,6 +4,7 @@
 
 use crate::alg::{Alg, KeyType};
 use crate::policy::error::{JsonPath, PolicyError};
+use crate::rsa_verify::{RsaHash, RsaPublicKey};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use jsonwebtoken::DecodingKey;
@@ -29,7 +30,13 @@ pub struct VerificationKey {
     pub label: String,
     /// HMAC secret length in bytes, to check against each HS algorithm's minimum.
     pub secret_len: Option<usize>,
-    pub(crate) decoding: DecodingKey,
+    /// RSA keys verify with [`crate::rsa_verify`] (fast in wasm), others with jsonwebtoken.
+    pub(crate) verifier: Verifier,
+}
+
+pub(crate) enum Verifier {
+    Rsa(RsaPublicKey),
+    Jwt(DecodingKey),
 }
 
 impl std::fmt::Debug for VerificationKey {
@@ -66,6 +73,31 @@ impl VerificationKey {
             }
         }
         Ok(())
+    }
+
+    /// Whether `signature` (base64url) signs `message` with `alg`. The caller
+    /// checked [`VerificationKey::usable_for`].
+    pub(crate) fn verify(&self, alg: Alg, message: &[u8], signature_b64: &str) -> bool {
+        match &self.verifier {
+            Verifier::Rsa(key) => {
+                let Some(signature) = b64url_decode(signature_b64) else {
+                    return false;
+                };
+                match alg {
+                    Alg::RS256 => key.verify_pkcs1v15(RsaHash::Sha256, message, &signature),
+                    Alg::RS384 => key.verify_pkcs1v15(RsaHash::Sha384, message, &signature),
+                    Alg::RS512 => key.verify_pkcs1v15(RsaHash::Sha512, message, &signature),
+                    Alg::PS256 => key.verify_pss(RsaHash::Sha256, message, &signature),
+                    Alg::PS384 => key.verify_pss(RsaHash::Sha384, message, &signature),
+                    Alg::PS512 => key.verify_pss(RsaHash::Sha512, message, &signature),
+                    _ => false,
+                }
+            }
+            Verifier::Jwt(key) => {
+                jsonwebtoken::crypto::verify(signature_b64, message, key, alg.to_jsonwebtoken())
+                    .unwrap_or(false)
+            }
+        }
     }
 
     /// `kid "x"` when the key has one, else its place in the policy.
@@ -112,16 +144,14 @@ pub(crate) fn parse_jwk(
     };
     let verify_permitted = verify_permitted(jwk, path)?;
 
-    let (key_type, decoding, secret_len) = match kty {
+    let (key_type, verifier, secret_len) = match kty {
         "RSA" => {
             let n = required_b64(jwk, "n", path)?;
             let e = required_b64(jwk, "e", path)?;
             check_rsa(&n, &e, path)?;
-            (
-                KeyType::Rsa,
-                DecodingKey::from_rsa_raw_components(&n, &e),
-                None,
-            )
+            let key = RsaPublicKey::new(&n, &e)
+                .ok_or_else(|| PolicyError::key(path, "not a valid RSA public key"))?;
+            (KeyType::Rsa, Verifier::Rsa(key), None)
         }
         "EC" => {
             let crv = required_str(jwk, "crv", path)?;
@@ -141,7 +171,11 @@ pub(crate) fn parse_jwk(
                 }
             };
             let point = ec_point(key_type, &x, &y, path)?;
-            (key_type, DecodingKey::from_ec_der(&point), None)
+            (
+                key_type,
+                Verifier::Jwt(DecodingKey::from_ec_der(&point)),
+                None,
+            )
         }
         "OKP" => {
             let crv = required_str(jwk, "crv", path)?;
@@ -156,12 +190,20 @@ pub(crate) fn parse_jwk(
             }
             let x = required_b64(jwk, "x", path)?;
             check_ed25519(&x, path)?;
-            (KeyType::Ed25519, DecodingKey::from_ed_der(&x), None)
+            (
+                KeyType::Ed25519,
+                Verifier::Jwt(DecodingKey::from_ed_der(&x)),
+                None,
+            )
         }
         "oct" => {
             let k = required_b64(jwk, "k", path)?;
             let len = k.len();
-            (KeyType::Hmac, DecodingKey::from_secret(&k), Some(len))
+            (
+                KeyType::Hmac,
+                Verifier::Jwt(DecodingKey::from_secret(&k)),
+                Some(len),
+            )
         }
         other => {
             return Err(PolicyError::key(
@@ -192,7 +234,7 @@ pub(crate) fn parse_jwk(
         verify_permitted,
         label,
         secret_len,
-        decoding,
+        verifier,
     })
 }
 
@@ -230,7 +272,7 @@ pub(crate) fn secret_key(
         verify_permitted: true,
         label,
         secret_len: Some(bytes.len()),
-        decoding: DecodingKey::from_secret(&bytes),
+        verifier: Verifier::Jwt(DecodingKey::from_secret(&bytes)),
     })
 }
 

@@ -36,6 +36,7 @@ pub mod path;
 pub mod pattern;
 pub mod policy;
 pub mod request;
+pub mod rsa_verify;
 pub mod token;
 mod trace;
 

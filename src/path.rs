@@ -129,6 +129,12 @@ pub fn canonicalize(target: &str) -> Result<CanonicalPath, PathError> {
     if !raw_path.starts_with('/') {
         return Err(PathError::NotAbsolute);
     }
+    if already_canonical(raw_path) {
+        return Ok(CanonicalPath {
+            path: raw_path.to_owned(),
+            query,
+        });
+    }
     let mut segments: Vec<String> = Vec::new();
     let mut trailing_slash = false;
     for raw in raw_path.split('/').skip(1) {
@@ -156,6 +162,28 @@ pub fn canonicalize(target: &str) -> Result<CanonicalPath, PathError> {
         path.push('/');
     }
     Ok(CanonicalPath { path, query })
+}
+
+/// The common case, checked without allocating: only plain characters, no
+/// empty or dot segments. Such a path is its own canonical form.
+fn already_canonical(path: &str) -> bool {
+    let Some(rest) = path.strip_prefix('/') else {
+        return false;
+    };
+    let mut segments = rest.split('/').peekable();
+    while let Some(segment) = segments.next() {
+        let last = segments.peek().is_none();
+        if (segment.is_empty() && !last) || segment == "." || segment == ".." {
+            return false;
+        }
+        if !segment
+            .bytes()
+            .all(|b| is_unreserved(b) || is_path_delimiter(b))
+        {
+            return false;
+        }
+    }
+    true
 }
 
 /// Canonicalises a policy path pattern's literal segment text; the policy
@@ -365,6 +393,36 @@ mod tests {
         ] {
             let once = canon(p);
             assert_eq!(canon(&once), once, "{p}");
+        }
+    }
+
+    #[test]
+    fn the_fast_path_agrees_with_the_full_one() {
+        let alphabet = [
+            "/", "a", ".", "..", "%2e", "%41", ";", "~", ":", "@", "b/", "//",
+        ];
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        for _ in 0..20_000 {
+            let mut p = String::from("/");
+            for _ in 0..(state % 7) {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                p.push_str(alphabet[(state % alphabet.len() as u64) as usize]);
+            }
+            if already_canonical(&p) {
+                assert_eq!(canon(&p), p, "fast path accepted a non-canonical {p}");
+            }
+            let full = canon(&p);
+            if full.starts_with('/') {
+                assert!(already_canonical(&full), "{p} -> {full} is canonical");
+            }
+        }
+        for p in ["/", "/a", "/a/", "/a/b/", "/a:b@c", "/~x"] {
+            assert!(already_canonical(p), "{p}");
+        }
+        for p in ["//", "/a//b", "/.", "/a/..", "/a/./", "/%41", "/a b"] {
+            assert!(!already_canonical(p), "{p}");
         }
     }
 

@@ -412,13 +412,11 @@ fn verify_signature<'a>(
             keys
         }
     };
-    let jwt_alg = alg.to_jsonwebtoken();
-    for key in &candidates {
-        if let Ok(true) =
-            jsonwebtoken::crypto::verify(signature_b64, message, &key.decoding, jwt_alg)
-        {
-            return Ok(key);
-        }
+    if let Some(key) = candidates
+        .iter()
+        .find(|key| key.verify(alg, message, signature_b64))
+    {
+        return Ok(key);
     }
     fail(
         InvalidSignature,

@@ -133,7 +133,7 @@ fn run_case(
         mismatches.push(format!("trace does not end in the decision: {last:?}"));
     }
     if mismatches.is_empty() {
-        let changes = decision.upstream_headers(policy.envoy_settings());
+        let changes = decision.upstream_headers(policy.envoy_settings(), &request);
         let denial = decision.denial();
         let effects = serde_json::json!({
             "forward": decision.forward(),

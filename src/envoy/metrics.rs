@@ -1,18 +1,40 @@
 //! Envoy counters: one per decision reason (`<prefix>_allowed`,
 //! `<prefix>_denied_<reason>`, ...), dry-run pass-throughs and cache use.
-//! They appear in Envoy's `/stats` as `wasmcustom.<name>`.
+//! They appear in Envoy's `/stats` as `wasmcustom.<name>`. Requests count
+//! into local cells; the root context flushes them to Envoy once a second,
+//! which keeps host calls off the request path.
 
 use crate::decision::{Decision, Reason};
 use crate::CacheUse;
 use proxy_wasm::hostcalls;
 use proxy_wasm::types::MetricType;
+use std::cell::Cell;
 
 pub(super) struct Metrics {
     /// Indexed like `Reason::ALL`.
-    by_reason: Vec<u32>,
-    dry_run_let_through: u32,
-    cache_hits: u32,
-    cache_misses: u32,
+    by_reason: Vec<Counter>,
+    dry_run_let_through: Counter,
+    cache_hits: Counter,
+    cache_misses: Counter,
+}
+
+struct Counter {
+    id: u32,
+    pending: Cell<u64>,
+}
+
+impl Counter {
+    fn add(&self) {
+        self.pending.set(self.pending.get().saturating_add(1));
+    }
+
+    fn flush(&self) {
+        let delta = self.pending.replace(0);
+        if delta > 0 {
+            // A failed counter update must never affect requests.
+            let _ = hostcalls::increment_metric(self.id, i64::try_from(delta).unwrap_or(i64::MAX));
+        }
+    }
 }
 
 impl Metrics {
@@ -21,6 +43,10 @@ impl Metrics {
         let counter = |name: &str| {
             let full = format!("{prefix}_{name}");
             hostcalls::define_metric(MetricType::Counter, &full)
+                .map(|id| Counter {
+                    id,
+                    pending: Cell::new(0),
+                })
                 .map_err(|s| format!("cannot define metric {full}: {s:?}"))
         };
         let mut by_reason = Vec::with_capacity(Reason::ALL.len());
@@ -37,21 +63,27 @@ impl Metrics {
 
     pub fn count(&self, decision: &Decision, cache: CacheUse) {
         let reason = Reason::ALL.iter().position(|r| *r == decision.reason);
-        if let Some(&id) = reason.and_then(|i| self.by_reason.get(i)) {
-            increment(id);
+        if let Some(counter) = reason.and_then(|i| self.by_reason.get(i)) {
+            counter.add();
         }
         if decision.dry_run && !decision.allowed {
-            increment(self.dry_run_let_through);
+            self.dry_run_let_through.add();
         }
         match cache {
-            CacheUse::Hit => increment(self.cache_hits),
-            CacheUse::Miss => increment(self.cache_misses),
+            CacheUse::Hit => self.cache_hits.add(),
+            CacheUse::Miss => self.cache_misses.add(),
             CacheUse::None => {}
         }
     }
-}
 
-fn increment(id: u32) {
-    // A failed counter update must never affect the request.
-    let _ = hostcalls::increment_metric(id, 1);
+    /// Hands the counts gathered since the last flush to Envoy.
+    pub fn flush(&self) {
+        for counter in self.by_reason.iter().chain([
+            &self.dry_run_let_through,
+            &self.cache_hits,
+            &self.cache_misses,
+        ]) {
+            counter.flush();
+        }
+    }
 }

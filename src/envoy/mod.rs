@@ -9,6 +9,7 @@ mod metrics;
 
 use crate::cache::TokenCache;
 use crate::decision::Decision;
+use crate::host::HeaderChanges;
 use crate::policy::Policy;
 use crate::{CacheUse, DecideOptions, Request};
 use metrics::Metrics;
@@ -17,12 +18,15 @@ use proxy_wasm::traits::{Context, HttpContext, RootContext};
 use proxy_wasm::types::{Action, BufferType, ContextType, LogLevel, MapType};
 use std::cell::RefCell;
 use std::rc::Rc;
-use std::time::UNIX_EPOCH;
+use std::time::{Duration, UNIX_EPOCH};
 
 proxy_wasm::main! {{
     proxy_wasm::set_log_level(LogLevel::Info);
     proxy_wasm::set_root_context(|_| -> Box<dyn RootContext> { Box::new(Root::default()) });
 }}
+
+/// How often counters reach Envoy's stats.
+const METRICS_FLUSH: Duration = Duration::from_secs(1);
 
 fn log(level: LogLevel, message: &str) {
     // Nothing sensible is left to do if logging itself fails.
@@ -100,6 +104,15 @@ impl RootContext for Root {
                 settings.cache_size
             ),
         );
+        if let Some(old) = &self.shared {
+            old.metrics.flush();
+        }
+        if let Err(status) = hostcalls::set_tick_period(METRICS_FLUSH) {
+            log(
+                LogLevel::Warn,
+                &format!("rolegate: no timer ({status:?}); counters will lag"),
+            );
+        }
         // A new policy means a new cache: nothing verified under the old keys survives.
         self.shared = Some(Rc::new(Shared {
             cache: RefCell::new(TokenCache::new(settings.cache_size)),
@@ -107,6 +120,12 @@ impl RootContext for Root {
             metrics,
         }));
         true
+    }
+
+    fn on_tick(&mut self) {
+        if let Some(shared) = &self.shared {
+            shared.metrics.flush();
+        }
     }
 
     fn create_http_context(&self, _context_id: u32) -> Option<Box<dyn HttpContext>> {
@@ -147,7 +166,7 @@ impl HttpContext for Filter {
             log(LogLevel::Info, &decision.audit_line());
         }
         if decision.forward() {
-            forward(&decision, &shared.policy)
+            forward(&decision.upstream_headers(shared.policy.envoy_settings(), &request))
         } else {
             deny(&decision)
         }
@@ -169,20 +188,23 @@ fn read_request() -> Result<Request, String> {
         now,
         ..Request::default()
     };
+    request.headers.reserve(headers.len());
     for (name, value) in headers {
         match name.as_str() {
-            ":method" => request.method = String::from_utf8_lossy(&value).into_owned(),
+            ":method" => request.method = text(value),
             ":path" => request.path = crate::path::from_bytes(&value),
-            _ => request
-                .headers
-                .push((name, String::from_utf8_lossy(&value).into_owned())),
+            _ => request.headers.push((name, text(value))),
         }
     }
     Ok(request)
 }
 
-fn forward(decision: &Decision, policy: &Policy) -> Action {
-    let changes = decision.upstream_headers(policy.envoy_settings());
+/// Header bytes as text without copying when they are UTF-8 (almost always).
+fn text(bytes: Vec<u8>) -> String {
+    String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+}
+
+fn forward(changes: &HeaderChanges) -> Action {
     for name in &changes.remove {
         if let Err(status) = hostcalls::remove_map_value(MapType::HttpRequestHeaders, name) {
             return refuse(&format!("rolegate: cannot remove {name}: {status:?}"));

@@ -20,6 +20,7 @@ let context;
 let page;
 let profile;
 const errors = [];
+const requests = [];
 
 before(async () => {
   server = await serveStatic(root);
@@ -42,10 +43,14 @@ after(async () => {
   await server?.close();
   if (profile) rmSync(profile, { recursive: true, force: true });
   assert.deepEqual(errors, [], 'the page logged no errors');
+  // Offline-capable: every resource comes from the page's own server.
+  const foreign = requests.filter((u) => !u.startsWith(`http://127.0.0.1:${server.port}/`) && !u.startsWith('blob:') && !u.startsWith('data:'));
+  assert.deepEqual(foreign, [], 'no request leaves the page\'s own origin');
 });
 
 async function open(url) {
   const p = await context.newPage();
+  p.on('request', (r) => requests.push(r.url()));
   p.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
   p.on('console', (m) => { if (m.type() === 'error') errors.push(`console: ${m.text()}`); });
   await p.goto(url);

@@ -48,7 +48,7 @@ for (const { file, doc } of loadVectorFiles()) {
       const headers = requestHeaders(c.request, keys, mintToken, shift);
       const port = envoy.ports[names.indexOf(policyOf(c))];
       const res = await rawRequest(port, { method: c.request.method ?? 'GET', path: c.request.path, headers });
-      const problem = compare(res, want);
+      const problem = compare(res, want, c.request.path);
       if (problem === 'refused-by-envoy') refusedByEnvoy.push(`${name} (${res.status})`);
       else if (problem) failures.push(`${name}: ${problem}`);
     }
@@ -60,7 +60,7 @@ for (const { file, doc } of loadVectorFiles()) {
 }
 
 /** null when the response is what the decision requires, else what differs. */
-function compare(res, want) {
+function compare(res, want, path) {
   if (want.forward) {
     if (res.status !== 200 || res.headers['x-upstream']?.[0] !== 'echo') {
       return `expected the request forwarded, got ${res.status} ${res.body}`;
@@ -71,6 +71,7 @@ function compare(res, want) {
       const got = name === ':path' ? echo.path : echo.headers[name];
       if (got !== value) return `upstream ${name}: expected ${JSON.stringify(value)}, got ${JSON.stringify(got)}`;
     }
+    if (!set.has(':path') && echo.path !== path) return `upstream :path: expected ${JSON.stringify(path)} unchanged, got ${JSON.stringify(echo.path)}`;
     for (const name of want.remove) {
       if (!set.has(name) && echo.headers[name] !== undefined) return `upstream still got ${name}: ${echo.headers[name]}`;
     }

@@ -1,0 +1,92 @@
+//! Times the core's hot and cold paths inside a wasm engine (not a test):
+//! build for wasm32-wasip1 and run under Node's WASI (V8, like Envoy):
+//! `scripts/bench-wasm.sh`. Prints µs per operation.
+
+use rolegate::cache::TokenCache;
+use rolegate::mint::{mint, public_jwk, MintRequest, SigningKey};
+use rolegate::{DecideOptions, Policy, Request};
+use serde_json::{json, Value};
+use std::hint::black_box;
+use std::time::Instant;
+
+const KEYS: &str = include_str!("../tests/vectors/keys.json");
+const NOW: u64 = 1_800_000_000;
+
+fn time<T>(name: &str, iterations: u32, mut f: impl FnMut() -> T) {
+    for _ in 0..iterations.min(100) {
+        black_box(f());
+    }
+    let start = Instant::now();
+    for _ in 0..iterations {
+        black_box(f());
+    }
+    let us = start.elapsed().as_secs_f64() * 1e6 / f64::from(iterations);
+    println!("{name:<44} {us:>9.2} µs");
+}
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let keys: Value = serde_json::from_str(KEYS)?;
+    let mut jwks = Vec::new();
+    let mut tokens = Vec::new();
+    let claims = json!({"iss": "https://idp.bench", "aud": "api", "sub": "bench", "scope": "admin",
+                        "group": "auditors", "iat": NOW - 10, "exp": NOW + 3600});
+    for name in ["rsa-a", "ec-a", "ed-a"] {
+        let private = &keys["keys"][name];
+        jwks.push(public_jwk(private.as_object().ok_or("key")?));
+        let key = SigningKey::from_jwk(private)?;
+        let token = mint(&MintRequest {
+            key: Some(&key),
+            claims: claims.as_object().ok_or("claims")?.clone(),
+            ..MintRequest::default()
+        })?;
+        tokens.push((name, token));
+    }
+    let policy = Policy::from_json(
+        &json!({
+            "issuers": [{"issuer": "https://idp.bench", "audiences": ["api"], "jwks": {"keys": jwks},
+                         "algorithms": ["RS256", "ES256", "EdDSA"]}],
+            "path_prefix": "/pa-admin-api/v3",
+            "required_scopes": ["admin"],
+            "roles": [{"name": "auditor", "required_attributes": [{"claim": "group", "value": "auditors"}],
+                       "rules": [{"effect": "allow", "methods": ["read"], "paths": ["/**"]},
+                                 {"effect": "deny", "methods": ["*"], "paths": ["/config/**", "/agent/*/config/**"]}]}]
+        })
+        .to_string(),
+    )?;
+    let quiet = DecideOptions { explain: false };
+    let rs = &tokens[0].1;
+    let request = |t: &str| {
+        Request::new("GET", "/pa-admin-api/v3/applications/42", NOW)
+            .header("host", "admin.example.com")
+            .header("user-agent", "wrk")
+            .header("x-request-id", "5f1e7f4c-0000-4000-8000-000000000000")
+            .bearer(t)
+    };
+    let req = request(rs);
+    let mut cache = TokenCache::new(1000);
+    let keyer = TokenCache::new(1);
+    time("cache key (2 x SipHash of the token)", 20_000, || {
+        keyer.key(rs)
+    });
+    time("canonicalize path", 50_000, || {
+        rolegate::path::canonicalize("/pa-admin-api/v3/applications/42")
+    });
+    time("decide_cached, hit (hot path)", 20_000, || {
+        policy.decide_cached(&req, quiet, &mut cache)
+    });
+    time("decide with trace, hit", 20_000, || {
+        policy.decide_cached(&req, DecideOptions::default(), &mut cache)
+    });
+    let decision = policy.decide(&req);
+    time("upstream_headers", 50_000, || {
+        decision.upstream_headers(policy.envoy_settings(), &req)
+    });
+    time("audit_line", 50_000, || decision.audit_line());
+    for (name, token) in &tokens {
+        let r = request(token);
+        time(&format!("decide fresh ({name})"), 200, || {
+            policy.decide_with(&r, quiet, None)
+        });
+    }
+    Ok(())
+}

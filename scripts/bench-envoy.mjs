@@ -1,0 +1,246 @@
+#!/usr/bin/env node
+// Envoy benchmark (figures, not a test): rolegate against Envoy's native
+// jwt_authn + RBAC doing the same work on the same RS256 token, one Envoy
+// worker each (--concurrency 1, pinned to CPU 0; wrk on CPU 1), interleaved
+// over several rounds; prints medians and ratios.
+//
+//   node scripts/bench-envoy.mjs [--rounds 3] [--seconds 5] [--connections 16] [--cold-tokens 20000]
+//
+// Run through scripts/bench-envoy.sh, which builds the filter first.
+import { spawn, execFileSync } from 'node:child_process';
+import { mkdirSync, writeFileSync, existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { envoyBootstrap, generateKey, mintToken } from '../pkg/node.js';
+import { freePort } from '../tests/envoy/harness.mjs';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const out = join(root, 'target', 'bench');
+mkdirSync(out, { recursive: true });
+const arg = (name, fallback) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? Number(process.argv[i + 1]) : fallback;
+};
+const ROUNDS = arg('rounds', 3);
+const SECONDS = arg('seconds', 5);
+const CONNECTIONS = arg('connections', 16);
+const COLD_TOKENS = arg('cold-tokens', 20000);
+const ISSUER = 'https://idp.bench';
+const PATH = '/pa-admin-api/v3/applications/42';
+const wasmPath = join(root, 'target', 'envoy', 'rolegate_filter.wasm');
+
+// ------------------------------------------------------------ keys and tokens
+
+const keyFile = join(out, 'rs256-key.json');
+if (!existsSync(keyFile)) writeFileSync(keyFile, JSON.stringify(generateKey({ alg: 'RS256', kid: 'bench' }).privateJwk));
+const privateJwk = JSON.parse(readFileSync(keyFile, 'utf8'));
+const { d, p, q, dp, dq, qi, ...publicJwk } = privateJwk;
+const now = Math.floor(Date.now() / 1000);
+const claims = { iss: ISSUER, aud: 'api', sub: 'bench', scope: 'admin', group: 'auditors', iat: now, exp: now + 6 * 3600 };
+const hotToken = mintToken({ key: privateJwk, claims });
+const claimsFile = join(out, 'claims.json');
+writeFileSync(claimsFile, JSON.stringify(claims));
+const coldFile = join(out, 'cold-tokens.txt');
+console.log(`minting ${COLD_TOKENS} distinct RS256 tokens for the cold path...`);
+writeFileSync(coldFile, execFileSync('cargo', ['run', '--quiet', '--release', '--example', 'mint_tokens', '--', keyFile, claimsFile, String(COLD_TOKENS)],
+  { cwd: root, maxBuffer: 1 << 30 }));
+
+// ------------------------------------------------------------ configurations
+
+const rolegatePolicy = {
+  issuers: [{ issuer: ISSUER, audiences: ['api'], jwks: { keys: [publicJwk] }, algorithms: ['RS256'] }],
+  path_prefix: '/pa-admin-api/v3',
+  required_scopes: ['admin'],
+  roles: [{ name: 'auditor', required_attributes: [{ claim: 'group', value: 'auditors' }],
+    rules: [{ effect: 'allow', methods: ['read'], paths: ['/**'] },
+      { effect: 'deny', methods: ['*'], paths: ['/config/**', '/backup/**', '/agent/*/config/**'] }] }],
+  envoy: { audit_log: false },
+};
+
+function nativeFilters(cache) {
+  const jwks = JSON.stringify({ keys: [publicJwk] });
+  return `
+          - name: envoy.filters.http.jwt_authn
+            typed_config:
+              "@type": type.googleapis.com/envoy.extensions.filters.http.jwt_authn.v3.JwtAuthentication
+              providers:
+                bench:
+                  issuer: ${ISSUER}
+                  audiences: [api]
+                  local_jwks: {inline_string: ${JSON.stringify(jwks)}}
+                  payload_in_metadata: jwt_payload
+${cache ? '                  jwt_cache_config: {jwt_cache_size: 100}\n' : ''}              rules:
+              - match: {prefix: /}
+                requires: {provider_name: bench}
+          - name: envoy.filters.http.rbac
+            typed_config:
+              "@type": type.googleapis.com/envoy.extensions.filters.http.rbac.v3.RBAC
+              rules:
+                action: ALLOW
+                policies:
+                  auditor-read:
+                    permissions:
+                    - and_rules:
+                        rules:
+                        - or_rules:
+                            rules:
+                            - header: {name: ":method", string_match: {exact: GET}}
+                            - header: {name: ":method", string_match: {exact: HEAD}}
+                        - url_path: {path: {prefix: /pa-admin-api/v3/}}
+                        - not_rule: {url_path: {path: {prefix: /pa-admin-api/v3/config}}}
+                        - not_rule: {url_path: {path: {prefix: /pa-admin-api/v3/backup}}}
+                    principals:
+                    - and_ids:
+                        ids:
+                        - metadata:
+                            filter: envoy.filters.http.jwt_authn
+                            path: [{key: jwt_payload}, {key: group}]
+                            value: {string_match: {exact: auditors}}
+                        - metadata:
+                            filter: envoy.filters.http.jwt_authn
+                            path: [{key: jwt_payload}, {key: scope}]
+                            value: {string_match: {exact: admin}}
+`;
+}
+
+function plainBootstrap(port, adminPort, filters) {
+  return `admin:
+  address: {socket_address: {address: 127.0.0.1, port_value: ${adminPort}}}
+static_resources:
+  listeners:
+  - name: bench
+    address: {socket_address: {address: 127.0.0.1, port_value: ${port}}}
+    filter_chains:
+    - filters:
+      - name: envoy.filters.network.http_connection_manager
+        typed_config:
+          "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
+          stat_prefix: bench
+          route_config:
+            virtual_hosts:
+            - name: bench
+              domains: ["*"]
+              routes:
+              - match: {prefix: "/"}
+                direct_response: {status: 200, body: {inline_string: "ok"}}
+          http_filters:${filters}
+          - name: envoy.filters.http.router
+            typed_config:
+              "@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router
+  clusters: []
+`;
+}
+
+const SETUPS = {
+  'no auth filter': { config: (p, a) => plainBootstrap(p, a, ''), token: 'hot' },
+  'native jwt_authn + cache + RBAC': { config: (p, a) => plainBootstrap(p, a, nativeFilters(true)), token: 'hot' },
+  rolegate: {
+    config: (p, a) => envoyBootstrap({ listeners: [{ policy: rolegatePolicy, listenPort: p, name: 'bench' }], wasmPath, adminPort: a, directResponse: true }),
+    token: 'hot',
+  },
+  'native jwt_authn, no cache + RBAC (cold)': { config: (p, a) => plainBootstrap(p, a, nativeFilters(false)), token: 'cold' },
+  'rolegate (cold: a new token each request)': {
+    config: (p, a) => envoyBootstrap({ listeners: [{ policy: rolegatePolicy, listenPort: p, name: 'bench' }], wasmPath, adminPort: a, directResponse: true }),
+    token: 'cold',
+  },
+};
+
+// ------------------------------------------------------------ running
+
+const luaHot = join(out, 'hot.lua');
+writeFileSync(luaHot, `wrk.headers["Authorization"] = "Bearer ${hotToken}"\n`);
+const luaCold = join(out, 'cold.lua');
+writeFileSync(luaCold, `
+local tokens = {}
+for line in io.lines("${coldFile}") do tokens[#tokens + 1] = "Bearer " .. line end
+local i = 0
+request = function()
+  i = i % #tokens + 1
+  wrk.headers["Authorization"] = tokens[i]
+  return wrk.format("GET", "${PATH}")
+end
+`);
+
+async function startEnvoy(name, setup) {
+  const port = await freePort();
+  const adminPort = await freePort();
+  const file = join(out, `${name.replace(/[^a-z0-9]+/gi, '-')}.yaml`);
+  writeFileSync(file, setup.config(port, adminPort));
+  const child = spawn('taskset', ['-c', '0', 'envoy', '-c', file, '--concurrency', '1', '--use-dynamic-base-id', '--log-level', 'error'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let log = '';
+  child.stderr.on('data', (x) => { log += x; });
+  const deadline = Date.now() + 60_000;
+  while (Date.now() < deadline) {
+    try {
+      if ((await (await fetch(`http://127.0.0.1:${adminPort}/ready`)).text()).trim() === 'LIVE') {
+        const probe = await fetch(`http://127.0.0.1:${port}${PATH}`, { headers: { authorization: `Bearer ${hotToken}` } });
+        if (probe.status !== 200) throw new Error(`${name}: the token is refused (${probe.status} ${await probe.text()})`);
+        return { port, pid: child.pid, stop: () => new Promise((r) => { child.on('exit', r); child.kill('SIGTERM'); }) };
+      }
+    } catch (e) {
+      if (e.message.includes('refused (')) { child.kill('SIGKILL'); throw e; }
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  child.kill('SIGKILL');
+  throw new Error(`${name}: envoy did not start:\n${log}`);
+}
+
+/** Envoy's CPU time so far (user + system), in µs. Steal time from other
+ * tenants is not in it, so CPU µs per request is steadier than req/s. */
+function cpuMicros(pid) {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * (1e6 / 100);
+}
+
+/** One wrk run: {rps, cpu (Envoy CPU µs per request)}. */
+function wrk(envoy, token) {
+  const script = token === 'hot' ? luaHot : luaCold;
+  const before = cpuMicros(envoy.pid);
+  const text = execFileSync('taskset', ['-c', '1', 'wrk', '-t1', `-c${CONNECTIONS}`, `-d${SECONDS}s`, '-s', script, `http://127.0.0.1:${envoy.port}${PATH}`], { encoding: 'utf8' });
+  const cpu = cpuMicros(envoy.pid) - before;
+  const rps = Number(text.match(/Requests\/sec:\s+([\d.]+)/)[1]);
+  const requests = Number(text.match(/(\d+) requests in/)[1]);
+  const non2xx = Number(text.match(/Non-2xx or 3xx responses: (\d+)/)?.[1] ?? 0);
+  if (non2xx) throw new Error(`${non2xx} requests were refused:\n${text}`);
+  return { rps, cpu: cpu / requests };
+}
+
+// --only a,b runs the setups whose names contain a or b (and the native reference).
+const onlyIndex = process.argv.indexOf('--only');
+if (onlyIndex > 0) {
+  const wanted = process.argv[onlyIndex + 1].split(',');
+  for (const name of Object.keys(SETUPS)) {
+    if (!name.startsWith('native') && !wanted.some((w) => name.includes(w))) delete SETUPS[name];
+  }
+}
+const results = Object.fromEntries(Object.keys(SETUPS).map((k) => [k, []]));
+for (let round = 1; round <= ROUNDS; round++) {
+  for (const [name, setup] of Object.entries(SETUPS)) {
+    const envoy = await startEnvoy(name, setup);
+    try {
+      wrk(envoy, setup.token); // warm-up (V8 tiers up, caches fill)
+      results[name].push(wrk(envoy, setup.token));
+    } finally {
+      await envoy.stop();
+    }
+    const last = results[name].at(-1);
+    console.log(`round ${round}: ${name}: ${last.rps.toFixed(0)} req/s, ${last.cpu.toFixed(1)} CPU µs/req`);
+  }
+}
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const m = Object.fromEntries(Object.entries(results).map(([k, v]) => [k, { rps: median(v.map((x) => x.rps)), cpu: median(v.map((x) => x.cpu)) }]));
+const native = m['native jwt_authn + cache + RBAC'];
+const nativeCold = m['native jwt_authn, no cache + RBAC (cold)'];
+const cpuModel = readFileSync('/proc/cpuinfo', 'utf8').match(/model name\s*:\s*(.*)/)?.[1] ?? 'unknown CPU';
+const envoyVersion = execFileSync('envoy', ['--version'], { encoding: 'utf8' }).match(/version: [0-9a-f]+\/(\d+\.\d+\.\d+)\//)?.[1];
+console.log(`\nEnvoy ${envoyVersion}, --concurrency 1, wrk -c${CONNECTIONS} ${SECONDS}s, median of ${ROUNDS} rounds, ${cpuModel}\n`);
+console.log('| setup | req/s | Envoy CPU µs/req | req/s vs native | CPU vs native |');
+console.log('|---|---|---|---|---|');
+for (const [name, r] of Object.entries(m)) {
+  const ref = SETUPS[name].token === 'cold' ? nativeCold : native;
+  const vs = ref ? `${(r.rps / ref.rps).toFixed(2)}x | ${(ref.cpu / r.cpu).toFixed(2)}x` : '- | -';
+  console.log(`| ${name} | ${r.rps.toFixed(0)} | ${r.cpu.toFixed(1)} | ${vs} |`);
+}
+writeFileSync(join(out, 'results.json'), JSON.stringify({ cpu: cpuModel, envoy: envoyVersion, rounds: ROUNDS, seconds: SECONDS, results, medians: m }, null, 2));

@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# Envoy benchmark (not a test): rolegate vs native jwt_authn + RBAC. See scripts/bench-envoy.mjs.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh web envoy
+command -v wrk >/dev/null || { sudo_cmd=""; [[ $(id -u) -ne 0 ]] && sudo_cmd=sudo; $sudo_cmd apt-get install -y -qq wrk >/dev/null; }
+scripts/build-filter.sh
+[[ -f pkg/dist/rolegate_bg.wasm ]] || scripts/build-pkg.sh
+exec node scripts/bench-envoy.mjs "$@"
