@@ -27,7 +27,9 @@ fn setup() -> (Policy, Vec<(Alg, String)>) {
     let policy = Policy::from_json(
         &json!({
             "issuers": [{"issuer": "https://idp.bench", "audiences": ["api"], "jwks": {"keys": jwks},
-                         "secrets": secrets, "algorithms": ["RS256", "ES256", "HS256"]}],
+                         "algorithms": ["RS256", "ES256"]},
+                        {"issuer": "https://hmac.bench", "audiences": ["api"], "secrets": secrets,
+                         "algorithms": ["HS256"]}],
             "path_prefix": "/pa-admin-api/v3",
             "required_scopes": ["admin"],
             "roles": [{"name": "auditor", "required_attributes": [{"claim": "group", "value": "auditors"}],
@@ -37,11 +39,16 @@ fn setup() -> (Policy, Vec<(Alg, String)>) {
         .to_string(),
     )
     .expect("policy");
-    let claims = json!({"iss": "https://idp.bench", "aud": "api", "sub": "bench", "scope": "admin",
-                        "group": "auditors", "iat": NOW - 10, "exp": NOW + 3600});
     let tokens = keys
         .iter()
         .map(|(alg, private)| {
+            let iss = if *alg == Alg::HS256 {
+                "https://hmac.bench"
+            } else {
+                "https://idp.bench"
+            };
+            let claims = json!({"iss": iss, "aud": "api", "sub": "bench", "scope": "admin",
+                                "group": "auditors", "iat": NOW - 10, "exp": NOW + 3600});
             let key = SigningKey::from_jwk(private).expect("signing key");
             let token = mint(&MintRequest {
                 key: Some(&key),

@@ -154,77 +154,197 @@ pub struct VerifiedToken {
 
 /// Everything up to and including the signature. Independent of time, so a
 /// host may cache the result by token.
+/// A compact JWS split and checked up to, not including, the signature:
+/// structure, strict base64url, a JSON header without duplicate members,
+/// `alg` (never `none`), no `crit`, `kid` and `typ` strings.
+pub struct CompactJws<'t> {
+    pub header: Map<String, Value>,
+    /// The decoded payload bytes (a JWT's are JSON; a bare JWS's may be anything).
+    pub payload: Vec<u8>,
+    pub alg: Alg,
+    pub kid: Option<String>,
+    pub typ: Option<String>,
+    signing_input: &'t str,
+    signature_b64: &'t str,
+}
+
+impl<'t> CompactJws<'t> {
+    pub fn parse(token: &'t str) -> Result<CompactJws<'t>, TokenError> {
+        use TokenErrorKind::*;
+        if token.len() > MAX_TOKEN_BYTES {
+            return fail(
+                TooLarge,
+                format!(
+                    "{} bytes; at most {MAX_TOKEN_BYTES} are accepted",
+                    token.len()
+                ),
+            );
+        }
+        let parts: Vec<&str> = token.split('.').collect();
+        let [header_b64, payload_b64, signature_b64] = parts.as_slice() else {
+            let detail = if parts.len() == 5 {
+                "five parts: an encrypted JWE; only signed JWS tokens are accepted".to_owned()
+            } else {
+                format!("{} part(s); a compact JWS has three", parts.len())
+            };
+            return fail(Malformed, detail);
+        };
+        let header = decode_part(header_b64, "header")?;
+        let payload = decode_bytes(payload_b64, "payload")?;
+        let alg = match header.get("alg") {
+            Some(Value::String(name)) if name.eq_ignore_ascii_case("none") => {
+                return fail(AlgNone, "alg is \"none\": the token is unsigned")
+            }
+            Some(Value::String(name)) => match Alg::from_name(name) {
+                Some(alg) => alg,
+                None => {
+                    return fail(
+                        AlgorithmNotAllowed,
+                        format!("alg \"{}\" is not supported", name.escape_debug()),
+                    )
+                }
+            },
+            Some(_) => return fail(InvalidHeader, "alg must be a string"),
+            None => return fail(InvalidHeader, "the header has no alg"),
+        };
+        if let Some(crit) = header.get("crit") {
+            // rolegate implements no JWS extension, so every critical one is unknown.
+            return fail(
+                UnknownCriticalHeader,
+                format!(
+                    "crit {}: no extension is supported",
+                    crate::claims::preview(crit)
+                ),
+            );
+        }
+        let string_member = |name: &str| match header.get(name) {
+            None => Ok(None),
+            Some(Value::String(v)) => Ok(Some(v.clone())),
+            Some(_) => fail(InvalidHeader, format!("{name} must be a string")),
+        };
+        let kid = string_member("kid")?;
+        let typ = string_member("typ")?;
+        let signing_input = token
+            .get(..header_b64.len() + 1 + payload_b64.len())
+            .unwrap_or_default();
+        Ok(CompactJws {
+            header,
+            payload,
+            alg,
+            kid,
+            typ,
+            signing_input,
+            signature_b64,
+        })
+    }
+
+    /// Whether `alg` is one of the issuer's `algorithms`.
+    pub fn check_algorithm(&self, algorithms: &[Alg]) -> Result<(), TokenError> {
+        if algorithms.contains(&self.alg) {
+            return Ok(());
+        }
+        fail(
+            TokenErrorKind::AlgorithmNotAllowed,
+            format!(
+                "{} is not in this issuer's algorithms ({})",
+                self.alg,
+                algorithms
+                    .iter()
+                    .map(|a| a.name())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        )
+    }
+
+    /// Verifies the signature with `keys`, `alg` restricted to `algorithms`:
+    /// the key named by `kid` (exactly), or with no `kid` each key fit for `alg`.
+    pub fn verify<'k>(
+        &self,
+        keys: &'k [VerificationKey],
+        algorithms: &[Alg],
+    ) -> Result<&'k VerificationKey, TokenError> {
+        use TokenErrorKind::*;
+        let alg = self.alg;
+        self.check_algorithm(algorithms)?;
+        if self.signature_b64.is_empty() {
+            return fail(MissingSignature, "the signature part is empty");
+        }
+        let candidates: Vec<&VerificationKey> = match &self.kid {
+            Some(kid) => {
+                let Some(key) = keys.iter().find(|k| k.kid.as_ref() == Some(kid)) else {
+                    return fail(
+                        UnknownKey,
+                        format!("no key of this issuer has kid \"{}\"", kid.escape_debug()),
+                    );
+                };
+                if let Err(why) = key.usable_for(alg) {
+                    return fail(KeyAlgorithmMismatch, why);
+                }
+                vec![key]
+            }
+            None => {
+                let usable: Vec<&VerificationKey> =
+                    keys.iter().filter(|k| k.usable_for(alg).is_ok()).collect();
+                if usable.is_empty() {
+                    return fail(
+                        NoUsableKey,
+                        format!("the token names no kid and no key of this issuer verifies {alg}"),
+                    );
+                }
+                usable
+            }
+        };
+        let message = self.signing_input.as_bytes();
+        if let Some(key) = candidates
+            .iter()
+            .find(|key| key.verify(alg, message, self.signature_b64))
+        {
+            return Ok(key);
+        }
+        fail(
+            InvalidSignature,
+            format!(
+                "{alg} signature does not verify with {}",
+                candidates
+                    .iter()
+                    .map(|k| format!("key {}", k.name()))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        )
+    }
+}
+
+/// Everything up to and including the signature. Independent of time, so a
+/// host may cache the result by token.
 pub(crate) fn verify_jws(
     issuers: &[Issuer],
     token: &str,
     trace: &mut Tracer,
 ) -> Result<VerifiedToken, TokenError> {
     use TokenErrorKind::*;
-    if token.len() > MAX_TOKEN_BYTES {
-        return fail(
-            TooLarge,
-            format!(
-                "{} bytes; at most {MAX_TOKEN_BYTES} are accepted",
-                token.len()
-            ),
-        );
-    }
-    let parts: Vec<&str> = token.split('.').collect();
-    let [header_b64, payload_b64, signature_b64] = parts.as_slice() else {
-        let detail = if parts.len() == 5 {
-            "five parts: an encrypted JWE; only signed JWS tokens are accepted".to_owned()
-        } else {
-            format!("{} part(s); a compact JWS has three", parts.len())
-        };
-        return fail(Malformed, detail);
-    };
-    let header = decode_part(header_b64, "header")?;
-    let claims = decode_part(payload_b64, "payload")?;
-
-    let alg = match header.get("alg") {
-        Some(Value::String(name)) if name.eq_ignore_ascii_case("none") => {
-            return fail(AlgNone, "alg is \"none\": the token is unsigned")
+    let jws = CompactJws::parse(token)?;
+    let claims = match parse_strict_object(&jws.payload) {
+        Ok(claims) => claims,
+        Err(StrictJsonError::DuplicateKey(d)) => {
+            return fail(DuplicateJsonKey, format!("payload: {d}"))
         }
-        Some(Value::String(name)) => match Alg::from_name(name) {
-            Some(alg) => alg,
-            None => {
-                return fail(
-                    AlgorithmNotAllowed,
-                    format!("alg \"{}\" is not supported", name.escape_debug()),
-                )
-            }
-        },
-        Some(_) => return fail(InvalidHeader, "alg must be a string"),
-        None => return fail(InvalidHeader, "the header has no alg"),
-    };
-    if let Some(crit) = header.get("crit") {
-        // rolegate implements no JWS extension, so every critical one is unknown.
-        return fail(
-            UnknownCriticalHeader,
-            format!(
-                "crit {}: no extension is supported",
-                crate::claims::preview(crit)
-            ),
-        );
-    }
-    let kid = match header.get("kid") {
-        None => None,
-        Some(Value::String(kid)) => Some(kid.as_str()),
-        Some(_) => return fail(InvalidHeader, "kid must be a string"),
-    };
-    let typ = match header.get("typ") {
-        None => None,
-        Some(Value::String(t)) => Some(t.as_str()),
-        Some(_) => return fail(InvalidHeader, "typ must be a string"),
+        Err(StrictJsonError::NotAnObject) => {
+            return fail(Malformed, "the payload is not a JSON object")
+        }
+        Err(StrictJsonError::Syntax(d)) => {
+            return fail(Malformed, format!("the payload is not JSON: {d}"))
+        }
     };
     trace.step("token.header", true, || {
-        let mut d = format!("alg {alg}");
-        if let Some(kid) = kid {
+        let mut d = format!("alg {}", jws.alg);
+        if let Some(kid) = &jws.kid {
             d.push_str(&format!(", kid \"{}\"", kid.escape_debug()));
         }
         let embedded: Vec<&str> = EMBEDDED_KEY_HEADERS
             .into_iter()
-            .filter(|h| header.contains_key(*h))
+            .filter(|h| jws.header.contains_key(*h))
             .collect();
         if !embedded.is_empty() {
             d.push_str(&format!(
@@ -243,23 +363,10 @@ pub(crate) fn verify_jws(
     trace.step("token.issuer", true, || {
         format!("iss \"{}\" is trusted", issuer.issuer.escape_debug())
     });
-
-    if !issuer.algorithms.contains(&alg) {
-        return fail(
-            AlgorithmNotAllowed,
-            format!(
-                "{alg} is not in this issuer's algorithms ({})",
-                issuer
-                    .algorithms
-                    .iter()
-                    .map(|a| a.name())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
-        );
-    }
+    // Before the token type: an unlisted algorithm is the more telling cause.
+    jws.check_algorithm(&issuer.algorithms)?;
     if let Some(expected) = &issuer.token_type {
-        match typ {
+        match &jws.typ {
             Some(t) if normalise_media_type(t) == *expected => {}
             Some(t) => {
                 return fail(
@@ -278,18 +385,9 @@ pub(crate) fn verify_jws(
             }
         }
     }
-    if signature_b64.is_empty() {
-        return fail(MissingSignature, "the signature part is empty");
-    }
-
-    let signing_input_len = header_b64.len() + 1 + payload_b64.len();
-    let message = token
-        .get(..signing_input_len)
-        .unwrap_or_default()
-        .as_bytes();
-    let key = verify_signature(issuer, alg, kid, message, signature_b64)?;
+    let key = jws.verify(&issuer.keys, &issuer.algorithms)?;
     trace.step("token.signature", true, || {
-        format!("{alg} signature verified with key {}", key.name())
+        format!("{} signature verified with key {}", jws.alg, key.name())
     });
     Ok(VerifiedToken {
         issuer: issuer_index,
@@ -326,6 +424,15 @@ pub fn decode_unverified(token: &str) -> Result<DecodedToken, TokenError> {
     Ok(DecodedToken {
         header: decode_part(header_b64, "header")?,
         payload: decode_part(payload_b64, "payload")?,
+    })
+}
+
+/// A JWS payload may be empty (RFC 7515); a JWT's never is, and fails later
+/// as "not a JSON object".
+fn decode_bytes(b64: &str, what: &str) -> Result<Vec<u8>, TokenError> {
+    b64url_decode(b64).ok_or_else(|| TokenError {
+        kind: TokenErrorKind::Malformed,
+        detail: format!("the {what} is not base64url without padding"),
     })
 }
 
@@ -372,63 +479,6 @@ pub(crate) fn select_issuer(
             ),
         ),
     }
-}
-
-/// Chooses the key (by exact `kid`, or every key fit for `alg` when the token
-/// names none) and verifies the signature.
-fn verify_signature<'a>(
-    issuer: &'a Issuer,
-    alg: Alg,
-    kid: Option<&str>,
-    message: &[u8],
-    signature_b64: &str,
-) -> Result<&'a VerificationKey, TokenError> {
-    use TokenErrorKind::*;
-    let candidates: Vec<&VerificationKey> = match kid {
-        Some(kid) => {
-            let Some(key) = issuer.keys.iter().find(|k| k.kid.as_deref() == Some(kid)) else {
-                return fail(
-                    UnknownKey,
-                    format!("no key of this issuer has kid \"{}\"", kid.escape_debug()),
-                );
-            };
-            if let Err(why) = key.usable_for(alg) {
-                return fail(KeyAlgorithmMismatch, why);
-            }
-            vec![key]
-        }
-        None => {
-            let keys: Vec<&VerificationKey> = issuer
-                .keys
-                .iter()
-                .filter(|k| k.usable_for(alg).is_ok())
-                .collect();
-            if keys.is_empty() {
-                return fail(
-                    NoUsableKey,
-                    format!("the token names no kid and no key of this issuer verifies {alg}"),
-                );
-            }
-            keys
-        }
-    };
-    if let Some(key) = candidates
-        .iter()
-        .find(|key| key.verify(alg, message, signature_b64))
-    {
-        return Ok(key);
-    }
-    fail(
-        InvalidSignature,
-        format!(
-            "{alg} signature does not verify with {}",
-            candidates
-                .iter()
-                .map(|k| format!("key {}", k.name()))
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
-    )
 }
 
 /// Facts from claims a host needs after validation.

@@ -6,7 +6,7 @@ use super::document::{
 };
 use super::error::{JsonPath, PolicyError, PolicyErrorCode};
 use super::{Attribute, EnvoySettings, Issuer, Policy, Role, RoleGrant, Rule};
-use crate::alg::Alg;
+use crate::alg::{Alg, KeyType};
 use crate::claims::ClaimPath;
 use crate::keys::{self, VerificationKey};
 use crate::method::{MethodSet, NEVER_ALLOWED};
@@ -310,8 +310,37 @@ fn check_keys(
             }
         }
     }
-    // Each key only ever verifies its own family (checked per request too),
-    // which is what stops RS256 -> HS256 confusion when an issuer mixes both.
+    // An issuer verifies with HMAC secrets or with public keys, never both:
+    // a mixed key set is how algorithm confusion starts (Wycheproof
+    // "MixedKeySet"). Each key also only verifies its own family at request time.
+    let hmac_keys = keys
+        .iter()
+        .filter(|(k, _)| k.key_type == KeyType::Hmac)
+        .count();
+    if hmac_keys != 0 && hmac_keys != keys.len() {
+        let (_, first_secret) = keys
+            .iter()
+            .find(|(k, _)| k.key_type == KeyType::Hmac)
+            .ok_or_else(|| PolicyError::conflict(path, "mixed keys"))?;
+        return Err(PolicyError::conflict(
+            first_secret,
+            "an issuer has either HMAC secrets or public keys, not both (mixing them \
+             invites algorithm confusion); put the secrets in an issuer of their own",
+        ));
+    }
+    let symmetric = hmac_keys != 0;
+    for (i, alg) in algorithms.iter().enumerate() {
+        if (alg.key_type() == KeyType::Hmac) != symmetric {
+            return Err(PolicyError::conflict(
+                &path.field("algorithms").index(i),
+                format!(
+                    "{alg} needs an {}, but this issuer's keys are {}; list only algorithms its keys use",
+                    alg.key_type().describe(),
+                    if symmetric { "HMAC secrets" } else { "public keys" }
+                ),
+            ));
+        }
+    }
     let usable = keys
         .iter()
         .any(|(k, _)| algorithms.iter().any(|a| k.usable_for(*a).is_ok()));

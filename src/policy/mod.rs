@@ -141,6 +141,14 @@ impl Policy {
         })
     }
 
+    /// An issuer's keys and algorithms, for tools and conformance tests.
+    pub fn issuer_keys(&self, issuer: &str) -> Option<(&[VerificationKey], &[Alg])> {
+        self.issuers
+            .iter()
+            .find(|i| i.issuer == issuer)
+            .map(|i| (i.keys.as_slice(), i.algorithms.as_slice()))
+    }
+
     pub fn realm(&self) -> &str {
         &self.realm
     }
