@@ -12,6 +12,7 @@ scripts/setup.sh
 
 step "format and lints"
 cargo fmt --all -- --check
+(cd fuzz && cargo fmt -- --check)
 cargo clippy --all-targets -- -D warnings
 cargo clippy --lib --target wasm32-unknown-unknown --features web -- -D warnings
 cargo clippy --lib --target wasm32-wasip1 --features envoy -- -D warnings
@@ -23,11 +24,14 @@ step "npm package: build, then the vectors, API, types and CLI in Node"
 scripts/build-pkg.sh
 node --test tests/node/
 
-step "Envoy filter: build, then the vectors and filter tests in a real Envoy"
+step "Envoy filter: build, then the vectors, filter, demo and load tests in a real Envoy"
 scripts/build-filter.sh
 node --test --test-concurrency=1 tests/envoy/
 
 step "preview page: headless Chromium (screenshots in test-artifacts/browser/)"
 node --test tests/browser/
+
+step "fuzzing: every cargo-fuzz target for ${ROLEGATE_FUZZ_SECONDS:-60}s"
+scripts/fuzz.sh "${ROLEGATE_FUZZ_SECONDS:-60}"
 
 printf '\nall tests passed\n'

@@ -192,3 +192,16 @@ test('an invalid policy stops Envoy from starting, naming the field', async () =
   });
   await assert.rejects(startEnvoy({ policies: ['{"issuers": ['], upstreamPort: upstream.port, timeoutMs: 30_000 }), /rolegate: invalid configuration: .*\[invalid_json\]/);
 });
+
+test('oversized tokens and headers are refused, never forwarded', async () => {
+  const big = token({ pad: 'x'.repeat(10_000) });
+  const res = await rawRequest(port(0), { path: '/api/x', headers: [bearer(big)] });
+  assert.equal(res.status, 401);
+  assert.equal(JSON.parse(res.body).cause, 'token_too_large');
+  // Past Envoy's own header limit (60 KiB) Envoy answers before the filter.
+  const huge = await rawRequest(port(0), { path: '/api/x', headers: [bearer(token()), ['x-filler', 'y'.repeat(100_000)]] });
+  assert.ok(huge.status === 431 || huge.status === 400, `got ${huge.status}`);
+  const longPath = await rawRequest(port(0), { path: `/api/${'a/'.repeat(5_000)}`, headers: [bearer(token())] });
+  assert.equal(longPath.status, 400);
+  assert.equal(JSON.parse(longPath.body).cause, 'path_too_long');
+});

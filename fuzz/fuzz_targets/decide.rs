@@ -1,0 +1,42 @@
+//! Whole requests: method, path, headers from the fuzzer, decided by the
+//! PingAccess-style seed policy. Never panics; nothing is allowed without a
+//! valid token (the fuzzer has none); the hot path agrees with the full one.
+#![no_main]
+use libfuzzer_sys::fuzz_target;
+use std::sync::OnceLock;
+
+fn policy() -> &'static rolegate::Policy {
+    static POLICY: OnceLock<rolegate::Policy> = OnceLock::new();
+    POLICY.get_or_init(|| {
+        rolegate::Policy::from_json(include_str!("../seed_policy.json")).expect("seed policy")
+    })
+}
+
+fuzz_target!(|data: &[u8]| {
+    // Fields separated by NUL: method, path, then header name/value pairs.
+    let text = String::from_utf8_lossy(data);
+    let mut fields = text.split('\0');
+    let method = fields.next().unwrap_or("GET");
+    let path = fields.next().unwrap_or("/");
+    let mut request = rolegate::Request::new(method, path, 1_800_000_000);
+    while let (Some(name), Some(value)) = (fields.next(), fields.next()) {
+        request = request.header(name, value);
+    }
+    let full = policy().decide(&request);
+    assert!(
+        !full.allowed || full.reason == rolegate::Reason::OutsidePrefix,
+        "{request:?} -> {full:?}"
+    );
+    let mut cache = rolegate::cache::TokenCache::new(8);
+    let (quick, _) = policy().decide_cached(
+        &request,
+        rolegate::DecideOptions { explain: false },
+        &mut cache,
+    );
+    assert_eq!(
+        (quick.allowed, quick.status, quick.reason, quick.cause),
+        (full.allowed, full.status, full.reason, full.cause)
+    );
+    let _ = full.audit_line();
+    let _ = full.denial();
+});

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Runs every cargo-fuzz target for a bounded time (default 60 s each):
+#   scripts/fuzz.sh [seconds] [target...]
+# Longer runs: scripts/fuzz.sh 3600 token. Crashes land in fuzz/artifacts/<target>/.
+# cargo-fuzz's libFuzzer flags are stable-only-by-name; RUSTC_BOOTSTRAP lets the
+# machine's stable toolchain build them (no sanitizer: -s none).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+seconds=${1:-60}
+shift || true
+targets=("$@")
+[[ ${#targets[@]} -gt 0 ]] || targets=(path policy token decide)
+command -v cargo-fuzz >/dev/null || cargo install --quiet cargo-fuzz --version 0.13.2
+cd fuzz
+for target in "${targets[@]}"; do
+    mkdir -p "corpus/$target"
+    [[ -d "seeds/$target" ]] && cp -n seeds/"$target"/* "corpus/$target/" 2>/dev/null || true
+    echo "fuzz: $target for ${seconds}s"
+    RUSTC_BOOTSTRAP=1 cargo fuzz run "$target" -s none "corpus/$target" -- \
+        -max_total_time="$seconds" -print_final_stats=0 2>&1 | grep -E "^Done|ERROR|panicked|SUMMARY" || true
+    if compgen -G "artifacts/$target/*" >/dev/null; then
+        echo "fuzz: $target found a failing input: fuzz/artifacts/$target/" >&2
+        exit 1
+    fi
+done
