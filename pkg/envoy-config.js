@@ -14,6 +14,8 @@
  * @param {number} [options.upstreamPort]   default 9000
  * @param {number} [options.adminPort]      Envoy admin port on 127.0.0.1; omitted when not set
  * @param {boolean} [options.directResponse]  answer 200 from Envoy itself (benchmarks)
+ * @param {{name: string, host: string, port: number}[]} [options.clusters]  more clusters,
+ *   e.g. the authorization server that remote validation calls (plain HTTP; add TLS for https)
  * @returns {string}
  */
 export function envoyBootstrap(options) {
@@ -25,22 +27,25 @@ export function envoyBootstrap(options) {
     upstreamPort = 9000,
     adminPort,
     directResponse = false,
+    clusters: extraClusters = [],
   } = options;
   const admin = adminPort === undefined
     ? ''
     : `admin:\n  address: {socket_address: {address: 127.0.0.1, port_value: ${adminPort}}}\n`;
-  const clusters = directResponse
-    ? '  clusters: []'
-    : `  clusters:
-  - name: admin_api
+  const cluster = (name, host, port) => `  - name: ${name}
     type: STATIC
     connect_timeout: 2s
     load_assignment:
-      cluster_name: admin_api
+      cluster_name: ${name}
       endpoints:
       - lb_endpoints:
         - endpoint:
-            address: {socket_address: {address: ${upstreamHost}, port_value: ${upstreamPort}}}`;
+            address: {socket_address: {address: ${host}, port_value: ${port}}}`;
+  const all = [
+    ...(directResponse ? [] : [cluster('admin_api', upstreamHost, upstreamPort)]),
+    ...extraClusters.map((c) => cluster(c.name, c.host ?? '127.0.0.1', c.port)),
+  ];
+  const clusters = all.length ? `  clusters:\n${all.join('\n')}` : '  clusters: []';
   const blocks = listeners.map((l, i) => listenerYaml({
     name: l.name ?? (listeners.length === 1 ? 'admin_api' : `admin_api_${i}`),
     policy: l.policy,

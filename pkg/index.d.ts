@@ -25,7 +25,9 @@ export type Reason =
   | 'authentication_config_protected'
   | 'basic_auth_disabled'
   | 'basic_auth_pass_through'
-  | 'invalid_path';
+  | 'invalid_path'
+  | 'keys_unavailable'
+  | 'introspection_unavailable';
 
 /** How the request presented itself. */
 export type Credential = 'none' | 'bearer' | 'basic' | 'claims' | 'other';
@@ -88,7 +90,8 @@ export interface TraceStep {
 export interface Decision {
   /** What enforcement does (in dry run: what it would do). */
   allowed: boolean;
-  status: 200 | 400 | 401 | 403;
+  /** 503 only when a remote issuer's keys or introspection are unavailable (Envoy). */
+  status: 200 | 400 | 401 | 403 | 503;
   reason: Reason;
   /** The precise check behind `reason`, e.g. `expired` or `encoded_slash`. */
   cause: string | null;
@@ -213,6 +216,8 @@ export interface EnvoyConfigOptions {
   upstreamPort?: number;
   adminPort?: number;
   directResponse?: boolean;
+  /** More clusters, e.g. the authorization server remote validation calls. */
+  clusters?: { name: string; host?: string; port: number }[];
 }
 
 /** An Envoy bootstrap (YAML) with the rolegate filter in front of one upstream. */

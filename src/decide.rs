@@ -8,6 +8,7 @@ use crate::decision::{AttributeCheck, Credential, Decision, Reason, RoleCheck, R
 use crate::method::{is_token, OVERRIDE_HEADERS};
 use crate::path::canonicalize;
 use crate::policy::{BasicAuth, Mode, OutsidePrefix, Policy, Role, RoleGrant};
+use crate::remote::{interpret_introspection, HttpCall, HttpResult, Introspected, KeyStore};
 use crate::request::{parse_authorization, query_has_access_token, Authorization, Request};
 use crate::token::{self, TokenError, TokenErrorKind, VerifiedToken};
 use crate::trace::Tracer;
@@ -66,7 +67,7 @@ impl Policy {
             let decision = self.decide_prior(request, options, Prior::Verified(&verified));
             return (decision, CacheUse::Hit);
         }
-        match token::verify_jws(&self.issuers, token, &mut Tracer::new(false)) {
+        match token::verify_jws(&self.issuers, token, &mut Tracer::new(false), None) {
             Ok(verified) => {
                 let verified = Rc::new(verified);
                 let decision = self.decide_prior(request, options, Prior::Verified(&verified));
@@ -83,7 +84,18 @@ impl Policy {
     }
 
     fn decide_prior(&self, request: &Request, options: DecideOptions, prior: Prior) -> Decision {
+        self.decide_full(request, options, prior, None)
+    }
+
+    fn decide_full(
+        &self,
+        request: &Request,
+        options: DecideOptions,
+        prior: Prior,
+        remote: Option<&KeyStore>,
+    ) -> Decision {
         let mut e = Evaluation::new(self, options.explain);
+        e.remote = remote;
         match e.run(request, prior) {
             Ok(()) => e.finish(Reason::Allowed, None, None),
             Err(end) => e.finish(end.reason, end.cause, end.challenge),
@@ -116,7 +128,261 @@ impl Policy {
     /// verification fails (then `decide` reports why).
     pub fn verify_bearer(&self, request: &Request) -> Option<VerifiedToken> {
         let token = request.bearer_token()?;
-        token::verify_jws(&self.issuers, token, &mut Tracer::new(false)).ok()
+        token::verify_jws(&self.issuers, token, &mut Tracer::new(false), None).ok()
+    }
+}
+
+/// What a proxy keeps for one policy: verified tokens and remote issuers' keys.
+pub struct State {
+    pub cache: TokenCache,
+    pub keys: KeyStore,
+}
+
+/// The next thing for a host to do with a request.
+#[derive(Debug)]
+pub enum Step {
+    /// Apply this decision.
+    Done(Box<Decision>, CacheUse),
+    /// Make this call, pause the request, then hand the answer to
+    /// [`Policy::complete_call`] (keys) or [`Policy::decide_introspected`].
+    Call(HttpCall),
+    /// Another request is already fetching this issuer's keys: pause, and
+    /// decide again when that call completes.
+    Wait(usize),
+}
+
+impl Policy {
+    /// A fresh state for this policy (a new policy needs a new state).
+    pub fn new_state(&self) -> State {
+        State {
+            cache: TokenCache::new(self.envoy.cache_size),
+            keys: KeyStore::new(&self.issuers),
+        }
+    }
+
+    /// Calls that are due now (first loads and refreshes of remote JWKS);
+    /// hosts ask on a timer.
+    pub fn due_calls(&self, state: &mut State, now: u64) -> Vec<HttpCall> {
+        state.keys.due(&self.issuers, now)
+    }
+
+    /// Hands back the answer to a discovery or JWKS call; returns follow-up
+    /// calls. Requests waiting on the issuer can then be decided again.
+    pub fn complete_call(
+        &self,
+        state: &mut State,
+        call: &HttpCall,
+        result: HttpResult,
+        now: u64,
+    ) -> Vec<HttpCall> {
+        state.keys.complete(&self.issuers, call, result, now)
+    }
+
+    /// Decides a request, or says which call it needs first (remote keys,
+    /// introspection). Signatures are checked at most once per cached token.
+    pub fn decide_step(
+        &self,
+        state: &mut State,
+        request: &Request,
+        options: DecideOptions,
+    ) -> Step {
+        let Some(token) = request.bearer_token() else {
+            return Step::Done(
+                Box::new(self.decide_full(request, options, Prior::Unknown, Some(&state.keys))),
+                CacheUse::None,
+            );
+        };
+        let key = state.cache.key(token);
+        if let Some(verified) = state.cache.get(&key, request.now) {
+            let d = self.decide_full(
+                request,
+                options,
+                Prior::Verified(&verified),
+                Some(&state.keys),
+            );
+            return Step::Done(Box::new(d), CacheUse::Hit);
+        }
+        let parsed = token::CompactJws::parse(token);
+        let issuer = parsed.as_ref().ok().and_then(|jws| {
+            let claims = crate::json::parse_strict_object(&jws.payload).ok()?;
+            token::select_issuer(&self.issuers, &claims).ok()
+        });
+        // Introspection: opaque tokens go to the first issuer that introspects;
+        // JWTs to their issuer when it introspects every token.
+        let introspect = match (&parsed, issuer) {
+            (Err(e), _) if e.kind == TokenErrorKind::Malformed => {
+                self.issuers.iter().position(|i| i.introspection.is_some())
+            }
+            (Ok(_), Some(i)) => self
+                .issuers
+                .get(i)
+                .and_then(|iss| iss.introspection.as_ref())
+                .filter(|x| x.all_tokens)
+                .map(|_| i),
+            _ => None,
+        };
+        if let Some(index) = introspect {
+            return self.introspection_step(state, request, options, index, token);
+        }
+        if let (Ok(jws), Some(index)) = (&parsed, issuer) {
+            if let Some(step) = self.key_step(state, request, options, index, jws.kid.as_deref()) {
+                return step;
+            }
+        }
+        match token::verify_jws(
+            &self.issuers,
+            token,
+            &mut Tracer::new(false),
+            Some(&state.keys),
+        ) {
+            Ok(verified) => {
+                let verified = Rc::new(verified);
+                let d = self.decide_full(
+                    request,
+                    options,
+                    Prior::Verified(&verified),
+                    Some(&state.keys),
+                );
+                if let Some(exp) = d.expires_at {
+                    state.cache.insert(key, verified, exp, request.now);
+                }
+                Step::Done(Box::new(d), CacheUse::Miss)
+            }
+            Err(err) => Step::Done(
+                Box::new(self.decide_full(
+                    request,
+                    options,
+                    Prior::Failed(&err),
+                    Some(&state.keys),
+                )),
+                CacheUse::Miss,
+            ),
+        }
+    }
+
+    /// For a remote issuer: load its keys first, or refetch for an unknown
+    /// `kid` (rate-limited), or wait for a fetch in flight.
+    fn key_step(
+        &self,
+        state: &mut State,
+        request: &Request,
+        options: DecideOptions,
+        index: usize,
+        kid: Option<&str>,
+    ) -> Option<Step> {
+        self.issuers.get(index)?.remote.as_ref()?;
+        let set = state.keys.issuer(index)?;
+        let unknown_kid =
+            kid.is_some_and(|kid| !set.keys.iter().any(|k| k.kid.as_deref() == Some(kid)));
+        if set.loaded_at.is_some() && !unknown_kid {
+            return None;
+        }
+        if set.in_flight {
+            return Some(Step::Wait(index));
+        }
+        if let Some(call) = state.keys.refetch(&self.issuers, index, request.now) {
+            return Some(Step::Call(call));
+        }
+        // Rate-limited: decide with what there is (unknown_key, or 503 when
+        // nothing ever loaded).
+        let _ = options;
+        None
+    }
+
+    fn introspection_step(
+        &self,
+        state: &mut State,
+        request: &Request,
+        options: DecideOptions,
+        index: usize,
+        token: &str,
+    ) -> Step {
+        let endpoint = state
+            .keys
+            .issuer(index)
+            .and_then(|s| s.introspection_url.clone());
+        let settings = self
+            .issuers
+            .get(index)
+            .and_then(|i| i.introspection.as_ref());
+        let unavailable = |state: &State, why: &str| {
+            Step::Done(
+                Box::new(self.decide_full(
+                    request,
+                    options,
+                    Prior::Unavailable(why),
+                    Some(&state.keys),
+                )),
+                CacheUse::Miss,
+            )
+        };
+        let Some(settings) = settings else {
+            return unavailable(state, "this issuer has no introspection");
+        };
+        match endpoint {
+            Some(url) => match settings.request(index, &url, token, request.now) {
+                Ok(call) => Step::Call(call),
+                Err(why) => unavailable(state, &why),
+            },
+            // The endpoint comes from discovery, which has not answered yet.
+            None => {
+                if state.keys.issuer(index).is_some_and(|set| set.in_flight) {
+                    return Step::Wait(index);
+                }
+                match state.keys.refetch(&self.issuers, index, request.now) {
+                    Some(call) => Step::Call(call),
+                    None => unavailable(
+                        state,
+                        "the introspection endpoint is not known (discovery failed)",
+                    ),
+                }
+            }
+        }
+    }
+
+    /// Decides a request with the answer to its introspection call.
+    pub fn decide_introspected(
+        &self,
+        state: &mut State,
+        request: &Request,
+        options: DecideOptions,
+        call: &HttpCall,
+        result: HttpResult,
+    ) -> Decision {
+        let remote = Some(&state.keys);
+        let Some(issuer) = self.issuers.get(call.issuer) else {
+            return self.decide_full(
+                request,
+                options,
+                Prior::Unavailable("unknown issuer"),
+                remote,
+            );
+        };
+        match interpret_introspection(issuer, result, request.now) {
+            Introspected::Active(claims) => {
+                let verified = Rc::new(VerifiedToken {
+                    issuer: call.issuer,
+                    claims,
+                });
+                let d = self.decide_full(request, options, Prior::Verified(&verified), remote);
+                if let (Some(exp), Some(token), Some(settings)) = (
+                    d.expires_at,
+                    request.bearer_token(),
+                    issuer.introspection.as_ref(),
+                ) {
+                    let until = exp.min(request.now.saturating_add(settings.cache_seconds));
+                    let key = state.cache.key(token);
+                    state.cache.insert(key, verified, until, request.now);
+                }
+                d
+            }
+            Introspected::Rejected(err) => {
+                self.decide_full(request, options, Prior::Failed(&err), remote)
+            }
+            Introspected::Unavailable(why) => {
+                self.decide_full(request, options, Prior::Unavailable(&why), remote)
+            }
+        }
     }
 }
 
@@ -135,6 +401,8 @@ enum Prior<'a> {
     Unknown,
     Verified(&'a VerifiedToken),
     Failed(&'a TokenError),
+    /// Introspection gave no usable answer (why).
+    Unavailable(&'a str),
 }
 
 /// Where evaluation stopped short of "allowed".
@@ -146,6 +414,8 @@ struct End {
 
 struct Evaluation<'p> {
     policy: &'p Policy,
+    /// Fetched keys of remote issuers (hosts that fetch them).
+    remote: Option<&'p KeyStore>,
     trace: Tracer,
     credential: Credential,
     issuer: Option<String>,
@@ -164,6 +434,7 @@ impl<'p> Evaluation<'p> {
     fn new(policy: &'p Policy, explain: bool) -> Self {
         Evaluation {
             policy,
+            remote: None,
             trace: Tracer::new(explain),
             credential: Credential::None,
             issuer: None,
@@ -346,10 +617,24 @@ impl<'p> Evaluation<'p> {
                             (v.issuer, Cow::Borrowed(&v.claims))
                         }
                         Prior::Failed(err) => return Err(self.invalid_token(err.clone())),
+                        Prior::Unavailable(why) => {
+                            self.trace.step("token", false, || {
+                                format!("introspection_unavailable: {why}")
+                            });
+                            return Err(self.end(
+                                Reason::IntrospectionUnavailable,
+                                Some("introspection_unavailable"),
+                                None,
+                            ));
+                        }
                         Prior::Unknown => {
-                            let v =
-                                token::verify_jws(&self.policy.issuers, bearer, &mut self.trace)
-                                    .map_err(|err| self.invalid_token(err))?;
+                            let v = token::verify_jws(
+                                &self.policy.issuers,
+                                bearer,
+                                &mut self.trace,
+                                self.remote,
+                            )
+                            .map_err(|err| self.invalid_token(err))?;
                             (v.issuer, Cow::Owned(v.claims))
                         }
                     }
@@ -612,6 +897,10 @@ impl<'p> Evaluation<'p> {
         let TokenError { kind, detail } = err;
         self.trace
             .step("token", false, || format!("{}: {detail}", kind.code()));
+        if kind == TokenErrorKind::KeysUnavailable {
+            // Not the token's fault: fail closed with 503, no challenge.
+            return self.end(Reason::KeysUnavailable, Some(kind.code()), None);
+        }
         let challenge = self.challenge(Some(("invalid_token", kind.description())), None);
         self.end(Reason::InvalidToken, Some(kind.code()), Some(challenge))
     }

@@ -43,6 +43,10 @@ pub enum Reason {
     BasicAuthPassThrough,
     /// The path cannot be canonicalised safely; `cause` says why.
     InvalidPath,
+    /// A remote issuer's keys could not be loaded: 503, fail closed.
+    KeysUnavailable,
+    /// Introspection gave no usable answer: 503, fail closed.
+    IntrospectionUnavailable,
 }
 
 impl Reason {
@@ -64,6 +68,8 @@ impl Reason {
             Reason::BasicAuthDisabled => "basic_auth_disabled",
             Reason::BasicAuthPassThrough => "basic_auth_pass_through",
             Reason::InvalidPath => "invalid_path",
+            Reason::KeysUnavailable => "keys_unavailable",
+            Reason::IntrospectionUnavailable => "introspection_unavailable",
         }
     }
 
@@ -82,6 +88,7 @@ impl Reason {
             | Reason::ForbiddenMethod
             | Reason::AuthenticationConfigProtected
             | Reason::OutsidePrefixDenied => 403,
+            Reason::KeysUnavailable | Reason::IntrospectionUnavailable => 503,
         }
     }
 
@@ -90,7 +97,7 @@ impl Reason {
     }
 
     /// Every reason, for hosts that pre-register one counter per reason.
-    pub const ALL: [Reason; 16] = [
+    pub const ALL: [Reason; 18] = [
         Reason::Allowed,
         Reason::OutsidePrefix,
         Reason::OutsidePrefixDenied,
@@ -107,6 +114,8 @@ impl Reason {
         Reason::BasicAuthDisabled,
         Reason::BasicAuthPassThrough,
         Reason::InvalidPath,
+        Reason::KeysUnavailable,
+        Reason::IntrospectionUnavailable,
     ];
 }
 

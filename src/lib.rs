@@ -35,6 +35,7 @@ pub mod mint;
 pub mod path;
 pub mod pattern;
 pub mod policy;
+pub mod remote;
 pub mod request;
 pub mod rsa_verify;
 pub mod token;
@@ -46,7 +47,7 @@ pub mod web;
 #[cfg(feature = "envoy")]
 mod envoy;
 
-pub use decide::{CacheUse, DecideOptions};
+pub use decide::{CacheUse, DecideOptions, State, Step};
 pub use decision::{Credential, Decision, Reason, RuleRef, TraceStep};
 pub use matrix::{Matrix, MatrixCell, MatrixRequest, MatrixRow};
 pub use policy::{Policy, PolicyError, PolicyErrorCode};

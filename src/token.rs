@@ -6,6 +6,7 @@ use crate::alg::Alg;
 use crate::json::{parse_strict_object, StrictJsonError};
 use crate::keys::{b64url_decode, VerificationKey};
 use crate::policy::Issuer;
+use crate::remote::KeyStore;
 use crate::trace::Tracer;
 use serde_json::{Map, Value};
 
@@ -49,6 +50,10 @@ pub enum TokenErrorKind {
     InvalidSubject,
     InvalidClientId,
     InvalidScopeClaim,
+    /// Introspection says the token is not active.
+    Inactive,
+    /// A remote issuer's keys could not be loaded (503, not 401).
+    KeysUnavailable,
 }
 
 impl TokenErrorKind {
@@ -87,6 +92,8 @@ impl TokenErrorKind {
             InvalidSubject => "invalid_subject",
             InvalidClientId => "invalid_client_id",
             InvalidScopeClaim => "invalid_scope_claim",
+            Inactive => "inactive",
+            KeysUnavailable => "keys_unavailable",
         }
     }
 
@@ -126,6 +133,8 @@ impl TokenErrorKind {
             InvalidSubject => "The access token subject is not a string",
             InvalidClientId => "The access token client id is not a string",
             InvalidScopeClaim => "The access token scope claim is invalid",
+            Inactive => "The access token is not active",
+            KeysUnavailable => "The issuer keys are unavailable",
         }
     }
 }
@@ -322,6 +331,7 @@ pub(crate) fn verify_jws(
     issuers: &[Issuer],
     token: &str,
     trace: &mut Tracer,
+    remote: Option<&KeyStore>,
 ) -> Result<VerifiedToken, TokenError> {
     use TokenErrorKind::*;
     let jws = CompactJws::parse(token)?;
@@ -385,7 +395,21 @@ pub(crate) fn verify_jws(
             }
         }
     }
-    let key = jws.verify(&issuer.keys, &issuer.algorithms)?;
+    let keys: &[VerificationKey] = if issuer.remote.is_some() {
+        match remote.and_then(|store| store.issuer(issuer_index)) {
+            Some(set) if set.loaded_at.is_some() => &set.keys,
+            _ => {
+                return fail(
+                    KeysUnavailable,
+                    "this issuer's keys come from its JWKS URL and are not loaded (the Envoy \
+                     filter fetches them; a preview cannot)",
+                )
+            }
+        }
+    } else {
+        &issuer.keys
+    };
+    let key = jws.verify(keys, &issuer.algorithms)?;
     trace.step("token.signature", true, || {
         format!("{} signature verified with key {}", jws.alg, key.name())
     });

@@ -5,6 +5,7 @@
 //! which keeps host calls off the request path.
 
 use crate::decision::{Decision, Reason};
+use crate::remote::Purpose;
 use crate::CacheUse;
 use proxy_wasm::hostcalls;
 use proxy_wasm::types::MetricType;
@@ -16,6 +17,10 @@ pub(super) struct Metrics {
     dry_run_let_through: Counter,
     cache_hits: Counter,
     cache_misses: Counter,
+    remote_fetch_ok: Counter,
+    remote_fetch_failed: Counter,
+    introspection_ok: Counter,
+    introspection_failed: Counter,
 }
 
 struct Counter {
@@ -58,6 +63,10 @@ impl Metrics {
             dry_run_let_through: counter("dry_run_let_through")?,
             cache_hits: counter("cache_hits")?,
             cache_misses: counter("cache_misses")?,
+            remote_fetch_ok: counter("remote_fetch_ok")?,
+            remote_fetch_failed: counter("remote_fetch_failed")?,
+            introspection_ok: counter("introspection_ok")?,
+            introspection_failed: counter("introspection_failed")?,
         })
     }
 
@@ -76,12 +85,26 @@ impl Metrics {
         }
     }
 
+    /// One remote call's outcome (JWKS and discovery, or introspection).
+    pub fn count_call(&self, purpose: &Purpose, ok: bool) {
+        match (purpose, ok) {
+            (Purpose::Introspection, true) => self.introspection_ok.add(),
+            (Purpose::Introspection, false) => self.introspection_failed.add(),
+            (_, true) => self.remote_fetch_ok.add(),
+            (_, false) => self.remote_fetch_failed.add(),
+        }
+    }
+
     /// Hands the counts gathered since the last flush to Envoy.
     pub fn flush(&self) {
         for counter in self.by_reason.iter().chain([
             &self.dry_run_let_through,
             &self.cache_hits,
             &self.cache_misses,
+            &self.remote_fetch_ok,
+            &self.remote_fetch_failed,
+            &self.introspection_ok,
+            &self.introspection_failed,
         ]) {
             counter.flush();
         }

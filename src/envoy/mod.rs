@@ -1,5 +1,8 @@
-//! The proxy-wasm adapter: Envoy headers -> `Request` -> `Policy::decide_cached`
+//! The proxy-wasm adapter: Envoy headers -> `Request` -> `Policy::decide_step`
 //! -> the decision's own header edits, denial response, audit line and metric.
+//! When the core asks for an HTTP call (remote JWKS, discovery,
+//! introspection) the adapter makes it with `dispatch_http_call`, pauses the
+//! request, and hands the answer back to the core.
 //!
 //! Only `proxy_wasm::hostcalls` functions are used: they return errors where
 //! the SDK's context methods would panic, and a panic here kills the VM for
@@ -7,83 +10,80 @@
 
 mod metrics;
 
-use crate::cache::TokenCache;
 use crate::decision::Decision;
 use crate::host::HeaderChanges;
 use crate::policy::Policy;
-use crate::{CacheUse, DecideOptions, Request};
+use crate::remote::{HttpCall, HttpResult, Purpose};
+use crate::{CacheUse, DecideOptions, Request, State, Step};
 use metrics::Metrics;
 use proxy_wasm::hostcalls;
 use proxy_wasm::traits::{Context, HttpContext, RootContext};
 use proxy_wasm::types::{Action, BufferType, ContextType, LogLevel, MapType};
 use std::cell::RefCell;
+use std::collections::HashMap;
 use std::rc::Rc;
 use std::time::{Duration, UNIX_EPOCH};
 
 proxy_wasm::main! {{
     proxy_wasm::set_log_level(LogLevel::Info);
-    proxy_wasm::set_root_context(|_| -> Box<dyn RootContext> { Box::new(Root::default()) });
+    proxy_wasm::set_root_context(|id| -> Box<dyn RootContext> { Box::new(Root { id, shared: None }) });
 }}
 
-/// How often counters reach Envoy's stats.
-const METRICS_FLUSH: Duration = Duration::from_secs(1);
+/// How often counters reach Envoy's stats and due key refreshes start.
+const TICK: Duration = Duration::from_secs(1);
+const OPTIONS: DecideOptions = DecideOptions { explain: false };
 
 fn log(level: LogLevel, message: &str) {
     // Nothing sensible is left to do if logging itself fails.
     let _ = hostcalls::log(level, message);
 }
 
-/// What every HTTP context of this VM shares: the compiled policy, its
-/// verified-token cache and the metric ids. Replaced whole on reconfiguration.
-struct Shared {
-    policy: Policy,
-    cache: RefCell<TokenCache>,
-    metrics: Metrics,
+fn now() -> u64 {
+    hostcalls::get_current_time()
+        .ok()
+        .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+        .map_or(0, |d| d.as_secs())
 }
 
-#[derive(Default)]
+/// A paused request: which context, and the request to decide again.
+struct Waiter {
+    context: u32,
+    request: Request,
+}
+
+/// What every context of this VM shares: the compiled policy, its state
+/// (verified tokens, remote keys), metric ids, and the calls and requests in
+/// flight. Replaced whole on reconfiguration.
+struct Shared {
+    policy: Policy,
+    state: RefCell<State>,
+    metrics: Metrics,
+    /// Dispatched calls by token, with the request waiting on each (none for
+    /// the root's refreshes).
+    calls: RefCell<HashMap<u32, (HttpCall, Option<Waiter>)>>,
+    /// Requests waiting for an issuer's keys, by issuer.
+    waiting: RefCell<HashMap<usize, Vec<Waiter>>>,
+}
+
 struct Root {
+    id: u32,
     shared: Option<Rc<Shared>>,
 }
 
-impl Context for Root {}
+impl Context for Root {
+    fn on_http_call_response(&mut self, token: u32, headers: usize, body: usize, _trailers: usize) {
+        if let Some(shared) = &self.shared {
+            on_call_response(shared, self.id, token, headers, body);
+        }
+    }
+}
 
 impl RootContext for Root {
     fn on_configure(&mut self, _size: usize) -> bool {
-        let bytes = match hostcalls::get_buffer(BufferType::PluginConfiguration, 0, usize::MAX) {
-            Ok(Some(bytes)) => bytes,
-            Ok(None) => {
-                log(
-                    LogLevel::Critical,
-                    "rolegate: no plugin configuration; set `configuration` to the policy JSON",
-                );
-                return false;
-            }
-            Err(status) => {
-                log(
-                    LogLevel::Critical,
-                    &format!("rolegate: cannot read the plugin configuration: {status:?}"),
-                );
-                return false;
-            }
-        };
-        let text = match std::str::from_utf8(&bytes) {
-            Ok(text) => text,
-            Err(e) => {
-                log(
-                    LogLevel::Critical,
-                    &format!("rolegate: the configuration is not UTF-8: {e}"),
-                );
-                return false;
-            }
-        };
-        let policy = match Policy::from_json(text) {
+        let policy = match load_policy() {
             Ok(policy) => policy,
-            Err(e) => {
-                log(
-                    LogLevel::Critical,
-                    &format!("rolegate: invalid configuration: {e} [{}]", e.code.as_str()),
-                );
+            Err(message) => {
+                log(LogLevel::Critical, &message);
                 return false;
             }
         };
@@ -107,29 +107,37 @@ impl RootContext for Root {
         if let Some(old) = &self.shared {
             old.metrics.flush();
         }
-        if let Err(status) = hostcalls::set_tick_period(METRICS_FLUSH) {
+        if let Err(status) = hostcalls::set_tick_period(TICK) {
             log(
                 LogLevel::Warn,
-                &format!("rolegate: no timer ({status:?}); counters will lag"),
+                &format!(
+                    "rolegate: no timer ({status:?}); counters lag and keys refresh only on demand"
+                ),
             );
         }
-        // A new policy means a new cache: nothing verified under the old keys survives.
-        self.shared = Some(Rc::new(Shared {
-            cache: RefCell::new(TokenCache::new(settings.cache_size)),
+        // A new policy means a new state: nothing verified under the old keys survives.
+        let shared = Rc::new(Shared {
+            state: RefCell::new(policy.new_state()),
             policy,
             metrics,
-        }));
+            calls: RefCell::new(HashMap::new()),
+            waiting: RefCell::new(HashMap::new()),
+        });
+        self.shared = Some(Rc::clone(&shared));
+        start_due_calls(&shared);
         true
     }
 
     fn on_tick(&mut self) {
         if let Some(shared) = &self.shared {
             shared.metrics.flush();
+            start_due_calls(shared);
         }
     }
 
-    fn create_http_context(&self, _context_id: u32) -> Option<Box<dyn HttpContext>> {
+    fn create_http_context(&self, context_id: u32) -> Option<Box<dyn HttpContext>> {
         Some(Box::new(Filter {
+            id: context_id,
             shared: self.shared.clone(),
         }))
     }
@@ -139,11 +147,52 @@ impl RootContext for Root {
     }
 }
 
+fn load_policy() -> Result<Policy, String> {
+    let bytes = match hostcalls::get_buffer(BufferType::PluginConfiguration, 0, usize::MAX) {
+        Ok(Some(bytes)) => bytes,
+        Ok(None) => {
+            return Err(
+                "rolegate: no plugin configuration; set `configuration` to the policy JSON"
+                    .to_owned(),
+            )
+        }
+        Err(status) => {
+            return Err(format!(
+                "rolegate: cannot read the plugin configuration: {status:?}"
+            ))
+        }
+    };
+    let text = std::str::from_utf8(&bytes)
+        .map_err(|e| format!("rolegate: the configuration is not UTF-8: {e}"))?;
+    Policy::from_json(text)
+        .map_err(|e| format!("rolegate: invalid configuration: {e} [{}]", e.code.as_str()))
+}
+
+/// Starts the key loads and refreshes that are due (from the root context).
+fn start_due_calls(shared: &Rc<Shared>) {
+    let calls = {
+        let Ok(mut state) = shared.state.try_borrow_mut() else {
+            return;
+        };
+        shared.policy.due_calls(&mut state, now())
+    };
+    for call in calls {
+        dispatch(shared, call, None);
+    }
+}
+
 struct Filter {
+    id: u32,
     shared: Option<Rc<Shared>>,
 }
 
-impl Context for Filter {}
+impl Context for Filter {
+    fn on_http_call_response(&mut self, token: u32, headers: usize, body: usize, _trailers: usize) {
+        if let Some(shared) = &self.shared {
+            on_call_response(shared, self.id, token, headers, body);
+        }
+    }
+}
 
 impl HttpContext for Filter {
     fn on_http_request_headers(&mut self, _num_headers: usize, _end_of_stream: bool) -> Action {
@@ -155,20 +204,176 @@ impl HttpContext for Filter {
             Ok(request) => request,
             Err(message) => return refuse(&message),
         };
-        let options = DecideOptions { explain: false };
-        let (decision, cache_use) = match shared.cache.try_borrow_mut() {
-            Ok(mut cache) => shared.policy.decide_cached(&request, options, &mut cache),
-            // Unreachable in a single-threaded VM; decide without the cache rather than fail.
-            Err(_) => (shared.policy.decide(&request), CacheUse::None),
-        };
-        shared.metrics.count(&decision, cache_use);
-        if shared.policy.envoy_settings().audit_log {
-            log(LogLevel::Info, &decision.audit_line());
+        step(&shared, self.id, request, false)
+    }
+}
+
+/// Decides `request` of context `context`, or starts the call it needs.
+/// `resumed`: the request was paused, so forwarding means resuming it.
+fn step(shared: &Rc<Shared>, context: u32, request: Request, resumed: bool) -> Action {
+    let next = match shared.state.try_borrow_mut() {
+        Ok(mut state) => shared.policy.decide_step(&mut state, &request, OPTIONS),
+        // Unreachable in a single-threaded VM; never forward undecided.
+        Err(_) => return refuse("rolegate: state busy"),
+    };
+    match next {
+        Step::Done(decision, cache_use) => apply(shared, &request, &decision, cache_use, resumed),
+        Step::Call(call) => {
+            dispatch(shared, call, Some(Waiter { context, request }));
+            Action::Pause
         }
-        if decision.forward() {
-            forward(&decision.upstream_headers(shared.policy.envoy_settings(), &request))
-        } else {
-            deny(&decision)
+        Step::Wait(issuer) => {
+            if let Ok(mut waiting) = shared.waiting.try_borrow_mut() {
+                waiting
+                    .entry(issuer)
+                    .or_default()
+                    .push(Waiter { context, request });
+            }
+            Action::Pause
+        }
+    }
+}
+
+/// Makes an HTTP call for the core. A call that cannot even start is
+/// answered at once as a failure, so nothing waits forever.
+fn dispatch(shared: &Rc<Shared>, call: HttpCall, waiter: Option<Waiter>) {
+    let headers: Vec<(&str, &str)> = call
+        .headers
+        .iter()
+        .map(|(n, v)| (n.as_str(), v.as_str()))
+        .collect();
+    let started = hostcalls::dispatch_http_call(
+        &call.cluster,
+        headers,
+        call.body.as_deref(),
+        vec![],
+        Duration::from_millis(call.timeout_ms),
+    );
+    match started {
+        Ok(token) => {
+            if let Ok(mut calls) = shared.calls.try_borrow_mut() {
+                calls.insert(token, (call, waiter));
+            }
+        }
+        Err(status) => {
+            let why = format!("cannot call cluster {}: {status:?}", call.cluster);
+            complete(shared, call, waiter, Err(why));
+        }
+    }
+}
+
+fn on_call_response(
+    shared: &Rc<Shared>,
+    own_context: u32,
+    token: u32,
+    headers: usize,
+    body_size: usize,
+) {
+    let entry = shared
+        .calls
+        .try_borrow_mut()
+        .ok()
+        .and_then(|mut calls| calls.remove(&token));
+    let Some((call, waiter)) = entry else { return };
+    let result = read_call_response(headers, body_size, call.max_response_bytes);
+    complete(shared, call, waiter, result);
+    // Acting for other contexts moved the host's attention; give it back.
+    let _ = hostcalls::set_effective_context(own_context);
+}
+
+fn read_call_response(headers: usize, body_size: usize, max: usize) -> HttpResult {
+    if headers == 0 {
+        return Err("no answer (timeout or connection failure)".to_owned());
+    }
+    let status = hostcalls::get_map(MapType::HttpCallResponseHeaders)
+        .map_err(|s| format!("cannot read the answer's headers: {s:?}"))?
+        .into_iter()
+        .find(|(name, _)| name == ":status")
+        .and_then(|(_, value)| value.parse::<u16>().ok())
+        .ok_or("the answer has no status")?;
+    if body_size > max {
+        return Err(format!(
+            "the answer is {body_size} bytes; at most {max} are read"
+        ));
+    }
+    let body = hostcalls::get_buffer(BufferType::HttpCallResponseBody, 0, body_size)
+        .map_err(|s| format!("cannot read the answer's body: {s:?}"))?
+        .unwrap_or_default();
+    Ok((status, body))
+}
+
+/// Hands an answer to the core and continues whatever was waiting on it.
+fn complete(shared: &Rc<Shared>, call: HttpCall, waiter: Option<Waiter>, result: HttpResult) {
+    if let Err(why) = &result {
+        log(
+            LogLevel::Warn,
+            &format!("rolegate: {:?} call failed: {why}", call.purpose),
+        );
+    }
+    let now = now();
+    match call.purpose {
+        Purpose::Introspection => {
+            let Some(Waiter { context, request }) = waiter else {
+                return;
+            };
+            if hostcalls::set_effective_context(context).is_err() {
+                return; // the request is gone
+            }
+            let decision = match shared.state.try_borrow_mut() {
+                Ok(mut state) => shared
+                    .policy
+                    .decide_introspected(&mut state, &request, OPTIONS, &call, result),
+                Err(_) => {
+                    refuse("rolegate: state busy");
+                    return;
+                }
+            };
+            // Usable answers count as ok, whatever they said of the token.
+            let usable = decision.reason != crate::decision::Reason::IntrospectionUnavailable;
+            shared.metrics.count_call(&call.purpose, usable);
+            apply(shared, &request, &decision, CacheUse::Miss, true);
+        }
+        Purpose::Discovery | Purpose::Jwks => {
+            let follow = match shared.state.try_borrow_mut() {
+                Ok(mut state) => {
+                    let follow = shared.policy.complete_call(&mut state, &call, result, now);
+                    let failure = state
+                        .keys
+                        .issuer(call.issuer)
+                        .and_then(|k| k.last_error.clone());
+                    if let Some(why) = &failure {
+                        log(
+                            LogLevel::Warn,
+                            &format!(
+                                "rolegate: {:?} of issuer {}: {why}",
+                                call.purpose, call.issuer
+                            ),
+                        );
+                    }
+                    shared.metrics.count_call(&call.purpose, failure.is_none());
+                    follow
+                }
+                Err(_) => Vec::new(),
+            };
+            // Discovery leads to the JWKS; the waiting request follows it.
+            let mut waiter = waiter;
+            for next in follow {
+                dispatch(shared, next, waiter.take());
+            }
+            let mut woken = shared
+                .waiting
+                .try_borrow_mut()
+                .ok()
+                .and_then(|mut waiting| waiting.remove(&call.issuer))
+                .unwrap_or_default();
+            woken.extend(waiter);
+            for Waiter { context, request } in woken {
+                if hostcalls::set_effective_context(context).is_ok() {
+                    if let Action::Continue = step(shared, context, request, true) {
+                        let _ = hostcalls::resume_http_request();
+                    }
+                }
+            }
         }
     }
 }
@@ -179,13 +384,8 @@ impl HttpContext for Filter {
 fn read_request() -> Result<Request, String> {
     let headers = hostcalls::get_map_bytes(MapType::HttpRequestHeaders)
         .map_err(|s| format!("rolegate: cannot read the request headers: {s:?}"))?;
-    let now = hostcalls::get_current_time()
-        .map_err(|s| format!("rolegate: cannot read the clock: {s:?}"))?
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
     let mut request = Request {
-        now,
+        now: now(),
         ..Request::default()
     };
     request.headers.reserve(headers.len());
@@ -202,6 +402,31 @@ fn read_request() -> Result<Request, String> {
 /// Header bytes as text without copying when they are UTF-8 (almost always).
 fn text(bytes: Vec<u8>) -> String {
     String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+}
+
+/// Counts, logs and carries out a decision. Returns what a synchronous
+/// caller should return; a resumed request is resumed here when forwarded.
+fn apply(
+    shared: &Shared,
+    request: &Request,
+    decision: &Decision,
+    cache_use: CacheUse,
+    resumed: bool,
+) -> Action {
+    shared.metrics.count(decision, cache_use);
+    let settings = shared.policy.envoy_settings();
+    if settings.audit_log {
+        log(LogLevel::Info, &decision.audit_line());
+    }
+    if !decision.forward() {
+        return deny(decision);
+    }
+    let action = forward(&decision.upstream_headers(settings, request));
+    if resumed && matches!(action, Action::Continue) {
+        let _ = hostcalls::resume_http_request();
+        return Action::Pause;
+    }
+    action
 }
 
 fn forward(changes: &HeaderChanges) -> Action {
@@ -244,7 +469,7 @@ fn deny(decision: &Decision) -> Action {
     Action::Pause
 }
 
-/// Fails closed when the host itself misbehaves: log, answer, never forward.
+/// Fails closed when the host itself misbehaves: log, answer 503, never forward.
 fn refuse(message: &str) -> Action {
     log(LogLevel::Error, message);
     let body = br#"{"status":503,"reason":"unavailable"}"#;

@@ -185,7 +185,20 @@ fn compile_issuer(doc: IssuerDocument, path: &JsonPath) -> Result<Issuer, Policy
         }
     }
 
-    if doc.algorithms.is_empty() {
+    let (remote, introspection) = crate::remote::compile_remote(&doc, path)?;
+    let has_inline = doc.jwks.is_some() || !doc.secrets.is_empty();
+    if has_inline && remote.is_some() {
+        return Err(PolicyError::conflict(
+            &path.field(if doc.jwks_uri.is_some() {
+                "jwks_uri"
+            } else {
+                "discovery"
+            }),
+            "use inline keys or a remote JWKS, not both",
+        ));
+    }
+    let introspection_only = !has_inline && remote.is_none() && introspection.is_some();
+    if doc.algorithms.is_empty() && !introspection_only {
         return Err(PolicyError::value(
             &path.field("algorithms"),
             "list the signature algorithms this issuer uses, e.g. [\"RS256\"]",
@@ -222,7 +235,19 @@ fn compile_issuer(doc: IssuerDocument, path: &JsonPath) -> Result<Issuer, Policy
         )?;
         keys.push((key, key_path));
     }
-    check_keys(&keys, &algorithms, path)?;
+    if remote.is_some() {
+        if let Some(i) = algorithms
+            .iter()
+            .position(|a| a.key_type() == KeyType::Hmac)
+        {
+            return Err(PolicyError::conflict(
+                &path.field("algorithms").index(i),
+                "HMAC secrets never come from a URL; list only public-key algorithms",
+            ));
+        }
+    } else if !introspection_only {
+        check_keys(&keys, &algorithms, path)?;
+    }
     let keys = keys.into_iter().map(|(key, _)| key).collect();
 
     let token_type = match doc.token_type {
@@ -262,6 +287,8 @@ fn compile_issuer(doc: IssuerDocument, path: &JsonPath) -> Result<Issuer, Policy
         token_type,
         leeway,
         max_lifetime: doc.max_lifetime_seconds,
+        remote,
+        introspection,
     })
 }
 

@@ -53,6 +53,71 @@ pub struct IssuerDocument {
     pub leeway_seconds: Option<u64>,
     #[serde(default)]
     pub max_lifetime_seconds: Option<u64>,
+    /// The issuer's JWKS, fetched by the Envoy filter.
+    #[serde(default)]
+    pub jwks_uri: Option<String>,
+    /// An OpenID discovery document whose `jwks_uri` (and
+    /// `introspection_endpoint`) are used.
+    #[serde(default)]
+    pub discovery: Option<String>,
+    /// How the Envoy filter reaches the authorization server.
+    #[serde(default)]
+    pub remote: Option<RemoteDocument>,
+    /// RFC 7662 token introspection.
+    #[serde(default)]
+    pub introspection: Option<IntrospectionDocument>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RemoteDocument {
+    /// The Envoy cluster that reaches the authorization server.
+    pub cluster: String,
+    #[serde(default)]
+    pub refresh_seconds: Option<u64>,
+    #[serde(default)]
+    pub min_refetch_seconds: Option<u64>,
+    #[serde(default)]
+    pub timeout_ms: Option<u64>,
+    #[serde(default)]
+    pub max_response_bytes: Option<u64>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IntrospectionDocument {
+    /// The endpoint; with `discovery`, the document's `introspection_endpoint` by default.
+    #[serde(default)]
+    pub endpoint: Option<String>,
+    pub client_id: String,
+    pub client_auth: ClientAuthMethod,
+    #[serde(default)]
+    pub client_secret: Option<String>,
+    /// A private JWK for `private_key_jwt` (RFC 7523).
+    #[serde(default)]
+    pub private_key: Option<Value>,
+    /// `opaque` (default): only tokens that are not JWTs; `all`: every token of this issuer.
+    #[serde(default)]
+    pub tokens: IntrospectTokens,
+    #[serde(default)]
+    pub cache_seconds: Option<u64>,
+    #[serde(default)]
+    pub require_audience: Option<bool>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ClientAuthMethod {
+    ClientSecretBasic,
+    PrivateKeyJwt,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IntrospectTokens {
+    #[default]
+    Opaque,
+    All,
 }
 
 #[derive(Debug, Deserialize)]

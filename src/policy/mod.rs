@@ -44,6 +44,9 @@ pub(crate) struct Issuer {
     pub token_type: Option<String>,
     pub leeway: u64,
     pub max_lifetime: Option<u64>,
+    /// Keys from a JWKS URL or discovery instead of `keys`.
+    pub remote: Option<crate::remote::RemoteSource>,
+    pub introspection: Option<crate::remote::Introspection>,
 }
 
 #[derive(Debug)]

@@ -53,7 +53,7 @@ export async function startUpstream() {
  * Starts Envoy with one listener per policy. Resolves when every listener
  * accepts connections; rejects with Envoy's log if it does not start.
  */
-export async function startEnvoy({ policies, upstreamPort, timeoutMs = 60_000, extraArgs = [], directResponse = false }) {
+export async function startEnvoy({ policies, upstreamPort, timeoutMs = 60_000, extraArgs = [], directResponse = false, clusters = [] }) {
   if (!existsSync(FILTER_WASM)) throw new Error(`${FILTER_WASM} is missing: run scripts/build-filter.sh`);
   const dir = mkdtempSync(join(tmpdir(), 'rolegate-envoy-'));
   const adminPort = await freePort();
@@ -65,6 +65,7 @@ export async function startEnvoy({ policies, upstreamPort, timeoutMs = 60_000, e
     upstreamPort: upstreamPort ?? 9,
     adminPort,
     directResponse,
+    clusters,
   });
   const configPath = join(dir, 'envoy.yaml');
   writeFileSync(configPath, config);
