@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 // rolegate command line: check a policy, run decision cases in CI, decide one
 // request, print the Envoy config, make keys and test tokens.
-import { readFileSync } from 'node:fs';
-import { Policy, decodeToken, envoyConfig, generateKey, mintToken, runCases } from './node.js';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { Policy, createClient, decodeToken, envoyConfig, generateKey, mintToken, runCases } from './node.js';
 
 const USAGE = `usage:
   rolegate check <policy.json>                 validate a policy
@@ -10,6 +10,9 @@ const USAGE = `usage:
   rolegate decide <policy.json> --path P [--method M] [--token T | --claims claims.json]
                   [--header 'Name: value']... [--now SECONDS]
   rolegate envoy-config <policy.json> [--wasm PATH] [--port N] [--upstream HOST:PORT]
+  rolegate add-client <policy.json> --name N --role R --key-out client-key.json [--alg ES256]
+                  add an OAuth2 client to the policy's token endpoint; its
+                  private key is written once, to --key-out (mode 600)
   rolegate keygen --alg ES256 [--kid K]        print a new key pair (JWKs)
   rolegate mint --key private.json --claims claims.json [--alg A]
   rolegate decode <token>`;
@@ -122,6 +125,32 @@ const commands = {
       upstreamHost: upstream[0],
       upstreamPort: Number(upstream[1] ?? 9000),
     }));
+    return 0;
+  },
+
+  'add-client'(args) {
+    const file = args.positional[0];
+    if (!file) throw new UsageError('name the policy file');
+    const name = args.flag('name');
+    const role = args.flag('role');
+    const keyOut = args.flag('key-out');
+    if (!name || !role) throw new UsageError('--name and --role are required');
+    if (!keyOut) throw new UsageError('--key-out is required: the private key is shown only once');
+    const text = readFileSync(file, 'utf8');
+    const created = createClient(text, { name, role, alg: args.flag('alg') });
+    try {
+      // 'wx': never overwrite another client's key.
+      writeFileSync(keyOut, `${JSON.stringify(created.privateJwk, null, 2)}\n`, { mode: 0o600, flag: 'wx' });
+    } catch (e) {
+      throw new UsageError(`cannot write the private key to ${keyOut}: ${e.message}`);
+    }
+    writeFileSync(file, `${JSON.stringify(created.policy, null, 2)}\n`);
+    console.log(`client ${created.clientId} (${name}, role ${role}) added to ${file}
+private key: ${keyOut} (not kept anywhere else)
+token endpoint: ${created.tokenUrl}
+get a token: sign an assertion {iss, sub: "${created.clientId}", aud: "${created.tokenUrl}", exp, jti}
+  with the private key (rolegate mint --key ${keyOut} --claims assertion.json) and POST
+  grant_type=client_credentials&client_assertion_type=urn%3Aietf%3Aparams%3Aoauth%3Aclient-assertion-type%3Ajwt-bearer&client_assertion=<assertion>`);
     return 0;
   },
 

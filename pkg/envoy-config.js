@@ -1,6 +1,7 @@
 // Envoy configuration for the rolegate filter: used by the preview page
 // ("copy Envoy config"), the CLI, the demo and the Envoy tests, so the
 // documented config is the tested config.
+import { Policy } from './dist/rolegate.js';
 
 /**
  * An Envoy bootstrap (YAML) with one listener per entry, each running the
@@ -63,6 +64,30 @@ function listenerYaml({ name, policy, port, listenAddress, wasmPath, directRespo
   const route = directResponse
     ? 'direct_response: {status: 200, body: {inline_string: "ok"}}'
     : 'route: {cluster: admin_api}';
+  // The filter answers its token endpoint itself. Proxy-wasm hands a filter
+  // the request body only once its headers have gone on, so for those paths
+  // Envoy's buffer filter (after rolegate, before the router) holds the
+  // headers back until rolegate has answered; everywhere else it is off.
+  const endpoint = tokenEndpoint(policyText);
+  const own = endpoint ? [endpoint.path, endpoint.active_tokens_path] : [];
+  // Those routes never reach the upstream: if rolegate did not answer, Envoy does (404).
+  const ownRoutes = own.map((p) => `              - match: {path: ${JSON.stringify(p)}}
+                direct_response: {status: 404}
+`).join('');
+  const bufferOff = own.length
+    ? `
+                typed_per_filter_config:
+                  envoy.filters.http.buffer:
+                    "@type": type.googleapis.com/envoy.extensions.filters.http.buffer.v3.BufferPerRoute
+                    disabled: true`
+    : '';
+  const bufferFilter = own.length
+    ? `          - name: envoy.filters.http.buffer
+            typed_config:
+              "@type": type.googleapis.com/envoy.extensions.filters.http.buffer.v3.Buffer
+              max_request_bytes: 65536
+`
+    : '';
   // A JSON string is also a valid YAML double-quoted scalar.
   return `  - name: ${name}
     address: {socket_address: {address: ${listenAddress}, port_value: ${port}}}
@@ -82,8 +107,8 @@ function listenerYaml({ name, policy, port, listenAddress, wasmPath, directRespo
             - name: ${name}
               domains: ["*"]
               routes:
-              - match: {prefix: "/"}
-                ${route}
+${ownRoutes}              - match: {prefix: "/"}
+                ${route}${bufferOff}
           http_filters:
           - name: envoy.filters.http.wasm
             typed_config:
@@ -100,10 +125,25 @@ function listenerYaml({ name, policy, port, listenAddress, wasmPath, directRespo
                 configuration:
                   "@type": type.googleapis.com/google.protobuf.StringValue
                   value: ${JSON.stringify(policyText)}
-          - name: envoy.filters.http.router
+${bufferFilter}          - name: envoy.filters.http.router
             typed_config:
               "@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router
 `;
+}
+
+/** The token endpoint's paths as the core reads them; none for a policy the filter will refuse anyway. */
+function tokenEndpoint(policyText) {
+  let policy;
+  try {
+    policy = Policy.parse(policyText);
+  } catch {
+    return null;
+  }
+  try {
+    return policy.tokenEndpoint;
+  } finally {
+    policy.free();
+  }
 }
 
 /**

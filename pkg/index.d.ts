@@ -171,6 +171,8 @@ export class Policy {
   matrix(request: MatrixRequest): Matrix;
   readonly roles: RoleSummary[];
   readonly mode: 'enforce' | 'dry_run';
+  /** The token endpoint (`token_endpoint`) and its clients; null without one. */
+  readonly tokenEndpoint: TokenEndpointSummary | null;
   /** Releases the wasm memory now instead of at garbage collection. */
   free(): void;
 }
@@ -207,6 +209,58 @@ export interface KeyPair {
 
 /** A fresh key pair (RSA 2048, P-256, P-384, Ed25519, or an HMAC secret). */
 export function generateKey(options: { alg: Alg; kid?: string }): KeyPair;
+
+export interface TokenEndpointSummary {
+  issuer: string;
+  audience: string;
+  /** Canonical path clients post to (default `/oauth/token/`). */
+  path: string;
+  /** What client assertions name as `aud`. */
+  url: string;
+  expiration_seconds: number;
+  active_tokens_path: string;
+  active_tokens_role: string;
+  clients: ClientSummary[];
+}
+
+export interface ClientSummary {
+  client_id: string;
+  name: string;
+  role: string;
+  /** The first algorithm the client's key can sign with. */
+  alg: Alg | null;
+}
+
+/** An `oauth2_clients` entry of a policy with a `token_endpoint`. */
+export interface OAuthClientEntry {
+  client_id: string;
+  name: string;
+  /** The role its tokens carry (a role of the policy). */
+  role: string;
+  /** The client's public key. */
+  jwk: Jwk;
+}
+
+export interface NewClient {
+  clientId: string;
+  entry: OAuthClientEntry;
+  /** The policy document with `entry` appended to `oauth2_clients`. */
+  policy: JsonObject;
+  /** The client's private key: nothing keeps it, show it once. */
+  privateJwk: Jwk;
+  /** Where the client posts its assertion; also the assertion's `aud`. */
+  tokenUrl: string;
+}
+
+/**
+ * Pexip's "add OAuth2 client": a fresh key pair (ES256 by default) and client
+ * id for a client bound to `role`. Throws a RolegateError when the policy has
+ * no `token_endpoint` or the role is unknown.
+ */
+export function createClient(
+  policy: string | JsonObject,
+  options: { name: string; role: string; alg?: Exclude<Alg, 'HS256' | 'HS384' | 'HS512'> },
+): NewClient;
 
 export interface EnvoyConfigOptions {
   wasmPath?: string;

@@ -102,6 +102,23 @@ impl Policy {
         }
     }
 
+    /// The roles a request's credentials are granted, whatever the path, or
+    /// the decision that refuses them (401/403).
+    pub(crate) fn granted_roles(&self, request: &Request) -> Result<Vec<String>, Box<Decision>> {
+        let mut e = Evaluation::new(self, false);
+        let mut grant = || {
+            let claims = e.authenticate(request, Prior::Unknown)?;
+            e.identity(&claims)?;
+            e.check_scope(&claims)?;
+            e.grant_roles(&claims)
+                .map(|roles| roles.iter().map(|r| r.name.clone()).collect())
+        };
+        match grant() {
+            Ok(roles) => Ok(roles),
+            Err(end) => Err(Box::new(e.finish(end.reason, end.cause, end.challenge))),
+        }
+    }
+
     /// The roles a claims-only credential is granted, or why it gets none.
     pub(crate) fn roles_for_claims(
         &self,

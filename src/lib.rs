@@ -39,6 +39,7 @@ pub mod remote;
 pub mod request;
 pub mod rsa_verify;
 pub mod token;
+pub mod token_endpoint;
 mod trace;
 
 #[cfg(feature = "web")]

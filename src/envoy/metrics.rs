@@ -21,6 +21,8 @@ pub(super) struct Metrics {
     remote_fetch_failed: Counter,
     introspection_ok: Counter,
     introspection_failed: Counter,
+    tokens_issued: Counter,
+    token_requests_refused: Counter,
 }
 
 struct Counter {
@@ -67,6 +69,8 @@ impl Metrics {
             remote_fetch_failed: counter("remote_fetch_failed")?,
             introspection_ok: counter("introspection_ok")?,
             introspection_failed: counter("introspection_failed")?,
+            tokens_issued: counter("tokens_issued")?,
+            token_requests_refused: counter("token_requests_refused")?,
         })
     }
 
@@ -95,6 +99,15 @@ impl Metrics {
         }
     }
 
+    /// One answer of the token endpoint.
+    pub fn count_token(&self, issued: bool) {
+        if issued {
+            self.tokens_issued.add()
+        } else {
+            self.token_requests_refused.add()
+        }
+    }
+
     /// Hands the counts gathered since the last flush to Envoy.
     pub fn flush(&self) {
         for counter in self.by_reason.iter().chain([
@@ -105,6 +118,8 @@ impl Metrics {
             &self.remote_fetch_failed,
             &self.introspection_ok,
             &self.introspection_failed,
+            &self.tokens_issued,
+            &self.token_requests_refused,
         ]) {
             counter.flush();
         }

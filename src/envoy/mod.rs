@@ -9,11 +9,13 @@
 //! every request.
 
 mod metrics;
+mod store;
 
 use crate::decision::Decision;
 use crate::host::HeaderChanges;
 use crate::policy::Policy;
 use crate::remote::{HttpCall, HttpResult, Purpose};
+use crate::token_endpoint::Route;
 use crate::{CacheUse, DecideOptions, Request, State, Step};
 use metrics::Metrics;
 use proxy_wasm::hostcalls;
@@ -23,6 +25,7 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;
 use std::time::{Duration, UNIX_EPOCH};
+use store::SharedDataStore;
 
 proxy_wasm::main! {{
     proxy_wasm::set_log_level(LogLevel::Info);
@@ -139,6 +142,7 @@ impl RootContext for Root {
         Some(Box::new(Filter {
             id: context_id,
             shared: self.shared.clone(),
+            token_request: None,
         }))
     }
 
@@ -184,6 +188,8 @@ fn start_due_calls(shared: &Rc<Shared>) {
 struct Filter {
     id: u32,
     shared: Option<Rc<Shared>>,
+    /// A token request waiting for its body.
+    token_request: Option<Request>,
 }
 
 impl Context for Filter {
@@ -195,7 +201,7 @@ impl Context for Filter {
 }
 
 impl HttpContext for Filter {
-    fn on_http_request_headers(&mut self, _num_headers: usize, _end_of_stream: bool) -> Action {
+    fn on_http_request_headers(&mut self, _num_headers: usize, end_of_stream: bool) -> Action {
         let Some(shared) = self.shared.clone() else {
             // Envoy does not start a plugin whose on_configure failed; be safe anyway.
             return refuse("rolegate: no policy is loaded");
@@ -204,8 +210,101 @@ impl HttpContext for Filter {
             Ok(request) => request,
             Err(message) => return refuse(&message),
         };
-        step(&shared, self.id, request, false)
+        match shared.policy.token_route(&request) {
+            None => step(&shared, self.id, request, false),
+            Some(Route::ListTokens) => {
+                let reply = match shared.policy.token_endpoint() {
+                    Some(endpoint) => shared
+                        .policy
+                        .list_tokens(&request, &SharedDataStore::new(&endpoint.issuer)),
+                    None => return refuse("rolegate: no token endpoint"),
+                };
+                send_reply(&shared, "list_tokens", &reply)
+            }
+            Some(Route::IssueToken) if end_of_stream => issue(&shared, &request, &[]),
+            Some(Route::IssueToken) => {
+                // Wait for the form body. Proxy-wasm delivers a body only after
+                // the headers continue (a paused header stops the body too), so
+                // the documented Envoy config holds the headers in the buffer
+                // filter after rolegate and routes this path to a
+                // direct_response: nothing of it reaches the upstream.
+                self.token_request = Some(request);
+                Action::Continue
+            }
+        }
     }
+
+    fn on_http_request_body(&mut self, body_size: usize, end_of_stream: bool) -> Action {
+        let (Some(shared), Some(_)) = (self.shared.clone(), self.token_request.as_ref()) else {
+            return Action::Continue;
+        };
+        if body_size > MAX_TOKEN_BODY {
+            self.token_request = None;
+            let reply = crate::token_endpoint::Reply {
+                status: 413,
+                headers: vec![("content-type", "application/json".to_owned())],
+                body: r#"{"error":"invalid_request","error_description":"the request body is too large"}"#.to_owned(),
+            };
+            return send_reply(&shared, "token", &reply);
+        }
+        if !end_of_stream {
+            return Action::Pause;
+        }
+        let Some(request) = self.token_request.take() else {
+            return Action::Continue;
+        };
+        let body = match hostcalls::get_buffer(BufferType::HttpRequestBody, 0, body_size) {
+            Ok(body) => body.unwrap_or_default(),
+            Err(status) => {
+                return refuse(&format!(
+                    "rolegate: cannot read the token request: {status:?}"
+                ))
+            }
+        };
+        issue(&shared, &request, &body)
+    }
+}
+
+/// Largest token request body read (a form with one assertion is ~1 KiB).
+const MAX_TOKEN_BODY: usize = 16_384;
+
+fn issue(shared: &Shared, request: &Request, body: &[u8]) -> Action {
+    let Some(endpoint) = shared.policy.token_endpoint() else {
+        return refuse("rolegate: no token endpoint");
+    };
+    let reply =
+        shared
+            .policy
+            .issue_token(request, body, &mut SharedDataStore::new(&endpoint.issuer));
+    shared.metrics.count_token(reply.status == 200);
+    send_reply(shared, "token", &reply)
+}
+
+/// Sends an endpoint's answer, with one audit line (never a token).
+fn send_reply(shared: &Shared, endpoint: &str, reply: &crate::token_endpoint::Reply) -> Action {
+    if shared.policy.envoy_settings().audit_log {
+        let error = serde_json::from_str::<serde_json::Value>(&reply.body)
+            .ok()
+            .and_then(|v| v.get("error").and_then(|e| e.as_str()).map(str::to_owned));
+        let line =
+            serde_json::json!({"rolegate": endpoint, "status": reply.status, "error": error});
+        log(LogLevel::Info, &line.to_string());
+    }
+    let headers: Vec<(&str, &str)> = reply
+        .headers
+        .iter()
+        .map(|(n, v)| (*n, v.as_str()))
+        .collect();
+    if hostcalls::send_http_response(
+        u32::from(reply.status),
+        headers,
+        Some(reply.body.as_bytes()),
+    )
+    .is_err()
+    {
+        let _ = hostcalls::reset_http_request();
+    }
+    Action::Pause
 }
 
 /// Decides `request` of context `context`, or starts the call it needs.

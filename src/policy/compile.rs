@@ -66,15 +66,22 @@ fn fix_serde_message(message: String) -> String {
 
 fn compile_document(doc: PolicyDocument) -> Result<Policy, PolicyError> {
     let root = JsonPath::root();
-    if doc.issuers.is_empty() {
-        return Err(PolicyError::value(
+    let doc_issuers = match (doc.issuers, doc.token_endpoint.is_some()) {
+        (None, false) => return Err(PolicyError::missing(
             &root.field("issuers"),
-            "at least one issuer is needed: the authorization server whose tokens are accepted",
-        ));
-    }
-    let mut issuers = Vec::with_capacity(doc.issuers.len());
+            "missing field `issuers`: list the authorization servers whose tokens are accepted \
+                 (or add a token_endpoint that issues them)",
+        )),
+        (Some(list), false) if list.is_empty() => return Err(PolicyError::value(
+            &root.field("issuers"),
+            "at least one issuer is needed: the authorization server whose tokens are accepted \
+                 (or a token_endpoint that issues them)",
+        )),
+        (list, _) => list.unwrap_or_default(),
+    };
+    let mut issuers = Vec::with_capacity(doc_issuers.len());
     let mut seen_issuers = HashSet::new();
-    for (i, issuer) in doc.issuers.into_iter().enumerate() {
+    for (i, issuer) in doc_issuers.into_iter().enumerate() {
         let path = root.field("issuers").index(i);
         if !seen_issuers.insert(issuer.issuer.clone()) {
             return Err(PolicyError::conflict(
@@ -122,6 +129,30 @@ fn compile_document(doc: PolicyDocument) -> Result<Policy, PolicyError> {
 
     let roles = compile_roles(doc.roles, &root.field("roles"))?;
 
+    let token_endpoint = match doc.token_endpoint {
+        None if !doc.oauth2_clients.is_empty() => {
+            return Err(PolicyError::missing(
+                &root.field("token_endpoint"),
+                "oauth2_clients need a token_endpoint that issues their tokens",
+            ))
+        }
+        None => None,
+        Some(endpoint) => {
+            let names: Vec<String> = roles.iter().map(|r| r.name.clone()).collect();
+            let (endpoint, issuer) =
+                crate::token_endpoint::compile(endpoint, doc.oauth2_clients, &names)?;
+            if let Some(i) = issuers.iter().position(|x| x.issuer == issuer.issuer) {
+                return Err(PolicyError::conflict(
+                    &root.field("issuers").index(i).field("issuer"),
+                    "the token endpoint's issuer is trusted automatically; remove this entry",
+                ));
+            }
+            issuers.push(issuer);
+            crate::token_endpoint::check_bindings(&endpoint, &roles, &required_scopes)?;
+            Some(endpoint)
+        }
+    };
+
     let realm = doc.realm.unwrap_or_else(|| "rolegate".to_owned());
     if realm.is_empty()
         || !realm
@@ -159,6 +190,7 @@ fn compile_document(doc: PolicyDocument) -> Result<Policy, PolicyError> {
         mode: doc.mode,
         realm,
         envoy,
+        token_endpoint,
     })
 }
 

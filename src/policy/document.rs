@@ -10,7 +10,9 @@ pub struct PolicyDocument {
     /// Free text for people; ignored by the engine.
     #[serde(default)]
     pub description: Option<String>,
-    pub issuers: Vec<IssuerDocument>,
+    /// May be empty only when a `token_endpoint` issues the tokens.
+    #[serde(default)]
+    pub issuers: Option<Vec<IssuerDocument>>,
     #[serde(default)]
     pub path_prefix: Option<String>,
     #[serde(default)]
@@ -35,6 +37,48 @@ pub struct PolicyDocument {
     /// Settings of the Envoy filter (identity headers, stats, cache).
     #[serde(default)]
     pub envoy: Option<EnvoyDocument>,
+    /// The filter issues tokens itself (Pexip's management node `/oauth/token/`).
+    #[serde(default)]
+    pub token_endpoint: Option<TokenEndpointDocument>,
+    /// OAuth2 clients of the token endpoint, each bound to one role.
+    #[serde(default)]
+    pub oauth2_clients: Vec<OAuthClientDocument>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TokenEndpointDocument {
+    /// The `iss` of issued tokens; added to the trusted issuers automatically.
+    pub issuer: String,
+    /// The `aud` of issued tokens.
+    pub audience: String,
+    /// A private EC P-256 JWK (ES256) that signs issued tokens.
+    pub signing_key: Value,
+    /// Where clients post (default `/oauth/token/`).
+    #[serde(default)]
+    pub path: Option<String>,
+    /// The endpoint's URL, which client assertions name as `aud` (default:
+    /// the issuer followed by the path).
+    #[serde(default)]
+    pub url: Option<String>,
+    #[serde(default)]
+    pub access_token_expiration_seconds: Option<u64>,
+    /// Where an administrator lists active tokens (default `/oauth/tokens/`).
+    #[serde(default)]
+    pub active_tokens_path: Option<String>,
+    /// The role a token needs to list active tokens.
+    pub active_tokens_role: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OAuthClientDocument {
+    pub client_id: String,
+    pub name: String,
+    /// The role its tokens carry (a role of this policy).
+    pub role: String,
+    /// The client's public key (its private half signs client assertions).
+    pub jwk: Value,
 }
 
 #[derive(Debug, Deserialize)]

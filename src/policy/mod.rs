@@ -32,6 +32,7 @@ pub struct Policy {
     pub(crate) mode: Mode,
     pub(crate) realm: String,
     pub(crate) envoy: EnvoySettings,
+    pub(crate) token_endpoint: Option<crate::token_endpoint::TokenEndpoint>,
 }
 
 #[derive(Debug)]
@@ -150,6 +151,11 @@ impl Policy {
             .iter()
             .find(|i| i.issuer == issuer)
             .map(|i| (i.keys.as_slice(), i.algorithms.as_slice()))
+    }
+
+    /// The token endpoint, when the policy has one.
+    pub fn token_endpoint(&self) -> Option<&crate::token_endpoint::TokenEndpoint> {
+        self.token_endpoint.as_ref()
     }
 
     pub fn realm(&self) -> &str {

@@ -132,6 +132,27 @@ struct JsMatrixRequest {
     now: Option<f64>,
 }
 
+/// A policy document given as JSON text or a plain object, as text.
+fn document_text(document: &JsValue) -> Result<String, JsValue> {
+    match document.as_string() {
+        Some(text) => Ok(text),
+        None => js_sys::JSON::stringify(document)
+            .ok()
+            .and_then(|s| s.as_string())
+            .ok_or_else(|| {
+                js_error(
+                    "invalid_argument",
+                    "",
+                    "the policy must be JSON text or an object",
+                )
+            }),
+    }
+}
+
+fn policy_error(e: &crate::PolicyError) -> JsValue {
+    js_error(e.code.as_str(), &e.path, &e.to_string())
+}
+
 /// A loaded, checked policy.
 #[wasm_bindgen(js_name = Policy)]
 pub struct WebPolicy {
@@ -143,22 +164,9 @@ impl WebPolicy {
     /// Loads a policy from JSON text or a plain object. Throws an `Error` with
     /// `code` and `path` (e.g. `roles[2].rules[0].paths[1]`).
     pub fn parse(document: JsValue) -> Result<WebPolicy, JsValue> {
-        let text = match document.as_string() {
-            Some(text) => text,
-            None => js_sys::JSON::stringify(&document)
-                .ok()
-                .and_then(|s| s.as_string())
-                .ok_or_else(|| {
-                    js_error(
-                        "invalid_argument",
-                        "",
-                        "the policy must be JSON text or an object",
-                    )
-                })?,
-        };
-        Policy::from_json(&text)
+        Policy::from_json(&document_text(&document)?)
             .map(|inner| WebPolicy { inner })
-            .map_err(|e| js_error(e.code.as_str(), &e.path, &e.to_string()))
+            .map_err(|e| policy_error(&e))
     }
 
     /// Decides `{method, path, headers?, claims?, now?}`.
@@ -187,6 +195,12 @@ impl WebPolicy {
     pub fn roles(&self) -> Result<JsValue, JsValue> {
         let roles: Vec<_> = self.inner.roles_summary().collect();
         output(&roles)
+    }
+
+    /// The token endpoint and its clients (`null` without one).
+    #[wasm_bindgen(getter, js_name = tokenEndpoint)]
+    pub fn token_endpoint(&self) -> Result<JsValue, JsValue> {
+        output(&self.inner.token_endpoint().map(|e| e.summary()))
     }
 
     /// `"enforce"` or `"dry_run"`.
@@ -304,4 +318,55 @@ pub fn generate_key(options: JsValue) -> Result<JsValue, JsValue> {
         private_jwk: private,
         public_jwk: public,
     })
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct JsNewClient {
+    name: String,
+    role: String,
+    #[serde(default)]
+    alg: Option<String>,
+}
+
+/// Pexip's "add OAuth2 client" for a policy with a `token_endpoint`:
+/// `{name, role, alg?}` -> `{clientId, entry, policy, privateJwk, tokenUrl}`.
+/// `policy` is the document (same member order) with `entry` appended to
+/// `oauth2_clients`; the private key exists only in this result.
+#[wasm_bindgen(js_name = createClient)]
+pub fn create_client(document: JsValue, options: JsValue) -> Result<JsValue, JsValue> {
+    let options: JsNewClient = input(options, "options", &["name", "role", "alg"])?;
+    let text = document_text(&document)?;
+    let created = crate::token_endpoint::create_client(
+        &text,
+        &options.name,
+        &options.role,
+        options.alg.as_deref(),
+    )
+    .map_err(|e| policy_error(&e))?;
+    // Rebuilt from the caller's text rather than the core's map, so the
+    // document keeps its member order in the editor.
+    let policy = js_sys::JSON::parse(&text)
+        .map_err(|_| js_error("invalid_json", "", "the policy is not JSON"))?;
+    let entry = output(&created.entry)?;
+    let clients = Reflect::get(&policy, &"oauth2_clients".into())?;
+    let clients = if let Ok(existing) = clients.dyn_into::<js_sys::Array>() {
+        existing
+    } else {
+        let fresh = js_sys::Array::new();
+        Reflect::set(&policy, &"oauth2_clients".into(), &fresh)?;
+        fresh
+    };
+    clients.push(&entry);
+    let result = js_sys::Object::new();
+    for (name, value) in [
+        ("clientId", JsValue::from(created.client_id.as_str())),
+        ("entry", entry),
+        ("policy", policy),
+        ("privateJwk", output(&created.private_jwk)?),
+        ("tokenUrl", JsValue::from(created.token_url.as_str())),
+    ] {
+        Reflect::set(&result, &name.into(), &value)?;
+    }
+    Ok(result.into())
 }

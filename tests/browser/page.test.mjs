@@ -257,6 +257,62 @@ test('the Pexip preset guards authentication configuration', async () => {
   await shot('pexip-then-pingaccess');
 });
 
+test('an OAuth2 client is created on the Pexip preset and its private key is shown once', async () => {
+  await page.click('#preset-pexip');
+  await settle();
+  assert.equal(await page.isVisible('#endpoint-missing'), true);
+  assert.equal(await page.isHidden('#endpoint-box'), true);
+  await page.click('#endpoint-add');
+  await settle();
+  let doc = await policyDoc();
+  assert.equal(doc.token_endpoint.issuer, 'https://pexip-manager.example.com');
+  assert.deepEqual(doc.issuers, [], 'the management node issues the tokens now');
+  assert.match(await page.textContent('#policy-status'), /Policy OK/);
+  assert.match(await page.textContent('#endpoint-facts'), /https:\/\/pexip-manager\.example\.com\/oauth\/token\/.*3600 s/s);
+  assert.match(await page.textContent('#clients tbody'), /No clients yet/);
+
+  // Keyboard and labels: fill the form, submit with Enter.
+  await page.fill('#client-name', 'dashboard');
+  await page.selectOption('#client-role', 'read_only');
+  await page.focus('#client-name');
+  await page.keyboard.press('Enter');
+  await settle();
+  const clientId = await page.textContent('#client-secret-id');
+  assert.match(clientId, /^[A-Za-z0-9_-]{16,}$/);
+  const privateJwk = JSON.parse(await page.inputValue('#client-secret-key'));
+  assert.equal(privateJwk.kty, 'EC');
+  assert.ok(privateJwk.d);
+  doc = await policyDoc();
+  assert.equal(doc.oauth2_clients.length, 1);
+  assert.equal(doc.oauth2_clients[0].client_id, clientId);
+  assert.equal(doc.oauth2_clients[0].jwk.d, undefined, 'the policy holds the public key only');
+  assert.equal(doc.oauth2_clients[0].jwk.x, privateJwk.x);
+  assert.match(await page.textContent('#clients tbody'), new RegExp(`${clientId}\\s*dashboard\\s*read_only\\s*ES256`));
+  assert.equal(await page.textContent('#client-secret-url'), 'https://pexip-manager.example.com/oauth/token/');
+  await shot('oauth2-client-created');
+  await page.locator('#clients-panel').screenshot({ path: join(artifacts, 'oauth2-clients-panel.png') });
+
+  // A share link carries the policy but never the private key.
+  await page.click('#share');
+  await settle();
+  const shared = await page.evaluate(async (url) => {
+    const { decodeState } = await import('./share.js');
+    return JSON.stringify(await decodeState(url.split('#s=')[1]));
+  }, await page.getAttribute('#share', 'data-url'));
+  assert.ok(shared.includes(clientId));
+  assert.ok(!shared.includes(privateJwk.d), 'no private key in the share link');
+
+  await page.click('#client-secret-done');
+  assert.equal(await page.isHidden('#client-secret'), true);
+  assert.equal(await page.inputValue('#client-secret-key'), '');
+
+  // An error names the field: a client needs a name.
+  await page.fill('#client-name', '');
+  await page.click('#client-create');
+  await settle();
+  assert.match(await page.textContent('#client-status'), /oauth2_clients\[1\]\.name/);
+});
+
 test('figure: the matrix for 10 roles x 50 paths x 5 methods in the browser build', async (t) => {
   const ms = await page.evaluate(async () => {
     const { Policy } = await import('./rolegate/web.js');

@@ -39,21 +39,23 @@ export function freePort() {
 /** An upstream that answers every request with what it received, as JSON
  * (in the body and, base64url, in the `x-echo` header). */
 export async function startUpstream() {
+  const seen = []; // every request the upstream received: {method, path}
   const server = createServer((req, res) => {
+    seen.push({ method: req.method, path: req.url });
     const body = JSON.stringify({ method: req.method, path: req.url, headers: req.headers });
     // Also in a header, so HEAD requests (no body) can be checked too.
     res.writeHead(200, { 'content-type': 'application/json', 'x-upstream': 'echo', 'x-echo': Buffer.from(body).toString('base64url') });
     res.end(body);
   });
   await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { port: server.address().port, close: () => new Promise((r) => server.close(r)) };
+  return { port: server.address().port, seen, close: () => new Promise((r) => server.close(r)) };
 }
 
 /**
  * Starts Envoy with one listener per policy. Resolves when every listener
  * accepts connections; rejects with Envoy's log if it does not start.
  */
-export async function startEnvoy({ policies, upstreamPort, timeoutMs = 60_000, extraArgs = [], directResponse = false, clusters = [] }) {
+export async function startEnvoy({ policies, upstreamPort, timeoutMs = 60_000, extraArgs = [], directResponse = false, clusters = [], concurrency = 1 }) {
   if (!existsSync(FILTER_WASM)) throw new Error(`${FILTER_WASM} is missing: run scripts/build-filter.sh`);
   const dir = mkdtempSync(join(tmpdir(), 'rolegate-envoy-'));
   const adminPort = await freePort();
@@ -70,7 +72,7 @@ export async function startEnvoy({ policies, upstreamPort, timeoutMs = 60_000, e
   const configPath = join(dir, 'envoy.yaml');
   writeFileSync(configPath, config);
   const child = spawn('envoy', [
-    '-c', configPath, '--concurrency', '1', '--use-dynamic-base-id',
+    '-c', configPath, '--concurrency', String(concurrency), '--use-dynamic-base-id',
     '--log-level', 'warn', '--component-log-level', 'wasm:info', ...extraArgs,
   ], { stdio: ['ignore', 'pipe', 'pipe'] });
   running.add(child);
@@ -143,7 +145,7 @@ async function isReady(adminPort, ports) {
  * Resolves to {status, headers: {name: [values]}, body} as soon as the whole
  * response is in (waiting for the close would add Envoy's delayed-close second).
  */
-export function rawRequest(port, { method = 'GET', path, headers = [] }, timeoutMs = 10_000) {
+export function rawRequest(port, { method = 'GET', path, headers = [], body }, timeoutMs = 10_000) {
   return new Promise((resolve, reject) => {
     const lines = [`${method} ${path} HTTP/1.1`, 'host: rolegate.test', 'connection: close'];
     for (const [name, value] of headers) lines.push(`${name}: ${value}`);
@@ -160,7 +162,7 @@ export function rawRequest(port, { method = 'GET', path, headers = [] }, timeout
     };
     const timer = setTimeout(() => finish(new Error(`no response within ${timeoutMs} ms for ${method} ${path}`)), timeoutMs);
     // No half-close: Envoy treats it as the client going away.
-    socket.on('connect', () => socket.write(Buffer.from(`${lines.join('\r\n')}\r\n\r\n`, 'utf8')));
+    socket.on('connect', () => socket.write(Buffer.concat([Buffer.from(`${lines.join('\r\n')}\r\n\r\n`, 'utf8'), Buffer.from(body ?? '')])));
     socket.on('data', (d) => {
       received = Buffer.concat([received, d]);
       const response = tryParse(received, method, false);

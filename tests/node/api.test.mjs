@@ -1,7 +1,7 @@
 // The package's API: errors, tokens, keys, headers, matrix, cases.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Policy, decodeToken, mintToken, generateKey, envoyConfig, runCases } from '../../pkg/node.js';
+import { Policy, createClient, decodeToken, mintToken, generateKey, envoyConfig, runCases } from '../../pkg/node.js';
 
 const NOW = 1_800_000_000;
 const issuer = 'https://idp.test';
@@ -178,4 +178,71 @@ test('envoyConfig embeds the policy as a JSON string', () => {
   const line = yaml.split('\n').find((l) => l.trim().startsWith('value: '));
   const embedded = JSON.parse(JSON.parse(line.trim().slice('value: '.length)));
   assert.equal(embedded.note, 'quote " and \\ and ünicode');
+});
+
+test('createClient adds a Pexip-style OAuth2 client and hands out its private key once', () => {
+  const signing = generateKey({ alg: 'ES256', kid: 'node-1' }).privateJwk;
+  const doc = {
+    description: 'token endpoint in front of an admin API',
+    token_endpoint: { issuer: 'https://manager.test', audience: 'admin-api', signing_key: signing, active_tokens_role: 'admin' },
+    roles: [
+      { name: 'admin', required_attributes: [{ claim: 'role', value: 'admin' }], rules: [{ effect: 'allow', methods: ['*'], paths: ['/**'] }] },
+      { name: 'reader', required_attributes: [{ claim: 'role', value: 'reader' }], rules: [{ effect: 'allow', methods: ['read'], paths: ['/**'] }] },
+    ],
+  };
+  const created = createClient(JSON.stringify(doc), { name: 'dashboard', role: 'reader' });
+  assert.equal(created.tokenUrl, 'https://manager.test/oauth/token/');
+  assert.deepEqual(Object.keys(created.policy), [...Object.keys(doc), 'oauth2_clients'], 'member order is kept');
+  assert.deepEqual(created.policy.oauth2_clients, [created.entry]);
+  assert.deepEqual(created.entry, { client_id: created.clientId, name: 'dashboard', role: 'reader', jwk: created.entry.jwk });
+  assert.equal(created.entry.jwk.d, undefined, 'the policy holds the public key only');
+  assert.equal(created.privateJwk.kty, 'EC');
+  assert.ok(created.privateJwk.d);
+  const parsed = Policy.parse(created.policy);
+  assert.deepEqual(parsed.roles.map((r) => r.name), ['admin', 'reader']);
+  assert.deepEqual(parsed.tokenEndpoint, {
+    issuer: 'https://manager.test', audience: 'admin-api', path: '/oauth/token/', url: 'https://manager.test/oauth/token/',
+    expiration_seconds: 3600, active_tokens_path: '/oauth/tokens/', active_tokens_role: 'admin',
+    clients: [{ client_id: created.clientId, name: 'dashboard', role: 'reader', alg: 'ES256' }],
+  });
+  assert.equal(policyFor([generateKey({ alg: 'ES256' }).publicJwk]).tokenEndpoint, null);
+
+  // The private key is the pair of the public one in the policy: an assertion
+  // it signs verifies against the entry's key.
+  const assertion = mintToken({ key: created.privateJwk, claims: { iss: created.clientId, sub: created.clientId, aud: created.tokenUrl, exp: NOW + 60, jti: 'j1' } });
+  const trusting = Policy.parse({
+    issuers: [{ issuer: created.clientId, audiences: [created.tokenUrl], jwks: { keys: [created.entry.jwk] }, algorithms: ['ES256'] }],
+    roles: [{ name: 'any', grant: 'any_valid_token', rules: [{ effect: 'allow', methods: ['*'], paths: ['/**'] }] }],
+  });
+  assert.equal(trusting.decide({ path: '/x', headers: { authorization: `Bearer ${assertion}` }, now: NOW }).allowed, true);
+
+  // Objects in, a second client appended; other algorithms.
+  const second = createClient(created.policy, { name: 'deploy', role: 'admin', alg: 'RS256' });
+  assert.equal(second.policy.oauth2_clients.length, 2);
+  assert.equal(second.privateJwk.kty, 'RSA');
+  assert.notEqual(second.clientId, created.clientId);
+  assert.equal(created.policy.oauth2_clients.length, 1, 'the input is not modified');
+
+  const fails = (policy, options, code, path) =>
+    assert.throws(() => createClient(policy, options), (e) => {
+      assert.equal(e.code, code, e.message);
+      assert.equal(e.path, path, e.message);
+      return true;
+    });
+  fails(doc, { name: 'x', role: 'ghost' }, 'invalid_value', 'oauth2_clients[0].role');
+  fails(doc, { name: 'x', role: 'admin', alg: 'HS256' }, 'invalid_value', 'oauth2_clients[0].jwk.alg');
+  fails(doc, { name: 'x', role: 'admin', colour: 'red' }, 'invalid_argument', 'options.colour');
+  const { token_endpoint, ...noEndpoint } = doc;
+  fails({ ...noEndpoint, issuers: [{ issuer, audiences: ['api'], jwks: { keys: [generateKey({ alg: 'ES256' }).publicJwk] }, algorithms: ['ES256'] }] },
+    { name: 'x', role: 'admin' }, 'missing_field', 'token_endpoint');
+  assert.ok(token_endpoint);
+
+  // Envoy config: the token paths are held by the buffer filter and never routed upstream.
+  const yaml = envoyConfig(second.policy);
+  assert.match(yaml, /- match: \{path: "\/oauth\/token\/"\}\n\s+direct_response: \{status: 404\}/);
+  assert.match(yaml, /- match: \{path: "\/oauth\/tokens\/"\}\n\s+direct_response: \{status: 404\}/);
+  assert.match(yaml, /envoy\.filters\.http\.wasm[\s\S]*envoy\.filters\.http\.buffer[\s\S]*envoy\.filters\.http\.router/);
+  assert.match(yaml, /prefix: "\/"\}\n\s+route: \{cluster: admin_api\}\n\s+typed_per_filter_config:[\s\S]*BufferPerRoute\n\s+disabled: true/);
+  const external = { ...noEndpoint, issuers: [{ issuer, audiences: ['api'], jwks: { keys: [generateKey({ alg: 'ES256' }).publicJwk] }, algorithms: ['ES256'] }] };
+  assert.doesNotMatch(envoyConfig(external), /buffer|direct_response/);
 });

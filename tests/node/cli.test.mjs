@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, statSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -73,6 +73,36 @@ test('keygen, mint, decode and decide work together', () => {
   const denied = run('decide', policy, '--method', 'DELETE', '--path', '/x', '--header', `Authorization: Bearer ${token}`, '--now', String(NOW));
   assert.equal(denied.code, 1);
   assert.equal(JSON.parse(denied.out).reason, 'not_permitted');
+});
+
+test('add-client adds a client to the policy and writes its private key once', () => {
+  const signing = JSON.parse(run('keygen', '--alg', 'ES256').out).privateJwk;
+  const policy = file('te.json', {
+    token_endpoint: { issuer: 'https://manager.test', audience: 'api', signing_key: signing, active_tokens_role: 'admin' },
+    roles: [{ name: 'admin', required_attributes: [{ claim: 'role', value: 'admin' }], rules: [{ effect: 'allow', methods: ['*'], paths: ['/**'] }] }],
+  });
+  const keyOut = join(dir, 'client-key.json');
+  const r = run('add-client', policy, '--name', 'automation', '--role', 'admin', '--key-out', keyOut);
+  assert.equal(r.code, 0, r.err);
+  const doc = JSON.parse(readFileSync(policy, 'utf8'));
+  const [client] = doc.oauth2_clients;
+  assert.equal(client.name, 'automation');
+  assert.match(r.out, new RegExp(`client ${client.client_id} \\(automation, role admin\\)`));
+  assert.match(r.out, /token endpoint: https:\/\/manager.test\/oauth\/token\//);
+  const key = JSON.parse(readFileSync(keyOut, 'utf8'));
+  assert.equal(key.x, client.jwk.x);
+  assert.ok(key.d && !client.jwk.d);
+  assert.equal(statSync(keyOut).mode & 0o777, 0o600);
+  assert.equal(run('check', policy).code, 0);
+  // The key file is never overwritten; the policy is left as it was.
+  const again = run('add-client', policy, '--name', 'other', '--role', 'admin', '--key-out', keyOut);
+  assert.equal(again.code, 2);
+  assert.match(again.err, /cannot write the private key/);
+  assert.equal(JSON.parse(readFileSync(policy, 'utf8')).oauth2_clients.length, 1);
+  const ghost = run('add-client', policy, '--name', 'x', '--role', 'ghost', '--key-out', join(dir, 'k2.json'));
+  assert.equal(ghost.code, 2);
+  assert.match(ghost.err, /oauth2_clients\[1\]\.role/);
+  assert.equal(run('add-client', policy, '--name', 'x', '--role', 'admin').code, 2);
 });
 
 test('envoy-config prints a fail-closed filter config', () => {

@@ -1,6 +1,6 @@
 // A sample test harness, type-checked by types.test.mjs (tsc --noEmit) against pkg/index.d.ts.
-import { Policy, mintToken, generateKey, decodeToken, runCases, envoyConfig } from 'rolegate';
-import type { Decision, Matrix, RolegateError, CaseResult } from 'rolegate';
+import { Policy, mintToken, generateKey, decodeToken, runCases, envoyConfig, createClient } from 'rolegate';
+import type { Decision, Matrix, RolegateError, CaseResult, NewClient } from 'rolegate';
 
 const { privateJwk, publicJwk } = generateKey({ alg: 'ES256', kid: 'test' });
 const policy = Policy.parse({
@@ -19,6 +19,8 @@ const cell: boolean | undefined = matrix.rows[0]?.cells[0]?.[1]?.allowed;
 const header = decodeToken(token).header;
 const results: CaseResult[] = runCases(policy, [{ request: { path: '/users', claims: { group: 'auditors' } }, expect: { allowed: false } }]);
 const yaml: string = envoyConfig(policy.roles.length > 0 ? { a: 1 } : '{}', { listenPort: 8080 });
+const created: NewClient = createClient({ token_endpoint: {}, roles: [] }, { name: 'report', role: 'auditor', alg: 'EdDSA' });
+const clientKey: string | undefined = created.privateJwk.kid;
 try {
   Policy.parse('{}');
 } catch (e) {
@@ -33,7 +35,9 @@ decision.wwwAuthenticate;
 generateKey({ alg: 'ES512' });
 // @ts-expect-error: path is required
 policy.decide({ method: 'GET' });
+// @ts-expect-error: a client key is never an HMAC secret
+createClient('{}', { name: 'n', role: 'r', alg: 'HS256' });
 // @ts-expect-error: reasons are a closed set
 const reason: typeof decision.reason = 'maybe';
 
-console.log(status, firstRule, attribute, cell, header, results, yaml, reason);
+console.log(clientKey, status, firstRule, attribute, cell, header, results, yaml, reason);

@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
-import { Policy, decodeToken, generateKey, mintToken, runCases } from '../../pkg/node.js';
+import { Policy, createClient, decodeToken, generateKey, mintToken, runCases } from '../../pkg/node.js';
 
 const here = (p) => fileURLToPath(new URL(p, import.meta.url));
 
@@ -58,6 +58,15 @@ test('every interface lists exactly the fields of the real objects', () => {
     DecodedToken: decodeToken(token),
     CaseResult: runCases(policy, [{ request: { path: '/p', claims, now }, expect: {} }])[0],
   };
+  const created = createClient(
+    { token_endpoint: { issuer: 'i', audience: 'a', signing_key: privateJwk, active_tokens_role: 'r' },
+      roles: [{ name: 'r', required_attributes: [{ claim: 'role', value: 'r' }], rules: [{ effect: 'allow', methods: ['read'], paths: ['/**'] }] }] },
+    { name: 'n', role: 'r' },
+  );
+  objects.NewClient = created;
+  objects.OAuthClientEntry = created.entry;
+  objects.TokenEndpointSummary = Policy.parse(created.policy).tokenEndpoint;
+  objects.ClientSummary = objects.TokenEndpointSummary.clients[0];
   for (const [name, object] of Object.entries(objects)) {
     assert.ok(declared[name], `index.d.ts has no interface ${name}`);
     assert.ok(object && typeof object === 'object', `${name}: no sample object`);

@@ -1,0 +1,90 @@
+//! The token endpoint's storage in proxy-wasm shared data, so every Envoy
+//! worker of the VM sees the same seen `jti`s and active tokens. Writes use
+//! compare-and-swap and retry; expired entries are pruned on each write.
+
+use crate::token_endpoint::{ActiveToken, TokenStore};
+use proxy_wasm::hostcalls;
+use proxy_wasm::types::Status;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// Most entries kept per list; more means something is wrong (or an attack).
+const MAX_ENTRIES: usize = 10_000;
+const CAS_RETRIES: usize = 8;
+
+pub(super) struct SharedDataStore {
+    jtis_key: String,
+    tokens_key: String,
+}
+
+impl SharedDataStore {
+    pub fn new(issuer: &str) -> Self {
+        SharedDataStore {
+            jtis_key: format!("rolegate/{issuer}/jtis"),
+            tokens_key: format!("rolegate/{issuer}/tokens"),
+        }
+    }
+}
+
+fn read<T: DeserializeOwned + Default>(key: &str) -> Result<(T, Option<u32>), String> {
+    let (bytes, cas) =
+        hostcalls::get_shared_data(key).map_err(|s| format!("shared data: {s:?}"))?;
+    let value = match bytes {
+        Some(bytes) if !bytes.is_empty() => {
+            serde_json::from_slice(&bytes).map_err(|e| format!("shared data {key}: {e}"))?
+        }
+        _ => T::default(),
+    };
+    Ok((value, cas))
+}
+
+/// Read-modify-write with compare-and-swap; `change` returns its answer.
+fn update<T, R>(key: &str, mut change: impl FnMut(&mut T) -> Result<R, String>) -> Result<R, String>
+where
+    T: DeserializeOwned + Serialize + Default,
+{
+    for _ in 0..CAS_RETRIES {
+        let (mut value, cas) = read::<T>(key)?;
+        let answer = change(&mut value)?;
+        let bytes = serde_json::to_vec(&value).map_err(|e| e.to_string())?;
+        match hostcalls::set_shared_data(key, Some(&bytes), cas) {
+            Ok(()) => return Ok(answer),
+            Err(Status::CasMismatch) => continue,
+            Err(status) => return Err(format!("shared data: {status:?}")),
+        }
+    }
+    Err("shared data is too contended".to_owned())
+}
+
+impl TokenStore for SharedDataStore {
+    fn record_jti(&mut self, key: &str, until: u64, now: u64) -> Result<bool, String> {
+        update(&self.jtis_key, |jtis: &mut BTreeMap<String, u64>| {
+            jtis.retain(|_, until| *until > now);
+            if jtis.contains_key(key) {
+                return Ok(false);
+            }
+            if jtis.len() >= MAX_ENTRIES {
+                return Err("too many client assertions in flight".to_owned());
+            }
+            jtis.insert(key.to_owned(), until);
+            Ok(true)
+        })
+    }
+
+    fn add_active(&mut self, token: ActiveToken, now: u64) -> Result<(), String> {
+        update(&self.tokens_key, |tokens: &mut Vec<ActiveToken>| {
+            tokens.retain(|t| t.expires_at > now);
+            if tokens.len() >= MAX_ENTRIES {
+                return Err("too many active tokens".to_owned());
+            }
+            tokens.push(token.clone());
+            Ok(())
+        })
+    }
+
+    fn active(&self, now: u64) -> Result<Vec<ActiveToken>, String> {
+        let (tokens, _) = read::<Vec<ActiveToken>>(&self.tokens_key)?;
+        Ok(tokens.into_iter().filter(|t| t.expires_at > now).collect())
+    }
+}

@@ -1,0 +1,479 @@
+//! The token endpoint in the core: client assertions (RFC 7523), issued
+//! tokens used against the Pexip preset, RFC 6749 errors, the token list.
+
+mod support;
+
+use rolegate::token_endpoint::{create_client, MemoryTokenStore, Route};
+use rolegate::{Policy, Reason, Request};
+use serde_json::{json, Value};
+use support::TestKeys;
+
+const NOW: u64 = 1_800_000_000;
+const URL: &str = "https://pexip-manager.test/oauth/token/";
+
+fn policy(keys: &TestKeys, extra: Value) -> Policy {
+    let mut doc = json!({
+        "$extends": "examples/pexip.json",
+        "issuers": [],
+        "token_endpoint": {"issuer": "https://pexip-manager.test", "audience": "pexip-management-api",
+                           "signing_key": keys.private("pexip-node"), "active_tokens_role": "administrator"},
+        "oauth2_clients": [
+            {"client_id": "c-admin", "name": "automation", "role": "administrator", "jwk": keys.public("ec-a")},
+            {"client_id": "c-prov", "name": "provisioning bot", "role": "provisioning", "jwk": keys.public("rsa-a")},
+            {"client_id": "c-ro", "name": "dashboard", "role": "read_only", "jwk": keys.public("ed-a")}
+        ]
+    });
+    for (k, v) in extra.as_object().unwrap() {
+        doc[k] = v.clone();
+    }
+    support::load_policy(&doc, keys).unwrap()
+}
+
+fn assertion(keys: &TestKeys, key: &str, client: &str, extra: Value) -> String {
+    let mut claims = json!({"iss": client, "sub": client, "aud": URL, "iat": NOW, "exp": NOW + 60,
+                            "jti": format!("j-{}", rand_id())});
+    for (k, v) in extra.as_object().unwrap() {
+        if v.is_null() {
+            claims.as_object_mut().unwrap().remove(k);
+        } else {
+            claims[k] = v.clone();
+        }
+    }
+    support::mint_token(
+        &json!({"key": key, "claims": claims, "header": {"kid": null}}),
+        keys,
+    )
+}
+
+fn rand_id() -> String {
+    rolegate::mint::random_id().unwrap()
+}
+
+fn post(form: &str) -> (Request, Vec<u8>) {
+    (
+        Request::new("POST", "/oauth/token/", NOW)
+            .header("content-type", "application/x-www-form-urlencoded"),
+        form.as_bytes().to_vec(),
+    )
+}
+
+fn client_credentials(assertion: &str) -> String {
+    format!(
+        "grant_type=client_credentials&client_assertion_type=urn%3Aietf%3Aparams%3Aoauth%3Aclient-assertion-type%3Ajwt-bearer&client_assertion={assertion}"
+    )
+}
+
+fn issue(policy: &Policy, store: &mut MemoryTokenStore, form: &str) -> (u16, Value) {
+    let (req, body) = post(form);
+    assert_eq!(policy.token_route(&req), Some(Route::IssueToken));
+    let reply = policy.issue_token(&req, &body, store);
+    assert!(reply
+        .headers
+        .contains(&("cache-control", "no-store".to_owned())));
+    (reply.status, serde_json::from_str(&reply.body).unwrap())
+}
+
+#[test]
+fn a_client_gets_a_token_and_its_role_decides() {
+    let keys = TestKeys::load();
+    let policy = policy(&keys, json!({}));
+    let mut store = MemoryTokenStore::default();
+    let (status, body) = issue(
+        &policy,
+        &mut store,
+        &client_credentials(&assertion(&keys, "ec-a", "c-admin", json!({}))),
+    );
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["token_type"], "bearer");
+    assert_eq!(body["expires_in"], 3600);
+    let token = body["access_token"].as_str().unwrap();
+    let claims = rolegate::token::decode_unverified(token).unwrap();
+    assert_eq!(claims.header["typ"], "at+jwt");
+    assert_eq!(claims.payload["role"], "administrator");
+    assert_eq!(claims.payload["client_id"], "c-admin");
+    assert!(claims.payload["jti"].as_str().unwrap().len() >= 16);
+
+    let ask = |method: &str, path: &str, now: u64| {
+        policy.decide(&Request::new(method, path, now).bearer(token))
+    };
+    let d = ask("GET", "/api/admin/configuration/v1/conference/", NOW + 10);
+    assert!(d.allowed, "{d:?}");
+    assert_eq!(d.client_id.as_deref(), Some("c-admin"));
+    assert_eq!(
+        ask(
+            "PATCH",
+            "/api/admin/configuration/v1/authentication/1/",
+            NOW + 10
+        )
+        .reason,
+        Reason::AuthenticationConfigProtected
+    );
+    // The token expires after access_token_expiration_seconds.
+    assert_eq!(
+        ask("GET", "/api/admin/status/v1/conference/", NOW + 3600 + 61).cause,
+        Some("expired")
+    );
+
+    // Other algorithms for other clients; their roles decide.
+    let (status, body) = issue(
+        &policy,
+        &mut store,
+        &client_credentials(&assertion(&keys, "rsa-a", "c-prov", json!({}))),
+    );
+    assert_eq!(status, 200, "{body}");
+    let prov = body["access_token"].as_str().unwrap();
+    let d = policy.decide(
+        &Request::new("POST", "/api/admin/configuration/v1/system_location/", NOW).bearer(prov),
+    );
+    assert_eq!(d.reason, Reason::NotPermitted);
+    let (status, _) = issue(
+        &policy,
+        &mut store,
+        &client_credentials(&assertion(&keys, "ed-a", "c-ro", json!({}))),
+    );
+    assert_eq!(status, 200);
+}
+
+#[test]
+fn bad_assertions_are_refused() {
+    let keys = TestKeys::load();
+    let policy = policy(&keys, json!({}));
+    let mut store = MemoryTokenStore::default();
+    let cases = [
+        (
+            "wrong key",
+            assertion(&keys, "attacker-ec", "c-admin", json!({})),
+        ),
+        (
+            "expired",
+            assertion(
+                &keys,
+                "ec-a",
+                "c-admin",
+                json!({"iat": NOW - 600, "exp": NOW - 100}),
+            ),
+        ),
+        (
+            "wrong aud",
+            assertion(
+                &keys,
+                "ec-a",
+                "c-admin",
+                json!({"aud": "https://elsewhere/token"}),
+            ),
+        ),
+        (
+            "no aud",
+            assertion(&keys, "ec-a", "c-admin", json!({"aud": null})),
+        ),
+        (
+            "unknown client",
+            assertion(&keys, "ec-a", "c-nobody", json!({})),
+        ),
+        (
+            "sub is not iss",
+            assertion(&keys, "ec-a", "c-admin", json!({"sub": "c-prov"})),
+        ),
+        (
+            "no jti",
+            assertion(&keys, "ec-a", "c-admin", json!({"jti": null})),
+        ),
+        (
+            "no exp",
+            assertion(&keys, "ec-a", "c-admin", json!({"exp": null})),
+        ),
+        (
+            "lives too long",
+            assertion(&keys, "ec-a", "c-admin", json!({"exp": NOW + 3600})),
+        ),
+        (
+            "issued in the future",
+            assertion(&keys, "ec-a", "c-admin", json!({"iat": NOW + 600})),
+        ),
+        (
+            "another client's key",
+            assertion(&keys, "rsa-a", "c-admin", json!({})),
+        ),
+        (
+            "unsigned",
+            support::mint_token(
+                &json!({"alg": "none", "claims": {"iss": "c-admin", "sub": "c-admin", "aud": URL, "exp": NOW + 60, "jti": "x"}}),
+                &keys,
+            ),
+        ),
+    ];
+    for (name, a) in cases {
+        let (status, body) = issue(&policy, &mut store, &client_credentials(&a));
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (401, Some("invalid_client")),
+            "{name}: {body}"
+        );
+    }
+    // A replayed assertion: the first use works, the second is refused.
+    let once = assertion(&keys, "ec-a", "c-admin", json!({}));
+    assert_eq!(
+        issue(&policy, &mut store, &client_credentials(&once)).0,
+        200
+    );
+    let (status, body) = issue(&policy, &mut store, &client_credentials(&once));
+    assert_eq!(status, 401);
+    assert!(
+        body["error_description"]
+            .as_str()
+            .unwrap()
+            .contains("replayed"),
+        "{body}"
+    );
+}
+
+#[test]
+fn rfc6749_errors() {
+    let keys = TestKeys::load();
+    let policy = policy(&keys, json!({}));
+    let mut store = MemoryTokenStore::default();
+    let good = assertion(&keys, "ec-a", "c-admin", json!({}));
+    let cases: Vec<(String, u16, &str)> = vec![
+        (
+            "grant_type=password&username=a&password=b".into(),
+            400,
+            "unsupported_grant_type",
+        ),
+        ("client_assertion=x".into(), 400, "invalid_request"),
+        (
+            "grant_type=client_credentials".into(),
+            401,
+            "invalid_client",
+        ),
+        (
+            format!("grant_type=client_credentials&client_assertion={good}"),
+            401,
+            "invalid_client",
+        ),
+        (
+            format!(
+                "{}&grant_type=client_credentials",
+                client_credentials(&good)
+            ),
+            400,
+            "invalid_request",
+        ),
+        (
+            "grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Ajwt-bearer&assertion=a.b.c"
+                .into(),
+            400,
+            "invalid_grant",
+        ),
+        (
+            "grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Ajwt-bearer".into(),
+            400,
+            "invalid_request",
+        ),
+    ];
+    for (form, status, error) in cases {
+        let (got, body) = issue(&policy, &mut store, &form);
+        assert_eq!(
+            (got, body["error"].as_str()),
+            (status, Some(error)),
+            "{form}: {body}"
+        );
+    }
+    // The JWT bearer grant works with a good assertion too.
+    let bearer_grant = format!(
+        "grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Ajwt-bearer&assertion={}",
+        assertion(&keys, "ec-a", "c-admin", json!({}))
+    );
+    assert_eq!(issue(&policy, &mut store, &bearer_grant).0, 200);
+    // Wrong method and content type.
+    let reply = policy.issue_token(&Request::new("GET", "/oauth/token/", NOW), b"", &mut store);
+    assert_eq!(reply.status, 405);
+    let reply = policy.issue_token(
+        &Request::new("POST", "/oauth/token/", NOW).header("content-type", "application/json"),
+        b"{}",
+        &mut store,
+    );
+    assert_eq!(reply.status, 400);
+}
+
+#[test]
+fn administrators_list_active_tokens() {
+    let keys = TestKeys::load();
+    let policy = policy(&keys, json!({}));
+    let mut store = MemoryTokenStore::default();
+    let admin = issue(
+        &policy,
+        &mut store,
+        &client_credentials(&assertion(&keys, "ec-a", "c-admin", json!({}))),
+    )
+    .1;
+    let prov = issue(
+        &policy,
+        &mut store,
+        &client_credentials(&assertion(&keys, "rsa-a", "c-prov", json!({}))),
+    )
+    .1;
+    let list = |token: Option<&str>, now: u64| {
+        let mut req = Request::new("GET", "/oauth/tokens/", now);
+        if let Some(t) = token {
+            req = req.bearer(t);
+        }
+        assert_eq!(policy.token_route(&req), Some(Route::ListTokens));
+        let reply = policy.list_tokens(&req, &store);
+        (
+            reply.status,
+            serde_json::from_str::<Value>(&reply.body).unwrap(),
+        )
+    };
+    let (status, body) = list(admin["access_token"].as_str(), NOW + 5);
+    assert_eq!(status, 200, "{body}");
+    let tokens = body["tokens"].as_array().unwrap();
+    assert_eq!(tokens.len(), 2);
+    assert_eq!(tokens[1]["client_id"], "c-prov");
+    assert_eq!(tokens[1]["name"], "provisioning bot");
+    assert_eq!(tokens[1]["role"], "provisioning");
+    assert_eq!(tokens[1]["expires_at"], NOW + 3600);
+    assert_eq!(list(prov["access_token"].as_str(), NOW + 5).0, 403);
+    assert_eq!(list(None, NOW + 5).0, 401);
+    // Expired tokens leave the list.
+    assert_eq!(store_count(&store, NOW + 3601), 0);
+}
+
+fn store_count(store: &MemoryTokenStore, now: u64) -> usize {
+    use rolegate::token_endpoint::TokenStore;
+    store.active(now).unwrap().len()
+}
+
+#[test]
+fn configuration_errors() {
+    let keys = TestKeys::load();
+    let bad = |extra: Value, path: &str| {
+        let mut doc = json!({
+            "$extends": "examples/pexip.json", "issuers": [],
+            "token_endpoint": {"issuer": "https://pexip-manager.test", "audience": "a", "signing_key": keys.private("pexip-node"), "active_tokens_role": "administrator"},
+            "oauth2_clients": [{"client_id": "c", "name": "n", "role": "administrator", "jwk": keys.public("ec-a")}]
+        });
+        for (k, v) in extra.as_object().unwrap() {
+            doc[k] = v.clone();
+        }
+        let err = support::load_policy(&doc, &keys).unwrap_err();
+        assert_eq!(err.path, path, "{err}");
+    };
+    bad(
+        json!({"oauth2_clients": [{"client_id": "c", "name": "n", "role": "ghost", "jwk": keys.public("ec-a")}]}),
+        "oauth2_clients[0].role",
+    );
+    bad(
+        json!({"oauth2_clients": [{"client_id": "c", "name": "n", "role": "administrator", "jwk": keys.private("ec-a")}]}),
+        "oauth2_clients[0].jwk.d",
+    );
+    bad(
+        json!({"token_endpoint": {"issuer": "i", "audience": "a", "signing_key": keys.private("rsa-a"), "active_tokens_role": "administrator"}}),
+        "token_endpoint.signing_key",
+    );
+    bad(
+        json!({"token_endpoint": {"issuer": "i", "audience": "a", "signing_key": keys.private("pexip-node"), "active_tokens_role": "nobody"}}),
+        "token_endpoint.active_tokens_role",
+    );
+    bad(
+        json!({"token_endpoint": {"issuer": "i", "audience": "a", "signing_key": keys.private("pexip-node"), "active_tokens_role": "administrator", "access_token_expiration_seconds": 0}}),
+        "token_endpoint.access_token_expiration_seconds",
+    );
+    bad(
+        json!({"token_endpoint": null, "issuers": [{"issuer": "i", "audiences": ["a"], "$test_jwks": ["ec-a"], "algorithms": ["ES256"]}]}),
+        "token_endpoint",
+    );
+    bad(
+        json!({"issuers": [{"issuer": "https://pexip-manager.test", "audiences": ["a"], "$test_jwks": ["ec-a"], "algorithms": ["ES256"]}]}),
+        "issuers[0].issuer",
+    );
+    // A role its clients' tokens cannot be granted: refused, not silently useless.
+    let unreachable = json!({"roles": [{"name": "administrator",
+        "required_attributes": [{"claim": "groups", "value": "admins"}],
+        "rules": [{"effect": "allow", "methods": ["*"], "paths": ["/**"]}]}]});
+    bad(unreachable, "oauth2_clients[0].role");
+}
+
+#[test]
+fn create_client_adds_a_working_client() {
+    let keys = TestKeys::load();
+    let doc = support::resolve_policy(
+        &json!({
+            "$extends": "examples/pexip.json", "issuers": [],
+            "token_endpoint": {"issuer": "https://pexip-manager.test", "audience": "pexip-management-api",
+                               "signing_key": keys.private("pexip-node"), "active_tokens_role": "administrator"}
+        }),
+        &keys,
+    )
+    .to_string();
+    let created = create_client(&doc, "nightly report", "read_only", None).unwrap();
+    assert_eq!(created.token_url, URL);
+    assert_eq!(created.entry["name"], "nightly report");
+    assert_eq!(created.entry["role"], "read_only");
+    assert!(
+        created.entry["jwk"].get("d").is_none(),
+        "the policy keeps the public key only"
+    );
+    assert_eq!(created.private_jwk["alg"], "ES256");
+    assert_eq!(created.private_jwk["kid"], created.client_id.as_str());
+    assert_eq!(
+        created.document["oauth2_clients"][0]["client_id"],
+        created.client_id.as_str()
+    );
+
+    // The new client's private key gets a token its role decides.
+    let policy = Policy::from_json(&created.document.to_string()).unwrap();
+    let id = &created.client_id;
+    let claims =
+        json!({"iss": id, "sub": id, "aud": created.token_url, "exp": NOW + 60, "jti": rand_id()});
+    let assertion = rolegate::mint::mint(&rolegate::mint::MintRequest {
+        alg: None,
+        key: Some(&rolegate::mint::SigningKey::from_jwk(&created.private_jwk).unwrap()),
+        claims: claims.as_object().unwrap().clone(),
+        header: Default::default(),
+    })
+    .unwrap();
+    let (status, body) = issue(
+        &policy,
+        &mut MemoryTokenStore::default(),
+        &client_credentials(&assertion),
+    );
+    assert_eq!(status, 200, "{body}");
+    let token = body["access_token"].as_str().unwrap();
+    let get = policy
+        .decide(&Request::new("GET", "/api/admin/status/v1/conference/", NOW + 1).bearer(token));
+    assert!(get.allowed, "{get:?}");
+    let post = policy.decide(
+        &Request::new("POST", "/api/admin/configuration/v1/conference/", NOW + 1).bearer(token),
+    );
+    assert_eq!(post.status, 403);
+
+    // A second client is appended, not replacing the first.
+    let again = create_client(
+        &created.document.to_string(),
+        "deploy",
+        "administrator",
+        Some("EdDSA"),
+    )
+    .unwrap();
+    assert_eq!(
+        again.document["oauth2_clients"].as_array().unwrap().len(),
+        2
+    );
+    assert_eq!(again.private_jwk["crv"], "Ed25519");
+    assert_ne!(again.client_id, created.client_id);
+
+    let err = |doc: &str, name: &str, role: &str, alg: Option<&str>| {
+        create_client(doc, name, role, alg).unwrap_err().path
+    };
+    assert_eq!(err(&doc, "x", "ghost", None), "oauth2_clients[0].role");
+    assert_eq!(err(&doc, " ", "read_only", None), "oauth2_clients[0].name");
+    assert_eq!(
+        err(&doc, "x", "read_only", Some("HS256")),
+        "oauth2_clients[0].jwk.alg"
+    );
+    let external = support::resolve_policy(&json!({"$extends": "examples/pexip.json"}), &keys);
+    assert_eq!(
+        err(&external.to_string(), "x", "read_only", None),
+        "token_endpoint"
+    );
+}
