@@ -1,12 +1,14 @@
 #!/usr/bin/env node
 // The rolegate demo: Envoy with the filter (PingAccess preset, a freshly
 // generated issuer key) in front of a small demo admin API, plus the
-// preview page. Prints curl commands with fresh tokens for each role.
+// preview page. Prints curl commands with fresh tokens for each role. A
+// second listener plays Pexip's management node: OAuth2 clients exchange a
+// signed assertion at /oauth/token/ for a one-hour token.
 //
 //   node scripts/demo.mjs               run until Ctrl-C
 //   node scripts/demo.mjs --self-test   start, run the printed examples, check them, stop
 //
-// Ports (127.0.0.1): ROLEGATE_PORT (8080), ROLEGATE_UPSTREAM_PORT (9000),
+// Ports (127.0.0.1): ROLEGATE_PORT (8080), ROLEGATE_PEXIP_PORT (8081), ROLEGATE_UPSTREAM_PORT (9000),
 // ROLEGATE_PAGE_PORT (8000), ROLEGATE_ADMIN_PORT (9901); a busy port is
 // replaced by a free one.
 import { createServer } from 'node:http';
@@ -15,7 +17,7 @@ import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
-import { envoyConfig, generateKey, mintToken, Policy } from '../pkg/node.js';
+import { createClient, envoyBootstrap, generateKey, mintToken, Policy } from '../pkg/node.js';
 import { serveStatic } from './static-server.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -55,7 +57,7 @@ async function port(envName, preferred) {
 function startAdminApi(listenPort) {
   const server = createServer((req, res) => {
     const body = {
-      api: 'rolegate demo admin API (a stand-in for PingAccess)',
+      api: `rolegate demo admin API (a stand-in for ${req.url.startsWith('/api/admin/') ? 'Pexip Infinity' : 'PingAccess'})`,
       method: req.method,
       path: req.url,
       subject: req.headers['x-rolegate-subject'] ?? null,
@@ -122,16 +124,45 @@ const policy = {
 Policy.parse(policy).free(); // refuse to start with a policy Envoy would reject
 writeFileSync(join(out, 'policy.json'), `${JSON.stringify(policy, null, 2)}\n`);
 
+// Pexip-style: the filter issues the tokens itself, for two OAuth2 clients.
+const PEXIP_ISSUER = 'https://demo-pexip.rolegate.local';
+const pexipPreset = JSON.parse(readFileSync(join(root, 'examples', 'pexip.json'), 'utf8'));
+let pexipPolicy = {
+  ...pexipPreset,
+  description: 'The demo: the Pexip preset, with rolegate as the token endpoint (a signing key generated for this run only).',
+  issuers: [],
+  token_endpoint: {
+    issuer: PEXIP_ISSUER,
+    audience: 'pexip-management-api',
+    signing_key: generateKey({ alg: 'ES256', kid: 'demo-pexip-node' }).privateJwk,
+    access_token_expiration_seconds: 3600,
+    active_tokens_role: 'administrator',
+  },
+};
+const clients = {};
+for (const [name, role] of [['automation', 'administrator'], ['dashboard', 'read_only']]) {
+  const created = createClient(pexipPolicy, { name, role });
+  pexipPolicy = created.policy;
+  clients[name] = created;
+  writeFileSync(join(out, `client-${name}.json`), `${JSON.stringify(created.privateJwk, null, 2)}\n`, { mode: 0o600 });
+}
+writeFileSync(join(out, 'pexip-policy.json'), `${JSON.stringify(pexipPolicy, null, 2)}\n`);
+
 const ports = {
   envoy: await port('ROLEGATE_PORT', 8080),
+  pexip: await port('ROLEGATE_PEXIP_PORT', 8081),
   upstream: await port('ROLEGATE_UPSTREAM_PORT', 9000),
   page: await port('ROLEGATE_PAGE_PORT', 8000),
   admin: await port('ROLEGATE_ADMIN_PORT', 9901),
 };
 await startAdminApi(ports.upstream);
 const configPath = join(out, 'envoy.yaml');
-writeFileSync(configPath, envoyConfig(policy, {
-  wasmPath, listenPort: ports.envoy, upstreamPort: ports.upstream, adminPort: ports.admin,
+writeFileSync(configPath, envoyBootstrap({
+  listeners: [
+    { policy, listenPort: ports.envoy, name: 'admin_api' },
+    { policy: pexipPolicy, listenPort: ports.pexip, name: 'pexip_admin_api' },
+  ],
+  wasmPath, upstreamPort: ports.upstream, adminPort: ports.admin,
 }));
 await startEnvoy(configPath, ports.admin, ports.envoy);
 let page = null;
@@ -164,6 +195,15 @@ const examples = [
   ['no_role', 'GET', '/users', 403, 'a valid token without a matching group gets no role'],
   [null, 'GET', '/users', 401, 'no token: 401 with WWW-Authenticate'],
 ];
+// Client assertions (RFC 7523): valid ten minutes, each usable once.
+const assertionFor = (name) => mintToken({
+  key: clients[name].privateJwk,
+  claims: { iss: clients[name].clientId, sub: clients[name].clientId, aud: clients[name].tokenUrl,
+    iat: now, exp: now + 600, jti: `demo-${name}-${now}` },
+});
+const assertions = { automation: assertionFor('automation'), dashboard: assertionFor('dashboard') };
+const pexip = `http://127.0.0.1:${ports.pexip}`;
+const TOKEN_FORM = 'grant_type=client_credentials&client_assertion_type=urn%3Aietf%3Aparams%3Aoauth%3Aclient-assertion-type%3Ajwt-bearer&client_assertion=';
 const curl = ([who, method, path, status, why]) => `# ${why} (expect ${status})\n`
   + `curl -i ${method === 'GET' ? '' : `-X ${method} `}${who ? `-H "Authorization: Bearer $TOKEN_${who.toUpperCase()}" ` : ''}${base}${path}`;
 
@@ -180,6 +220,23 @@ Tokens (valid one hour, signed by this run's demo issuer key):
 ${Object.entries(tokens).map(([who, t]) => `export TOKEN_${who.toUpperCase()}=${t}`).join('\n')}
 
 ${examples.map(curl).join('\n\n')}
+
+Pexip-style token endpoint on http://127.0.0.1:${ports.pexip} (policy ${join(out, 'pexip-policy.json')}).
+OAuth2 clients: ${Object.entries(clients).map(([n, c]) => `${n} (${c.clientId}, role ${c.entry.role}, private key ${join(out, `client-${n}.json`)})`).join('; ')}.
+Their signed assertions (valid ten minutes, each usable once):
+${Object.entries(assertions).map(([n, a]) => `export ASSERTION_${n.toUpperCase()}=${a}`).join('\n')}
+
+# the dashboard client exchanges its assertion for a one-hour token (expect 200)
+export TOKEN_DASHBOARD=$(curl -s -d "${TOKEN_FORM}$ASSERTION_DASHBOARD" ${pexip}/oauth/token/ | sed 's/.*"access_token":"\\([^"]*\\)".*/\\1/')
+# its read_only role reads status (expect 200)
+curl -i -H "Authorization: Bearer $TOKEN_DASHBOARD" ${pexip}/api/admin/status/v1/conference/
+# but cannot create a conference (expect 403)
+curl -i -X POST -H "Authorization: Bearer $TOKEN_DASHBOARD" ${pexip}/api/admin/configuration/v1/conference/
+# an assertion is single use (expect 401 invalid_client)
+curl -i -d "${TOKEN_FORM}$ASSERTION_DASHBOARD" ${pexip}/oauth/token/
+# the administrator client lists active tokens (expect 200)
+export TOKEN_AUTOMATION=$(curl -s -d "${TOKEN_FORM}$ASSERTION_AUTOMATION" ${pexip}/oauth/token/ | sed 's/.*"access_token":"\\([^"]*\\)".*/\\1/')
+curl -i -H "Authorization: Bearer $TOKEN_AUTOMATION" ${pexip}/oauth/tokens/
 
 Press Ctrl-C to stop.
 `);
@@ -200,6 +257,31 @@ if (selfTest) {
       }
     }
   }
+  // The Pexip-style endpoint, step by step as printed.
+  const form = { 'content-type': 'application/x-www-form-urlencoded' };
+  const check = (ok, what, detail) => {
+    if (!ok) failed++;
+    console.log(`${ok ? 'ok  ' : 'FAIL'} ${what}${ok ? '' : `: ${detail}`}`);
+  };
+  const exchange = async (name) => {
+    const res = await fetch(`${pexip}/oauth/token/`, { method: 'POST', headers: form, body: `${TOKEN_FORM}${assertions[name]}` });
+    return { status: res.status, body: await res.json().catch(() => null) };
+  };
+  const dashboard = await exchange('dashboard');
+  check(dashboard.status === 200 && dashboard.body?.token_type === 'bearer' && dashboard.body?.expires_in === 3600,
+    'dashboard client gets a one-hour token', JSON.stringify(dashboard));
+  const asDashboard = (method, path) => fetch(`${pexip}${path}`, { method, headers: { authorization: `Bearer ${dashboard.body?.access_token}` } });
+  const read = await asDashboard('GET', '/api/admin/status/v1/conference/');
+  check(read.status === 200, 'its read_only role reads status', read.status);
+  const write = await asDashboard('POST', '/api/admin/configuration/v1/conference/');
+  check(write.status === 403, 'but cannot create a conference', write.status);
+  const replay = await exchange('dashboard');
+  check(replay.status === 401 && replay.body?.error === 'invalid_client', 'an assertion is single use', JSON.stringify(replay));
+  const automation = await exchange('automation');
+  const list = await fetch(`${pexip}/oauth/tokens/`, { headers: { authorization: `Bearer ${automation.body?.access_token}` } });
+  const listed = await list.json().catch(() => null);
+  check(list.status === 200 && listed?.tokens?.length === 2, 'the administrator client lists both active tokens', JSON.stringify(listed));
+
   if (page) {
     const html = await (await fetch(`http://127.0.0.1:${page.port}/`)).text();
     if (!html.includes('rolegate')) { failed++; console.log('FAIL the preview page is not served'); }

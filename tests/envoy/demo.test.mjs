@@ -8,7 +8,7 @@ import { freePort } from './harness.mjs';
 
 test('the demo self-test passes', { timeout: 120_000 }, async () => {
   const env = { ...process.env };
-  for (const name of ['ROLEGATE_PORT', 'ROLEGATE_UPSTREAM_PORT', 'ROLEGATE_PAGE_PORT', 'ROLEGATE_ADMIN_PORT']) {
+  for (const name of ['ROLEGATE_PORT', 'ROLEGATE_PEXIP_PORT', 'ROLEGATE_UPSTREAM_PORT', 'ROLEGATE_PAGE_PORT', 'ROLEGATE_ADMIN_PORT']) {
     env[name] = String(await freePort());
   }
   const demo = fileURLToPath(new URL('../../scripts/demo.mjs', import.meta.url));
@@ -24,4 +24,7 @@ test('the demo self-test passes', { timeout: 120_000 }, async () => {
   assert.match(output, /export TOKEN_AUDITOR=ey/);
   assert.match(output, new RegExp(`curl -i -X PUT -H "Authorization: Bearer \\$TOKEN_ADMINISTRATOR" http://127.0.0.1:${env.ROLEGATE_PORT}/pa-admin-api/v3/users/1`));
   assert.match(output, new RegExp(`preview page: +http://127.0.0.1:${env.ROLEGATE_PAGE_PORT}/`));
+  assert.match(output, /export ASSERTION_DASHBOARD=ey/);
+  assert.match(output, new RegExp(`curl -s -d "grant_type=client_credentials&[^"]*\\$ASSERTION_DASHBOARD" http://127.0.0.1:${env.ROLEGATE_PEXIP_PORT}/oauth/token/`));
+  assert.match(output, /ok {3}the administrator client lists both active tokens/);
 });
