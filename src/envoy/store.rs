@@ -12,6 +12,8 @@ use std::collections::BTreeMap;
 /// Most entries kept per list; more means something is wrong (or an attack).
 const MAX_ENTRIES: usize = 10_000;
 const CAS_RETRIES: usize = 8;
+/// See `update`: the host numbers versions upwards from 1.
+const CAS_ABSENT: u32 = u32::MAX;
 
 pub(super) struct SharedDataStore {
     jtis_key: String,
@@ -48,7 +50,11 @@ where
         let (mut value, cas) = read::<T>(key)?;
         let answer = change(&mut value)?;
         let bytes = serde_json::to_vec(&value).map_err(|e| e.to_string())?;
-        match hostcalls::set_shared_data(key, Some(&bytes), cas) {
+        // The host creates a missing key whatever the cas, and a cas of 0
+        // means "unconditional": a key read as missing is written with a cas
+        // no existing entry has, so a worker that created it meanwhile makes
+        // this write fail and retry instead of being overwritten.
+        match hostcalls::set_shared_data(key, Some(&bytes), Some(cas.unwrap_or(CAS_ABSENT))) {
             Ok(()) => return Ok(answer),
             Err(Status::CasMismatch) => continue,
             Err(status) => return Err(format!("shared data: {status:?}")),
