@@ -81,6 +81,21 @@ fn benches(c: &mut Criterion) {
     c.bench_function("decide cached RS256 (hot path)", |b| {
         b.iter(|| black_box(policy.decide_cached(black_box(&req), quiet, &mut cache)))
     });
+    // More request shapes than a token keeps decisions for: each request
+    // decides afresh from the cached claims.
+    let spread: Vec<Request> = (0..16)
+        .map(|i| {
+            Request::new("GET", format!("/pa-admin-api/v3/applications/{i}"), NOW)
+                .bearer(&tokens[0].1)
+        })
+        .collect();
+    let mut turn = 0;
+    c.bench_function("decide cached RS256, decision not kept", |b| {
+        b.iter(|| {
+            turn = (turn + 1) % spread.len();
+            black_box(policy.decide_cached(black_box(&spread[turn]), quiet, &mut cache))
+        })
+    });
     c.bench_function("decide cached RS256 with trace", |b| {
         b.iter(|| {
             black_box(policy.decide_cached(black_box(&req), DecideOptions::default(), &mut cache))

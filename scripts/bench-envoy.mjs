@@ -131,8 +131,23 @@ static_resources:
 `;
 }
 
+/** A wasm filter with a string configuration, as Envoy loads rolegate. */
+const wasmFilter = (file) => `
+          - name: envoy.filters.http.wasm
+            typed_config:
+              "@type": type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm
+              config:
+                name: floor
+                root_id: floor
+                vm_config:
+                  vm_id: floor
+                  runtime: envoy.wasm.runtime.v8
+                  code: {local: {filename: ${file}}}`;
+const floorWasm = join(root, 'target', 'wasm32-wasip1', 'release', 'examples', 'envoy_floor.wasm');
+
 const SETUPS = {
   'no auth filter': { config: (p, a) => plainBootstrap(p, a, ''), token: 'hot' },
+  'proxy-wasm floor (rolegate\'s host calls, no decision)': { config: (p, a) => plainBootstrap(p, a, wasmFilter(floorWasm)), token: 'hot' },
   'native jwt_authn + cache + RBAC': { config: (p, a) => plainBootstrap(p, a, nativeFilters(true)), token: 'hot' },
   rolegate: {
     config: (p, a) => envoyBootstrap({ listeners: [{ policy: rolegatePolicy, listenPort: p, name: 'bench' }], wasmPath, adminPort: a, directResponse: true }),

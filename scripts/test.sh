@@ -15,7 +15,7 @@ cargo fmt --all -- --check
 (cd fuzz && cargo fmt -- --check)
 cargo clippy --all-targets -- -D warnings
 cargo clippy --lib --target wasm32-unknown-unknown --features web -- -D warnings
-cargo clippy --lib --target wasm32-wasip1 --features envoy -- -D warnings
+cargo clippy --lib --example envoy_floor --target wasm32-wasip1 --features envoy -- -D warnings
 
 step "core: unit tests and shared vectors"
 cargo test --all-targets

@@ -1,9 +1,17 @@
 //! A bounded cache of verified tokens, keyed by a 128-bit keyed hash of the
 //! token (two SipHash-1-3 with random keys, so nobody can aim a collision at a
-//! cached token; the token itself is never stored). It saves only the
-//! signature check: every time, audience and claim check still runs on each
-//! request, so a cached token that expires is refused on time.
+//! cached token; the token itself is never stored). It saves the signature
+//! check; a cached token that expires is refused on time.
+//!
+//! With each token it also keeps the last few decisions made on it, by the
+//! request parts a decision depends on besides the token and the time
+//! (method, raw path, method-override headers). Only decisions whose token
+//! passed its time checks are kept, and only until the token's `exp`: such a
+//! token stays valid until then, so the same request gets the same decision.
 
+use crate::decision::Decision;
+use crate::method::OVERRIDE_HEADERS;
+use crate::request::Request;
 use crate::token::VerifiedToken;
 use std::collections::hash_map::RandomState;
 use std::collections::{HashMap, VecDeque};
@@ -13,12 +21,59 @@ use std::rc::Rc;
 /// The cache key of a token.
 pub type TokenKey = (u64, u64);
 
+/// Decisions kept per token; a token used on more paths decides afresh.
+const DECISIONS_PER_TOKEN: usize = 8;
+
 struct Entry {
     token: Rc<VerifiedToken>,
     /// Removed at this time (the token's `exp`).
     expires_at: u64,
     /// Insertion number, to tell a live entry from a stale queue slot.
     seq: u64,
+    /// Recent decisions on this token, oldest first, with the time each was
+    /// made: it holds from then until `expires_at` (a clock that steps back
+    /// could otherwise reuse a decision from before an `nbf` was reached).
+    decisions: Vec<(Shape, u64, Rc<Decision>)>,
+}
+
+/// What a decision on a verified token depends on besides the token and
+/// the time: the method, the raw path (with its query) and the values of
+/// the method-override headers, compared exactly.
+struct Shape {
+    method: String,
+    path: String,
+    /// `(index in OVERRIDE_HEADERS, value)` in request order per header.
+    overrides: Vec<(usize, String)>,
+}
+
+impl Shape {
+    fn of(request: &Request) -> Shape {
+        let mut overrides = Vec::new();
+        for (i, name) in OVERRIDE_HEADERS.iter().enumerate() {
+            overrides.extend(request.header_values(name).map(|v| (i, v.to_owned())));
+        }
+        Shape {
+            method: request.method.clone(),
+            path: request.path.clone(),
+            overrides,
+        }
+    }
+
+    fn matches(&self, request: &Request) -> bool {
+        if self.method != request.method || self.path != request.path {
+            return false;
+        }
+        let mut expected = self.overrides.iter();
+        for (i, name) in OVERRIDE_HEADERS.iter().enumerate() {
+            for value in request.header_values(name) {
+                match expected.next() {
+                    Some((j, v)) if *j == i && v == value => {}
+                    _ => return false,
+                }
+            }
+        }
+        expected.next().is_none()
+    }
 }
 
 /// A first-in-first-out bounded map with expiry. `capacity` 0 disables it.
@@ -74,6 +129,46 @@ impl TokenCache {
         Some(Rc::clone(&entry.token))
     }
 
+    /// The decision made earlier on this token for the same request, if the
+    /// token is cached and not past its `exp`.
+    pub fn decision(&self, key: &TokenKey, request: &Request) -> Option<Rc<Decision>> {
+        let entry = self.entries.get(key)?;
+        if request.now >= entry.expires_at || request.claims.is_some() {
+            return None;
+        }
+        entry
+            .decisions
+            .iter()
+            .rev()
+            .find(|(shape, since, _)| request.now >= *since && shape.matches(request))
+            .map(|(_, _, d)| Rc::clone(d))
+    }
+
+    /// Keeps `decision` (made on the cached token `key` for `request`) for
+    /// [`TokenCache::decision`]. Only a decision whose token passed its time
+    /// checks, made without a trace, is kept: others are not reusable.
+    pub fn remember(&mut self, key: &TokenKey, request: &Request, decision: &Rc<Decision>) {
+        let Some(entry) = self.entries.get_mut(key) else {
+            return;
+        };
+        let reusable = decision
+            .expires_at
+            .is_some_and(|exp| exp >= entry.expires_at && request.now < entry.expires_at)
+            && decision.trace.is_empty()
+            && decision.role_checks.is_empty()
+            && request.claims.is_none();
+        if !reusable {
+            return;
+        }
+        entry.decisions.retain(|(s, _, _)| !s.matches(request));
+        if entry.decisions.len() >= DECISIONS_PER_TOKEN {
+            entry.decisions.remove(0);
+        }
+        entry
+            .decisions
+            .push((Shape::of(request), request.now, Rc::clone(decision)));
+    }
+
     /// Remembers a verified token until `expires_at`, evicting the oldest
     /// entries (expired ones first) when full.
     pub fn insert(&mut self, key: TokenKey, token: Rc<VerifiedToken>, expires_at: u64, now: u64) {
@@ -102,6 +197,7 @@ impl TokenCache {
                 token,
                 expires_at,
                 seq,
+                decisions: Vec::new(),
             },
         );
         self.order.push_back((key, seq));

@@ -2,7 +2,7 @@
 //! and roles (403), in that order, each step recorded in the trace.
 
 use crate::authorize::{judge, never_allowed, place, protected_path, MethodVerdict, Placement};
-use crate::cache::TokenCache;
+use crate::cache::{TokenCache, TokenKey};
 use crate::claims::{self, ClaimPath};
 use crate::decision::{AttributeCheck, Credential, Decision, Reason, RoleCheck, RuleRef};
 use crate::method::{is_token, OVERRIDE_HEADERS};
@@ -55,32 +55,51 @@ impl Policy {
         request: &Request,
         options: DecideOptions,
         cache: &mut TokenCache,
-    ) -> (Decision, CacheUse) {
+    ) -> (Rc<Decision>, CacheUse) {
         let Some(token) = request.bearer_token() else {
             return (
-                self.decide_prior(request, options, Prior::Unknown),
+                Rc::new(self.decide_prior(request, options, Prior::Unknown)),
                 CacheUse::None,
             );
         };
         let key = cache.key(token);
-        if let Some(verified) = cache.get(&key, request.now) {
-            let decision = self.decide_prior(request, options, Prior::Verified(&verified));
-            return (decision, CacheUse::Hit);
+        if let Some(hit) = self.decide_from_cache(cache, &key, request, options) {
+            return (hit, CacheUse::Hit);
         }
         match token::verify_jws(&self.issuers, token, &mut Tracer::new(false), None) {
             Ok(verified) => {
                 let verified = Rc::new(verified);
                 let decision = self.decide_prior(request, options, Prior::Verified(&verified));
-                if let Some(exp) = decision.expires_at {
-                    cache.insert(key, verified, exp, request.now);
-                }
-                (decision, CacheUse::Miss)
+                (
+                    remember_verified(cache, key, verified, decision, request),
+                    CacheUse::Miss,
+                )
             }
             Err(err) => (
-                self.decide_prior(request, options, Prior::Failed(&err)),
+                Rc::new(self.decide_prior(request, options, Prior::Failed(&err))),
                 CacheUse::Miss,
             ),
         }
+    }
+
+    /// A decision for a token in `cache`: the one made earlier for the same
+    /// request, else a new one from the verified claims (then kept).
+    fn decide_from_cache(
+        &self,
+        cache: &mut TokenCache,
+        key: &TokenKey,
+        request: &Request,
+        options: DecideOptions,
+    ) -> Option<Rc<Decision>> {
+        if !options.explain {
+            if let Some(decision) = cache.decision(key, request) {
+                return Some(decision);
+            }
+        }
+        let verified = cache.get(key, request.now)?;
+        let decision = Rc::new(self.decide_prior(request, options, Prior::Verified(&verified)));
+        cache.remember(key, request, &decision);
+        Some(decision)
     }
 
     fn decide_prior(&self, request: &Request, options: DecideOptions, prior: Prior) -> Decision {
@@ -158,8 +177,8 @@ pub struct State {
 /// The next thing for a host to do with a request.
 #[derive(Debug)]
 pub enum Step {
-    /// Apply this decision.
-    Done(Box<Decision>, CacheUse),
+    /// Apply this decision (shared with the cache when it may be reused).
+    Done(Rc<Decision>, CacheUse),
     /// Make this call, pause the request, then hand the answer to
     /// [`Policy::complete_call`] (keys) or [`Policy::decide_introspected`].
     Call(HttpCall),
@@ -205,19 +224,13 @@ impl Policy {
     ) -> Step {
         let Some(token) = request.bearer_token() else {
             return Step::Done(
-                Box::new(self.decide_full(request, options, Prior::Unknown, Some(&state.keys))),
+                Rc::new(self.decide_full(request, options, Prior::Unknown, Some(&state.keys))),
                 CacheUse::None,
             );
         };
         let key = state.cache.key(token);
-        if let Some(verified) = state.cache.get(&key, request.now) {
-            let d = self.decide_full(
-                request,
-                options,
-                Prior::Verified(&verified),
-                Some(&state.keys),
-            );
-            return Step::Done(Box::new(d), CacheUse::Hit);
+        if let Some(hit) = self.decide_from_cache(&mut state.cache, &key, request, options) {
+            return Step::Done(hit, CacheUse::Hit);
         }
         let parsed = token::CompactJws::parse(token);
         let issuer = parsed.as_ref().ok().and_then(|jws| {
@@ -260,18 +273,13 @@ impl Policy {
                     Prior::Verified(&verified),
                     Some(&state.keys),
                 );
-                if let Some(exp) = d.expires_at {
-                    state.cache.insert(key, verified, exp, request.now);
-                }
-                Step::Done(Box::new(d), CacheUse::Miss)
+                Step::Done(
+                    remember_verified(&mut state.cache, key, verified, d, request),
+                    CacheUse::Miss,
+                )
             }
             Err(err) => Step::Done(
-                Box::new(self.decide_full(
-                    request,
-                    options,
-                    Prior::Failed(&err),
-                    Some(&state.keys),
-                )),
+                Rc::new(self.decide_full(request, options, Prior::Failed(&err), Some(&state.keys))),
                 CacheUse::Miss,
             ),
         }
@@ -324,7 +332,7 @@ impl Policy {
             .and_then(|i| i.introspection.as_ref());
         let unavailable = |state: &State, why: &str| {
             Step::Done(
-                Box::new(self.decide_full(
+                Rc::new(self.decide_full(
                     request,
                     options,
                     Prior::Unavailable(why),
@@ -401,6 +409,23 @@ impl Policy {
             }
         }
     }
+}
+
+/// Caches a token verified for this decision (when its time checks passed)
+/// with the decision itself.
+fn remember_verified(
+    cache: &mut TokenCache,
+    key: TokenKey,
+    verified: Rc<VerifiedToken>,
+    decision: Decision,
+    request: &Request,
+) -> Rc<Decision> {
+    let decision = Rc::new(decision);
+    if let Some(exp) = decision.expires_at {
+        cache.insert(key, verified, exp, request.now);
+        cache.remember(&key, request, &decision);
+    }
+    decision
 }
 
 /// Whether [`Policy::decide_cached`] used its cache.

@@ -272,3 +272,65 @@ fn matrix_agrees_with_decide() {
         }
     }
 }
+
+/// The decisions a token cache keeps must be exactly what a fresh decision
+/// says, whatever in the request changes: method, path, query, overrides,
+/// time (through nbf, exp and leeway, and a clock stepping back).
+#[test]
+fn kept_decisions_match_fresh_ones() {
+    let keys = TestKeys::load();
+    let policy = pingaccess(&keys);
+    let claims = |group: &str| {
+        json!({"iss": "https://idp.test", "aud": "pingaccess-admin-api", "scope": "admin", "sub": "s",
+               "group": group, "nbf": NOW + 100, "iat": NOW, "exp": NOW + 200})
+    };
+    let tokens = [
+        token(&keys, claims("cn=pingaccess-auditors,o=myorg")),
+        token(&keys, claims("cn=pingaccess-admins,o=myorg")),
+    ];
+    let paths = [
+        "/pa-admin-api/v3/users",
+        "/pa-admin-api/v3/users?x=1",
+        "/pa-admin-api/v3/users?access_token=x",
+        "/pa-admin-api/v3/config",
+        "/pa-admin-api/v3/./config",
+        "/pa-admin-api/v3/%2e%2e/x",
+        "/other",
+    ];
+    let overrides: [&[(&str, &str)]; 5] = [
+        &[],
+        &[("X-HTTP-Method-Override", "DELETE")],
+        &[("x-http-method-override", "GET")],
+        &[
+            ("X-HTTP-Method-Override", "GET"),
+            ("X-HTTP-Method", "DELETE"),
+        ],
+        &[("X-Method-Override", "bad method")],
+    ];
+    // Leeway 60: valid from nbf - 60 = NOW + 40 until exp + 60 = NOW + 260.
+    let times = [0, 39, 40, 41, 150, 30, 199, 200, 259, 260, 261, 100];
+    let mut cache = rolegate::cache::TokenCache::new(16);
+    let quiet = rolegate::DecideOptions { explain: false };
+    let mut hits = 0;
+    for dt in times {
+        for _pass in 0..2 {
+            for token in &tokens {
+                for method in ["GET", "PUT", "get", "TRACE"] {
+                    for path in paths {
+                        for extra in overrides {
+                            let mut request = Request::new(method, path, NOW + dt).bearer(token);
+                            for (name, value) in extra {
+                                request = request.header(*name, *value);
+                            }
+                            let fresh = policy.decide_with(&request, quiet, None);
+                            let (kept, used) = policy.decide_cached(&request, quiet, &mut cache);
+                            hits += usize::from(used == rolegate::CacheUse::Hit);
+                            assert_eq!(*kept, fresh, "at NOW+{dt}: {request:?}");
+                        }
+                    }
+                }
+            }
+        }
+    }
+    assert!(hits > 1000, "the cache was used ({hits} hits)");
+}

@@ -62,7 +62,7 @@ fn expect_call(step: Step, purpose: Purpose) -> HttpCall {
 
 fn expect_done(step: Step) -> rolegate::Decision {
     match step {
-        Step::Done(d, _) => *d,
+        Step::Done(d, _) => std::rc::Rc::unwrap_or_clone(d),
         other => panic!("expected a decision, got {other:?}"),
     }
 }

@@ -105,7 +105,7 @@ fn run_case(
         }
     }
     // The hot path (no trace, signature from a cache) must reach the same
-    // verdict, on the first request (cache miss) and the next (hit).
+    // verdict, on the first request (cache miss) and the next (hits).
     let quick_expected = rolegate::Decision {
         trace: Vec::new(),
         role_checks: Vec::new(),
@@ -116,8 +116,10 @@ fn run_case(
     let mut cache = rolegate::cache::TokenCache::new(4);
     let runs = [
         policy.decide_with(&request, options, verified.as_ref()),
-        policy.decide_cached(&request, options, &mut cache).0,
-        policy.decide_cached(&request, options, &mut cache).0,
+        (*policy.decide_cached(&request, options, &mut cache).0).clone(),
+        (*policy.decide_cached(&request, options, &mut cache).0).clone(),
+        // Third: the decision kept with the cached token.
+        (*policy.decide_cached(&request, options, &mut cache).0).clone(),
     ];
     for (i, quick) in runs.iter().enumerate() {
         if *quick != quick_expected {

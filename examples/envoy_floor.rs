@@ -1,0 +1,49 @@
+//! The floor under rolegate's hot path in Envoy, for `scripts/bench-envoy.sh`
+//! (not a filter to deploy): a proxy-wasm filter that talks to the host
+//! exactly as rolegate does for an allowed, cached token (one read of all
+//! request headers, one clock read, the Authorization header removed, the
+//! subject and roles headers set) and decides nothing. What rolegate costs
+//! above this is its own work; what this costs above no filter is the price
+//! of proxy-wasm itself.
+
+use proxy_wasm::hostcalls;
+use proxy_wasm::traits::{Context, HttpContext, RootContext};
+use proxy_wasm::types::{Action, ContextType, MapType};
+
+proxy_wasm::main! {{
+    proxy_wasm::set_root_context(|_| -> Box<dyn RootContext> { Box::new(Floor) });
+}}
+
+struct Floor;
+
+impl Context for Floor {}
+
+impl RootContext for Floor {
+    fn create_http_context(&self, _: u32) -> Option<Box<dyn HttpContext>> {
+        Some(Box::new(Floor))
+    }
+
+    fn get_type(&self) -> Option<ContextType> {
+        Some(ContextType::HttpContext)
+    }
+}
+
+impl HttpContext for Floor {
+    fn on_http_request_headers(&mut self, _: usize, _: bool) -> Action {
+        let headers = hostcalls::get_map_bytes(MapType::HttpRequestHeaders).unwrap_or_default();
+        let now = hostcalls::get_current_time().ok();
+        std::hint::black_box((&headers, now));
+        let _ = hostcalls::remove_map_value(MapType::HttpRequestHeaders, "authorization");
+        let _ = hostcalls::set_map_value(
+            MapType::HttpRequestHeaders,
+            "x-rolegate-subject",
+            Some("bench"),
+        );
+        let _ = hostcalls::set_map_value(
+            MapType::HttpRequestHeaders,
+            "x-rolegate-roles",
+            Some("auditor"),
+        );
+        Action::Continue
+    }
+}
