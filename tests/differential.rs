@@ -8,20 +8,9 @@
 mod support;
 
 use serde_json::{json, Value};
-use support::{build_request, load_policy, read_json, repo_root, resolve_policy, TestKeys};
-
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
-        &items[(self.next() % items.len() as u64) as usize]
-    }
-}
+use support::{
+    build_request, load_policy, read_json, repo_root, resolve_policy, vector_files, Rng, TestKeys,
+};
 
 fn mutate_path(rng: &mut Rng, path: &str) -> String {
     let mut p = path.to_owned();
@@ -121,15 +110,8 @@ fn generate_differential_corpus() {
     println!("differential seed {seed}");
     let mut rng = Rng(seed | 1);
     let keys = TestKeys::load();
-    let dir = repo_root().join("tests/vectors");
     let mut out = Vec::new();
-    let mut files: Vec<_> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "json") && !p.ends_with("keys.json"))
-        .collect();
-    files.sort();
-    for file in files {
+    for file in vector_files() {
         let doc = read_json(&file);
         let file_now = doc["now"].as_u64().unwrap_or(0);
         for case in doc["cases"].as_array().unwrap() {

@@ -11,7 +11,7 @@ use rsa::signature::{RandomizedSigner, SignatureEncoding, Signer, Verifier};
 use rsa::traits::PublicKeyParts;
 use serde_json::Value;
 use sha2::{Sha256, Sha384, Sha512};
-use support::{read_json, TestKeys};
+use support::{read_json, Rng, TestKeys};
 
 fn wycheproof(file: &str) -> Value {
     let path = support::repo_root()
@@ -94,20 +94,6 @@ fn wycheproof_pss() {
         k.verify_pss(h, m, s)
     });
     assert!(n > 100);
-}
-
-/// A tiny deterministic generator, so failures reproduce.
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn bytes(&mut self, n: usize) -> Vec<u8> {
-        (0..n).map(|_| self.next() as u8).collect()
-    }
 }
 
 fn private(keys: &TestKeys, name: &str) -> rsa::RsaPrivateKey {

@@ -3,18 +3,12 @@
 mod support;
 
 use serde_json::Value;
-use support::{build_request, load_policy, read_json, repo_root, TestKeys};
+use support::{build_request, load_policy, read_json, repo_root, vector_files, TestKeys};
 
 #[test]
 fn shared_vectors() {
     let keys = TestKeys::load();
-    let dir = repo_root().join("tests/vectors");
-    let mut files: Vec<_> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "json") && !p.ends_with("keys.json"))
-        .collect();
-    files.sort();
+    let files = vector_files();
     assert!(!files.is_empty());
     let mut failures = Vec::new();
     let mut count = 0;
