@@ -235,14 +235,10 @@ impl Policy {
                 200,
                 json!({"access_token": token, "token_type": "bearer", "expires_in": endpoint.expiration_seconds}),
             ),
-            Err(why) => {
-                let mut r = reply(
-                    503,
-                    json!({"error": "temporarily_unavailable", "error_description": why}),
-                );
-                r.status = 503;
-                r
-            }
+            Err(why) => reply(
+                503,
+                json!({"error": "temporarily_unavailable", "error_description": why}),
+            ),
         }
     }
 
