@@ -9,28 +9,9 @@ use rsa::pkcs1v15;
 use rsa::pss;
 use rsa::signature::{RandomizedSigner, SignatureEncoding, Signer, Verifier};
 use rsa::traits::PublicKeyParts;
-use serde_json::Value;
 use sha2::{Sha256, Sha384, Sha512};
-use support::{read_json, Rng, TestKeys};
-
-fn wycheproof(file: &str) -> Value {
-    let path = support::repo_root()
-        .join("../shared/vectors/wycheproof")
-        .join(file);
-    assert!(
-        path.exists(),
-        "{} is missing: the Wycheproof vectors live in ../shared beside the repository",
-        path.display()
-    );
-    read_json(&path)
-}
-
-fn hex(s: &str) -> Vec<u8> {
-    (0..s.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
-        .collect()
-}
+use support::wycheproof::{hex, load as wycheproof, mismatch};
+use support::{Rng, TestKeys};
 
 fn sha(name: &str) -> RsaHash {
     match name {
@@ -61,13 +42,7 @@ fn run(file: &str, verify: impl Fn(&RsaPublicKey, RsaHash, &[u8], &[u8]) -> bool
                 &hex(test["msg"].as_str().unwrap()),
                 &hex(test["sig"].as_str().unwrap()),
             );
-            let expected = test["result"].as_str().unwrap();
-            if (expected == "valid" && !ok) || (expected == "invalid" && ok) {
-                failures.push(format!(
-                    "tcId {} ({}, {}): expected {expected}, got {ok}",
-                    test["tcId"], test["comment"], test["flags"]
-                ));
-            }
+            failures.extend(mismatch(test, ok));
         }
     }
     assert!(failures.is_empty(), "{file}:\n{}", failures.join("\n"));

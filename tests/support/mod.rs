@@ -1,6 +1,8 @@
 //! Test support: the shared vector format (tests/vectors/README.md) in Rust.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
+pub mod wycheproof;
+
 use rolegate::mint::{self, MintRequest, SigningKey};
 use rolegate::{Policy, Request};
 use serde_json::{Map, Value};
