@@ -701,10 +701,12 @@ pub(crate) fn compile(
             "from 1 to 86400 seconds (Pexip's default is 3600)",
         ));
     }
+    let known = || role_names.iter().map(String::as_str);
     if !role_names.contains(&doc.active_tokens_role) {
-        return Err(PolicyError::value(
+        return Err(PolicyError::unknown_role(
             &path.field("active_tokens_role"),
-            format!("no role is named \"{}\"", doc.active_tokens_role),
+            &doc.active_tokens_role,
+            known(),
         ));
     }
     let mut compiled = Vec::with_capacity(clients.len());
@@ -726,9 +728,10 @@ pub(crate) fn compile(
             ));
         }
         if !role_names.contains(&c.role) {
-            return Err(PolicyError::value(
+            return Err(PolicyError::unknown_role(
                 &p.field("role"),
-                format!("no role is named \"{}\"", c.role),
+                &c.role,
+                known(),
             ));
         }
         let key =

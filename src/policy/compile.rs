@@ -585,14 +585,10 @@ fn compile_rule(
         Some(name) => match roles.iter().find(|(n, _)| n == name) {
             Some((_, enabled)) => *enabled,
             None => {
-                let known: Vec<&str> = roles.iter().map(|(n, _)| n.as_str()).collect();
-                return Err(PolicyError::value(
+                return Err(PolicyError::unknown_role(
                     &path.field("when_role_enabled"),
-                    format!(
-                        "no role is named \"{}\"; roles are: {}",
-                        name.escape_debug(),
-                        known.join(", ")
-                    ),
+                    name,
+                    roles.iter().map(|(n, _)| n.as_str()),
                 ));
             }
         },

@@ -76,6 +76,23 @@ impl PolicyError {
     pub(crate) fn wrong_type(path: &JsonPath, message: impl Into<String>) -> Self {
         PolicyError::new(path.to_string(), PolicyErrorCode::InvalidType, message)
     }
+
+    /// A reference to a role the policy does not have.
+    pub(crate) fn unknown_role<'a>(
+        path: &JsonPath,
+        name: &str,
+        known: impl IntoIterator<Item = &'a str>,
+    ) -> Self {
+        let known: Vec<&str> = known.into_iter().collect();
+        PolicyError::value(
+            path,
+            format!(
+                "no role is named \"{}\"; roles are: {}",
+                name.escape_debug(),
+                known.join(", ")
+            ),
+        )
+    }
 }
 
 impl fmt::Display for PolicyError {
