@@ -143,7 +143,7 @@ const wasmFilter = (file) => `
                   vm_id: floor
                   runtime: envoy.wasm.runtime.v8
                   code: {local: {filename: ${file}}}`;
-const floorWasm = join(root, 'target', 'wasm32-wasip1', 'release', 'examples', 'envoy_floor.wasm');
+const floorWasm = join(root, 'target', 'envoy', 'envoy_floor.wasm');
 
 const SETUPS = {
   'no auth filter': { config: (p, a) => plainBootstrap(p, a, ''), token: 'hot' },

@@ -6,6 +6,6 @@ scripts/setup.sh web envoy
 command -v wrk >/dev/null || { sudo_cmd=""; [[ $(id -u) -ne 0 ]] && sudo_cmd=sudo; $sudo_cmd apt-get install -y -qq wrk >/dev/null; }
 scripts/build-filter.sh
 # The proxy-wasm floor: rolegate's host calls without rolegate (examples/envoy_floor.rs).
-cargo build --quiet --release --target wasm32-wasip1 --features envoy --example envoy_floor
+scripts/build-filter.sh --example envoy_floor
 [[ -f pkg/dist/rolegate_bg.wasm ]] || scripts/build-pkg.sh
 exec node scripts/bench-envoy.mjs "$@"

@@ -13,12 +13,12 @@ scripts/setup.sh
 step "format and lints"
 cargo fmt --all -- --check
 (cd fuzz && cargo fmt -- --check)
-cargo clippy --all-targets -- -D warnings
+cargo clippy --workspace --all-targets -- -D warnings
 cargo clippy --lib --target wasm32-unknown-unknown --features web -- -D warnings
 cargo clippy --lib --example envoy_floor --target wasm32-wasip1 --features envoy -- -D warnings
 
 step "core: unit tests and shared vectors"
-cargo test --all-targets
+cargo test --workspace --all-targets
 
 step "npm package: build, then the vectors, API, types and CLI in Node"
 scripts/build-pkg.sh

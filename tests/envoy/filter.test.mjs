@@ -5,7 +5,8 @@ import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { mintToken } from '../../pkg/node.js';
 import { loadKeys, publicJwk } from '../vectors/runner.mjs';
-import { startEnvoy, startUpstream, rawRequest } from './harness.mjs';
+import { readFileSync } from 'node:fs';
+import { startEnvoy, startUpstream, rawRequest, FILTER_WASM } from './harness.mjs';
 
 const keys = loadKeys();
 const ISSUER = 'https://idp.test';
@@ -204,4 +205,15 @@ test('oversized tokens and headers are refused, never forwarded', async () => {
   const longPath = await rawRequest(port(0), { path: `/api/${'a/'.repeat(5_000)}`, headers: [bearer(token())] });
   assert.equal(longPath.status, 400);
   assert.equal(JSON.parse(longPath.body).cause, 'path_too_long');
+});
+
+test('the filter exports only the callbacks it implements', async () => {
+  // Envoy calls every exported callback on every request (scripts/build-filter.sh).
+  const module = new WebAssembly.Module(readFileSync(FILTER_WASM));
+  const exported = WebAssembly.Module.exports(module).map((e) => e.name).sort();
+  assert.deepEqual(exported, [
+    '_initialize', 'memory', 'proxy_abi_version_0_2_1', 'proxy_on_configure', 'proxy_on_context_create',
+    'proxy_on_delete', 'proxy_on_http_call_response', 'proxy_on_memory_allocate', 'proxy_on_request_body',
+    'proxy_on_request_headers', 'proxy_on_tick', 'proxy_on_vm_start',
+  ]);
 });
