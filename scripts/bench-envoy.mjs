@@ -4,7 +4,7 @@
 // worker each (--concurrency 1, pinned to CPU 0; wrk on CPU 1), interleaved
 // over several rounds; prints medians and ratios.
 //
-//   node scripts/bench-envoy.mjs [--rounds 3] [--seconds 5] [--connections 16] [--cold-tokens 20000]
+//   node scripts/bench-envoy.mjs [--rounds 10] [--seconds 2] [--connections 16] [--cold-tokens 20000]
 //
 // Run through scripts/bench-envoy.sh, which builds the filter first.
 import { spawn, execFileSync } from 'node:child_process';
@@ -21,8 +21,8 @@ const arg = (name, fallback) => {
   const i = process.argv.indexOf(`--${name}`);
   return i > 0 ? Number(process.argv[i + 1]) : fallback;
 };
-const ROUNDS = arg('rounds', 3);
-const SECONDS = arg('seconds', 5);
+const ROUNDS = arg('rounds', 10);
+const SECONDS = arg('seconds', 2);
 const CONNECTIONS = arg('connections', 16);
 const COLD_TOKENS = arg('cold-tokens', 20000);
 const ISSUER = 'https://idp.bench';
@@ -57,9 +57,25 @@ const rolegatePolicy = {
   envoy: { audit_log: false },
 };
 
-function nativeFilters(cache) {
+/** jwt_authn + RBAC for the auditor policy. `identity`: also the identity
+ * forwarding rolegate does (the client's identity headers removed, subject
+ * and group claims set as headers; native cannot compute roles). */
+function nativeFilters(cache, identity = false) {
   const jwks = JSON.stringify({ keys: [publicJwk] });
-  return `
+  const strip = `
+          - name: envoy.filters.http.header_mutation
+            typed_config:
+              "@type": type.googleapis.com/envoy.extensions.filters.http.header_mutation.v3.HeaderMutation
+              mutations:
+                request_mutations:
+                - remove: x-rolegate-subject
+                - remove: x-rolegate-roles
+                - remove: x-rolegate-client-id`;
+  const claimHeaders = `                  claim_to_headers:
+                  - {header_name: x-rolegate-subject, claim_name: sub}
+                  - {header_name: x-rolegate-roles, claim_name: group}
+`;
+  return `${identity ? strip : ''}
           - name: envoy.filters.http.jwt_authn
             typed_config:
               "@type": type.googleapis.com/envoy.extensions.filters.http.jwt_authn.v3.JwtAuthentication
@@ -69,7 +85,7 @@ function nativeFilters(cache) {
                   audiences: [api]
                   local_jwks: {inline_string: ${JSON.stringify(jwks)}}
                   payload_in_metadata: jwt_payload
-${cache ? '                  jwt_cache_config: {jwt_cache_size: 100}\n' : ''}              rules:
+${cache ? '                  jwt_cache_config: {jwt_cache_size: 100}\n' : ''}${identity ? claimHeaders : ''}              rules:
               - match: {prefix: /}
                 requires: {provider_name: bench}
           - name: envoy.filters.http.rbac
@@ -149,6 +165,7 @@ const SETUPS = {
   'no auth filter': { config: (p, a) => plainBootstrap(p, a, ''), token: 'hot' },
   'proxy-wasm floor (rolegate\'s host calls, no decision)': { config: (p, a) => plainBootstrap(p, a, wasmFilter(floorWasm)), token: 'hot' },
   'native jwt_authn + cache + RBAC': { config: (p, a) => plainBootstrap(p, a, nativeFilters(true)), token: 'hot' },
+  'native, also forwarding identity (header_mutation + claim_to_headers)': { config: (p, a) => plainBootstrap(p, a, nativeFilters(true, true)), token: 'hot' },
   rolegate: {
     config: (p, a) => envoyBootstrap({ listeners: [{ policy: rolegatePolicy, listenPort: p, name: 'bench' }], wasmPath, adminPort: a, directResponse: true }),
     token: 'hot',
@@ -169,6 +186,9 @@ writeFileSync(luaCold, `
 local tokens = {}
 for line in io.lines("${coldFile}") do tokens[#tokens + 1] = "Bearer " .. line end
 local i = 0
+-- Each run goes on where the last one stopped, so no token is sent twice
+-- within a cycle of all of them (the cache is smaller than the cycle).
+init = function(args) i = tonumber(args[1]) or 0 end
 request = function()
   i = i % #tokens + 1
   wrk.headers["Authorization"] = tokens[i]
@@ -212,10 +232,12 @@ function cpuMicros(pid) {
 function wrk(envoy, token) {
   const script = token === 'hot' ? luaHot : luaCold;
   const before = cpuMicros(envoy.pid);
-  const text = execFileSync('taskset', ['-c', '1', 'wrk', '-t1', `-c${CONNECTIONS}`, `-d${SECONDS}s`, '-s', script, `http://127.0.0.1:${envoy.port}${PATH}`], { encoding: 'utf8' });
+  envoy.sent ??= 0;
+  const text = execFileSync('taskset', ['-c', '1', 'wrk', '-t1', `-c${CONNECTIONS}`, `-d${SECONDS}s`, '-s', script, `http://127.0.0.1:${envoy.port}${PATH}`, '--', String(envoy.sent % COLD_TOKENS)], { encoding: 'utf8' });
   const cpu = cpuMicros(envoy.pid) - before;
   const rps = Number(text.match(/Requests\/sec:\s+([\d.]+)/)[1]);
   const requests = Number(text.match(/(\d+) requests in/)[1]);
+  envoy.sent += requests + CONNECTIONS; // and at most one in flight per connection
   const non2xx = Number(text.match(/Non-2xx or 3xx responses: (\d+)/)?.[1] ?? 0);
   if (non2xx) throw new Error(`${non2xx} requests were refused:\n${text}`);
   return { rps, cpu: cpu / requests };
@@ -229,33 +251,45 @@ if (onlyIndex > 0) {
     if (!name.startsWith('native') && !wanted.some((w) => name.includes(w))) delete SETUPS[name];
   }
 }
+// Every setup's Envoy runs for the whole benchmark (idle when not driven), so
+// the rounds can interleave short runs: neighbours on a shared machine come
+// and go, and each round's ratios compare runs seconds apart.
 const results = Object.fromEntries(Object.keys(SETUPS).map((k) => [k, []]));
-for (let round = 1; round <= ROUNDS; round++) {
+const envoys = {};
+try {
   for (const [name, setup] of Object.entries(SETUPS)) {
-    const envoy = await startEnvoy(name, setup);
-    try {
-      wrk(envoy, setup.token); // warm-up (V8 tiers up, caches fill)
-      results[name].push(wrk(envoy, setup.token));
-    } finally {
-      await envoy.stop();
-    }
-    const last = results[name].at(-1);
-    console.log(`round ${round}: ${name}: ${last.rps.toFixed(0)} req/s, ${last.cpu.toFixed(1)} CPU µs/req`);
+    envoys[name] = await startEnvoy(name, setup);
+    wrk(envoys[name], setup.token); // warm-up (V8 tiers up, caches fill)
   }
+  for (let round = 1; round <= ROUNDS; round++) {
+    for (const [name, setup] of Object.entries(SETUPS)) {
+      const last = wrk(envoys[name], setup.token);
+      results[name].push(last);
+      console.log(`round ${round}: ${name}: ${last.rps.toFixed(0)} req/s, ${last.cpu.toFixed(1)} CPU µs/req`);
+    }
+  }
+} finally {
+  await Promise.all(Object.values(envoys).map((e) => e.stop()));
 }
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const m = Object.fromEntries(Object.entries(results).map(([k, v]) => [k, { rps: median(v.map((x) => x.rps)), cpu: median(v.map((x) => x.cpu)) }]));
-const native = m['native jwt_authn + cache + RBAC'];
-const nativeCold = m['native jwt_authn, no cache + RBAC (cold)'];
+const NATIVE = 'native jwt_authn + cache + RBAC';
+const NATIVE_COLD = 'native jwt_authn, no cache + RBAC (cold)';
+// Ratios are taken within each round (setups that ran a minute apart share
+// the machine's mood) and then the median is reported.
+const ratio = (name, field, invert) => {
+  const ref = results[SETUPS[name].token === 'cold' ? NATIVE_COLD : NATIVE];
+  if (!ref) return '-';
+  const rs = results[name].map((x, i) => (invert ? ref[i][field] / x[field] : x[field] / ref[i][field]));
+  return `${median(rs).toFixed(2)}x`;
+};
 const cpuModel = readFileSync('/proc/cpuinfo', 'utf8').match(/model name\s*:\s*(.*)/)?.[1] ?? 'unknown CPU';
 const envoyVersion = execFileSync('envoy', ['--version'], { encoding: 'utf8' }).match(/version: [0-9a-f]+\/(\d+\.\d+\.\d+)\//)?.[1];
 console.log(`\nEnvoy ${envoyVersion}, --concurrency 1, wrk -c${CONNECTIONS} ${SECONDS}s, median of ${ROUNDS} rounds, ${cpuModel}\n`);
 console.log('| setup | req/s | Envoy CPU µs/req | req/s vs native | CPU vs native |');
 console.log('|---|---|---|---|---|');
 for (const [name, r] of Object.entries(m)) {
-  const ref = SETUPS[name].token === 'cold' ? nativeCold : native;
-  const vs = ref ? `${(r.rps / ref.rps).toFixed(2)}x | ${(ref.cpu / r.cpu).toFixed(2)}x` : '- | -';
-  console.log(`| ${name} | ${r.rps.toFixed(0)} | ${r.cpu.toFixed(1)} | ${vs} |`);
+  console.log(`| ${name} | ${r.rps.toFixed(0)} | ${r.cpu.toFixed(1)} | ${ratio(name, 'rps', false)} | ${ratio(name, 'cpu', true)} |`);
 }
 writeFileSync(join(out, 'results.json'), JSON.stringify({ cpu: cpuModel, envoy: envoyVersion, rounds: ROUNDS, seconds: SECONDS, results, medians: m }, null, 2));

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Times the core inside V8 (Node's WASI), as the Envoy filter runs it. Not a test.
+# --no-liftoff: Envoy compiles wasm with TurboFan only (proxy-wasm-cpp-host).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 cargo build --quiet --release --target wasm32-wasip1 --example bench_wasm
-node --no-warnings -e '
+node --no-warnings --no-liftoff -e '
 const { WASI } = require("node:wasi");
 const fs = require("node:fs");
 const wasi = new WASI({ version: "preview1", args: [], env: {} });

@@ -57,8 +57,13 @@ impl Request {
         if self.claims.is_some() {
             return None;
         }
-        let values: Vec<&str> = self.header_values("authorization").collect();
-        match parse_authorization(&values) {
+        let mut values = self.header_values("authorization");
+        let parsed = match (values.next(), values.next()) {
+            (None, _) => return None,
+            (Some(one), None) => parse_authorization(&[one]),
+            (Some(one), Some(two)) => parse_authorization(&[one, two]),
+        };
+        match parsed {
             Authorization::Bearer(token) => Some(token),
             _ => None,
         }
@@ -106,28 +111,33 @@ pub(crate) fn parse_authorization<'a>(values: &[&'a str]) -> Authorization<'a> {
         Some((scheme, rest)) => (scheme, rest.trim_start_matches(' ')),
         None => (value, ""),
     };
-    let is_bearer = scheme.eq_ignore_ascii_case("bearer");
     // Neither a bearer token nor Basic credentials contain a comma: a comma
     // means a proxy joined repeated Authorization headers into one (Envoy does).
-    if (is_bearer || scheme.eq_ignore_ascii_case("basic")) && rest.contains(',') {
-        return Authorization::Invalid(
-            "multiple_authorization_headers",
-            "Send exactly one Authorization header",
-        );
-    }
-    if is_bearer {
+    let joined = Authorization::Invalid(
+        "multiple_authorization_headers",
+        "Send exactly one Authorization header",
+    );
+    if scheme.eq_ignore_ascii_case("bearer") {
         if rest.is_empty() {
             return Authorization::Invalid("empty_token", "The bearer token is empty");
         }
-        if !is_b64token(rest) {
-            return Authorization::Invalid(
+        // A well-formed token has no comma, so only a malformed one is searched.
+        if is_b64token(rest) {
+            Authorization::Bearer(rest)
+        } else if rest.contains(',') {
+            joined
+        } else {
+            Authorization::Invalid(
                 "malformed_authorization_header",
                 "The bearer token has characters a token cannot have",
-            );
+            )
         }
-        Authorization::Bearer(rest)
     } else if scheme.eq_ignore_ascii_case("basic") {
-        Authorization::Basic
+        if rest.contains(',') {
+            joined
+        } else {
+            Authorization::Basic
+        }
     } else {
         Authorization::Other(scheme)
     }
@@ -135,11 +145,20 @@ pub(crate) fn parse_authorization<'a>(values: &[&'a str]) -> Authorization<'a> {
 
 /// `b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="`
 fn is_b64token(s: &str) -> bool {
+    // One table lookup per byte: this runs over every bearer token.
+    const TOKEN_CHAR: [bool; 256] = {
+        let mut table = [false; 256];
+        let mut b = 0;
+        while b < 256 {
+            let c = b as u8;
+            table[b] =
+                c.is_ascii_alphanumeric() || matches!(c, b'-' | b'.' | b'_' | b'~' | b'+' | b'/');
+            b += 1;
+        }
+        table
+    };
     let body = s.trim_end_matches('=');
-    !body.is_empty()
-        && body.bytes().all(|b| {
-            b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'+' | b'/')
-        })
+    !body.is_empty() && body.bytes().all(|b| TOKEN_CHAR[usize::from(b)])
 }
 
 /// Whether the query carries `access_token` (RFC 6750 §2.3), which rolegate
@@ -234,6 +253,35 @@ mod tests {
             parse_authorization(&["Digest x=1"]),
             Authorization::Other("Digest")
         );
+        // Envoy joins repeated headers with commas.
+        for joined in [
+            "Bearer a,Bearer b",
+            "Bearer a, b",
+            "Bearer ,",
+            "Basic a,Basic b",
+        ] {
+            assert!(
+                matches!(
+                    parse_authorization(&[joined]),
+                    Authorization::Invalid("multiple_authorization_headers", _)
+                ),
+                "{joined}"
+            );
+        }
+    }
+
+    #[test]
+    fn b64token_characters_are_exactly_rfc_6750s() {
+        for b in 0..=255u8 {
+            let allowed =
+                b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'+' | b'/');
+            let token = [b'a', b, b'a'];
+            let token = String::from_utf8_lossy(&token);
+            assert_eq!(is_b64token(&token), allowed, "byte {b:#04x}");
+        }
+        assert!(is_b64token("abc=="));
+        assert!(!is_b64token("=="));
+        assert!(!is_b64token("a=b"));
     }
 
     #[test]
