@@ -146,19 +146,23 @@ pub(crate) fn parse_authorization<'a>(values: &[&'a str]) -> Authorization<'a> {
 /// `b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="`
 fn is_b64token(s: &str) -> bool {
     // One table lookup per byte: this runs over every bearer token.
+    #[allow(clippy::indexing_slicing)] // i < 256 = the table's length
     const TOKEN_CHAR: [bool; 256] = {
         let mut table = [false; 256];
-        let mut b = 0;
-        while b < 256 {
-            let c = b as u8;
-            table[b] =
+        let mut i = 0;
+        while i < 256 {
+            let c = i as u8;
+            table[i] =
                 c.is_ascii_alphanumeric() || matches!(c, b'-' | b'.' | b'_' | b'~' | b'+' | b'/');
-            b += 1;
+            i += 1;
         }
         table
     };
     let body = s.trim_end_matches('=');
-    !body.is_empty() && body.bytes().all(|b| TOKEN_CHAR[usize::from(b)])
+    !body.is_empty()
+        && body
+            .bytes()
+            .all(|b| TOKEN_CHAR.get(usize::from(b)) == Some(&true))
 }
 
 /// Whether the query carries `access_token` (RFC 6750 §2.3), which rolegate
