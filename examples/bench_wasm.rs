@@ -126,6 +126,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     });
     let key = cache.key(rs);
     time("  cache.decision", 20_000, || cache.decision(&key, &req));
+    let (n, e) = rsa_modulus(&keys["keys"]["rsa-a"]).ok_or("rsa-a")?;
+    let rsa = rolegate::rsa_verify::RsaPublicKey::new(&n, &e).ok_or("rsa-a key")?;
+    let mut signature = n.clone();
+    signature[0] /= 2; // any value below n
+    time("RSA-2048 public operation (s^e mod n)", 500, || {
+        rsa.public_op(&signature)
+    });
     for (name, token) in &tokens {
         let r = request(token);
         time(&format!("decide fresh ({name})"), 200, || {
@@ -133,4 +140,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         });
     }
     Ok(())
+}
+
+/// The big-endian modulus and exponent of an RSA JWK.
+fn rsa_modulus(jwk: &Value) -> Option<(Vec<u8>, Vec<u8>)> {
+    use base64::Engine;
+    let decode = |field: &str| {
+        base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(jwk[field].as_str()?)
+            .ok()
+    };
+    Some((decode("n")?, decode("e")?))
 }

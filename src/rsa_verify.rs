@@ -196,57 +196,100 @@ impl RsaPublicKey {
     /// x^e mod n by square-and-multiply in Montgomery form.
     fn pow_e(&self, x: &[u32]) -> Vec<u32> {
         let len = self.n.len();
-        let mut scratch = vec![0u32; len + 2];
-        let x_mont = self.mont_mul(x, &self.rr, &mut scratch);
+        // Holds a double-length product and its reduction's last carry.
+        let mut t = vec![0u32; 2 * len + 1];
+        let x_mont = self.mont_mul(x, &self.rr, &mut t);
         let mut acc = x_mont.clone();
         let top = 63 - self.e.leading_zeros();
         for bit in (0..top).rev() {
-            acc = self.mont_mul(&acc, &acc, &mut scratch);
+            acc = self.mont_sqr(&acc, &mut t);
             if (self.e >> bit) & 1 == 1 {
-                acc = self.mont_mul(&acc, &x_mont, &mut scratch);
+                acc = self.mont_mul(&acc, &x_mont, &mut t);
             }
         }
         let mut one = vec![0u32; len];
         one[0] = 1;
-        self.mont_mul(&acc, &one, &mut scratch)
+        self.mont_mul(&acc, &one, &mut t)
     }
 
-    /// a * b * R^-1 mod n (coarsely integrated operand scanning). Inputs
-    /// below n; the output is fully reduced.
+    /// a * b * R^-1 mod n for a, b below n: the product, then its reduction.
     fn mont_mul(&self, a: &[u32], b: &[u32], t: &mut [u32]) -> Vec<u32> {
+        t.fill(0);
+        for (i, &ai) in a.iter().enumerate() {
+            let row = &mut t[i..];
+            let carry = mul_add(row, b, ai);
+            row[b.len()] = carry;
+        }
+        self.reduce(t)
+    }
+
+    /// a * a * R^-1 mod n for a below n. A square needs each cross product
+    /// a_i * a_j only once (then doubled): e = 65537 is 16 squares and one
+    /// multiplication, so this is most of a verification.
+    fn mont_sqr(&self, a: &[u32], t: &mut [u32]) -> Vec<u32> {
+        let len = a.len();
+        t.fill(0);
+        for (i, &ai) in a.iter().enumerate() {
+            let rest = &a[i + 1..];
+            let row = &mut t[2 * i + 1..];
+            let carry = mul_add(row, rest, ai);
+            row[rest.len()] = carry;
+        }
+        let mut top = 0;
+        for limb in &mut t[..2 * len] {
+            let next = *limb >> 31;
+            *limb = (*limb << 1) | top;
+            top = next;
+        }
+        let mut carry = 0u64;
+        for (pair, &ai) in t.chunks_exact_mut(2).zip(a) {
+            let square = u64::from(ai) * u64::from(ai);
+            let x = u64::from(pair[0]) + (square & 0xffff_ffff) + carry;
+            pair[0] = x as u32;
+            let x = u64::from(pair[1]) + (square >> 32) + (x >> 32);
+            pair[1] = x as u32;
+            carry = x >> 32;
+        }
+        self.reduce(t)
+    }
+
+    /// t * R^-1 mod n for t < n * R in 2 len + 1 limbs (Montgomery reduction,
+    /// separated operand scanning): adds multiples of n that clear the low
+    /// limbs one by one; what is left above them is below 2n.
+    fn reduce(&self, t: &mut [u32]) -> Vec<u32> {
         let n = &self.n;
         let len = n.len();
-        t.fill(0);
-        for &ai in a {
-            let ai = u64::from(ai);
-            let mut carry = 0u64;
-            for (tj, &bj) in t.iter_mut().zip(b) {
-                let x = u64::from(*tj) + ai * u64::from(bj) + carry;
-                *tj = x as u32;
+        for i in 0..len {
+            let m = t[i].wrapping_mul(self.n0_inv);
+            let row = &mut t[i..];
+            let mut carry = u64::from(mul_add(row, n, m));
+            for limb in &mut row[len..] {
+                if carry == 0 {
+                    break;
+                }
+                let x = u64::from(*limb) + carry;
+                *limb = x as u32;
                 carry = x >> 32;
             }
-            let x = u64::from(t[len]) + carry;
-            t[len] = x as u32;
-            t[len + 1] = (x >> 32) as u32;
-
-            let m = u64::from(t[0].wrapping_mul(self.n0_inv));
-            let x = u64::from(t[0]) + m * u64::from(n[0]);
-            let mut carry = x >> 32;
-            for j in 1..len {
-                let x = u64::from(t[j]) + m * u64::from(n[j]) + carry;
-                t[j - 1] = x as u32;
-                carry = x >> 32;
-            }
-            let x = u64::from(t[len]) + carry;
-            t[len - 1] = x as u32;
-            t[len] = t[len + 1] + (x >> 32) as u32;
         }
-        let mut out = t[..len].to_vec();
-        if t[len] != 0 || !less_than(&out, n) {
+        let mut out = t[len..2 * len].to_vec();
+        if t[2 * len] != 0 || !less_than(&out, n) {
             sub_in_place(&mut out, n);
         }
         out
     }
+}
+
+/// row[..b.len()] += a * b, returning the carry out of the last limb.
+fn mul_add(row: &mut [u32], b: &[u32], a: u32) -> u32 {
+    let a = u64::from(a);
+    let mut carry = 0u64;
+    for (r, &bj) in row.iter_mut().zip(b) {
+        let x = u64::from(*r) + a * u64::from(bj) + carry;
+        *r = x as u32;
+        carry = x >> 32;
+    }
+    carry as u32
 }
 
 /// MGF1 (RFC 8017 B.2.1).

@@ -225,3 +225,54 @@ fn agrees_with_the_rsa_crate() {
         }
     }
 }
+
+/// The modular exponentiation itself against the `rsa` crate's big integers:
+/// random odd moduli of every limb count from 16 to 129 bytes' worth and a
+/// few RSA sizes, public exponents small and large, and the inputs where
+/// carries are longest (0, 1, n - 1, all-ones limbs) besides random ones.
+#[test]
+fn public_operation_agrees_with_big_integer_arithmetic() {
+    use rsa::BigUint;
+    let mut rng = Rng(0x5eed_cafe_f00d_0002);
+    let sizes = (64..=516).step_by(3).chain([256, 384, 512]);
+    for (case, len) in sizes.enumerate() {
+        let mut n = rng.bytes(len);
+        n[0] |= 0x80 >> (case % 8); // vary the top bit's position
+        n[0] &= 0xff >> (case % 8);
+        n[0] = n[0].max(1);
+        *n.last_mut().unwrap() |= 1;
+        let e: u64 = match case % 3 {
+            0 => 65537,
+            1 => 3,
+            _ => rng.next() | 1 | (1 << 63),
+        };
+        let key = RsaPublicKey::new(&n, &e.to_be_bytes()).expect("valid modulus");
+        let big_n = BigUint::from_bytes_be(&n);
+        let big_e = BigUint::from(e);
+        let n_minus_1 = {
+            let mut m = n.clone();
+            *m.last_mut().unwrap() ^= 1;
+            m
+        };
+        let mut all_ones = vec![0xff; len];
+        all_ones[0] = n[0] >> 1; // below n
+        let mut inputs = vec![vec![0; len], n_minus_1, all_ones];
+        let mut one = vec![0; len];
+        one[len - 1] = 1;
+        inputs.push(one);
+        for _ in 0..4 {
+            let mut x = rng.bytes(len);
+            x[0] %= n[0];
+            inputs.push(x);
+        }
+        for x in inputs {
+            let expected = BigUint::from_bytes_be(&x).modpow(&big_e, &big_n);
+            let mut expected = expected.to_bytes_be();
+            while expected.len() < len {
+                expected.insert(0, 0);
+            }
+            let ours = key.public_op(&x).expect("input below n");
+            assert_eq!(ours, expected, "{len}-byte modulus, e = {e}, x = {x:02x?}");
+        }
+    }
+}
