@@ -4,7 +4,7 @@
 // worker each (--concurrency 1, pinned to CPU 0; wrk on CPU 1), interleaved
 // over several rounds; prints medians and ratios.
 //
-//   node scripts/bench-envoy.mjs [--rounds 10] [--seconds 2] [--connections 16] [--cold-tokens 20000]
+//   node scripts/bench-envoy.mjs [--rounds 12] [--seconds 2] [--connections 16] [--cold-tokens 20000]
 //
 // Run through scripts/bench-envoy.sh, which builds the filter first.
 import { spawn, execFileSync } from 'node:child_process';
@@ -21,7 +21,7 @@ const arg = (name, fallback) => {
   const i = process.argv.indexOf(`--${name}`);
   return i > 0 ? Number(process.argv[i + 1]) : fallback;
 };
-const ROUNDS = arg('rounds', 10);
+const ROUNDS = arg('rounds', 12);
 const SECONDS = arg('seconds', 2);
 const CONNECTIONS = arg('connections', 16);
 const COLD_TOKENS = arg('cold-tokens', 20000);
@@ -229,11 +229,11 @@ function cpuMicros(pid) {
 }
 
 /** One wrk run: {rps, cpu (Envoy CPU µs per request)}. */
-function wrk(envoy, token) {
+function wrk(envoy, token, seconds) {
   const script = token === 'hot' ? luaHot : luaCold;
   const before = cpuMicros(envoy.pid);
   envoy.sent ??= 0;
-  const text = execFileSync('taskset', ['-c', '1', 'wrk', '-t1', `-c${CONNECTIONS}`, `-d${SECONDS}s`, '-s', script, `http://127.0.0.1:${envoy.port}${PATH}`, '--', String(envoy.sent % COLD_TOKENS)], { encoding: 'utf8' });
+  const text = execFileSync('taskset', ['-c', '1', 'wrk', '-t1', `-c${CONNECTIONS}`, `-d${seconds}s`, '-s', script, `http://127.0.0.1:${envoy.port}${PATH}`, '--', String(envoy.sent % COLD_TOKENS)], { encoding: 'utf8' });
   const cpu = cpuMicros(envoy.pid) - before;
   const rps = Number(text.match(/Requests\/sec:\s+([\d.]+)/)[1]);
   const requests = Number(text.match(/(\d+) requests in/)[1]);
@@ -251,25 +251,24 @@ if (onlyIndex > 0) {
     if (!name.startsWith('native') && !wanted.some((w) => name.includes(w))) delete SETUPS[name];
   }
 }
-// Every setup's Envoy runs for the whole benchmark (idle when not driven), so
-// the rounds can interleave short runs: neighbours on a shared machine come
-// and go, and each round's ratios compare runs seconds apart.
+// Each round starts a fresh Envoy per setup: the same setup varies by about
+// 10% from one process to the next (where its memory and code land), more
+// than the differences measured here, so every round draws a new process.
+// Setups take turns within a round, and each round's ratios compare runs
+// seconds apart, as neighbours on a shared machine come and go.
 const results = Object.fromEntries(Object.keys(SETUPS).map((k) => [k, []]));
-const envoys = {};
-try {
+for (let round = 1; round <= ROUNDS; round++) {
   for (const [name, setup] of Object.entries(SETUPS)) {
-    envoys[name] = await startEnvoy(name, setup);
-    wrk(envoys[name], setup.token); // warm-up (V8 tiers up, caches fill)
-  }
-  for (let round = 1; round <= ROUNDS; round++) {
-    for (const [name, setup] of Object.entries(SETUPS)) {
-      const last = wrk(envoys[name], setup.token);
+    const envoy = await startEnvoy(name, setup);
+    try {
+      wrk(envoy, setup.token, 1); // warm-up: caches fill
+      const last = wrk(envoy, setup.token, SECONDS);
       results[name].push(last);
       console.log(`round ${round}: ${name}: ${last.rps.toFixed(0)} req/s, ${last.cpu.toFixed(1)} CPU µs/req`);
+    } finally {
+      await envoy.stop();
     }
   }
-} finally {
-  await Promise.all(Object.values(envoys).map((e) => e.stop()));
 }
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
