@@ -99,20 +99,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     .collect();
     let mut state = policy.new_state();
     time("adapter hot path (no host calls)", 20_000, || {
-        let headers = raw.clone();
-        let mut request = Request {
-            now: NOW,
-            ..Request::default()
-        };
-        for (name, value) in headers {
-            match name.as_str() {
-                ":method" => request.method = String::from_utf8(value).unwrap_or_default(),
-                ":path" => request.path = rolegate::path::from_bytes(&value),
-                _ => request
-                    .headers
-                    .push((name, String::from_utf8(value).unwrap_or_default())),
-            }
-        }
+        let request = Request::from_header_list(raw.clone(), NOW);
         match policy.decide_step(&mut state, &request, quiet) {
             rolegate::Step::Done(d, _) => {
                 Some(d.upstream_headers(policy.envoy_settings(), &request))

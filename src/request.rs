@@ -29,6 +29,31 @@ impl Request {
         }
     }
 
+    /// The request from a proxy's header list (HTTP/2 style: `:method` and
+    /// `:path` among the headers), as Envoy hands it over. Values that are
+    /// not UTF-8 are kept losslessly where it matters (the path, see
+    /// [`crate::path::from_bytes`]) and lossily elsewhere, where such bytes
+    /// make the value invalid anyway. UTF-8 values are moved, not copied.
+    pub fn from_header_list(headers: Vec<(String, Vec<u8>)>, now: u64) -> Self {
+        fn text(bytes: Vec<u8>) -> String {
+            String::from_utf8(bytes)
+                .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+        }
+        let mut request = Request {
+            now,
+            headers: Vec::with_capacity(headers.len()),
+            ..Request::default()
+        };
+        for (name, value) in headers {
+            match name.as_str() {
+                ":method" => request.method = text(value),
+                ":path" => request.path = crate::path::from_bytes(&value),
+                _ => request.headers.push((name, text(value))),
+            }
+        }
+        request
+    }
+
     /// A preview request that skips only the signature check.
     pub fn claims_preview(
         method: impl Into<String>,
@@ -272,6 +297,41 @@ mod tests {
                 "{joined}"
             );
         }
+    }
+
+    #[test]
+    fn from_a_proxys_header_list() {
+        let list = |pairs: &[(&str, &[u8])]| -> Vec<(String, Vec<u8>)> {
+            pairs
+                .iter()
+                .map(|(n, v)| ((*n).to_owned(), v.to_vec()))
+                .collect()
+        };
+        let request = Request::from_header_list(
+            list(&[
+                (":authority", b"admin.example"),
+                (":path", b"/api/caf\xe9?x=1"),
+                (":method", b"GET"),
+                ("x-a", b"1"),
+                ("x-latin1", b"\xe9t\xe9"),
+                ("x-a", b"2"),
+            ]),
+            42,
+        );
+        assert_eq!(request.method, "GET");
+        assert_eq!(request.path, "/api/caf%E9?x=1");
+        assert_eq!(request.now, 42);
+        assert_eq!(
+            request.headers,
+            [
+                (":authority", "admin.example"),
+                ("x-a", "1"),
+                ("x-latin1", "\u{fffd}t\u{fffd}"),
+                ("x-a", "2"),
+            ]
+            .map(|(n, v)| (n.to_owned(), v.to_owned()))
+        );
+        assert_eq!(request.header_values("X-A").collect::<Vec<_>>(), ["1", "2"]);
     }
 
     #[test]

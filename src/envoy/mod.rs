@@ -477,30 +477,11 @@ fn complete(shared: &Rc<Shared>, call: HttpCall, waiter: Option<Waiter>, result:
     }
 }
 
-/// The request as the core sees it. Header values that are not UTF-8 are
-/// passed on losslessly where it matters (the path) and lossily elsewhere
-/// (where such bytes make the value invalid anyway).
+/// The request as the core sees it.
 fn read_request() -> Result<Request, String> {
     let headers = hostcalls::get_map_bytes(MapType::HttpRequestHeaders)
         .map_err(|s| format!("rolegate: cannot read the request headers: {s:?}"))?;
-    let mut request = Request {
-        now: now(),
-        ..Request::default()
-    };
-    request.headers.reserve(headers.len());
-    for (name, value) in headers {
-        match name.as_str() {
-            ":method" => request.method = text(value),
-            ":path" => request.path = crate::path::from_bytes(&value),
-            _ => request.headers.push((name, text(value))),
-        }
-    }
-    Ok(request)
-}
-
-/// Header bytes as text without copying when they are UTF-8 (almost always).
-fn text(bytes: Vec<u8>) -> String {
-    String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+    Ok(Request::from_header_list(headers, now()))
 }
 
 /// Counts, logs and carries out a decision. Returns what a synchronous
