@@ -101,9 +101,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     time("adapter hot path (no host calls)", 20_000, || {
         let request = Request::from_header_list(raw.clone(), NOW);
         match policy.decide_step(&mut state, &request, quiet) {
-            rolegate::Step::Done(d, _) => {
-                Some(d.upstream_headers(policy.envoy_settings(), &request))
-            }
+            rolegate::Step::Done(d, _) => Some(
+                d.upstream_headers(policy.envoy_settings(), &request)
+                    .set
+                    .len(),
+            ),
             _ => None,
         }
     });

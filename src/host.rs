@@ -6,14 +6,16 @@ use crate::decision::{Credential, Decision, Reason};
 use crate::policy::EnvoySettings;
 use crate::request::Request;
 use serde::Serialize;
+use std::borrow::Cow;
 
-/// Request-header edits before forwarding upstream.
+/// Request-header edits before forwarding upstream. Borrowed from the
+/// decision and the settings where it can be: this is made per request.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct HeaderChanges {
+pub struct HeaderChanges<'a> {
     /// Removed first (identity headers a client may have sent, the bearer token).
-    pub remove: Vec<String>,
+    pub remove: Vec<&'a str>,
     /// Then set (replacing): the canonical `:path` and the identity headers.
-    pub set: Vec<(String, String)>,
+    pub set: Vec<(&'a str, Cow<'a, str>)>,
 }
 
 /// The response sent instead of forwarding.
@@ -47,7 +49,11 @@ impl Decision {
     /// removed when an enforced request is allowed and `forward_authorization`
     /// is off; in dry run the upstream's own authentication still needs it.
     /// Only edits that change something are listed: each is a host call.
-    pub fn upstream_headers(&self, settings: &EnvoySettings, request: &Request) -> HeaderChanges {
+    pub fn upstream_headers<'a>(
+        &'a self,
+        settings: &'a EnvoySettings,
+        request: &Request,
+    ) -> HeaderChanges<'a> {
         let present = |name: &str| request.header_values(name).next().is_some();
         let mut changes = HeaderChanges::default();
         for name in [
@@ -56,7 +62,7 @@ impl Decision {
             &settings.client_id_header,
         ] {
             if present(name) {
-                changes.remove.push(name.clone());
+                changes.remove.push(name);
             }
         }
         let bearer = matches!(self.credential, Credential::Bearer);
@@ -66,28 +72,28 @@ impl Decision {
             && !settings.forward_authorization
             && present("authorization")
         {
-            changes.remove.push("authorization".to_owned());
+            changes.remove.push("authorization");
         }
         if let Some(path) = &self.upstream_path {
             if *path != request.path {
-                changes.set.push((":path".to_owned(), path.clone()));
+                changes.set.push((":path", Cow::Borrowed(path)));
             }
         }
         if bearer && self.issuer.is_some() && self.reason != Reason::InvalidToken {
             if let Some(subject) = &self.subject {
                 changes
                     .set
-                    .push((settings.subject_header.clone(), header_safe(subject)));
+                    .push((&settings.subject_header, header_safe(subject)));
             }
             if !self.roles.is_empty() {
                 changes
                     .set
-                    .push((settings.roles_header.clone(), self.roles.join(",")));
+                    .push((&settings.roles_header, Cow::Owned(self.roles.join(","))));
             }
             if let Some(client_id) = &self.client_id {
                 changes
                     .set
-                    .push((settings.client_id_header.clone(), header_safe(client_id)));
+                    .push((&settings.client_id_header, header_safe(client_id)));
             }
         }
         changes
@@ -167,16 +173,20 @@ impl Decision {
 /// A claim value made safe for a header: bytes outside visible ASCII, and
 /// `%` itself, are percent-encoded, so no value can smuggle a line break or
 /// a second header.
-pub fn header_safe(value: &str) -> String {
-    let mut out = String::with_capacity(value.len());
+pub fn header_safe(value: &str) -> Cow<'_, str> {
+    let safe = |b: u8| (0x21..=0x7e).contains(&b) && b != b'%';
+    if value.bytes().all(safe) {
+        return Cow::Borrowed(value);
+    }
+    let mut out = String::with_capacity(value.len() + 8);
     for b in value.bytes() {
-        if (0x21..=0x7e).contains(&b) && b != b'%' {
+        if safe(b) {
             out.push(char::from(b));
         } else {
             out.push_str(&format!("%{b:02X}"));
         }
     }
-    out
+    Cow::Owned(out)
 }
 
 #[cfg(test)]
@@ -186,6 +196,8 @@ mod tests {
     #[test]
     fn header_values_cannot_break_lines() {
         assert_eq!(header_safe("alice"), "alice");
+        // Safe values (nearly all) are not copied.
+        assert!(matches!(header_safe("alice@example"), Cow::Borrowed(_)));
         assert_eq!(header_safe("a\r\nx-admin: 1"), "a%0D%0Ax-admin:%201");
         assert_eq!(header_safe("jürgen"), "j%C3%BCrgen");
         assert_eq!(header_safe("100%"), "100%25");
