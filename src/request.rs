@@ -116,15 +116,14 @@ pub(crate) enum Authorization<'a> {
 
 /// RFC 6750 §2.1: `Bearer` (any case), one or more spaces, a b64token.
 pub(crate) fn parse_authorization<'a>(values: &[&'a str]) -> Authorization<'a> {
+    let multiple = Authorization::Invalid(
+        "multiple_authorization_headers",
+        "Send exactly one Authorization header",
+    );
     let value = match values {
         [] => return Authorization::None,
         [one] => one.trim_matches(|c| c == ' ' || c == '\t'),
-        _ => {
-            return Authorization::Invalid(
-                "multiple_authorization_headers",
-                "Send exactly one Authorization header",
-            )
-        }
+        _ => return multiple,
     };
     if value.is_empty() {
         return Authorization::Invalid(
@@ -138,10 +137,6 @@ pub(crate) fn parse_authorization<'a>(values: &[&'a str]) -> Authorization<'a> {
     };
     // Neither a bearer token nor Basic credentials contain a comma: a comma
     // means a proxy joined repeated Authorization headers into one (Envoy does).
-    let joined = Authorization::Invalid(
-        "multiple_authorization_headers",
-        "Send exactly one Authorization header",
-    );
     if scheme.eq_ignore_ascii_case("bearer") {
         if rest.is_empty() {
             return Authorization::Invalid("empty_token", "The bearer token is empty");
@@ -150,7 +145,7 @@ pub(crate) fn parse_authorization<'a>(values: &[&'a str]) -> Authorization<'a> {
         if is_b64token(rest) {
             Authorization::Bearer(rest)
         } else if rest.contains(',') {
-            joined
+            multiple
         } else {
             Authorization::Invalid(
                 "malformed_authorization_header",
@@ -159,7 +154,7 @@ pub(crate) fn parse_authorization<'a>(values: &[&'a str]) -> Authorization<'a> {
         }
     } else if scheme.eq_ignore_ascii_case("basic") {
         if rest.contains(',') {
-            joined
+            multiple
         } else {
             Authorization::Basic
         }
