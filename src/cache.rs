@@ -1,6 +1,6 @@
 //! A bounded cache of verified tokens, keyed by a 128-bit keyed hash of the
-//! token (two SipHash-1-3 with random keys, so nobody can aim a collision at a
-//! cached token; the token itself is never stored). It saves the signature
+//! token (SipHash-1-3-128 with a random key, so nobody can aim a collision at
+//! a cached token; the token itself is never stored). It saves the signature
 //! check; a cached token that expires is refused on time.
 //!
 //! With each token it also keeps the last few decisions made on it, by the
@@ -13,13 +13,45 @@ use crate::decision::Decision;
 use crate::method::OVERRIDE_HEADERS;
 use crate::request::Request;
 use crate::token::VerifiedToken;
+use siphasher::sip128::{Hasher128, SipHasher13};
 use std::collections::hash_map::RandomState;
 use std::collections::{HashMap, VecDeque};
-use std::hash::BuildHasher;
+use std::hash::{BuildHasher, BuildHasherDefault, Hash, Hasher};
 use std::rc::Rc;
 
-/// The cache key of a token.
-pub type TokenKey = (u64, u64);
+/// The cache key of a token: its keyed 128-bit hash.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TokenKey(u128);
+
+impl Hash for TokenKey {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        // Already a keyed hash: its low half is as good a table index as any.
+        state.write_u64(self.0 as u64);
+    }
+}
+
+/// Hands a [`TokenKey`]'s bits to the table unchanged (hashing them again
+/// would only cost time on every request).
+#[derive(Default)]
+struct KeyBits(u64);
+
+impl Hasher for KeyBits {
+    fn write(&mut self, bytes: &[u8]) {
+        // Only `TokenKey` is hashed here, through `write_u64`; fold anything
+        // else so the hasher stays correct if that ever changes.
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(b);
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 ^= n;
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
 
 /// Decisions kept per token; a token used on more paths decides afresh.
 const DECISIONS_PER_TOKEN: usize = 8;
@@ -78,9 +110,9 @@ impl Shape {
 
 /// A first-in-first-out bounded map with expiry. `capacity` 0 disables it.
 pub struct TokenCache {
-    hashers: (RandomState, RandomState),
+    hasher: SipHasher13,
     capacity: usize,
-    entries: HashMap<TokenKey, Entry>,
+    entries: HashMap<TokenKey, Entry, BuildHasherDefault<KeyBits>>,
     order: VecDeque<(TokenKey, u64)>,
     next_seq: u64,
     /// When expired entries were last swept out (at most once a second).
@@ -89,10 +121,13 @@ pub struct TokenCache {
 
 impl TokenCache {
     pub fn new(capacity: usize) -> Self {
+        // std's RandomState draws its keys from the system's randomness (as
+        // every HashMap does); two of its outputs make a secret 128-bit key.
+        let random = RandomState::new();
         TokenCache {
-            hashers: (RandomState::new(), RandomState::new()),
+            hasher: SipHasher13::new_with_keys(random.hash_one(0u8), random.hash_one(1u8)),
             capacity,
-            entries: HashMap::with_capacity(capacity.min(1024)),
+            entries: HashMap::with_capacity_and_hasher(capacity.min(1024), Default::default()),
             order: VecDeque::with_capacity(capacity.min(1024)),
             next_seq: 0,
             last_sweep: 0,
@@ -101,10 +136,9 @@ impl TokenCache {
 
     /// The key of `token` in this cache (keys differ between caches).
     pub fn key(&self, token: &str) -> TokenKey {
-        (
-            self.hashers.0.hash_one(token),
-            self.hashers.1.hash_one(token),
-        )
+        let mut hasher = self.hasher;
+        hasher.write(token.as_bytes());
+        TokenKey(hasher.finish128().as_u128())
     }
 
     pub fn len(&self) -> usize {

@@ -9,7 +9,7 @@ use crate::method::{is_token, OVERRIDE_HEADERS};
 use crate::path::canonicalize;
 use crate::policy::{BasicAuth, Mode, OutsidePrefix, Policy, Role, RoleGrant};
 use crate::remote::{interpret_introspection, HttpCall, HttpResult, Introspected, KeyStore};
-use crate::request::{parse_authorization, query_has_access_token, Authorization, Request};
+use crate::request::{parse_authorization, query_has_access_token, Authorization, Request, Values};
 use crate::token::{self, TokenError, TokenErrorKind, VerifiedToken};
 use crate::trace::Tracer;
 use serde_json::{Map, Value};
@@ -56,16 +56,16 @@ impl Policy {
         options: DecideOptions,
         cache: &mut TokenCache,
     ) -> (Rc<Decision>, CacheUse) {
-        let Some(token) = request.bearer_token() else {
-            return (
-                Rc::new(self.decide_prior(request, options, Prior::Unknown)),
-                CacheUse::None,
-            );
+        let (token, key) = match self.lookup(cache, request, options) {
+            Lookup::Hit(hit) => return (hit, CacheUse::Hit),
+            Lookup::Miss(token, key) => (token, key),
+            Lookup::NoToken => {
+                return (
+                    Rc::new(self.decide_prior(request, options, Prior::Unknown)),
+                    CacheUse::None,
+                )
+            }
         };
-        let key = cache.key(token);
-        if let Some(hit) = self.decide_from_cache(cache, &key, request, options) {
-            return (hit, CacheUse::Hit);
-        }
         match token::verify_jws(&self.issuers, token, &mut Tracer::new(false), None) {
             Ok(verified) => {
                 let verified = Rc::new(verified);
@@ -79,6 +79,29 @@ impl Policy {
                 Rc::new(self.decide_prior(request, options, Prior::Failed(&err))),
                 CacheUse::Miss,
             ),
+        }
+    }
+
+    /// The request's bearer token in `cache`. A cached token was checked
+    /// character by character when it was first seen, so the lookup uses
+    /// the unchecked candidate and only a miss pays for the check.
+    fn lookup<'r>(
+        &self,
+        cache: &mut TokenCache,
+        request: &'r Request,
+        options: DecideOptions,
+    ) -> Lookup<'r> {
+        let Some(candidate) = request.bearer_candidate() else {
+            return Lookup::NoToken;
+        };
+        let key = cache.key(candidate);
+        if let Some(hit) = self.decide_from_cache(cache, &key, request, options) {
+            return Lookup::Hit(hit);
+        }
+        // Whenever the checked token exists it is the candidate.
+        match request.bearer_token() {
+            Some(token) => Lookup::Miss(token, key),
+            None => Lookup::NoToken,
         }
     }
 
@@ -222,16 +245,16 @@ impl Policy {
         request: &Request,
         options: DecideOptions,
     ) -> Step {
-        let Some(token) = request.bearer_token() else {
-            return Step::Done(
-                Rc::new(self.decide_full(request, options, Prior::Unknown, Some(&state.keys))),
-                CacheUse::None,
-            );
+        let (token, key) = match self.lookup(&mut state.cache, request, options) {
+            Lookup::Hit(hit) => return Step::Done(hit, CacheUse::Hit),
+            Lookup::Miss(token, key) => (token, key),
+            Lookup::NoToken => {
+                return Step::Done(
+                    Rc::new(self.decide_full(request, options, Prior::Unknown, Some(&state.keys))),
+                    CacheUse::None,
+                )
+            }
         };
-        let key = state.cache.key(token);
-        if let Some(hit) = self.decide_from_cache(&mut state.cache, &key, request, options) {
-            return Step::Done(hit, CacheUse::Hit);
-        }
         let parsed = token::CompactJws::parse(token);
         let issuer = parsed.as_ref().ok().and_then(|jws| {
             let claims = crate::json::parse_strict_object(&jws.payload).ok()?;
@@ -437,6 +460,15 @@ pub enum CacheUse {
     Miss,
 }
 
+/// A bearer token looked up in the cache of verified tokens.
+enum Lookup<'r> {
+    Hit(Rc<Decision>),
+    /// A well-formed token the cache does not hold, with its key.
+    Miss(&'r str, TokenKey),
+    /// No well-formed bearer token.
+    NoToken,
+}
+
 /// What the caller already knows about the request's bearer token.
 #[derive(Clone, Copy)]
 enum Prior<'a> {
@@ -618,7 +650,7 @@ impl<'p> Evaluation<'p> {
                 .map_err(|err| self.invalid_token(err))?;
             (index, Cow::Borrowed(claims))
         } else {
-            let values: Vec<&str> = req.header_values("authorization").collect();
+            let values = req.authorization_values().unwrap_or(Values::None);
             match parse_authorization(&values) {
                 Authorization::None => {
                     self.trace.step("credentials", false, || {

@@ -3,7 +3,9 @@
 //! Hosts apply these verbatim, so no proxy decides anything itself.
 
 use crate::decision::{Credential, Decision, Reason};
-use crate::policy::EnvoySettings;
+use crate::header_map::{self, HeaderMapError};
+use crate::method::OVERRIDE_HEADERS;
+use crate::policy::{EnvoySettings, Policy};
 use crate::request::Request;
 use serde::Serialize;
 use std::borrow::Cow;
@@ -25,6 +27,48 @@ pub struct Denial {
     pub headers: Vec<(&'static str, String)>,
     /// A small JSON body with the reason; never the token.
     pub body: String,
+}
+
+/// Request headers that decisions and their header edits read, whatever the
+/// policy (besides `:method` and `:path`). Whoever makes the core read
+/// another header adds it here; tests/vectors.rs decides every vector on the
+/// full and on the filtered request to catch a forgotten one.
+const READ_HEADERS: [&str; 2] = ["authorization", "content-type"];
+
+impl Policy {
+    /// Whether decisions under this policy read request header `name`
+    /// (the identity headers included: they are removed when present).
+    pub fn reads_header(&self, name: &str) -> bool {
+        self.reads_header_bytes(name.as_bytes())
+    }
+
+    fn reads_header_bytes(&self, name: &[u8]) -> bool {
+        let settings = self.envoy_settings();
+        READ_HEADERS
+            .iter()
+            .chain(&OVERRIDE_HEADERS)
+            .chain([
+                &settings.subject_header.as_str(),
+                &settings.roles_header.as_str(),
+                &settings.client_id_header.as_str(),
+            ])
+            .any(|read| read.as_bytes().eq_ignore_ascii_case(name))
+    }
+
+    /// The request a proxy-wasm header block describes (see
+    /// [`crate::header_map`]), with only the headers this policy reads: each
+    /// header kept costs two allocations per request, and a proxy's request
+    /// carries many this policy never looks at.
+    pub fn request_from_header_map(
+        &self,
+        block: &[u8],
+        now: u64,
+    ) -> Result<Request, HeaderMapError> {
+        let pairs = header_map::pairs(block)?;
+        Ok(Request::from_header_pairs(pairs, now, |name| {
+            self.reads_header_bytes(name)
+        }))
+    }
 }
 
 impl Reason {
@@ -192,6 +236,49 @@ pub fn header_safe(value: &str) -> Cow<'_, str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_header_block_keeps_only_the_headers_decisions_read() {
+        let policy = Policy::from_json(
+            r#"{"issuers": [{"issuer": "https://idp", "audiences": ["a"], "algorithms": ["HS256"],
+                               "secrets": [{"k": "MDEyMzQ1Njc4OTAxMjM0NTY3ODkwMTIzNDU2Nzg5MDE"}]}],
+                "roles": [{"name": "r", "required_attributes": [{"claim": "g", "value": "x"}],
+                           "rules": [{"effect": "allow", "methods": ["read"], "paths": ["/**"]}]}],
+                "envoy": {"subject_header": "x-who"}}"#,
+        )
+        .unwrap();
+        let block = header_map::serialize(&[
+            (":method", "POST"),
+            (":path", "/x"),
+            (":authority", "admin"),
+            ("authorization", "Bearer a.b.c"),
+            ("X-Who", "mallory"),
+            ("x-rolegate-roles", "admin"),
+            ("X-HTTP-Method-Override", "DELETE"),
+            ("content-type", "application/json"),
+            ("user-agent", "curl"),
+            ("x-rolegate-subject", "not the configured name"),
+        ]);
+        let request = policy.request_from_header_map(&block, 7).unwrap();
+        assert_eq!(
+            (request.method.as_str(), request.path.as_str()),
+            ("POST", "/x")
+        );
+        let names: Vec<&str> = request.headers.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "authorization",
+                "X-Who",
+                "x-rolegate-roles",
+                "X-HTTP-Method-Override",
+                "content-type"
+            ]
+        );
+        let cut = &block[..block.len() - 1];
+        let err = policy.request_from_header_map(cut, 7).unwrap_err();
+        assert!(err.to_string().contains("malformed header block"), "{err}");
+    }
 
     #[test]
     fn header_values_cannot_break_lines() {

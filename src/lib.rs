@@ -26,6 +26,7 @@ pub mod cache;
 pub mod claims;
 mod decide;
 pub mod decision;
+pub mod header_map;
 pub mod host;
 pub mod json;
 pub mod keys;

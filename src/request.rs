@@ -1,6 +1,7 @@
 //! What a host hands the core: method, raw path, headers and the current time.
 
 use serde_json::{Map, Value};
+use std::borrow::Cow;
 
 /// One HTTP request to decide. Time is always given: the core never reads a clock.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -29,26 +30,35 @@ impl Request {
         }
     }
 
-    /// The request from a proxy's header list (HTTP/2 style: `:method` and
-    /// `:path` among the headers), as Envoy hands it over. Values that are
-    /// not UTF-8 are kept losslessly where it matters (the path, see
-    /// [`crate::path::from_bytes`]) and lossily elsewhere, where such bytes
-    /// make the value invalid anyway. UTF-8 values are moved, not copied.
-    pub fn from_header_list(headers: Vec<(String, Vec<u8>)>, now: u64) -> Self {
-        fn text(bytes: Vec<u8>) -> String {
-            String::from_utf8(bytes)
-                .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+    /// The request from a proxy's headers (HTTP/2 style: `:method` and
+    /// `:path` among them), keeping only the other headers `keep` accepts.
+    /// Bytes that are not UTF-8 become U+FFFD in header values and
+    /// percent-escapes in the path, so they can never match a rule or claim.
+    pub fn from_header_pairs<'b>(
+        headers: impl IntoIterator<Item = (&'b [u8], &'b [u8])>,
+        now: u64,
+        keep: impl Fn(&[u8]) -> bool,
+    ) -> Self {
+        // from_utf8_lossy is several times slower than this on valid text.
+        fn text(bytes: &[u8]) -> Cow<'_, str> {
+            match std::str::from_utf8(bytes) {
+                Ok(text) => Cow::Borrowed(text),
+                Err(_) => String::from_utf8_lossy(bytes),
+            }
         }
         let mut request = Request {
             now,
-            headers: Vec::with_capacity(headers.len()),
             ..Request::default()
         };
         for (name, value) in headers {
-            match name.as_str() {
-                ":method" => request.method = text(value),
-                ":path" => request.path = crate::path::from_bytes(&value),
-                _ => request.headers.push((name, text(value))),
+            match name {
+                b":method" => request.method = text(value).into_owned(),
+                b":path" => request.path = crate::path::from_bytes(value),
+                _ if keep(name) => {
+                    let header = (text(name).into_owned(), text(value).into_owned());
+                    request.headers.push(header);
+                }
+                _ => {}
             }
         }
         request
@@ -79,19 +89,43 @@ impl Request {
     /// The bearer token, when the request carries exactly one well-formed
     /// `Authorization: Bearer` header (and is not a claims preview).
     pub fn bearer_token(&self) -> Option<&str> {
+        match parse_authorization(&self.authorization_values()?) {
+            Authorization::Bearer(token) => Some(token),
+            _ => None,
+        }
+    }
+
+    /// What [`Request::bearer_token`] would return, except that the token's
+    /// characters are not checked: the same token whenever that returns one,
+    /// and otherwise `None` or a string that is not a b64token. For cache
+    /// lookups: only checked tokens are ever cached, so a hit needs no
+    /// per-byte scan of a ~1 KiB token.
+    pub(crate) fn bearer_candidate(&self) -> Option<&str> {
+        match self.authorization_values()? {
+            Values::One(value) => match split_credentials(value) {
+                Some((scheme, rest))
+                    if scheme.eq_ignore_ascii_case("bearer") && !rest.is_empty() =>
+                {
+                    Some(rest)
+                }
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+
+    /// The Authorization header values, at most two of them (two are already
+    /// too many); `None` for a claims preview, which ignores the header.
+    pub(crate) fn authorization_values(&self) -> Option<Values<'_>> {
         if self.claims.is_some() {
             return None;
         }
         let mut values = self.header_values("authorization");
-        let parsed = match (values.next(), values.next()) {
-            (None, _) => return None,
-            (Some(one), None) => parse_authorization(&[one]),
-            (Some(one), Some(two)) => parse_authorization(&[one, two]),
-        };
-        match parsed {
-            Authorization::Bearer(token) => Some(token),
-            _ => None,
-        }
+        Some(match (values.next(), values.next()) {
+            (None, _) => Values::None,
+            (Some(one), None) => Values::One(one),
+            (Some(one), Some(two)) => Values::Two([one, two]),
+        })
     }
 
     /// Every value of a header, in order.
@@ -100,6 +134,25 @@ impl Request {
             .iter()
             .filter(move |(n, _)| n.eq_ignore_ascii_case(name))
             .map(|(_, v)| v.as_str())
+    }
+}
+
+/// A header's first values, without allocating.
+pub(crate) enum Values<'a> {
+    None,
+    One(&'a str),
+    Two([&'a str; 2]),
+}
+
+impl<'a> std::ops::Deref for Values<'a> {
+    type Target = [&'a str];
+
+    fn deref(&self) -> &[&'a str] {
+        match self {
+            Values::None => &[],
+            Values::One(one) => std::slice::from_ref(one),
+            Values::Two(two) => two,
+        }
     }
 }
 
@@ -122,18 +175,14 @@ pub(crate) fn parse_authorization<'a>(values: &[&'a str]) -> Authorization<'a> {
     );
     let value = match values {
         [] => return Authorization::None,
-        [one] => one.trim_matches(|c| c == ' ' || c == '\t'),
+        [one] => one,
         _ => return multiple,
     };
-    if value.is_empty() {
+    let Some((scheme, rest)) = split_credentials(value) else {
         return Authorization::Invalid(
             "empty_authorization_header",
             "The Authorization header is empty",
         );
-    }
-    let (scheme, rest) = match value.split_once(' ') {
-        Some((scheme, rest)) => (scheme, rest.trim_start_matches(' ')),
-        None => (value, ""),
     };
     // Neither a bearer token nor Basic credentials contain a comma: a comma
     // means a proxy joined repeated Authorization headers into one (Envoy does).
@@ -161,6 +210,19 @@ pub(crate) fn parse_authorization<'a>(values: &[&'a str]) -> Authorization<'a> {
     } else {
         Authorization::Other(scheme)
     }
+}
+
+/// An Authorization value's scheme and what follows it (surrounding
+/// whitespace trimmed, one or more spaces between); `None` when empty.
+fn split_credentials(value: &str) -> Option<(&str, &str)> {
+    let value = value.trim_matches(|c| c == ' ' || c == '\t');
+    if value.is_empty() {
+        return None;
+    }
+    Some(match value.split_once(' ') {
+        Some((scheme, rest)) => (scheme, rest.trim_start_matches(' ')),
+        None => (value, ""),
+    })
 }
 
 /// `b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="`
@@ -221,6 +283,61 @@ fn percent_decode_lossy(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_bearer_candidate_is_the_token_whenever_there_is_one() {
+        // Every combination of these parts, as one or two headers: wherever
+        // bearer_token() finds a token the candidate is that token, and any
+        // other candidate is not a b64token (so it can never be a cached one).
+        let lead = ["", " ", "\t", "  "];
+        let scheme = [
+            "Bearer", "bearer", "BEARER", "Basic", "Bearer,", "Token", "",
+        ];
+        let gap = ["", " ", "   ", "\t", " \t"];
+        let token = [
+            "a.b.c",
+            "a+/==",
+            "=",
+            "a b",
+            "a,Bearer b",
+            "a\tb",
+            "é",
+            "",
+            "a=b",
+        ];
+        let tail = ["", " ", "\t", " ,"];
+        let mut checked = 0;
+        for l in lead {
+            for sc in scheme {
+                for g in gap {
+                    for t in token {
+                        for tl in tail {
+                            let value = format!("{l}{sc}{g}{t}{tl}");
+                            for request in [
+                                Request::new("GET", "/", 0).header("authorization", &value),
+                                Request::new("GET", "/", 0)
+                                    .header("Authorization", &value)
+                                    .header("authorization", "Bearer x"),
+                            ] {
+                                let candidate = request.bearer_candidate();
+                                match request.bearer_token() {
+                                    Some(t) => assert_eq!(candidate, Some(t), "{value:?}"),
+                                    None => assert!(
+                                        candidate.is_none_or(|c| !is_b64token(c)),
+                                        "{value:?}: candidate {candidate:?}"
+                                    ),
+                                }
+                                checked += 1;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        assert_eq!(checked, 2 * 4 * 7 * 5 * 9 * 4);
+        let preview = Request::claims_preview("GET", "/", Map::new(), 0).bearer("a.b.c");
+        assert_eq!(preview.bearer_candidate(), None);
+    }
 
     #[test]
     fn bearer_parsing() {
@@ -296,23 +413,16 @@ mod tests {
 
     #[test]
     fn from_a_proxys_header_list() {
-        let list = |pairs: &[(&str, &[u8])]| -> Vec<(String, Vec<u8>)> {
-            pairs
-                .iter()
-                .map(|(n, v)| ((*n).to_owned(), v.to_vec()))
-                .collect()
-        };
-        let request = Request::from_header_list(
-            list(&[
-                (":authority", b"admin.example"),
-                (":path", b"/api/caf\xe9?x=1"),
-                (":method", b"GET"),
-                ("x-a", b"1"),
-                ("x-latin1", b"\xe9t\xe9"),
-                ("x-a", b"2"),
-            ]),
-            42,
-        );
+        let pairs: [(&[u8], &[u8]); 7] = [
+            (b":authority", b"admin.example"),
+            (b":path", b"/api/caf\xe9?x=1"),
+            (b":method", b"GET"),
+            (b"x-a", b"1"),
+            (b"x-latin1", b"\xe9t\xe9"),
+            (b"x-skipped", b"1"),
+            (b"x-a", b"2"),
+        ];
+        let request = Request::from_header_pairs(pairs, 42, |name| name != b"x-skipped");
         assert_eq!(request.method, "GET");
         assert_eq!(request.path, "/api/caf%E9?x=1");
         assert_eq!(request.now, 42);

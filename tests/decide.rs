@@ -334,3 +334,47 @@ fn kept_decisions_match_fresh_ones() {
     }
     assert!(hits > 1000, "the cache was used ({hits} hits)");
 }
+
+/// A cached token is found without re-checking its characters; the header
+/// around it must still be checked exactly as on a fresh decision.
+#[test]
+fn cached_tokens_do_not_excuse_malformed_headers() {
+    let keys = TestKeys::load();
+    let policy = pingaccess(&keys);
+    let t = token(
+        &keys,
+        json!({"iss": "https://idp.test", "aud": "pingaccess-admin-api", "scope": "admin", "sub": "s",
+               "group": "cn=pingaccess-auditors,o=myorg", "iat": NOW, "exp": NOW + 200}),
+    );
+    let quiet = rolegate::DecideOptions { explain: false };
+    let mut cache = rolegate::cache::TokenCache::new(16);
+    let path = "/pa-admin-api/v3/users";
+    let plain = Request::new("GET", path, NOW).bearer(&t);
+    let (first, _) = policy.decide_cached(&plain, quiet, &mut cache);
+    assert_eq!(first.status, 200);
+    let values = [
+        format!("Bearer {t}"),
+        format!(" bearer   {t}\t"),
+        format!("Bearer {t},"),
+        format!("Bearer {t},Bearer {t}"),
+        format!("Bearer {t} x"),
+        format!("Bearer\t{t}"),
+        format!("Basic {t}"),
+        t.clone(),
+    ];
+    for value in &values {
+        let one = Request::new("GET", path, NOW).header("authorization", value);
+        let two = one.clone().header("Authorization", format!("Bearer {t}"));
+        for request in [one, two] {
+            let fresh = policy.decide_with(&request, quiet, None);
+            let (kept, _) = policy.decide_cached(&request, quiet, &mut cache);
+            assert_eq!(*kept, fresh, "{value:?}");
+            if request.header_values("authorization").count() == 2 {
+                assert_eq!(kept.status, 400, "two headers");
+            }
+        }
+    }
+    // The malformed ones were refused while the token stayed cached.
+    let (again, used) = policy.decide_cached(&plain, quiet, &mut cache);
+    assert_eq!((again.status, used), (200, rolegate::CacheUse::Hit));
+}

@@ -98,6 +98,36 @@ fn run_case(
             ));
         }
     }
+    // Envoy builds its Request from the proxy's header block and keeps only
+    // the headers the policy reads: it must decide and edit exactly alike.
+    if request.claims.is_none() {
+        let mut pairs = vec![
+            (":method", request.method.as_str()),
+            (":path", &request.path),
+        ];
+        pairs.extend(
+            request
+                .headers
+                .iter()
+                .map(|(n, v)| (n.as_str(), v.as_str())),
+        );
+        let block = rolegate::header_map::serialize(&pairs);
+        let proxied = policy
+            .request_from_header_map(&block, now)
+            .map_err(|e| e.to_string())?;
+        let settings = policy.envoy_settings();
+        let seen = policy.decide(&proxied);
+        if seen != decision {
+            mismatches.push(format!(
+                "from the header block: {}",
+                serde_json::to_string(&seen).unwrap()
+            ));
+        } else if seen.upstream_headers(settings, &proxied)
+            != decision.upstream_headers(settings, &request)
+        {
+            mismatches.push("from the header block: other header edits".to_owned());
+        }
+    }
     // The hot path (no trace, signature from a cache) must reach the same
     // verdict, on the first request (cache miss) and the next (hits).
     let quick_expected = rolegate::Decision {

@@ -4,10 +4,11 @@
 //! introspection) the adapter makes it with `dispatch_http_call`, pauses the
 //! request, and hands the answer back to the core.
 //!
-//! Only `proxy_wasm::hostcalls` functions are used: they return errors where
-//! the SDK's context methods would panic, and a panic here kills the VM for
-//! every request.
+//! Only `proxy_wasm::hostcalls` functions are used (and one raw host call,
+//! in `headers`): they return errors where the SDK's context methods would
+//! panic, and a panic here kills the VM for every request.
 
+mod headers;
 mod metrics;
 mod store;
 
@@ -206,7 +207,7 @@ impl HttpContext for Filter {
             // Envoy does not start a plugin whose on_configure failed; be safe anyway.
             return refuse("rolegate: no policy is loaded");
         };
-        let request = match read_request() {
+        let request = match read_request(&shared.policy) {
             Ok(request) => request,
             Err(message) => return refuse(&message),
         };
@@ -478,10 +479,12 @@ fn complete(shared: &Rc<Shared>, call: HttpCall, waiter: Option<Waiter>, result:
 }
 
 /// The request as the core sees it.
-fn read_request() -> Result<Request, String> {
-    let headers = hostcalls::get_map_bytes(MapType::HttpRequestHeaders)
-        .map_err(|s| format!("rolegate: cannot read the request headers: {s:?}"))?;
-    Ok(Request::from_header_list(headers, now()))
+fn read_request(policy: &Policy) -> Result<Request, String> {
+    let block = headers::request_header_block()
+        .map_err(|status| format!("rolegate: cannot read the request headers: status {status}"))?;
+    policy
+        .request_from_header_map(&block, now())
+        .map_err(|e| format!("rolegate: {e}"))
 }
 
 /// Counts, logs and carries out a decision. Returns what a synchronous
