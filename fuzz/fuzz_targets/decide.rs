@@ -1,6 +1,8 @@
 //! Whole requests: method, path, headers from the fuzzer, decided by the
 //! PingAccess-style seed policy. Never panics; nothing is allowed without a
-//! valid token (the fuzzer has none); the hot path agrees with the full one.
+//! valid token (the fuzzer has none); the hot path agrees with the full one,
+//! and so does the request Envoy builds from the same headers as a header
+//! block. The raw input, read as a header block, never panics either.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
 use std::sync::OnceLock;
@@ -37,6 +39,24 @@ fuzz_target!(|data: &[u8]| {
         (quick.allowed, quick.status, quick.reason, quick.cause),
         (full.allowed, full.status, full.reason, full.cause)
     );
+    let mut pairs = vec![
+        (":method", request.method.as_str()),
+        (":path", &request.path),
+    ];
+    pairs.extend(
+        request
+            .headers
+            .iter()
+            .map(|(n, v)| (n.as_str(), v.as_str())),
+    );
+    let block = rolegate::header_map::serialize(&pairs);
+    let proxied = policy()
+        .request_from_header_map(&block, request.now)
+        .expect("a serialized block reads back");
+    assert_eq!(policy().decide(&proxied), full);
+    if let Ok(raw) = policy().request_from_header_map(data, request.now) {
+        let _ = policy().decide(&raw);
+    }
     let _ = full.audit_line();
     let _ = full.denial();
 });
