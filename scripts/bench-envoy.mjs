@@ -5,10 +5,15 @@
 // over several rounds; prints medians and ratios.
 //
 //   node scripts/bench-envoy.mjs [--rounds 12] [--seconds 2] [--connections 16] [--cold-tokens 20000]
+//   node scripts/bench-envoy.mjs --instructions
+//
+// --instructions counts the machine instructions Envoy executes per request
+// for each hot-path setup, under valgrind's callgrind (a few minutes): unlike
+// req/s on a shared VM, the count repeats to within 0.1% from run to run.
 //
 // Run through scripts/bench-envoy.sh, which builds the filter first.
 import { spawn, execFileSync } from 'node:child_process';
-import { mkdirSync, writeFileSync, existsSync, readFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync, existsSync, readFileSync, readdirSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { envoyBootstrap, generateKey, mintToken } from '../pkg/node.js';
@@ -243,6 +248,73 @@ function wrk(envoy, token, seconds) {
   return { rps, cpu: cpu / requests };
 }
 
+/** The Envoy executable itself (the `envoy` on PATH may be a wrapper script). */
+function envoyBinary() {
+  const dir = execFileSync('python3', ['-c', 'import envoy, os; print(os.path.dirname(envoy.__file__))'], { encoding: 'utf8' }).trim();
+  const bin = join(dir, '_bin', 'envoy');
+  return existsSync(bin) ? bin : 'envoy';
+}
+
+/** Instructions Envoy executes per request in `setup`, counted by callgrind
+ * over a fixed load after a warm-up (JIT, caches and pools settled). */
+async function instructionsPerRequest(name, setup) {
+  const port = await freePort();
+  const adminPort = await freePort();
+  const slug = name.replace(/[^a-z0-9]+/gi, '-');
+  const file = join(out, `${slug}.yaml`);
+  writeFileSync(file, setup.config(port, adminPort));
+  const prefix = join(out, `callgrind-${slug}`);
+  for (const f of readdirSync(out)) if (f.startsWith(`callgrind-${slug}.`)) unlinkSync(join(out, f));
+  const child = spawn('valgrind', ['--tool=callgrind', '--smc-check=all-non-file', '--dump-instr=no', `--callgrind-out-file=${prefix}.%p`,
+    envoyBinary(), '-c', file, '--concurrency', '1', '--use-dynamic-base-id', '--log-level', 'error'], { stdio: 'ignore' });
+  try {
+    const deadline = Date.now() + 300_000;
+    for (;;) {
+      if (Date.now() > deadline) throw new Error(`${name}: envoy did not start under valgrind`);
+      try {
+        if ((await (await fetch(`http://127.0.0.1:${adminPort}/ready`)).text()).trim() === 'LIVE') break;
+      } catch { /* not up yet */ }
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    const load = (seconds) => execFileSync('wrk', ['-t1', '-c4', `-d${seconds}s`, '-s', luaHot, `http://127.0.0.1:${port}${PATH}`], { encoding: 'utf8' });
+    load(8);
+    execFileSync('callgrind_control', ['-z', String(child.pid)], { stdio: 'ignore' });
+    const text = load(15);
+    execFileSync('callgrind_control', ['-d', String(child.pid)], { stdio: 'ignore' });
+    const requests = Number(text.match(/(\d+) requests in/)[1]);
+    const non2xx = Number(text.match(/Non-2xx or 3xx responses: (\d+)/)?.[1] ?? 0);
+    if (non2xx) throw new Error(`${name}: ${non2xx} requests were refused`);
+    // The dump holds everything since the zeroing: exactly the measured load.
+    let instructions = 0;
+    for (const f of readdirSync(out).filter((f) => f.startsWith(`callgrind-${slug}.${child.pid}.`))) {
+      instructions += Number(readFileSync(join(out, f), 'utf8').match(/^summary: (\d+)/m)[1]);
+    }
+    return { requests, perRequest: instructions / requests };
+  } finally {
+    await new Promise((r) => { child.on('exit', r); child.kill('SIGTERM'); });
+  }
+}
+
+if (process.argv.includes('--instructions')) {
+  const counts = {};
+  for (const [name, setup] of Object.entries(SETUPS)) {
+    if (setup.token !== 'hot') continue;
+    counts[name] = await instructionsPerRequest(name, setup);
+    console.log(`${name}: ${counts[name].perRequest.toFixed(0)} instructions/request (${counts[name].requests} requests)`);
+  }
+  const native = counts['native jwt_authn + cache + RBAC'].perRequest;
+  const nativeIdentity = counts['native, also forwarding identity (header_mutation + claim_to_headers)'].perRequest;
+  const cpuModel = readFileSync('/proc/cpuinfo', 'utf8').match(/model name\s*:\s*(.*)/)?.[1] ?? 'unknown CPU';
+  console.log(`\nEnvoy instructions per hot request (callgrind, --concurrency 1, wrk -c4), ${cpuModel}\n`);
+  console.log('| setup | instructions/request | native ÷ this (as req/s vs native) | native forwarding identity ÷ this |');
+  console.log('|---|---|---|---|');
+  for (const [name, c] of Object.entries(counts)) {
+    console.log(`| ${name} | ${c.perRequest.toFixed(0)} | ${(native / c.perRequest).toFixed(2)}x | ${(nativeIdentity / c.perRequest).toFixed(2)}x |`);
+  }
+  writeFileSync(join(out, 'instructions.json'), JSON.stringify(counts, null, 2));
+  process.exit(0);
+}
+
 // --only a,b runs the setups whose names contain a or b (and the native reference).
 const onlyIndex = process.argv.indexOf('--only');
 if (onlyIndex > 0) {
@@ -277,8 +349,9 @@ const NATIVE = 'native jwt_authn + cache + RBAC';
 const NATIVE_COLD = 'native jwt_authn, no cache + RBAC (cold)';
 // Ratios are taken within each round (setups that ran a minute apart share
 // the machine's mood) and then the median is reported.
-const ratio = (name, field, invert) => {
-  const ref = results[SETUPS[name].token === 'cold' ? NATIVE_COLD : NATIVE];
+const NATIVE_IDENTITY = 'native, also forwarding identity (header_mutation + claim_to_headers)';
+const ratio = (name, field, invert, reference) => {
+  const ref = results[reference ?? (SETUPS[name].token === 'cold' ? NATIVE_COLD : NATIVE)];
   if (!ref) return '-';
   const rs = results[name].map((x, i) => (invert ? ref[i][field] / x[field] : x[field] / ref[i][field]));
   return `${median(rs).toFixed(2)}x`;
@@ -286,9 +359,12 @@ const ratio = (name, field, invert) => {
 const cpuModel = readFileSync('/proc/cpuinfo', 'utf8').match(/model name\s*:\s*(.*)/)?.[1] ?? 'unknown CPU';
 const envoyVersion = execFileSync('envoy', ['--version'], { encoding: 'utf8' }).match(/version: [0-9a-f]+\/(\d+\.\d+\.\d+)\//)?.[1];
 console.log(`\nEnvoy ${envoyVersion}, --concurrency 1, wrk -c${CONNECTIONS} ${SECONDS}s, median of ${ROUNDS} rounds, ${cpuModel}\n`);
-console.log('| setup | req/s | Envoy CPU µs/req | req/s vs native | CPU vs native |');
-console.log('|---|---|---|---|---|');
+// Rolegate always forwards the identity, so native doing that too is the
+// same work; the hot setups are also compared with it.
+console.log('| setup | req/s | Envoy CPU µs/req | req/s vs native | CPU vs native | req/s vs native forwarding identity |');
+console.log('|---|---|---|---|---|---|');
 for (const [name, r] of Object.entries(m)) {
-  console.log(`| ${name} | ${r.rps.toFixed(0)} | ${r.cpu.toFixed(1)} | ${ratio(name, 'rps', false)} | ${ratio(name, 'cpu', true)} |`);
+  const same = SETUPS[name].token === 'hot' ? ratio(name, 'rps', false, NATIVE_IDENTITY) : '-';
+  console.log(`| ${name} | ${r.rps.toFixed(0)} | ${r.cpu.toFixed(1)} | ${ratio(name, 'rps', false)} | ${ratio(name, 'cpu', true)} | ${same} |`);
 }
 writeFileSync(join(out, 'results.json'), JSON.stringify({ cpu: cpuModel, envoy: envoyVersion, rounds: ROUNDS, seconds: SECONDS, results, medians: m }, null, 2));

@@ -3,7 +3,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh web envoy
-command -v wrk >/dev/null || { sudo_cmd=""; [[ $(id -u) -ne 0 ]] && sudo_cmd=sudo; $sudo_cmd apt-get install -y -qq wrk >/dev/null; }
+sudo_cmd=""; [[ $(id -u) -ne 0 ]] && sudo_cmd=sudo
+command -v wrk >/dev/null || $sudo_cmd apt-get install -y -qq wrk >/dev/null
+# --instructions counts with callgrind.
+if [[ " $* " == *" --instructions "* ]]; then
+  command -v valgrind >/dev/null || $sudo_cmd apt-get install -y -qq valgrind >/dev/null
+fi
 scripts/build-filter.sh
 # The proxy-wasm floor: rolegate's host calls without rolegate (examples/envoy_floor.rs).
 scripts/build-filter.sh --example envoy_floor
