@@ -248,6 +248,14 @@ function wrk(envoy, token, seconds) {
   return { rps, cpu: cpu / requests };
 }
 
+// --only a,b runs the setups whose names contain a or b (and the native reference).
+const onlyIndex = process.argv.indexOf('--only');
+if (onlyIndex > 0) {
+  const wanted = process.argv[onlyIndex + 1].split(',');
+  for (const name of Object.keys(SETUPS)) {
+    if (!name.startsWith('native') && !wanted.some((w) => name.includes(w))) delete SETUPS[name];
+  }
+}
 /** The Envoy executable itself (the `envoy` on PATH may be a wrapper script). */
 function envoyBinary() {
   const dir = execFileSync('python3', ['-c', 'import envoy, os; print(os.path.dirname(envoy.__file__))'], { encoding: 'utf8' }).trim();
@@ -315,14 +323,6 @@ if (process.argv.includes('--instructions')) {
   process.exit(0);
 }
 
-// --only a,b runs the setups whose names contain a or b (and the native reference).
-const onlyIndex = process.argv.indexOf('--only');
-if (onlyIndex > 0) {
-  const wanted = process.argv[onlyIndex + 1].split(',');
-  for (const name of Object.keys(SETUPS)) {
-    if (!name.startsWith('native') && !wanted.some((w) => name.includes(w))) delete SETUPS[name];
-  }
-}
 // Each round starts a fresh Envoy per setup: the same setup varies by about
 // 10% from one process to the next (where its memory and code land), more
 // than the differences measured here, so every round draws a new process.

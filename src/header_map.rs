@@ -23,30 +23,82 @@ impl std::error::Error for HeaderMapError {}
 /// A header's name and value, as bytes.
 pub type Pair<'a> = (&'a [u8], &'a [u8]);
 
-/// The (name, value) pairs of `block`, in order, borrowed from it. An empty
-/// block is an empty map.
-pub fn pairs(block: &[u8]) -> Result<Vec<Pair<'_>>, HeaderMapError> {
-    if block.is_empty() {
-        return Ok(Vec::new());
+/// The (name, value) pairs of `block`, in order, borrowed from it, once the
+/// whole block is checked. An empty block is an empty map.
+pub fn pairs(block: &[u8]) -> Result<Pairs<'_>, HeaderMapError> {
+    let pairs = Pairs::start(block)?;
+    // Check every header up front, so iterating cannot fail halfway.
+    for pair in pairs.clone().checked() {
+        pair?;
     }
-    let (count, rest) = read_u32(block).ok_or(HeaderMapError("no header count"))?;
-    let sizes_len = count
-        .checked_mul(8)
-        .filter(|&n| n <= rest.len())
-        .ok_or(HeaderMapError("the header count exceeds the block"))?;
-    let (mut sizes, mut data) = rest.split_at(sizes_len);
-    let mut out = Vec::with_capacity(count);
-    for _ in 0..count {
-        let (name_len, after_name) = read_u32(sizes).ok_or(HeaderMapError("sizes cut short"))?;
-        let (value_len, after_value) =
-            read_u32(after_name).ok_or(HeaderMapError("sizes cut short"))?;
-        sizes = after_value;
-        let (name, after) = take_terminated(data, name_len)?;
-        let (value, after) = take_terminated(after, value_len)?;
-        data = after;
-        out.push((name, value));
+    Ok(pairs)
+}
+
+/// An iterator over a checked block's pairs (see [`pairs`]).
+#[derive(Clone)]
+pub struct Pairs<'a> {
+    left: usize,
+    sizes: &'a [u8],
+    data: &'a [u8],
+}
+
+impl<'a> Pairs<'a> {
+    fn start(block: &'a [u8]) -> Result<Self, HeaderMapError> {
+        if block.is_empty() {
+            return Ok(Pairs {
+                left: 0,
+                sizes: &[],
+                data: &[],
+            });
+        }
+        let (count, rest) = read_u32(block).ok_or(HeaderMapError("no header count"))?;
+        let sizes_len = count
+            .checked_mul(8)
+            .filter(|&n| n <= rest.len())
+            .ok_or(HeaderMapError("the header count exceeds the block"))?;
+        let (sizes, data) = rest.split_at(sizes_len);
+        Ok(Pairs {
+            left: count,
+            sizes,
+            data,
+        })
     }
-    Ok(out)
+
+    fn checked(self) -> impl Iterator<Item = Result<Pair<'a>, HeaderMapError>> {
+        let mut pairs = self;
+        std::iter::from_fn(move || pairs.next_checked())
+    }
+
+    fn next_checked(&mut self) -> Option<Result<Pair<'a>, HeaderMapError>> {
+        if self.left == 0 {
+            return None;
+        }
+        self.left -= 1;
+        let mut read = || {
+            let (name_len, rest) = read_u32(self.sizes).ok_or(HeaderMapError("sizes cut short"))?;
+            let (value_len, rest) = read_u32(rest).ok_or(HeaderMapError("sizes cut short"))?;
+            self.sizes = rest;
+            let (name, rest) = take_terminated(self.data, name_len)?;
+            let (value, rest) = take_terminated(rest, value_len)?;
+            self.data = rest;
+            Ok((name, value))
+        };
+        let pair = read();
+        if pair.is_err() {
+            self.left = 0;
+        }
+        Some(pair)
+    }
+}
+
+impl<'a> Iterator for Pairs<'a> {
+    type Item = Pair<'a>;
+
+    fn next(&mut self) -> Option<Pair<'a>> {
+        // `pairs` checked the block, so this never meets an error; if it
+        // did, the iteration would simply end.
+        self.next_checked()?.ok()
+    }
 }
 
 /// Serializes pairs in the same format (for tests and benchmarks, and the
@@ -88,6 +140,10 @@ fn take_terminated(data: &[u8], len: usize) -> Result<(&[u8], &[u8]), HeaderMapE
 mod tests {
     use super::*;
 
+    fn read(block: &[u8]) -> Result<Vec<Pair<'_>>, HeaderMapError> {
+        pairs(block).map(Iterator::collect)
+    }
+
     #[test]
     fn reads_what_serialize_writes() {
         let headers: [(&[u8], &[u8]); 4] = [
@@ -97,9 +153,9 @@ mod tests {
             (b"x-bin", b"\xff\x00\x01"),
         ];
         let block = serialize(&headers);
-        assert_eq!(pairs(&block).unwrap(), headers);
-        assert_eq!(pairs(&serialize::<&[u8], &[u8]>(&[])).unwrap(), []);
-        assert_eq!(pairs(&[]).unwrap(), []);
+        assert_eq!(read(&block).unwrap(), headers);
+        assert_eq!(read(&serialize::<&[u8], &[u8]>(&[])).unwrap(), []);
+        assert_eq!(read(&[]).unwrap(), []);
     }
 
     #[test]
@@ -107,7 +163,7 @@ mod tests {
         // Two headers as the proxy-wasm SDK's own tests lay them out.
         let block = b"\x02\0\0\0\x07\0\0\0\x03\0\0\0\x05\0\0\0\x02\0\0\0:method\0GET\0:path\0/x\0";
         assert_eq!(
-            pairs(block).unwrap(),
+            read(block).unwrap(),
             [(&b":method"[..], &b"GET"[..]), (b":path", b"/x")]
         );
     }

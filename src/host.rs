@@ -129,10 +129,14 @@ impl Decision {
                     .set
                     .push((&settings.subject_header, header_safe(subject)));
             }
-            if !self.roles.is_empty() {
-                changes
-                    .set
-                    .push((&settings.roles_header, Cow::Owned(self.roles.join(","))));
+            let roles = match self.roles.as_slice() {
+                [] => None,
+                // Most tokens are granted one role: no copy then.
+                [one] => Some(Cow::Borrowed(one.as_str())),
+                all => Some(Cow::Owned(all.join(","))),
+            };
+            if let Some(roles) = roles {
+                changes.set.push((&settings.roles_header, roles));
             }
             if let Some(client_id) = &self.client_id {
                 changes
