@@ -28,7 +28,8 @@ pub type Pair<'a> = (&'a [u8], &'a [u8]);
 pub fn pairs(block: &[u8]) -> Result<Pairs<'_>, HeaderMapError> {
     let pairs = Pairs::start(block)?;
     // Check every header up front, so iterating cannot fail halfway.
-    for pair in pairs.clone().checked() {
+    let mut probe = pairs.clone();
+    while let Some(pair) = probe.next_checked() {
         pair?;
     }
     Ok(pairs)
@@ -62,11 +63,6 @@ impl<'a> Pairs<'a> {
             sizes,
             data,
         })
-    }
-
-    fn checked(self) -> impl Iterator<Item = Result<Pair<'a>, HeaderMapError>> {
-        let mut pairs = self;
-        std::iter::from_fn(move || pairs.next_checked())
     }
 
     fn next_checked(&mut self) -> Option<Result<Pair<'a>, HeaderMapError>> {

@@ -38,11 +38,7 @@ const READ_HEADERS: [&str; 2] = ["authorization", "content-type"];
 impl Policy {
     /// Whether decisions under this policy read request header `name`
     /// (the identity headers included: they are removed when present).
-    pub fn reads_header(&self, name: &str) -> bool {
-        self.reads_header_bytes(name.as_bytes())
-    }
-
-    fn reads_header_bytes(&self, name: &[u8]) -> bool {
+    pub fn reads_header(&self, name: &[u8]) -> bool {
         let settings = self.envoy_settings();
         READ_HEADERS
             .iter()
@@ -66,7 +62,7 @@ impl Policy {
     ) -> Result<Request, HeaderMapError> {
         let pairs = header_map::pairs(block)?;
         Ok(Request::from_header_pairs(pairs, now, |name| {
-            self.reads_header_bytes(name)
+            self.reads_header(name)
         }))
     }
 }
