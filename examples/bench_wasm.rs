@@ -100,7 +100,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         match policy.decide_step(&mut state, &request, quiet) {
             rolegate::Step::Done(d, _) => Some(
                 d.upstream_headers(policy.envoy_settings(), &request)
-                    .set
+                    .add
                     .len(),
             ),
             _ => None,

@@ -2,7 +2,7 @@
 //! (not a filter to deploy): a proxy-wasm filter that talks to the host
 //! exactly as rolegate does for an allowed, cached token (one read of all
 //! request headers, one clock read, the Authorization header removed, the
-//! subject and roles headers set) and decides nothing. What rolegate costs
+//! subject and roles headers added) and decides nothing. What rolegate costs
 //! above this is its own work; what this costs above no filter is the price
 //! of proxy-wasm itself.
 
@@ -34,16 +34,10 @@ impl HttpContext for Floor {
         let now = hostcalls::get_current_time().ok();
         std::hint::black_box((&headers, now));
         let _ = hostcalls::remove_map_value(MapType::HttpRequestHeaders, "authorization");
-        let _ = hostcalls::set_map_value(
-            MapType::HttpRequestHeaders,
-            "x-rolegate-subject",
-            Some("bench"),
-        );
-        let _ = hostcalls::set_map_value(
-            MapType::HttpRequestHeaders,
-            "x-rolegate-roles",
-            Some("auditor"),
-        );
+        let _ =
+            hostcalls::add_map_value(MapType::HttpRequestHeaders, "x-rolegate-subject", "bench");
+        let _ =
+            hostcalls::add_map_value(MapType::HttpRequestHeaders, "x-rolegate-roles", "auditor");
         Action::Continue
     }
 }

@@ -14,10 +14,14 @@ use std::borrow::Cow;
 /// decision and the settings where it can be: this is made per request.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct HeaderChanges<'a> {
-    /// Removed first (identity headers a client may have sent, the bearer token).
+    /// Removed first, every value (identity headers a client may have
+    /// sent, the bearer token).
     pub remove: Vec<&'a str>,
-    /// Then set (replacing): the canonical `:path` and the identity headers.
-    pub set: Vec<(&'a str, Cow<'a, str>)>,
+    /// Then replaced: the canonical `:path`.
+    pub replace: Vec<(&'a str, Cow<'a, str>)>,
+    /// Then added: the identity headers, none of which is present any more.
+    /// Envoy adds a header for about half of what a replace costs.
+    pub add: Vec<(&'a str, Cow<'a, str>)>,
 }
 
 /// The response sent instead of forwarding.
@@ -85,7 +89,8 @@ impl Decision {
     ///
     /// Identity headers the client sent are always removed, so the upstream
     /// can trust them. The canonical path replaces `:path` when it differs.
-    /// Identity is set when a token was validated. The bearer token is
+    /// Identity is added when a token was validated (unless
+    /// `forward_identity` is off). The bearer token is
     /// removed when an enforced request is allowed and `forward_authorization`
     /// is off; in dry run the upstream's own authentication still needs it.
     /// Only edits that change something are listed: each is a host call.
@@ -116,13 +121,14 @@ impl Decision {
         }
         if let Some(path) = &self.upstream_path {
             if *path != request.path {
-                changes.set.push((":path", Cow::Borrowed(path)));
+                changes.replace.push((":path", Cow::Borrowed(path)));
             }
         }
-        if bearer && self.issuer.is_some() && self.reason != Reason::InvalidToken {
+        let identity = bearer && self.issuer.is_some() && self.reason != Reason::InvalidToken;
+        if identity && settings.forward_identity {
             if let Some(subject) = &self.subject {
                 changes
-                    .set
+                    .add
                     .push((&settings.subject_header, header_safe(subject)));
             }
             let roles = match self.roles.as_slice() {
@@ -132,11 +138,11 @@ impl Decision {
                 all => Some(Cow::Owned(all.join(","))),
             };
             if let Some(roles) = roles {
-                changes.set.push((&settings.roles_header, roles));
+                changes.add.push((&settings.roles_header, roles));
             }
             if let Some(client_id) = &self.client_id {
                 changes
-                    .set
+                    .add
                     .push((&settings.client_id_header, header_safe(client_id)));
             }
         }

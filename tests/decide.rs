@@ -378,3 +378,38 @@ fn cached_tokens_do_not_excuse_malformed_headers() {
     let (again, used) = policy.decide_cached(&plain, quiet, &mut cache);
     assert_eq!((again.status, used), (200, rolegate::CacheUse::Hit));
 }
+
+#[test]
+fn identity_headers_are_added_unless_forward_identity_is_off() {
+    let keys = TestKeys::load();
+    let t = token(
+        &keys,
+        json!({"iss": "https://idp.test", "aud": "pingaccess-admin-api", "sub": "alice",
+               "scope": "admin", "iat": NOW - 10, "exp": NOW + 600,
+               "group": "cn=pingaccess-admins,o=myorg"}),
+    );
+    let request = Request::new("GET", "/pa-admin-api/v3/users/7", NOW)
+        .header("x-rolegate-subject", "root")
+        .bearer(&t);
+    for (forward_identity, added) in [
+        (None, vec!["x-rolegate-subject", "x-rolegate-roles"]),
+        (Some(false), vec![]),
+    ] {
+        let mut doc = json!({
+            "$extends": "examples/pingaccess.json",
+            "issuers": [{"issuer": "https://idp.test", "audiences": ["pingaccess-admin-api"],
+                         "$test_jwks": ["rsa-a"], "algorithms": ["RS256"]}]
+        });
+        if let Some(on) = forward_identity {
+            doc["envoy"] = json!({"forward_identity": on});
+        }
+        let policy = load_policy(&doc, &keys).unwrap();
+        let decision = policy.decide(&request);
+        assert!(decision.forward(), "{:?}", decision.reason);
+        let changes = decision.upstream_headers(policy.envoy_settings(), &request);
+        // The client's copy goes either way; the token goes too.
+        assert_eq!(changes.remove, ["x-rolegate-subject", "authorization"]);
+        let names: Vec<&str> = changes.add.iter().map(|(n, _)| *n).collect();
+        assert_eq!(names, added, "forward_identity {forward_identity:?}");
+    }
+}

@@ -158,13 +158,22 @@ fn run_case(
     if last != Some("decision") {
         mismatches.push(format!("trace does not end in the decision: {last:?}"));
     }
+    let changes = decision.upstream_headers(policy.envoy_settings(), &request);
+    // Hosts add identity headers without replacing: a client's copy must be
+    // gone by then, or the upstream would see both.
+    for (name, _) in &changes.add {
+        let sent = request.header_values(name).next().is_some();
+        if sent && !changes.remove.contains(name) {
+            mismatches.push(format!("{name} is added but the client's copy is kept"));
+        }
+    }
     if mismatches.is_empty() {
-        let changes = decision.upstream_headers(policy.envoy_settings(), &request);
         let denial = decision.denial();
         let effects = serde_json::json!({
             "forward": decision.forward(),
             "remove": changes.remove,
-            "set": changes.set,
+            // What the upstream sees, however the host is told to set it.
+            "set": changes.replace.iter().chain(&changes.add).collect::<Vec<_>>(),
             "denial": {"status": denial.status, "headers": denial.headers, "body": denial.body},
         });
         Ok(Some((actual, effects)))

@@ -518,11 +518,16 @@ fn forward(changes: &HeaderChanges) -> Action {
             return refuse(&format!("rolegate: cannot remove {name}: {status:?}"));
         }
     }
-    for (name, value) in &changes.set {
+    for (name, value) in &changes.replace {
         if let Err(status) =
             hostcalls::set_map_value(MapType::HttpRequestHeaders, name, Some(value))
         {
             return refuse(&format!("rolegate: cannot set {name}: {status:?}"));
+        }
+    }
+    for (name, value) in &changes.add {
+        if let Err(status) = hostcalls::add_map_value(MapType::HttpRequestHeaders, name, value) {
+            return refuse(&format!("rolegate: cannot add {name}: {status:?}"));
         }
     }
     Action::Continue

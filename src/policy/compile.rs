@@ -9,7 +9,7 @@ use super::{Attribute, EnvoySettings, Issuer, Policy, Role, RoleGrant, Rule};
 use crate::alg::{Alg, KeyType};
 use crate::claims::ClaimPath;
 use crate::keys::{self, VerificationKey};
-use crate::method::{MethodSet, NEVER_ALLOWED};
+use crate::method::{MethodSet, NEVER_ALLOWED, OVERRIDE_HEADERS};
 use crate::path::canonicalize;
 use crate::pattern::PathPattern;
 use crate::token::normalise_media_type;
@@ -639,23 +639,52 @@ fn compile_envoy(doc: EnvoyDocument, path: &JsonPath) -> Result<EnvoySettings, P
             ))
         }
     };
+    let subject_header = header(
+        doc.subject_header,
+        defaults.subject_header,
+        "subject_header",
+    )?;
+    let roles_header = header(doc.roles_header, defaults.roles_header, "roles_header")?;
+    let client_id_header = header(
+        doc.client_id_header,
+        defaults.client_id_header,
+        "client_id_header",
+    )?;
+    // Each identity header is removed from the client's request and added
+    // once, so it needs a name of its own that no decision reads.
+    let named = [
+        ("subject_header", &subject_header),
+        ("roles_header", &roles_header),
+        ("client_id_header", &client_id_header),
+    ];
+    for (i, (field, name)) in named.iter().enumerate() {
+        if let Some((other, _)) = named.iter().take(i).find(|(_, n)| n == name) {
+            return Err(PolicyError::value(
+                &path.field(field),
+                format!(
+                    "\"{name}\" is already the {other}; each identity header needs its own name"
+                ),
+            ));
+        }
+        let read = ["authorization", "content-type"].contains(&name.as_str())
+            || OVERRIDE_HEADERS.contains(&name.as_str());
+        if read {
+            return Err(PolicyError::value(
+                &path.field(field),
+                format!("\"{name}\" is a request header rolegate reads; choose another name, e.g. \"x-admin-subject\""),
+            ));
+        }
+    }
     Ok(EnvoySettings {
-        subject_header: header(
-            doc.subject_header,
-            defaults.subject_header,
-            "subject_header",
-        )?,
-        roles_header: header(doc.roles_header, defaults.roles_header, "roles_header")?,
-        client_id_header: header(
-            doc.client_id_header,
-            defaults.client_id_header,
-            "client_id_header",
-        )?,
+        subject_header,
+        roles_header,
+        client_id_header,
         stat_prefix,
         cache_size,
         forward_authorization: doc
             .forward_authorization
             .unwrap_or(defaults.forward_authorization),
+        forward_identity: doc.forward_identity.unwrap_or(defaults.forward_identity),
         audit_log: doc.audit_log.unwrap_or(defaults.audit_log),
     })
 }

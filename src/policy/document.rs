@@ -234,6 +234,8 @@ pub struct EnvoyDocument {
     #[serde(default)]
     pub forward_authorization: Option<bool>,
     #[serde(default)]
+    pub forward_identity: Option<bool>,
+    #[serde(default)]
     pub audit_log: Option<bool>,
 }
 

@@ -99,6 +99,10 @@ pub struct EnvoySettings {
     pub cache_size: usize,
     /// Pass the bearer token upstream (default: remove it; upstream gets the identity headers).
     pub forward_authorization: bool,
+    /// Send the identity headers upstream (default). Off when the upstream
+    /// never reads them (it authenticates by other means): two header edits
+    /// fewer per request. Identity headers a client sends are removed either way.
+    pub forward_identity: bool,
     /// One JSON log line per decision.
     pub audit_log: bool,
 }
@@ -112,6 +116,7 @@ impl Default for EnvoySettings {
             stat_prefix: "rolegate".to_owned(),
             cache_size: 10_000,
             forward_authorization: false,
+            forward_identity: true,
             audit_log: true,
         }
     }

@@ -32,14 +32,17 @@ const echoOf = (res) => JSON.parse(Buffer.from(res.headers['x-echo'][0], 'base64
 let upstream;
 let envoy;
 // Listener order: enforce (default settings), dry run, custom envoy settings,
-// Basic pass-through with outside_prefix allow.
+// Basic pass-through with outside_prefix allow, no identity forwarded.
 const POLICIES = [
   basePolicy(),
   basePolicy({ mode: 'dry_run' }),
   basePolicy({ envoy: { subject_header: 'x-admin-subject', roles_header: 'x-admin-roles', client_id_header: 'x-admin-client', stat_prefix: 'custom', forward_authorization: true, audit_log: false } }),
   basePolicy({ basic_auth: 'pass_through', outside_prefix: 'allow' }),
+  basePolicy({ envoy: { forward_identity: false, stat_prefix: 'noidentity' } }),
 ];
 const port = (i) => envoy.ports[i];
+// Identity headers a client might send to impersonate someone.
+const spoof = [['x-rolegate-subject', 'root'], ['x-rolegate-subject', 'root2'], ['x-rolegate-roles', 'admin'], ['x-rolegate-client-id', 'evil']];
 
 before(async () => {
   upstream = await startUpstream();
@@ -51,7 +54,6 @@ after(async () => {
 });
 
 test('identity headers from the client never reach the upstream', async () => {
-  const spoof = [['x-rolegate-subject', 'root'], ['x-rolegate-subject', 'root2'], ['x-rolegate-roles', 'admin'], ['x-rolegate-client-id', 'evil']];
   const res = await rawRequest(port(0), { path: '/api/things', headers: [...spoof, bearer(token())] });
   assert.equal(res.status, 200);
   const echo = echoOf(res);
@@ -66,6 +68,14 @@ test('identity headers from the client never reach the upstream', async () => {
     for (const [name] of spoof) assert.equal(e.headers[name], undefined, `${path} ${name}`);
     assert.equal(e.headers.authorization, 'Basic YTpi', 'Basic credentials go to the upstream');
   }
+});
+
+test('forward_identity off: no identity upstream, and none from the client either', async () => {
+  const res = await rawRequest(port(4), { path: '/api/things', headers: [...spoof, bearer(token())] });
+  assert.equal(res.status, 200);
+  const echo = echoOf(res);
+  for (const [name] of spoof) assert.equal(echo.headers[name], undefined, name);
+  assert.equal(echo.headers.authorization, undefined);
 });
 
 test('identity values are made header-safe', async () => {
