@@ -1,7 +1,11 @@
-//! A bounded cache of verified tokens, keyed by a 128-bit keyed hash of the
-//! token (SipHash-1-3-128 with a random key, so nobody can aim a collision at
-//! a cached token; the token itself is never stored). It saves the signature
-//! check; a cached token that expires is refused on time.
+//! A bounded cache of verified tokens. It saves the signature check; a
+//! cached token that expires is refused on time.
+//!
+//! An entry is found by a keyed hash of the token's end (SipHash-1-3-128
+//! with a random key over its length and last 32 bytes, which hold the
+//! signature) and holds only if the whole token equals the one cached, compared
+//! in constant time. Hashing every byte of a ~1 KiB token cost three times
+//! what comparing it does; the hash only finds the entry, the comparison decides.
 //!
 //! With each token it also keeps the last few decisions made on it, by the
 //! request parts a decision depends on besides the token and the time
@@ -19,25 +23,54 @@ use std::collections::{HashMap, VecDeque};
 use std::hash::{BuildHasher, BuildHasherDefault, Hash, Hasher};
 use std::rc::Rc;
 
-/// The cache key of a token: its keyed 128-bit hash.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct TokenKey(u128);
+/// A token as the cache looks it up: the token and the keyed hash that finds its entry.
+#[derive(Clone, Copy, Debug)]
+pub struct TokenKey<'t> {
+    slot: Slot,
+    token: &'t str,
+}
 
-impl Hash for TokenKey {
+/// Bytes of a token's end that are hashed (a signature is at least 43).
+const HASHED_TAIL: usize = 32;
+
+/// The keyed hash of a token's length and end: where its entry is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Slot(u128);
+
+impl Hash for Slot {
     fn hash<H: Hasher>(&self, state: &mut H) {
         // Already a keyed hash: its low half is as good a table index as any.
         state.write_u64(self.0 as u64);
     }
 }
 
-/// Hands a [`TokenKey`]'s bits to the table unchanged (hashing them again
+/// Whether two byte strings are equal, in time that depends only on their
+/// lengths (a cached token must not leak through how fast a guess fails).
+fn same_bytes(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    let word = |w: &[u8]| u64::from_ne_bytes(w.try_into().unwrap_or_default());
+    let (a_words, b_words) = (a.chunks_exact(8), b.chunks_exact(8));
+    let mut diff = 0u64;
+    for (x, y) in a_words.remainder().iter().zip(b_words.remainder()) {
+        diff |= u64::from(x ^ y);
+    }
+    for (x, y) in a_words.zip(b_words) {
+        diff |= word(x) ^ word(y);
+    }
+    // Keeps the compiler from turning the fold into an early exit.
+    std::hint::black_box(diff) == 0
+}
+
+/// Hands a [`Slot`]'s bits to the table unchanged (hashing them again
 /// would only cost time on every request).
 #[derive(Default)]
 struct KeyBits(u64);
 
 impl Hasher for KeyBits {
     fn write(&mut self, bytes: &[u8]) {
-        // Only `TokenKey` is hashed here, through `write_u64`; fold anything
+        // Only `Slot` is hashed here, through `write_u64`; fold anything
         // else so the hasher stays correct if that ever changes.
         for &b in bytes {
             self.0 = self.0.rotate_left(8) ^ u64::from(b);
@@ -57,6 +90,8 @@ impl Hasher for KeyBits {
 const DECISIONS_PER_TOKEN: usize = 8;
 
 struct Entry {
+    /// The token itself: an entry holds only for exactly this token.
+    raw: Box<str>,
     token: Rc<VerifiedToken>,
     /// Removed at this time (the token's `exp`).
     expires_at: u64,
@@ -112,8 +147,8 @@ impl Shape {
 pub struct TokenCache {
     hasher: SipHasher13,
     capacity: usize,
-    entries: HashMap<TokenKey, Entry, BuildHasherDefault<KeyBits>>,
-    order: VecDeque<(TokenKey, u64)>,
+    entries: HashMap<Slot, Entry, BuildHasherDefault<KeyBits>>,
+    order: VecDeque<(Slot, u64)>,
     next_seq: u64,
     /// When expired entries were last swept out (at most once a second).
     last_sweep: u64,
@@ -135,10 +170,26 @@ impl TokenCache {
     }
 
     /// The key of `token` in this cache (keys differ between caches).
-    pub fn key(&self, token: &str) -> TokenKey {
+    pub fn key<'t>(&self, token: &'t str) -> TokenKey<'t> {
+        let bytes = token.as_bytes();
         let mut hasher = self.hasher;
-        hasher.write(token.as_bytes());
-        TokenKey(hasher.finish128().as_u128())
+        hasher.write_usize(bytes.len());
+        hasher.write(
+            bytes
+                .get(bytes.len().saturating_sub(HASHED_TAIL)..)
+                .unwrap_or(bytes),
+        );
+        TokenKey {
+            slot: Slot(hasher.finish128().as_u128()),
+            token,
+        }
+    }
+
+    /// The live entry for exactly this token.
+    fn entry(&self, key: &TokenKey) -> Option<&Entry> {
+        self.entries
+            .get(&key.slot)
+            .filter(|e| same_bytes(e.raw.as_bytes(), key.token.as_bytes()))
     }
 
     pub fn len(&self) -> usize {
@@ -155,9 +206,9 @@ impl TokenCache {
 
     /// The verified token, if cached and not past its `exp`.
     pub fn get(&mut self, key: &TokenKey, now: u64) -> Option<Rc<VerifiedToken>> {
-        let entry = self.entries.get(key)?;
+        let entry = self.entry(key)?;
         if now >= entry.expires_at {
-            self.entries.remove(key);
+            self.entries.remove(&key.slot);
             return None;
         }
         Some(Rc::clone(&entry.token))
@@ -166,7 +217,7 @@ impl TokenCache {
     /// The decision made earlier on this token for the same request, if the
     /// token is cached and not past its `exp`.
     pub fn decision(&self, key: &TokenKey, request: &Request) -> Option<Rc<Decision>> {
-        let entry = self.entries.get(key)?;
+        let entry = self.entry(key)?;
         if request.now >= entry.expires_at || request.claims.is_some() {
             return None;
         }
@@ -182,7 +233,11 @@ impl TokenCache {
     /// [`TokenCache::decision`]. Only a decision whose token passed its time
     /// checks, made without a trace, is kept: others are not reusable.
     pub fn remember(&mut self, key: &TokenKey, request: &Request, decision: &Rc<Decision>) {
-        let Some(entry) = self.entries.get_mut(key) else {
+        let Some(entry) = self
+            .entries
+            .get_mut(&key.slot)
+            .filter(|e| same_bytes(e.raw.as_bytes(), key.token.as_bytes()))
+        else {
             return;
         };
         let reusable = decision
@@ -209,7 +264,8 @@ impl TokenCache {
         if self.capacity == 0 || expires_at <= now {
             return;
         }
-        if !self.entries.contains_key(&key) && self.entries.len() >= self.capacity {
+        let slot = key.slot;
+        if !self.entries.contains_key(&slot) && self.entries.len() >= self.capacity {
             if self.last_sweep != now {
                 self.last_sweep = now;
                 self.entries.retain(|_, e| e.expires_at > now);
@@ -225,16 +281,19 @@ impl TokenCache {
         }
         let seq = self.next_seq;
         self.next_seq += 1;
+        // Another token with the same slot (as unlikely as a 128-bit
+        // collision, or a forged token's end) is replaced.
         self.entries.insert(
-            key,
+            slot,
             Entry {
+                raw: key.token.into(),
                 token,
                 expires_at,
                 seq,
                 decisions: Vec::new(),
             },
         );
-        self.order.push_back((key, seq));
+        self.order.push_back((slot, seq));
         // Stale slots (replaced or expired entries) must not grow without bound.
         if self.order.len() > 2 * self.capacity + 16 {
             let entries = &self.entries;
@@ -267,12 +326,50 @@ mod tests {
     }
 
     #[test]
-    fn keys_are_per_cache_and_distinct() {
+    fn slots_are_per_cache_and_distinct() {
         let a = TokenCache::new(1);
         let b = TokenCache::new(1);
-        assert_eq!(a.key("x.y.z"), a.key("x.y.z"));
-        assert_ne!(a.key("x.y.z"), a.key("x.y.w"));
-        assert_ne!(a.key("x.y.z"), b.key("x.y.z"), "random keys per cache");
+        assert_eq!(a.key("x.y.z").slot, a.key("x.y.z").slot);
+        assert_ne!(a.key("x.y.z").slot, a.key("x.y.w").slot);
+        assert_ne!(
+            a.key("x.y.z").slot,
+            b.key("x.y.z").slot,
+            "random keys per cache"
+        );
+    }
+
+    #[test]
+    fn only_the_very_token_finds_its_entry() {
+        let mut cache = TokenCache::new(10);
+        let signature = "S".repeat(43);
+        let token = format!("eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJhIn0.{signature}");
+        cache.insert(cache.key(&token), verified(), 100, 0);
+        assert!(cache.get(&cache.key(&token), 1).is_some());
+        // Same length and end (so the same slot), another payload: a miss.
+        let forged = format!("eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJiIn0.{signature}");
+        assert_eq!(forged.len(), token.len());
+        assert_eq!(cache.key(&forged).slot, cache.key(&token).slot);
+        assert!(cache.get(&cache.key(&forged), 1).is_none());
+        assert!(cache
+            .decision(&cache.key(&forged), &Request::new("GET", "/", 1))
+            .is_none());
+        // Short tokens are hashed whole.
+        assert_ne!(cache.key("a.b.c").slot, cache.key("a.b.d").slot);
+    }
+
+    #[test]
+    fn same_bytes_compares_every_byte() {
+        let a: Vec<u8> = (0..=255).collect();
+        for len in [0, 1, 7, 8, 9, 31, 64, 200] {
+            let x = a.get(..len).unwrap();
+            assert!(same_bytes(x, x));
+            for i in 0..len {
+                let mut y = x.to_vec();
+                y[i] ^= 0x01;
+                assert!(!same_bytes(x, &y), "len {len}, byte {i}");
+            }
+        }
+        assert!(!same_bytes(b"abc", b"abcd"));
     }
 
     #[test]
@@ -291,8 +388,8 @@ mod tests {
     fn stays_bounded_under_many_distinct_tokens() {
         let mut cache = TokenCache::new(100);
         for i in 0..10_000u64 {
-            let k = cache.key(&format!("t{i}"));
-            cache.insert(k, verified(), 1_000 + i % 7, 10);
+            let token = format!("t{i}");
+            cache.insert(cache.key(&token), verified(), 1_000 + i % 7, 10);
             assert!(cache.len() <= 100);
             assert!(cache.queued() <= 2 * 100 + 16 + 1);
         }

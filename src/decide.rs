@@ -438,7 +438,7 @@ impl Policy {
 /// with the decision itself.
 fn remember_verified(
     cache: &mut TokenCache,
-    key: TokenKey,
+    key: TokenKey<'_>,
     verified: Rc<VerifiedToken>,
     decision: Decision,
     request: &Request,
@@ -464,7 +464,7 @@ pub enum CacheUse {
 enum Lookup<'r> {
     Hit(Rc<Decision>),
     /// A well-formed token the cache does not hold, with its key.
-    Miss(&'r str, TokenKey),
+    Miss(&'r str, TokenKey<'r>),
     /// No well-formed bearer token.
     NoToken,
 }
