@@ -65,9 +65,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let req = request(rs);
     let mut cache = TokenCache::new(1000);
     let keyer = TokenCache::new(1);
-    time("cache key (SipHash-1-3-128 of the token's end)", 20_000, || {
-        keyer.key(rs)
-    });
+    time(
+        "cache key (SipHash-1-3-128 of the token's end)",
+        20_000,
+        || keyer.key(rs),
+    );
     time("canonicalize path", 50_000, || {
         rolegate::path::canonicalize("/pa-admin-api/v3/applications/42")
     });
