@@ -64,10 +64,22 @@ impl Policy {
         block: &[u8],
         now: u64,
     ) -> Result<Request, HeaderMapError> {
+        let mut request = Request::default();
+        self.refill_request_from_header_map(&mut request, block, now)?;
+        Ok(request)
+    }
+
+    /// [`Policy::request_from_header_map`] into `request`, reusing its
+    /// buffers. On an error `request` is left as it was.
+    pub fn refill_request_from_header_map(
+        &self,
+        request: &mut Request,
+        block: &[u8],
+        now: u64,
+    ) -> Result<(), HeaderMapError> {
         let pairs = header_map::pairs(block)?;
-        Ok(Request::from_header_pairs(pairs, now, |name| {
-            self.reads_header(name)
-        }))
+        request.refill_from_header_pairs(pairs, now, |name| self.reads_header(name));
+        Ok(())
     }
 }
 

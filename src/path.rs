@@ -98,18 +98,25 @@ impl fmt::Display for PathError {
 /// bytes of invalid UTF-8 become `%XX` escapes, which [`canonicalize`] treats
 /// exactly as the raw bytes (and refuses as invalid UTF-8).
 pub fn from_bytes(bytes: &[u8]) -> String {
+    let mut out = String::new();
+    set_from_bytes(&mut out, bytes);
+    out
+}
+
+/// [`from_bytes`] into `out` (replacing what it held, keeping its buffer).
+pub fn set_from_bytes(out: &mut String, bytes: &[u8]) {
+    out.clear();
     match std::str::from_utf8(bytes) {
-        Ok(s) => s.to_owned(),
+        Ok(s) => out.push_str(s),
         Err(_) => {
-            let mut out = String::with_capacity(bytes.len() * 3);
+            out.reserve(bytes.len() * 3);
             for &b in bytes {
                 if b.is_ascii() {
                     out.push(char::from(b));
                 } else {
-                    push_escape(&mut out, b);
+                    push_escape(out, b);
                 }
             }
-            out
         }
     }
 }

@@ -1,7 +1,6 @@
 //! What a host hands the core: method, raw path, headers and the current time.
 
 use serde_json::{Map, Value};
-use std::borrow::Cow;
 
 /// One HTTP request to decide. Time is always given: the core never reads a clock.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -39,29 +38,61 @@ impl Request {
         now: u64,
         keep: impl Fn(&[u8]) -> bool,
     ) -> Self {
-        // from_utf8_lossy is several times slower than this on valid text.
-        fn text(bytes: &[u8]) -> Cow<'_, str> {
+        let mut request = Request::default();
+        request.refill_from_header_pairs(headers, now, keep);
+        request
+    }
+
+    /// Makes this the request [`Request::from_header_pairs`] would make,
+    /// reusing this one's strings: a proxy that keeps one request to refill
+    /// saves its allocations on every request.
+    pub fn refill_from_header_pairs<'b>(
+        &mut self,
+        headers: impl IntoIterator<Item = (&'b [u8], &'b [u8])>,
+        now: u64,
+        keep: impl Fn(&[u8]) -> bool,
+    ) {
+        fn set_text(text: &mut String, bytes: &[u8]) {
+            text.clear();
+            // from_utf8_lossy is several times slower than this on valid text.
             match std::str::from_utf8(bytes) {
-                Ok(text) => Cow::Borrowed(text),
-                Err(_) => String::from_utf8_lossy(bytes),
+                Ok(valid) => text.push_str(valid),
+                Err(_) => text.push_str(&String::from_utf8_lossy(bytes)),
             }
         }
-        let mut request = Request {
-            now,
-            ..Request::default()
-        };
+        // Every field named, so a new one cannot be forgotten here.
+        let Request {
+            method,
+            path,
+            headers: kept_headers,
+            now: time,
+            claims,
+        } = self;
+        method.clear();
+        path.clear();
+        *time = now;
+        *claims = None;
+        let mut kept = 0;
         for (name, value) in headers {
             match name {
-                b":method" => request.method = text(value).into_owned(),
-                b":path" => request.path = crate::path::from_bytes(value),
+                b":method" => set_text(method, value),
+                b":path" => crate::path::set_from_bytes(path, value),
                 _ if keep(name) => {
-                    let header = (text(name).into_owned(), text(value).into_owned());
-                    request.headers.push(header);
+                    if let Some((n, v)) = kept_headers.get_mut(kept) {
+                        set_text(n, name);
+                        set_text(v, value);
+                    } else {
+                        let (mut n, mut v) = (String::new(), String::new());
+                        set_text(&mut n, name);
+                        set_text(&mut v, value);
+                        kept_headers.push((n, v));
+                    }
+                    kept += 1;
                 }
                 _ => {}
             }
         }
-        request
+        kept_headers.truncate(kept);
     }
 
     /// A preview request that skips only the signature check.
@@ -437,6 +468,18 @@ mod tests {
             .map(|(n, v)| (n.to_owned(), v.to_owned()))
         );
         assert_eq!(request.header_values("X-A").collect::<Vec<_>>(), ["1", "2"]);
+        // Refilling a used request gives the same request.
+        let mut reused = Request::new("DELETE", "/old/and/long", 7)
+            .header("authorization", "Bearer x")
+            .header("x-a", "old")
+            .header("x-b", "3")
+            .header("x-c", "4")
+            .header("x-d", "5");
+        reused.claims = Some(Map::new());
+        reused.refill_from_header_pairs(pairs, 42, |name| name != b"x-skipped");
+        assert_eq!(reused, request);
+        reused.refill_from_header_pairs([(b":method".as_slice(), b"GET".as_slice())], 1, |_| true);
+        assert_eq!(reused, Request::new("GET", "", 1));
     }
 
     #[test]

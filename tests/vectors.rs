@@ -115,6 +115,18 @@ fn run_case(
         let proxied = policy
             .request_from_header_map(&block, now)
             .map_err(|e| e.to_string())?;
+        // Envoy refills one request over and over: a used one must come out the same.
+        let mut reused = rolegate::Request::new("PATCH", "/a/longer/path/than/most?q=1", 1)
+            .header("authorization", "Bearer left.over.token")
+            .header("x-http-method-override", "DELETE")
+            .header("x-rolegate-subject", "someone")
+            .header("content-type", "text/plain");
+        policy
+            .refill_request_from_header_map(&mut reused, &block, now)
+            .map_err(|e| e.to_string())?;
+        if reused != proxied {
+            mismatches.push(format!("a refilled request differs: {reused:?}"));
+        }
         let settings = policy.envoy_settings();
         let seen = policy.decide(&proxied);
         if seen != decision {

@@ -51,6 +51,14 @@ fuzz_target!(|data: &[u8]| {
         .request_from_header_map(&block, request.now)
         .expect("a serialized block reads back");
     assert_eq!(policy().decide(&proxied), full);
+    // The Envoy adapter refills one request: refilling this one (used, with
+    // claims) must give the same request as a fresh read.
+    let mut reused = request.clone();
+    reused.claims = Some(Default::default());
+    policy()
+        .refill_request_from_header_map(&mut reused, &block, request.now)
+        .expect("a serialized block reads back");
+    assert_eq!(reused, proxied);
     if let Ok(raw) = policy().request_from_header_map(data, request.now) {
         let _ = policy().decide(&raw);
     }

@@ -67,6 +67,9 @@ struct Shared {
     calls: RefCell<HashMap<u32, (HttpCall, Option<Waiter>)>>,
     /// Requests waiting for an issuer's keys, by issuer.
     waiting: RefCell<HashMap<usize, Vec<Waiter>>>,
+    /// The request being decided, refilled from each request's headers so
+    /// its buffers are allocated once, not per request.
+    scratch: RefCell<Request>,
 }
 
 struct Root {
@@ -126,6 +129,7 @@ impl RootContext for Root {
             metrics,
             calls: RefCell::new(HashMap::new()),
             waiting: RefCell::new(HashMap::new()),
+            scratch: RefCell::new(Request::default()),
         });
         self.shared = Some(Rc::clone(&shared));
         start_due_calls(&shared);
@@ -201,40 +205,55 @@ impl Context for Filter {
     }
 }
 
-impl HttpContext for Filter {
-    fn on_http_request_headers(&mut self, _num_headers: usize, end_of_stream: bool) -> Action {
-        let Some(shared) = self.shared.clone() else {
-            // Envoy does not start a plugin whose on_configure failed; be safe anyway.
-            return refuse("rolegate: no policy is loaded");
-        };
-        let request = match read_request(&shared.policy) {
-            Ok(request) => request,
-            Err(message) => return refuse(&message),
-        };
-        match shared.policy.token_route(&request) {
-            None => step(&shared, self.id, request, false),
+impl Filter {
+    /// Decides a request, or answers it when it is for the token endpoint.
+    fn route(&mut self, shared: &Rc<Shared>, request: &Request, end_of_stream: bool) -> Action {
+        match shared.policy.token_route(request) {
+            None => step(shared, self.id, request, false),
             Some(Route::ListTokens) => {
                 let reply = match shared.policy.token_endpoint() {
                     Some(endpoint) => shared
                         .policy
-                        .list_tokens(&request, &SharedDataStore::new(&endpoint.issuer)),
+                        .list_tokens(request, &SharedDataStore::new(&endpoint.issuer)),
                     None => return refuse("rolegate: no token endpoint"),
                 };
-                send_reply(&shared, "list_tokens", &reply)
+                send_reply(shared, "list_tokens", &reply)
             }
-            Some(Route::IssueToken) if end_of_stream => issue(&shared, &request, &[]),
+            Some(Route::IssueToken) if end_of_stream => issue(shared, request, &[]),
             Some(Route::IssueToken) => {
                 // Wait for the form body. Proxy-wasm delivers a body only after
                 // the headers continue (a paused header stops the body too), so
                 // the documented Envoy config holds the headers in the buffer
                 // filter after rolegate and routes this path to a
                 // direct_response: nothing of it reaches the upstream.
-                self.token_request = Some(request);
+                self.token_request = Some(request.clone());
                 Action::Continue
             }
         }
     }
+}
 
+impl HttpContext for Filter {
+    fn on_http_request_headers(&mut self, _num_headers: usize, end_of_stream: bool) -> Action {
+        let Some(shared) = self.shared.clone() else {
+            // Envoy does not start a plugin whose on_configure failed; be safe anyway.
+            return refuse("rolegate: no policy is loaded");
+        };
+        // Taken rather than borrowed across host calls: nothing can find it busy.
+        let mut request = shared
+            .scratch
+            .try_borrow_mut()
+            .map(|mut scratch| std::mem::take(&mut *scratch))
+            .unwrap_or_default();
+        if let Err(message) = read_request(&shared.policy, &mut request) {
+            return refuse(&message);
+        }
+        let action = self.route(&shared, &request, end_of_stream);
+        if let Ok(mut scratch) = shared.scratch.try_borrow_mut() {
+            *scratch = request;
+        }
+        action
+    }
     fn on_http_request_body(&mut self, body_size: usize, end_of_stream: bool) -> Action {
         let (Some(shared), Some(_)) = (self.shared.clone(), self.token_request.as_ref()) else {
             return Action::Continue;
@@ -310,20 +329,22 @@ fn send_reply(shared: &Shared, endpoint: &str, reply: &crate::token_endpoint::Re
 
 /// Decides `request` of context `context`, or starts the call it needs.
 /// `resumed`: the request was paused, so forwarding means resuming it.
-fn step(shared: &Rc<Shared>, context: u32, request: Request, resumed: bool) -> Action {
+fn step(shared: &Rc<Shared>, context: u32, request: &Request, resumed: bool) -> Action {
     let next = match shared.state.try_borrow_mut() {
-        Ok(mut state) => shared.policy.decide_step(&mut state, &request, OPTIONS),
+        Ok(mut state) => shared.policy.decide_step(&mut state, request, OPTIONS),
         // Unreachable in a single-threaded VM; never forward undecided.
         Err(_) => return refuse("rolegate: state busy"),
     };
     match next {
-        Step::Done(decision, cache_use) => apply(shared, &request, &decision, cache_use, resumed),
+        Step::Done(decision, cache_use) => apply(shared, request, &decision, cache_use, resumed),
         Step::Call(call) => {
+            let request = request.clone();
             dispatch(shared, call, Some(Waiter { context, request }));
             Action::Pause
         }
         Step::Wait(issuer) => {
             if let Ok(mut waiting) = shared.waiting.try_borrow_mut() {
+                let request = request.clone();
                 waiting
                     .entry(issuer)
                     .or_default()
@@ -469,7 +490,7 @@ fn complete(shared: &Rc<Shared>, call: HttpCall, waiter: Option<Waiter>, result:
             woken.extend(waiter);
             for Waiter { context, request } in woken {
                 if hostcalls::set_effective_context(context).is_ok() {
-                    if let Action::Continue = step(shared, context, request, true) {
+                    if let Action::Continue = step(shared, context, &request, true) {
                         let _ = hostcalls::resume_http_request();
                     }
                 }
@@ -478,12 +499,12 @@ fn complete(shared: &Rc<Shared>, call: HttpCall, waiter: Option<Waiter>, result:
     }
 }
 
-/// The request as the core sees it.
-fn read_request(policy: &Policy) -> Result<Request, String> {
+/// The request as the core sees it, into `request` (its buffers reused).
+fn read_request(policy: &Policy, request: &mut Request) -> Result<(), String> {
     let block = headers::request_header_block()
         .map_err(|status| format!("rolegate: cannot read the request headers: status {status}"))?;
     policy
-        .request_from_header_map(&block, now())
+        .refill_request_from_header_map(request, &block, now())
         .map_err(|e| format!("rolegate: {e}"))
 }
 
