@@ -103,6 +103,13 @@ struct Entry {
     decisions: Vec<(Shape, u64, Rc<Decision>)>,
 }
 
+impl Entry {
+    /// Whether this entry is for exactly `key`'s token.
+    fn holds(&self, key: &TokenKey) -> bool {
+        same_bytes(self.raw.as_bytes(), key.token.as_bytes())
+    }
+}
+
 /// What a decision on a verified token depends on besides the token and
 /// the time: the method, the raw path (with its query) and the values of
 /// the method-override headers, compared exactly.
@@ -185,11 +192,9 @@ impl TokenCache {
         }
     }
 
-    /// The live entry for exactly this token.
+    /// The entry for exactly this token.
     fn entry(&self, key: &TokenKey) -> Option<&Entry> {
-        self.entries
-            .get(&key.slot)
-            .filter(|e| same_bytes(e.raw.as_bytes(), key.token.as_bytes()))
+        self.entries.get(&key.slot).filter(|e| e.holds(key))
     }
 
     pub fn len(&self) -> usize {
@@ -233,11 +238,7 @@ impl TokenCache {
     /// [`TokenCache::decision`]. Only a decision whose token passed its time
     /// checks, made without a trace, is kept: others are not reusable.
     pub fn remember(&mut self, key: &TokenKey, request: &Request, decision: &Rc<Decision>) {
-        let Some(entry) = self
-            .entries
-            .get_mut(&key.slot)
-            .filter(|e| same_bytes(e.raw.as_bytes(), key.token.as_bytes()))
-        else {
+        let Some(entry) = self.entries.get_mut(&key.slot).filter(|e| e.holds(key)) else {
             return;
         };
         let reusable = decision
@@ -281,8 +282,7 @@ impl TokenCache {
         }
         let seq = self.next_seq;
         self.next_seq += 1;
-        // Another token with the same slot (as unlikely as a 128-bit
-        // collision, or a forged token's end) is replaced.
+        // Another verified token in the same slot (a 128-bit collision) is replaced.
         self.entries.insert(
             slot,
             Entry {

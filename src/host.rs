@@ -37,7 +37,7 @@ pub struct Denial {
 /// policy (besides `:method` and `:path`). Whoever makes the core read
 /// another header adds it here; tests/vectors.rs decides every vector on the
 /// full and on the filtered request to catch a forgotten one.
-const READ_HEADERS: [&str; 2] = ["authorization", "content-type"];
+pub(crate) const READ_HEADERS: [&str; 2] = ["authorization", "content-type"];
 
 impl Policy {
     /// Whether decisions under this policy read request header `name`

@@ -8,6 +8,7 @@ use super::error::{JsonPath, PolicyError, PolicyErrorCode};
 use super::{Attribute, EnvoySettings, Issuer, Policy, Role, RoleGrant, Rule};
 use crate::alg::{Alg, KeyType};
 use crate::claims::ClaimPath;
+use crate::host::READ_HEADERS;
 use crate::keys::{self, VerificationKey};
 use crate::method::{MethodSet, NEVER_ALLOWED, OVERRIDE_HEADERS};
 use crate::path::canonicalize;
@@ -666,8 +667,8 @@ fn compile_envoy(doc: EnvoyDocument, path: &JsonPath) -> Result<EnvoySettings, P
                 ),
             ));
         }
-        let read = ["authorization", "content-type"].contains(&name.as_str())
-            || OVERRIDE_HEADERS.contains(&name.as_str());
+        let read =
+            READ_HEADERS.contains(&name.as_str()) || OVERRIDE_HEADERS.contains(&name.as_str());
         if read {
             return Err(PolicyError::value(
                 &path.field(field),
