@@ -9,7 +9,7 @@
 //
 // --instructions counts the machine instructions Envoy executes per request
 // for each hot-path setup, under valgrind's callgrind (a few minutes): unlike
-// req/s on a shared VM, the count repeats to within 0.1% from run to run.
+// req/s on a shared VM, the count repeats to within about 0.3% from run to run.
 //
 // Run through scripts/bench-envoy.sh, which builds the filter first.
 import { spawn, execFileSync } from 'node:child_process';
@@ -165,26 +165,24 @@ const wasmFilter = (file) => `
                   runtime: envoy.wasm.runtime.v8
                   code: {local: {filename: ${file}}}`;
 const floorWasm = join(root, 'target', 'envoy', 'envoy_floor.wasm');
+/** Envoy with the rolegate filter under `policy`, answering 200 itself. */
+const rolegateConfig = (policy) => (port, adminPort) => envoyBootstrap({
+  listeners: [{ policy, listenPort: port, name: 'bench' }], wasmPath, adminPort, directResponse: true,
+});
 
 const SETUPS = {
   'no auth filter': { config: (p, a) => plainBootstrap(p, a, ''), token: 'hot' },
   'proxy-wasm floor (rolegate\'s host calls, no decision)': { config: (p, a) => plainBootstrap(p, a, wasmFilter(floorWasm)), token: 'hot' },
   'native jwt_authn + cache + RBAC': { config: (p, a) => plainBootstrap(p, a, nativeFilters(true)), token: 'hot' },
   'native, also forwarding identity (header_mutation + claim_to_headers)': { config: (p, a) => plainBootstrap(p, a, nativeFilters(true, true)), token: 'hot' },
-  rolegate: {
-    config: (p, a) => envoyBootstrap({ listeners: [{ policy: rolegatePolicy, listenPort: p, name: 'bench' }], wasmPath, adminPort: a, directResponse: true }),
-    token: 'hot',
-  },
+  rolegate: { config: rolegateConfig(rolegatePolicy), token: 'hot' },
   // Native's work exactly: the token checked and removed, no identity sent on.
   'rolegate, forward_identity off': {
-    config: (p, a) => envoyBootstrap({ listeners: [{ policy: { ...rolegatePolicy, envoy: { ...rolegatePolicy.envoy, forward_identity: false } }, listenPort: p, name: 'bench' }], wasmPath, adminPort: a, directResponse: true }),
+    config: rolegateConfig({ ...rolegatePolicy, envoy: { ...rolegatePolicy.envoy, forward_identity: false } }),
     token: 'hot',
   },
   'native jwt_authn, no cache + RBAC (cold)': { config: (p, a) => plainBootstrap(p, a, nativeFilters(false)), token: 'cold' },
-  'rolegate (cold: a new token each request)': {
-    config: (p, a) => envoyBootstrap({ listeners: [{ policy: rolegatePolicy, listenPort: p, name: 'bench' }], wasmPath, adminPort: a, directResponse: true }),
-    token: 'cold',
-  },
+  'rolegate (cold: a new token each request)': { config: rolegateConfig(rolegatePolicy), token: 'cold' },
 };
 
 // ------------------------------------------------------------ running

@@ -10,15 +10,20 @@ use support::{load_policy, TestKeys};
 const NOW: u64 = 1_800_000_000;
 
 fn pingaccess(keys: &TestKeys) -> Policy {
-    load_policy(
-        &json!({
-            "$extends": "examples/pingaccess.json",
-            "issuers": [{"issuer": "https://idp.test", "audiences": ["pingaccess-admin-api"],
-                         "$test_jwks": ["rsa-a"], "algorithms": ["RS256"]}]
-        }),
-        keys,
-    )
-    .unwrap()
+    pingaccess_with(keys, json!({}))
+}
+
+/// The PingAccess preset with `extra`'s top-level fields added.
+fn pingaccess_with(keys: &TestKeys, extra: serde_json::Value) -> Policy {
+    let mut doc = json!({
+        "$extends": "examples/pingaccess.json",
+        "issuers": [{"issuer": "https://idp.test", "audiences": ["pingaccess-admin-api"],
+                     "$test_jwks": ["rsa-a"], "algorithms": ["RS256"]}]
+    });
+    if let (Some(doc), Some(extra)) = (doc.as_object_mut(), extra.as_object()) {
+        doc.extend(extra.clone());
+    }
+    load_policy(&doc, keys).unwrap()
 }
 
 fn token(keys: &TestKeys, claims: serde_json::Value) -> String {
@@ -395,15 +400,10 @@ fn identity_headers_are_added_unless_forward_identity_is_off() {
         (None, vec!["x-rolegate-subject", "x-rolegate-roles"]),
         (Some(false), vec![]),
     ] {
-        let mut doc = json!({
-            "$extends": "examples/pingaccess.json",
-            "issuers": [{"issuer": "https://idp.test", "audiences": ["pingaccess-admin-api"],
-                         "$test_jwks": ["rsa-a"], "algorithms": ["RS256"]}]
-        });
-        if let Some(on) = forward_identity {
-            doc["envoy"] = json!({"forward_identity": on});
-        }
-        let policy = load_policy(&doc, &keys).unwrap();
+        let policy = match forward_identity {
+            None => pingaccess(&keys),
+            Some(on) => pingaccess_with(&keys, json!({"envoy": {"forward_identity": on}})),
+        };
         let decision = policy.decide(&request);
         assert!(decision.forward(), "{:?}", decision.reason);
         let changes = decision.upstream_headers(policy.envoy_settings(), &request);
