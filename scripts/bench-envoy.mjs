@@ -10,6 +10,8 @@
 // --instructions counts the machine instructions Envoy executes per request
 // for each hot-path setup, under valgrind's callgrind (a few minutes): unlike
 // req/s on a shared VM, the count repeats to within about 0.3% from run to run.
+// Callgrind also simulates the CPU's caches and counts the L1 instruction and
+// data cache misses per request, which instructions alone do not show.
 //
 // Run through scripts/bench-envoy.sh, which builds the filter first.
 import { spawn, execFileSync } from 'node:child_process';
@@ -276,7 +278,7 @@ async function instructionsPerRequest(name, setup) {
   writeFileSync(file, setup.config(port, adminPort));
   const prefix = join(out, `callgrind-${slug}`);
   for (const f of readdirSync(out)) if (f.startsWith(`callgrind-${slug}.`)) unlinkSync(join(out, f));
-  const child = spawn('valgrind', ['--tool=callgrind', '--smc-check=all-non-file', '--dump-instr=no', `--callgrind-out-file=${prefix}.%p`,
+  const child = spawn('valgrind', ['--tool=callgrind', '--cache-sim=yes', '--smc-check=all-non-file', '--dump-instr=no', `--callgrind-out-file=${prefix}.%p`,
     envoyBinary(), '-c', file, '--concurrency', '1', '--use-dynamic-base-id', '--log-level', 'error'], { stdio: 'ignore' });
   try {
     const deadline = Date.now() + 300_000;
@@ -296,11 +298,20 @@ async function instructionsPerRequest(name, setup) {
     const non2xx = Number(text.match(/Non-2xx or 3xx responses: (\d+)/)?.[1] ?? 0);
     if (non2xx) throw new Error(`${name}: ${non2xx} requests were refused`);
     // The dump holds everything since the zeroing: exactly the measured load.
-    let instructions = 0;
+    // Events (Ir = instructions, I1mr / D1mr / D1mw = L1 misses) summed over the dump's parts.
+    const events = {};
     for (const f of readdirSync(out).filter((f) => f.startsWith(`callgrind-${slug}.${child.pid}.`))) {
-      instructions += Number(readFileSync(join(out, f), 'utf8').match(/^summary: (\d+)/m)[1]);
+      const dump = readFileSync(join(out, f), 'utf8');
+      const names = dump.match(/^events: (.*)$/m)[1].split(' ');
+      const values = dump.match(/^summary: (.*)$/m)[1].split(' ').map(Number);
+      names.forEach((event, i) => { events[event] = (events[event] ?? 0) + (values[i] ?? 0); });
     }
-    return { requests, perRequest: instructions / requests };
+    return {
+      requests,
+      perRequest: events.Ir / requests,
+      l1InstructionMisses: events.I1mr / requests,
+      l1DataMisses: (events.D1mr + events.D1mw) / requests,
+    };
   } finally {
     await new Promise((r) => { child.on('exit', r); child.kill('SIGTERM'); });
   }
@@ -311,16 +322,17 @@ if (process.argv.includes('--instructions')) {
   for (const [name, setup] of Object.entries(SETUPS)) {
     if (setup.token !== 'hot') continue;
     counts[name] = await instructionsPerRequest(name, setup);
-    console.log(`${name}: ${counts[name].perRequest.toFixed(0)} instructions/request (${counts[name].requests} requests)`);
+    const c = counts[name];
+    console.log(`${name}: ${c.perRequest.toFixed(0)} instructions, ${c.l1InstructionMisses.toFixed(0)} L1 i-cache and ${c.l1DataMisses.toFixed(0)} d-cache misses per request (${c.requests} requests)`);
   }
   const native = counts['native jwt_authn + cache + RBAC'].perRequest;
   const nativeIdentity = counts['native, also forwarding identity (header_mutation + claim_to_headers)'].perRequest;
   const cpuModel = readFileSync('/proc/cpuinfo', 'utf8').match(/model name\s*:\s*(.*)/)?.[1] ?? 'unknown CPU';
-  console.log(`\nEnvoy instructions per hot request (callgrind, --concurrency 1, wrk -c4), ${cpuModel}\n`);
-  console.log('| setup | instructions/request | native ÷ this (as req/s vs native) | native forwarding identity ÷ this |');
-  console.log('|---|---|---|---|');
+  console.log(`\nEnvoy instructions and simulated L1 cache misses per hot request (callgrind, --concurrency 1, wrk -c4), ${cpuModel}\n`);
+  console.log('| setup | instructions | native ÷ this | native forwarding identity ÷ this | L1 i-cache misses | L1 d-cache misses |');
+  console.log('|---|---|---|---|---|---|');
   for (const [name, c] of Object.entries(counts)) {
-    console.log(`| ${name} | ${c.perRequest.toFixed(0)} | ${(native / c.perRequest).toFixed(2)}x | ${(nativeIdentity / c.perRequest).toFixed(2)}x |`);
+    console.log(`| ${name} | ${c.perRequest.toFixed(0)} | ${(native / c.perRequest).toFixed(2)}x | ${(nativeIdentity / c.perRequest).toFixed(2)}x | ${c.l1InstructionMisses.toFixed(0)} | ${c.l1DataMisses.toFixed(0)} |`);
   }
   writeFileSync(join(out, 'instructions.json'), JSON.stringify(counts, null, 2));
   process.exit(0);

@@ -23,19 +23,8 @@ impl std::error::Error for HeaderMapError {}
 /// A header's name and value, as bytes.
 pub type Pair<'a> = (&'a [u8], &'a [u8]);
 
-/// The (name, value) pairs of `block`, in order, borrowed from it, once the
-/// whole block is checked. An empty block is an empty map.
-pub fn pairs(block: &[u8]) -> Result<Pairs<'_>, HeaderMapError> {
-    let pairs = Pairs::start(block)?;
-    // Check every header up front, so iterating cannot fail halfway.
-    let mut probe = pairs.clone();
-    while let Some(pair) = probe.next_checked() {
-        pair?;
-    }
-    Ok(pairs)
-}
-
-/// An iterator over a checked block's pairs (see [`pairs`]).
+/// The (name, value) pairs of a block, in order, borrowed from it. Each
+/// pair is checked as it is reached; after an error the iteration ends.
 #[derive(Clone)]
 pub struct Pairs<'a> {
     left: usize,
@@ -44,7 +33,8 @@ pub struct Pairs<'a> {
 }
 
 impl<'a> Pairs<'a> {
-    fn start(block: &'a [u8]) -> Result<Self, HeaderMapError> {
+    /// The pairs of `block` (an empty block is an empty map).
+    pub fn new(block: &'a [u8]) -> Result<Self, HeaderMapError> {
         if block.is_empty() {
             return Ok(Pairs {
                 left: 0,
@@ -64,8 +54,12 @@ impl<'a> Pairs<'a> {
             data,
         })
     }
+}
 
-    fn next_checked(&mut self) -> Option<Result<Pair<'a>, HeaderMapError>> {
+impl<'a> Iterator for Pairs<'a> {
+    type Item = Result<Pair<'a>, HeaderMapError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
         if self.left == 0 {
             return None;
         }
@@ -87,18 +81,8 @@ impl<'a> Pairs<'a> {
     }
 }
 
-impl<'a> Iterator for Pairs<'a> {
-    type Item = Pair<'a>;
-
-    fn next(&mut self) -> Option<Pair<'a>> {
-        // `pairs` checked the block, so this never meets an error; if it
-        // did, the iteration would simply end.
-        self.next_checked()?.ok()
-    }
-}
-
 /// Serializes pairs in the same format (for tests and benchmarks, and the
-/// inverse `pairs` is checked against).
+/// inverse `Pairs` is checked against).
 pub fn serialize<N: AsRef<[u8]>, V: AsRef<[u8]>>(headers: &[(N, V)]) -> Vec<u8> {
     let len32 = |n: usize| u32::try_from(n).unwrap_or(u32::MAX).to_le_bytes();
     let mut out = Vec::new();
@@ -137,7 +121,7 @@ mod tests {
     use super::*;
 
     fn read(block: &[u8]) -> Result<Vec<Pair<'_>>, HeaderMapError> {
-        pairs(block).map(Iterator::collect)
+        Pairs::new(block)?.collect()
     }
 
     #[test]
@@ -168,16 +152,16 @@ mod tests {
     fn refuses_every_truncation_and_bad_terminator() {
         let block = serialize(&[("a", "1"), ("bb", "22")]);
         for cut in 1..block.len() {
-            assert!(pairs(&block[..cut]).is_err(), "cut at {cut}");
+            assert!(read(&block[..cut]).is_err(), "cut at {cut}");
         }
         let mut unterminated = block.clone();
         *unterminated.last_mut().unwrap() = b'x';
-        assert!(pairs(&unterminated).is_err());
+        assert!(read(&unterminated).is_err());
         let huge = [0xff, 0xff, 0xff, 0xff, 0, 0];
-        assert!(pairs(&huge).is_err());
+        assert!(read(&huge).is_err());
         let lying_size = serialize(&[("a", "1")]);
         let mut lying = lying_size.clone();
         lying[4] = 200;
-        assert!(pairs(&lying).is_err());
+        assert!(read(&lying).is_err());
     }
 }

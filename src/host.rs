@@ -8,20 +8,22 @@ use crate::method::OVERRIDE_HEADERS;
 use crate::policy::{EnvoySettings, Policy};
 use crate::request::Request;
 use serde::Serialize;
+use smallvec::SmallVec;
 use std::borrow::Cow;
 
 /// Request-header edits before forwarding upstream. Borrowed from the
-/// decision and the settings where it can be: this is made per request.
+/// decision and the settings where it can be, and held inline (each list
+/// has room for the most edits a decision makes): this is made per request.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct HeaderChanges<'a> {
     /// Removed first, every value (identity headers a client may have
     /// sent, the bearer token).
-    pub remove: Vec<&'a str>,
+    pub remove: SmallVec<[&'a str; 4]>,
     /// Then replaced: the canonical `:path`.
-    pub replace: Vec<(&'a str, Cow<'a, str>)>,
+    pub replace: SmallVec<[(&'a str, Cow<'a, str>); 1]>,
     /// Then added: the identity headers, none of which is present any more.
     /// Envoy adds a header for about half of what a replace costs.
-    pub add: Vec<(&'a str, Cow<'a, str>)>,
+    pub add: SmallVec<[(&'a str, Cow<'a, str>); 3]>,
 }
 
 /// The response sent instead of forwarding.
@@ -77,9 +79,13 @@ impl Policy {
         block: &[u8],
         now: u64,
     ) -> Result<(), HeaderMapError> {
-        let pairs = header_map::pairs(block)?;
+        // One pass: a malformed block stops the refill and is reported (the
+        // half-refilled request is then never decided).
+        let mut malformed = None;
+        let pairs = header_map::Pairs::new(block)?
+            .map_while(|pair| pair.map_err(|e| malformed = Some(e)).ok());
         request.refill_from_header_pairs(pairs, now, |name| self.reads_header(name));
-        Ok(())
+        malformed.map_or(Ok(()), Err)
     }
 }
 
@@ -293,9 +299,14 @@ mod tests {
                 "content-type"
             ]
         );
-        let cut = &block[..block.len() - 1];
-        let err = policy.request_from_header_map(cut, 7).unwrap_err();
-        assert!(err.to_string().contains("malformed header block"), "{err}");
+        // Read in one pass: a block cut anywhere is refused, also after the
+        // headers before the cut were taken.
+        for cut in 1..block.len() {
+            let err = policy
+                .request_from_header_map(&block[..cut], 7)
+                .unwrap_err();
+            assert!(err.to_string().contains("malformed header block"), "{err}");
+        }
     }
 
     #[test]

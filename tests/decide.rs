@@ -408,7 +408,7 @@ fn identity_headers_are_added_unless_forward_identity_is_off() {
         assert!(decision.forward(), "{:?}", decision.reason);
         let changes = decision.upstream_headers(policy.envoy_settings(), &request);
         // The client's copy goes either way; the token goes too.
-        assert_eq!(changes.remove, ["x-rolegate-subject", "authorization"]);
+        assert_eq!(changes.remove[..], ["x-rolegate-subject", "authorization"]);
         let names: Vec<&str> = changes.add.iter().map(|(n, _)| *n).collect();
         assert_eq!(names, added, "forward_identity {forward_identity:?}");
     }

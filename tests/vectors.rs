@@ -183,7 +183,7 @@ fn run_case(
         let denial = decision.denial();
         let effects = serde_json::json!({
             "forward": decision.forward(),
-            "remove": changes.remove,
+            "remove": changes.remove.to_vec(),
             // What the upstream sees, however the host is told to set it.
             "set": changes.replace.iter().chain(&changes.add).collect::<Vec<_>>(),
             "denial": {"status": denial.status, "headers": denial.headers, "body": denial.body},
