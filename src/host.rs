@@ -72,15 +72,15 @@ impl Policy {
     }
 
     /// [`Policy::request_from_header_map`] into `request`, reusing its
-    /// buffers. On an error `request` is left as it was.
+    /// buffers. On an error `request` holds part of the block: refill it
+    /// again before deciding it.
     pub fn refill_request_from_header_map(
         &self,
         request: &mut Request,
         block: &[u8],
         now: u64,
     ) -> Result<(), HeaderMapError> {
-        // One pass: a malformed block stops the refill and is reported (the
-        // half-refilled request is then never decided).
+        // One pass: a malformed block stops the refill and is reported.
         let mut malformed = None;
         let pairs = header_map::Pairs::new(block)?
             .map_while(|pair| pair.map_err(|e| malformed = Some(e)).ok());

@@ -245,10 +245,11 @@ impl HttpContext for Filter {
             .try_borrow_mut()
             .map(|mut scratch| std::mem::take(&mut *scratch))
             .unwrap_or_default();
-        if let Err(message) = read_request(&shared.policy, &mut request) {
-            return refuse(&message);
-        }
-        let action = self.route(&shared, &request, end_of_stream);
+        let action = match read_request(&shared.policy, &mut request) {
+            Ok(()) => self.route(&shared, &request, end_of_stream),
+            Err(message) => refuse(&message),
+        };
+        // Put back even after an error: the next refill replaces all of it.
         if let Ok(mut scratch) = shared.scratch.try_borrow_mut() {
             *scratch = request;
         }
