@@ -15,7 +15,7 @@
 
 use crate::decision::Decision;
 use crate::method::OVERRIDE_HEADERS;
-use crate::request::Request;
+use crate::request::RequestView;
 use crate::token::VerifiedToken;
 use siphasher::sip128::{Hasher128, SipHasher13};
 use std::collections::hash_map::RandomState;
@@ -27,7 +27,7 @@ use std::rc::Rc;
 #[derive(Clone, Copy, Debug)]
 pub struct TokenKey<'t> {
     slot: Slot,
-    token: &'t str,
+    token: &'t [u8],
 }
 
 /// Bytes of a token's end that are hashed (a signature is at least 43).
@@ -91,7 +91,7 @@ const DECISIONS_PER_TOKEN: usize = 8;
 
 struct Entry {
     /// The token itself: an entry holds only for exactly this token.
-    raw: Box<str>,
+    raw: Box<[u8]>,
     token: Rc<VerifiedToken>,
     /// Removed at this time (the token's `exp`).
     expires_at: u64,
@@ -106,42 +106,43 @@ struct Entry {
 impl Entry {
     /// Whether this entry is for exactly `key`'s token.
     fn holds(&self, key: &TokenKey) -> bool {
-        same_bytes(self.raw.as_bytes(), key.token.as_bytes())
+        same_bytes(&self.raw, key.token)
     }
 }
 
 /// What a decision on a verified token depends on besides the token and
 /// the time: the method, the raw path (with its query) and the values of
-/// the method-override headers, compared exactly.
+/// the method-override headers, compared exactly. Kept from a built
+/// request's text, so raw bytes that equal it are that text.
 struct Shape {
-    method: String,
-    path: String,
+    method: Box<[u8]>,
+    path: Box<[u8]>,
     /// `(index in OVERRIDE_HEADERS, value)` in request order per header.
-    overrides: Vec<(usize, String)>,
+    overrides: Vec<(usize, Box<[u8]>)>,
 }
 
 impl Shape {
-    fn of(request: &Request) -> Shape {
+    fn of(request: &RequestView) -> Shape {
         let mut overrides = Vec::new();
         for (i, name) in OVERRIDE_HEADERS.iter().enumerate() {
-            overrides.extend(request.header_values(name).map(|v| (i, v.to_owned())));
+            overrides.extend(request.header_values(name).map(|v| (i, v.into())));
         }
         Shape {
-            method: request.method.clone(),
-            path: request.path.clone(),
+            method: request.method.into(),
+            path: request.path.into(),
             overrides,
         }
     }
 
-    fn matches(&self, request: &Request) -> bool {
-        if self.method != request.method || self.path != request.path {
+    fn matches(&self, request: &RequestView) -> bool {
+        if *self.method != *request.method || *self.path != *request.path {
             return false;
         }
         let mut expected = self.overrides.iter();
         for (i, name) in OVERRIDE_HEADERS.iter().enumerate() {
             for value in request.header_values(name) {
                 match expected.next() {
-                    Some((j, v)) if *j == i && v == value => {}
+                    Some((j, v)) if *j == i && **v == *value => {}
                     _ => return false,
                 }
             }
@@ -177,8 +178,8 @@ impl TokenCache {
     }
 
     /// The key of `token` in this cache (keys differ between caches).
-    pub fn key<'t>(&self, token: &'t str) -> TokenKey<'t> {
-        let bytes = token.as_bytes();
+    pub fn key<'t>(&self, token: &'t [u8]) -> TokenKey<'t> {
+        let bytes = token;
         let mut hasher = self.hasher;
         hasher.write_usize(bytes.len());
         hasher.write(
@@ -221,9 +222,9 @@ impl TokenCache {
 
     /// The decision made earlier on this token for the same request, if the
     /// token is cached and not past its `exp`.
-    pub fn decision(&self, key: &TokenKey, request: &Request) -> Option<Rc<Decision>> {
+    pub fn decision(&self, key: &TokenKey, request: &RequestView) -> Option<Rc<Decision>> {
         let entry = self.entry(key)?;
-        if request.now >= entry.expires_at || request.claims.is_some() {
+        if request.now >= entry.expires_at || request.preview {
             return None;
         }
         entry
@@ -237,7 +238,7 @@ impl TokenCache {
     /// Keeps `decision` (made on the cached token `key` for `request`) for
     /// [`TokenCache::decision`]. Only a decision whose token passed its time
     /// checks, made without a trace, is kept: others are not reusable.
-    pub fn remember(&mut self, key: &TokenKey, request: &Request, decision: &Rc<Decision>) {
+    pub fn remember(&mut self, key: &TokenKey, request: &RequestView, decision: &Rc<Decision>) {
         let Some(entry) = self.entries.get_mut(&key.slot).filter(|e| e.holds(key)) else {
             return;
         };
@@ -246,7 +247,7 @@ impl TokenCache {
             .is_some_and(|exp| exp >= entry.expires_at && request.now < entry.expires_at)
             && decision.trace.is_empty()
             && decision.role_checks.is_empty()
-            && request.claims.is_none();
+            && !request.preview;
         if !reusable {
             return;
         }
@@ -329,11 +330,11 @@ mod tests {
     fn slots_are_per_cache_and_distinct() {
         let a = TokenCache::new(1);
         let b = TokenCache::new(1);
-        assert_eq!(a.key("x.y.z").slot, a.key("x.y.z").slot);
-        assert_ne!(a.key("x.y.z").slot, a.key("x.y.w").slot);
+        assert_eq!(a.key(b"x.y.z").slot, a.key(b"x.y.z").slot);
+        assert_ne!(a.key(b"x.y.z").slot, a.key(b"x.y.w").slot);
         assert_ne!(
-            a.key("x.y.z").slot,
-            b.key("x.y.z").slot,
+            a.key(b"x.y.z").slot,
+            b.key(b"x.y.z").slot,
             "random keys per cache"
         );
     }
@@ -343,18 +344,21 @@ mod tests {
         let mut cache = TokenCache::new(10);
         let signature = "S".repeat(43);
         let token = format!("eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJhIn0.{signature}");
-        cache.insert(cache.key(&token), verified(), 100, 0);
-        assert!(cache.get(&cache.key(&token), 1).is_some());
+        cache.insert(cache.key(token.as_bytes()), verified(), 100, 0);
+        assert!(cache.get(&cache.key(token.as_bytes()), 1).is_some());
         // Same length and end (so the same slot), another payload: a miss.
         let forged = format!("eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJiIn0.{signature}");
         assert_eq!(forged.len(), token.len());
-        assert_eq!(cache.key(&forged).slot, cache.key(&token).slot);
-        assert!(cache.get(&cache.key(&forged), 1).is_none());
+        assert_eq!(
+            cache.key(forged.as_bytes()).slot,
+            cache.key(token.as_bytes()).slot
+        );
+        assert!(cache.get(&cache.key(forged.as_bytes()), 1).is_none());
         assert!(cache
-            .decision(&cache.key(&forged), &Request::new("GET", "/", 1))
+            .decision(&cache.key(forged.as_bytes()), &RequestView::default())
             .is_none());
         // Short tokens are hashed whole.
-        assert_ne!(cache.key("a.b.c").slot, cache.key("a.b.d").slot);
+        assert_ne!(cache.key(b"a.b.c").slot, cache.key(b"a.b.d").slot);
     }
 
     #[test]
@@ -375,7 +379,7 @@ mod tests {
     #[test]
     fn entries_expire_at_exp() {
         let mut cache = TokenCache::new(10);
-        let k = cache.key("a.b.c");
+        let k = cache.key(b"a.b.c");
         cache.insert(k, verified(), 100, 50);
         assert!(cache.get(&k, 99).is_some());
         assert!(cache.get(&k, 100).is_none());
@@ -389,12 +393,12 @@ mod tests {
         let mut cache = TokenCache::new(100);
         for i in 0..10_000u64 {
             let token = format!("t{i}");
-            cache.insert(cache.key(&token), verified(), 1_000 + i % 7, 10);
+            cache.insert(cache.key(token.as_bytes()), verified(), 1_000 + i % 7, 10);
             assert!(cache.len() <= 100);
             assert!(cache.queued() <= 2 * 100 + 16 + 1);
         }
         // The newest survive; the oldest were evicted first.
-        let (newest, oldest) = (cache.key("t9999"), cache.key("t0"));
+        let (newest, oldest) = (cache.key(b"t9999"), cache.key(b"t0"));
         assert!(cache.get(&newest, 10).is_some());
         assert!(cache.get(&oldest, 10).is_none());
     }
@@ -402,7 +406,7 @@ mod tests {
     #[test]
     fn expired_entries_go_before_live_ones() {
         let mut cache = TokenCache::new(2);
-        let [old, short, new] = ["old-live", "short", "new"].map(|t| cache.key(t));
+        let [old, short, new] = [&b"old-live"[..], b"short", b"new"].map(|t| cache.key(t));
         cache.insert(old, verified(), 1_000, 0);
         cache.insert(short, verified(), 20, 0);
         cache.insert(new, verified(), 1_000, 30);
@@ -413,7 +417,7 @@ mod tests {
     #[test]
     fn replacing_a_key_keeps_one_entry() {
         let mut cache = TokenCache::new(3);
-        let k = cache.key("same");
+        let k = cache.key(b"same");
         for _ in 0..100 {
             cache.insert(k, verified(), 1_000, 0);
         }
@@ -424,7 +428,7 @@ mod tests {
     #[test]
     fn capacity_zero_disables() {
         let mut cache = TokenCache::new(0);
-        let k = cache.key("x");
+        let k = cache.key(b"x");
         cache.insert(k, verified(), 1_000, 0);
         assert!(cache.is_empty());
     }

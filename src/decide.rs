@@ -9,7 +9,9 @@ use crate::method::{is_token, OVERRIDE_HEADERS};
 use crate::path::canonicalize;
 use crate::policy::{BasicAuth, Mode, OutsidePrefix, Policy, Role, RoleGrant};
 use crate::remote::{interpret_introspection, HttpCall, HttpResult, Introspected, KeyStore};
-use crate::request::{parse_authorization, query_has_access_token, Authorization, Request, Values};
+use crate::request::{
+    parse_authorization, query_has_access_token, Authorization, Request, RequestView, Values,
+};
 use crate::token::{self, TokenError, TokenErrorKind, VerifiedToken};
 use crate::trace::Tracer;
 use serde_json::{Map, Value};
@@ -91,11 +93,12 @@ impl Policy {
         request: &'r Request,
         options: DecideOptions,
     ) -> Lookup<'r> {
-        let Some(candidate) = request.bearer_candidate() else {
+        let view = request.view();
+        let Some(candidate) = view.bearer_candidate() else {
             return Lookup::NoToken;
         };
         let key = cache.key(candidate);
-        if let Some(hit) = self.decide_from_cache(cache, &key, request, options) {
+        if let Some(hit) = self.decide_from_cache(cache, &key, request, &view, options) {
             return Lookup::Hit(hit);
         }
         // Whenever the checked token exists it is the candidate.
@@ -112,16 +115,17 @@ impl Policy {
         cache: &mut TokenCache,
         key: &TokenKey,
         request: &Request,
+        view: &RequestView,
         options: DecideOptions,
     ) -> Option<Rc<Decision>> {
         if !options.explain {
-            if let Some(decision) = cache.decision(key, request) {
+            if let Some(decision) = cache.decision(key, view) {
                 return Some(decision);
             }
         }
         let verified = cache.get(key, request.now)?;
         let decision = Rc::new(self.decide_prior(request, options, Prior::Verified(&verified)));
-        cache.remember(key, request, &decision);
+        cache.remember(key, view, &decision);
         Some(decision)
     }
 
@@ -308,6 +312,24 @@ impl Policy {
         }
     }
 
+    /// The decision [`Policy::decide_step`] (without `explain`) would reuse
+    /// for `request` as a cache hit: one kept for exactly its token, method,
+    /// raw path and override headers, still in time. `None` otherwise, and
+    /// for requests to the token endpoint, which are not decided: build the
+    /// [`Request`] and decide it. For proxies, which find most requests here
+    /// without building one.
+    pub fn kept_decision(&self, state: &State, request: &RequestView) -> Option<Rc<Decision>> {
+        let key = state.cache.key(request.bearer_candidate()?);
+        let decision = state.cache.decision(&key, request)?;
+        if self.token_endpoint().is_some() {
+            let path = std::str::from_utf8(request.path).ok()?;
+            if self.token_route_of(path).is_some() {
+                return None;
+            }
+        }
+        Some(decision)
+    }
+
     /// For a remote issuer: load its keys first, or refetch for an unknown
     /// `kid` (rate-limited), or wait for a fetch in flight.
     fn key_step(
@@ -419,7 +441,7 @@ impl Policy {
                     issuer.introspection.as_ref(),
                 ) {
                     let until = exp.min(request.now.saturating_add(settings.cache_seconds));
-                    let key = state.cache.key(token);
+                    let key = state.cache.key(token.as_bytes());
                     state.cache.insert(key, verified, until, request.now);
                 }
                 d
@@ -446,7 +468,7 @@ fn remember_verified(
     let decision = Rc::new(decision);
     if let Some(exp) = decision.expires_at {
         cache.insert(key, verified, exp, request.now);
-        cache.remember(&key, request, &decision);
+        cache.remember(&key, &request.view(), &decision);
     }
     decision
 }

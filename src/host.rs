@@ -6,7 +6,7 @@ use crate::decision::{Credential, Decision, Reason};
 use crate::header_map::{self, HeaderMapError};
 use crate::method::OVERRIDE_HEADERS;
 use crate::policy::{EnvoySettings, Policy};
-use crate::request::Request;
+use crate::request::{Request, RequestView};
 use serde::Serialize;
 use smallvec::SmallVec;
 use std::borrow::Cow;
@@ -72,20 +72,33 @@ impl Policy {
     }
 
     /// [`Policy::request_from_header_map`] into `request`, reusing its
-    /// buffers. On an error `request` holds part of the block: refill it
-    /// again before deciding it.
+    /// buffers. On an error `request` is left as it was.
     pub fn refill_request_from_header_map(
         &self,
         request: &mut Request,
         block: &[u8],
         now: u64,
     ) -> Result<(), HeaderMapError> {
-        // One pass: a malformed block stops the refill and is reported.
+        request.refill_from_view(&self.view_header_map(block, now)?);
+        Ok(())
+    }
+
+    /// The request a proxy-wasm header block describes, borrowed from the
+    /// block: nothing copied or checked. With it a proxy finds a kept
+    /// decision ([`Policy::kept_decision`]) and its header edits
+    /// ([`Decision::upstream_headers`]) without building a [`Request`].
+    /// Keeps the headers [`Policy::request_from_header_map`] keeps.
+    pub fn view_header_map<'b>(
+        &self,
+        block: &'b [u8],
+        now: u64,
+    ) -> Result<RequestView<'b>, HeaderMapError> {
+        // One pass: a malformed block stops it and is reported.
         let mut malformed = None;
         let pairs = header_map::Pairs::new(block)?
             .map_while(|pair| pair.map_err(|e| malformed = Some(e)).ok());
-        request.refill_from_header_pairs(pairs, now, |name| self.reads_header(name));
-        malformed.map_or(Ok(()), Err)
+        let view = RequestView::from_header_pairs(pairs, now, |name| self.reads_header(name));
+        malformed.map_or(Ok(view), Err)
     }
 }
 
@@ -115,7 +128,7 @@ impl Decision {
     pub fn upstream_headers<'a>(
         &'a self,
         settings: &'a EnvoySettings,
-        request: &Request,
+        request: &RequestView,
     ) -> HeaderChanges<'a> {
         let present = |name: &str| request.header_values(name).next().is_some();
         let mut changes = HeaderChanges::default();
@@ -138,7 +151,7 @@ impl Decision {
             changes.remove.push("authorization");
         }
         if let Some(path) = &self.upstream_path {
-            if *path != request.path {
+            if path.as_bytes() != request.path {
                 changes.replace.push((":path", Cow::Borrowed(path)));
             }
         }
@@ -299,13 +312,22 @@ mod tests {
                 "content-type"
             ]
         );
+        // The view borrows exactly what the request holds.
+        let view = policy.view_header_map(&block, 7).unwrap();
+        assert_eq!(view, request.view());
         // Read in one pass: a block cut anywhere is refused, also after the
-        // headers before the cut were taken.
+        // headers before the cut were taken, and a request refilled from it
+        // is left as it was.
         for cut in 1..block.len() {
             let err = policy
                 .request_from_header_map(&block[..cut], 7)
                 .unwrap_err();
             assert!(err.to_string().contains("malformed header block"), "{err}");
+            let mut refilled = request.clone();
+            assert!(policy
+                .refill_request_from_header_map(&mut refilled, &block[..cut], 8)
+                .is_err());
+            assert_eq!(refilled, request);
         }
     }
 

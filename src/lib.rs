@@ -53,5 +53,5 @@ pub use decide::{CacheUse, DecideOptions, State, Step};
 pub use decision::{Credential, Decision, Reason, RuleRef, TraceStep};
 pub use matrix::{Matrix, MatrixCell, MatrixRequest, MatrixRow};
 pub use policy::{Policy, PolicyError, PolicyErrorCode};
-pub use request::Request;
+pub use request::{Request, RequestView};
 pub use token::{TokenErrorKind, VerifiedToken};

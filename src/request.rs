@@ -1,6 +1,8 @@
 //! What a host hands the core: method, raw path, headers and the current time.
 
 use serde_json::{Map, Value};
+use smallvec::SmallVec;
+use std::ops::Range;
 
 /// One HTTP request to decide. Time is always given: the core never reads a clock.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -30,7 +32,8 @@ impl Request {
     }
 
     /// The request from a proxy's headers (HTTP/2 style: `:method` and
-    /// `:path` among them), keeping only the other headers `keep` accepts.
+    /// `:path` among them), keeping only the other headers `keep` accepts
+    /// (no other pseudo-header: decisions read none).
     /// Bytes that are not UTF-8 become U+FFFD in header values and
     /// percent-escapes in the path, so they can never match a rule or claim.
     pub fn from_header_pairs<'b>(
@@ -52,6 +55,13 @@ impl Request {
         now: u64,
         keep: impl Fn(&[u8]) -> bool,
     ) {
+        self.refill_from_view(&RequestView::from_header_pairs(headers, now, keep));
+    }
+
+    /// Makes this the request `view` borrows from a proxy's headers (see
+    /// [`Request::from_header_pairs`] for bytes that are not UTF-8), reusing
+    /// this one's strings.
+    pub fn refill_from_view(&mut self, view: &RequestView) {
         fn set_text(text: &mut String, bytes: &[u8]) {
             text.clear();
             // from_utf8_lossy is several times slower than this on valid text.
@@ -64,35 +74,41 @@ impl Request {
         let Request {
             method,
             path,
-            headers: kept_headers,
-            now: time,
+            headers,
+            now,
             claims,
         } = self;
-        method.clear();
-        path.clear();
-        *time = now;
+        set_text(method, view.method);
+        crate::path::set_from_bytes(path, view.path);
+        *now = view.now;
         *claims = None;
-        let mut kept = 0;
-        for (name, value) in headers {
-            match name {
-                b":method" => set_text(method, value),
-                b":path" => crate::path::set_from_bytes(path, value),
-                _ if keep(name) => {
-                    if let Some((n, v)) = kept_headers.get_mut(kept) {
-                        set_text(n, name);
-                        set_text(v, value);
-                    } else {
-                        let (mut n, mut v) = (String::new(), String::new());
-                        set_text(&mut n, name);
-                        set_text(&mut v, value);
-                        kept_headers.push((n, v));
-                    }
-                    kept += 1;
-                }
-                _ => {}
-            }
+        headers.truncate(view.headers.len());
+        let reused = headers.len();
+        for ((n, v), (name, value)) in headers.iter_mut().zip(&view.headers) {
+            set_text(n, name);
+            set_text(v, value);
         }
-        kept_headers.truncate(kept);
+        for (name, value) in view.headers.iter().skip(reused) {
+            let (mut n, mut v) = (String::new(), String::new());
+            set_text(&mut n, name);
+            set_text(&mut v, value);
+            headers.push((n, v));
+        }
+    }
+
+    /// This request borrowed as bytes.
+    pub fn view(&self) -> RequestView<'_> {
+        RequestView {
+            method: self.method.as_bytes(),
+            path: self.path.as_bytes(),
+            headers: self
+                .headers
+                .iter()
+                .map(|(n, v)| (n.as_bytes(), v.as_bytes()))
+                .collect(),
+            now: self.now,
+            preview: self.claims.is_some(),
+        }
     }
 
     /// A preview request that skips only the signature check.
@@ -126,25 +142,6 @@ impl Request {
         }
     }
 
-    /// What [`Request::bearer_token`] would return, except that the token's
-    /// characters are not checked: the same token whenever that returns one,
-    /// and otherwise `None` or a string that is not a b64token. For cache
-    /// lookups: only checked tokens are ever cached, so a hit needs no
-    /// per-byte scan of a ~1 KiB token.
-    pub(crate) fn bearer_candidate(&self) -> Option<&str> {
-        match self.authorization_values()? {
-            Values::One(value) => match split_credentials(value) {
-                Some((scheme, rest))
-                    if scheme.eq_ignore_ascii_case("bearer") && !rest.is_empty() =>
-                {
-                    Some(rest)
-                }
-                _ => None,
-            },
-            _ => None,
-        }
-    }
-
     /// The Authorization header values, at most two of them (two are already
     /// too many); `None` for a claims preview, which ignores the header.
     pub(crate) fn authorization_values(&self) -> Option<Values<'_>> {
@@ -165,6 +162,80 @@ impl Request {
             .iter()
             .filter(move |(n, _)| n.eq_ignore_ascii_case(name))
             .map(|(_, v)| v.as_str())
+    }
+}
+
+/// A request borrowed as bytes: what a kept decision is found by and what a
+/// proxy's header edits depend on. A proxy reads it in place from its header
+/// block ([`crate::Policy::view_header_map`]), copying and checking nothing,
+/// and builds a [`Request`] from it only when there is something to decide.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RequestView<'a> {
+    pub method: &'a [u8],
+    /// The raw request target (path and optional query), as received.
+    pub path: &'a [u8],
+    /// The headers, in order (from a header block, only those kept).
+    pub headers: SmallVec<[(&'a [u8], &'a [u8]); 4]>,
+    /// Seconds since the Unix epoch.
+    pub now: u64,
+    /// A claims preview: no bearer token, and no decision is reused for it.
+    pub preview: bool,
+}
+
+impl<'a> RequestView<'a> {
+    /// The request in a proxy's headers (`:method` and `:path` among them),
+    /// keeping only the other headers `keep` accepts (no other
+    /// pseudo-header: decisions read none).
+    pub fn from_header_pairs(
+        headers: impl IntoIterator<Item = (&'a [u8], &'a [u8])>,
+        now: u64,
+        keep: impl Fn(&[u8]) -> bool,
+    ) -> Self {
+        let mut view = RequestView {
+            now,
+            ..RequestView::default()
+        };
+        for (name, value) in headers {
+            match name.split_first() {
+                // Decisions read no other pseudo-header.
+                Some((b':', b"method")) => view.method = value,
+                Some((b':', b"path")) => view.path = value,
+                Some((b':', _)) => {}
+                _ if keep(name) => view.headers.push((name, value)),
+                _ => {}
+            }
+        }
+        view
+    }
+
+    /// Every value of a header, in order.
+    pub fn header_values<'n>(
+        &self,
+        name: &'n str,
+    ) -> impl Iterator<Item = &'a [u8]> + use<'a, '_, 'n> {
+        self.headers
+            .iter()
+            .filter(move |(n, _)| n.eq_ignore_ascii_case(name.as_bytes()))
+            .map(|(_, v)| *v)
+    }
+
+    /// What [`Request::bearer_token`] would return for the request this
+    /// borrows, except that the token's characters are not checked: the same
+    /// token whenever that returns one, and otherwise `None` or bytes that
+    /// are not a b64token. For cache lookups: only checked tokens are ever
+    /// cached, so a hit needs no per-byte scan of a ~1 KiB token (and bytes
+    /// equal to a cached token are that token, UTF-8 or not).
+    pub(crate) fn bearer_candidate(&self) -> Option<&'a [u8]> {
+        if self.preview {
+            return None;
+        }
+        let mut values = self.header_values("authorization");
+        let (Some(value), None) = (values.next(), values.next()) else {
+            return None;
+        };
+        let (scheme, rest) = credential_ranges(value)?;
+        let (scheme, rest) = (value.get(scheme)?, value.get(rest)?);
+        (scheme.eq_ignore_ascii_case(b"bearer") && !rest.is_empty()).then_some(rest)
     }
 }
 
@@ -246,24 +317,29 @@ pub(crate) fn parse_authorization<'a>(values: &[&'a str]) -> Authorization<'a> {
 /// An Authorization value's scheme and what follows it (surrounding
 /// whitespace trimmed, one or more spaces between); `None` when empty.
 fn split_credentials(value: &str) -> Option<(&str, &str)> {
+    // Spaces and tabs are ASCII, so every index found is a char boundary.
+    let (scheme, rest) = credential_ranges(value.as_bytes())?;
+    Some((value.get(scheme)?, value.get(rest)?))
+}
+
+/// Where [`split_credentials`] finds the scheme and the rest, in bytes.
+fn credential_ranges(bytes: &[u8]) -> Option<(Range<usize>, Range<usize>)> {
     // Byte searches: this runs on every request, and str's pattern searchers
-    // cost several times more on a ~1 KiB value. Spaces and tabs are ASCII,
-    // so every index found is a char boundary.
+    // cost several times more on a ~1 KiB value.
     let blank = |b: &u8| *b == b' ' || *b == b'\t';
-    let bytes = value.as_bytes();
     let start = bytes.iter().position(|b| !blank(b))?;
     let end = bytes
         .iter()
         .rposition(|b| !blank(b))
         .map_or(start, |i| i + 1);
-    let value = value.get(start..end)?;
-    Some(match value.bytes().position(|b| b == b' ') {
+    let value = bytes.get(start..end)?;
+    Some(match value.iter().position(|b| *b == b' ') {
         Some(space) => {
             let rest = value.get(space..)?;
-            let token = rest.bytes().position(|b| b != b' ').unwrap_or(rest.len());
-            (value.get(..space)?, rest.get(token..)?)
+            let token = rest.iter().position(|b| *b != b' ').unwrap_or(rest.len());
+            (start..start + space, start + space + token..end)
         }
-        None => (value, ""),
+        None => (start..end, end..end),
     })
 }
 
@@ -361,11 +437,15 @@ mod tests {
                                     .header("Authorization", &value)
                                     .header("authorization", "Bearer x"),
                             ] {
-                                let candidate = request.bearer_candidate();
+                                let view = request.view();
+                                let candidate = view.bearer_candidate();
                                 match request.bearer_token() {
-                                    Some(t) => assert_eq!(candidate, Some(t), "{value:?}"),
+                                    Some(t) => {
+                                        assert_eq!(candidate, Some(t.as_bytes()), "{value:?}")
+                                    }
                                     None => assert!(
-                                        candidate.is_none_or(|c| !is_b64token(c)),
+                                        candidate.is_none_or(|c| std::str::from_utf8(c)
+                                            .is_ok_and(|c| !is_b64token(c))),
                                         "{value:?}: candidate {candidate:?}"
                                     ),
                                 }
@@ -378,7 +458,7 @@ mod tests {
         }
         assert_eq!(checked, 2 * 4 * 7 * 5 * 9 * 4);
         let preview = Request::claims_preview("GET", "/", Map::new(), 0).bearer("a.b.c");
-        assert_eq!(preview.bearer_candidate(), None);
+        assert_eq!(preview.view().bearer_candidate(), None);
     }
 
     #[test]

@@ -151,8 +151,13 @@ pub enum Route {
 impl Policy {
     /// Whether this request is for the token endpoint (by canonical path).
     pub fn token_route(&self, request: &Request) -> Option<Route> {
+        self.token_route_of(&request.path)
+    }
+
+    /// [`Policy::token_route`] of a raw request target.
+    pub(crate) fn token_route_of(&self, target: &str) -> Option<Route> {
         let endpoint = self.token_endpoint.as_ref()?;
-        let path = crate::path::canonicalize(&request.path).ok()?.path;
+        let path = crate::path::canonicalize(target).ok()?.path;
         if path == endpoint.path {
             Some(Route::IssueToken)
         } else if path == endpoint.active_tokens_path {

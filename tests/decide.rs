@@ -315,8 +315,10 @@ fn kept_decisions_match_fresh_ones() {
     // Leeway 60: valid from nbf - 60 = NOW + 40 until exp + 60 = NOW + 260.
     let times = [0, 39, 40, 41, 150, 30, 199, 200, 259, 260, 261, 100];
     let mut cache = rolegate::cache::TokenCache::new(16);
+    // Envoy's state, where kept decisions are also found from a header block.
+    let mut state = policy.new_state();
     let quiet = rolegate::DecideOptions { explain: false };
-    let mut hits = 0;
+    let (mut hits, mut from_block) = (0, 0);
     for dt in times {
         for _pass in 0..2 {
             for token in &tokens {
@@ -331,6 +333,22 @@ fn kept_decisions_match_fresh_ones() {
                             let (kept, used) = policy.decide_cached(&request, quiet, &mut cache);
                             hits += usize::from(used == rolegate::CacheUse::Hit);
                             assert_eq!(*kept, fresh, "at NOW+{dt}: {request:?}");
+                            let block = header_block(&request);
+                            let view = policy.view_header_map(&block, request.now).unwrap();
+                            if let Some(kept) = policy.kept_decision(&state, &view) {
+                                from_block += 1;
+                                assert_eq!(*kept, fresh, "from the block at NOW+{dt}: {request:?}");
+                            }
+                            let rolegate::Step::Done(stepped, _) =
+                                policy.decide_step(&mut state, &request, quiet)
+                            else {
+                                panic!("local keys need no call");
+                            };
+                            assert_eq!(*stepped, fresh, "at NOW+{dt}: {request:?}");
+                            if let Some(kept) = policy.kept_decision(&state, &view) {
+                                from_block += 1;
+                                assert_eq!(*kept, fresh, "kept at NOW+{dt}: {request:?}");
+                            }
                         }
                     }
                 }
@@ -338,6 +356,135 @@ fn kept_decisions_match_fresh_ones() {
         }
     }
     assert!(hits > 1000, "the cache was used ({hits} hits)");
+    assert!(
+        from_block > 500,
+        "kept decisions found from blocks: {from_block}"
+    );
+}
+
+/// The header block a proxy hands over for `request`.
+fn header_block(request: &Request) -> Vec<u8> {
+    let mut pairs = vec![
+        (":method", request.method.as_str()),
+        (":path", &request.path),
+    ];
+    pairs.extend(
+        request
+            .headers
+            .iter()
+            .map(|(n, v)| (n.as_str(), v.as_str())),
+    );
+    rolegate::header_map::serialize(&pairs)
+}
+
+/// A path that is not UTF-8 is decided as its escaped text, and a kept
+/// decision is found for the raw bytes only when they are that very text.
+#[test]
+fn kept_decisions_for_raw_bytes_need_the_same_text() {
+    let keys = TestKeys::load();
+    let policy = pingaccess(&keys);
+    let t = token(
+        &keys,
+        json!({"iss": "https://idp.test", "aud": "pingaccess-admin-api", "scope": "admin",
+               "sub": "s", "group": "cn=pingaccess-auditors,o=myorg", "iat": NOW, "exp": NOW + 600}),
+    );
+    let bearer = format!("Bearer {t}");
+    let quiet = rolegate::DecideOptions { explain: false };
+    let mut state = policy.new_state();
+    let raw: &[u8] = b"/pa-admin-api/v3/users?q=\xff";
+    let block = rolegate::header_map::serialize(&[
+        (&b":method"[..], &b"GET"[..]),
+        (b":path", raw),
+        (b"authorization", bearer.as_bytes()),
+    ]);
+    let view = policy.view_header_map(&block, NOW).unwrap();
+    let request = policy.request_from_header_map(&block, NOW).unwrap();
+    assert_eq!(request.path, "/pa-admin-api/v3/users?q=%FF");
+    for _ in 0..2 {
+        policy.decide_step(&mut state, &request, quiet);
+    }
+    let kept = policy.kept_decision(&state, &request.view());
+    assert!(kept.as_ref().is_some_and(|d| d.allowed), "{kept:?}");
+    assert_eq!(policy.kept_decision(&state, &view), None);
+    // The escaped text sent as such is that request.
+    let escaped = rolegate::header_map::serialize(&[
+        (":method", "GET"),
+        (":path", "/pa-admin-api/v3/users?q=%FF"),
+        ("authorization", &bearer),
+    ]);
+    let view = policy.view_header_map(&escaped, NOW).unwrap();
+    assert_eq!(policy.kept_decision(&state, &view), kept);
+    // Nor for another request with the same token, a second Authorization
+    // header, a claims preview, or once the token expired.
+    let other = |pairs: &[(&str, &str)], now: u64| {
+        let block = rolegate::header_map::serialize(pairs);
+        let view = policy.view_header_map(&block, now).unwrap();
+        policy.kept_decision(&state, &view)
+    };
+    let path = "/pa-admin-api/v3/users?q=%FF";
+    assert!(other(
+        &[
+            (":method", "GET"),
+            (":path", path),
+            ("authorization", &bearer)
+        ],
+        NOW + 1
+    )
+    .is_some());
+    // Kept from when it was decided: a clock stepping back does not find it.
+    assert!(other(
+        &[
+            (":method", "GET"),
+            (":path", path),
+            ("authorization", &bearer)
+        ],
+        NOW - 1
+    )
+    .is_none());
+    assert!(other(
+        &[
+            (":method", "PUT"),
+            (":path", path),
+            ("authorization", &bearer)
+        ],
+        NOW
+    )
+    .is_none());
+    assert!(other(
+        &[
+            (":method", "GET"),
+            (":path", "/pa-admin-api/v3/users?q=%ff"),
+            ("authorization", &bearer)
+        ],
+        NOW
+    )
+    .is_none());
+    let twice = [
+        (":method", "GET"),
+        (":path", path),
+        ("authorization", &bearer),
+        ("Authorization", &bearer),
+    ];
+    assert!(other(&twice, NOW).is_none());
+    let overridden = [
+        (":method", "GET"),
+        (":path", path),
+        ("authorization", &bearer),
+        ("x-http-method-override", "GET"),
+    ];
+    assert!(other(&overridden, NOW).is_none());
+    assert!(other(
+        &[
+            (":method", "GET"),
+            (":path", path),
+            ("authorization", &bearer)
+        ],
+        NOW + 600 + 61
+    )
+    .is_none());
+    let mut preview = request.view();
+    preview.preview = true;
+    assert!(policy.kept_decision(&state, &preview).is_none());
 }
 
 /// A cached token is found without re-checking its characters; the header
@@ -406,7 +553,7 @@ fn identity_headers_are_added_unless_forward_identity_is_off() {
         };
         let decision = policy.decide(&request);
         assert!(decision.forward(), "{:?}", decision.reason);
-        let changes = decision.upstream_headers(policy.envoy_settings(), &request);
+        let changes = decision.upstream_headers(policy.envoy_settings(), &request.view());
         // The client's copy goes either way; the token goes too.
         assert_eq!(changes.remove[..], ["x-rolegate-subject", "authorization"]);
         let names: Vec<&str> = changes.add.iter().map(|(n, _)| *n).collect();

@@ -477,3 +477,44 @@ fn create_client_adds_a_working_client() {
         "token_endpoint"
     );
 }
+
+/// Requests to the endpoint are answered, never decided: a proxy's fast
+/// path must not find a kept decision for them, even one a host made.
+#[test]
+fn the_endpoint_never_has_a_kept_decision() {
+    let keys = TestKeys::load();
+    let policy = policy(&keys, json!({}));
+    let mut store = MemoryTokenStore::default();
+    let (status, body) = issue(
+        &policy,
+        &mut store,
+        &client_credentials(&assertion(&keys, "ec-a", "c-admin", json!({}))),
+    );
+    assert_eq!(status, 200, "{body}");
+    let token = body["access_token"].as_str().unwrap();
+    // The same issuer, its endpoint under the protected prefix.
+    let policy = self::policy(
+        &keys,
+        json!({"token_endpoint": {"issuer": "https://pexip-manager.test", "audience": "pexip-management-api",
+                                  "signing_key": keys.private("pexip-node"), "active_tokens_role": "administrator",
+                                  "path": "/api/admin/token/", "active_tokens_path": "/api/admin/tokens/"}}),
+    );
+    let quiet = rolegate::DecideOptions { explain: false };
+    let mut state = policy.new_state();
+    for path in [
+        "/api/admin/token/",
+        "/api/admin/./tokens/",
+        "/api/admin/tokens/?x=1",
+        "/api/admin/status/v1/conference/",
+    ] {
+        let request = Request::new("GET", path, NOW + 10).bearer(token);
+        for _ in 0..2 {
+            policy.decide_step(&mut state, &request, quiet);
+        }
+        let kept = policy.kept_decision(&state, &request.view());
+        match policy.token_route(&request) {
+            Some(_) => assert_eq!(kept, None, "{path}"),
+            None => assert!(kept.is_some_and(|d| d.allowed), "{path}"),
+        }
+    }
+}

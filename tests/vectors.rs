@@ -3,7 +3,11 @@
 mod support;
 
 use serde_json::Value;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use support::{build_request, load_policy, read_json, repo_root, vector_files, TestKeys};
+
+/// Vectors whose decision Envoy's fast path found in the header block.
+static KEPT_FROM_BLOCK: AtomicUsize = AtomicUsize::new(0);
 
 #[test]
 fn shared_vectors() {
@@ -31,7 +35,15 @@ fn shared_vectors() {
             }
         }
     }
-    println!("{count} vector cases in {} files", files.len());
+    let kept = KEPT_FROM_BLOCK.load(Ordering::Relaxed);
+    println!(
+        "{count} vector cases in {} files ({kept} decisions kept for a header block)",
+        files.len()
+    );
+    assert!(
+        kept >= 20,
+        "the kept-decision path ran for only {kept} vectors"
+    );
     // The Node and Envoy hosts compare their decisions with these, case for case.
     let out = repo_root().join("target/rolegate-vectors");
     std::fs::create_dir_all(&out).unwrap();
@@ -134,10 +146,35 @@ fn run_case(
                 "from the header block: {}",
                 serde_json::to_string(&seen).unwrap()
             ));
-        } else if seen.upstream_headers(settings, &proxied)
-            != decision.upstream_headers(settings, &request)
+        } else if seen.upstream_headers(settings, &proxied.view())
+            != decision.upstream_headers(settings, &request.view())
         {
             mismatches.push("from the header block: other header edits".to_owned());
+        }
+        // Envoy applies a decision kept for exactly this request straight
+        // from the block: only the one decide_step would reuse, same edits.
+        let options = rolegate::DecideOptions { explain: false };
+        let mut state = policy.new_state();
+        if let rolegate::Step::Done(..) = policy.decide_step(&mut state, &proxied, options) {
+            let view = policy
+                .view_header_map(&block, now)
+                .map_err(|e| e.to_string())?;
+            let kept = policy.kept_decision(&state, &view);
+            match (policy.decide_step(&mut state, &proxied, options), kept) {
+                (rolegate::Step::Done(reused, rolegate::CacheUse::Hit), Some(kept)) => {
+                    KEPT_FROM_BLOCK.fetch_add(1, Ordering::Relaxed);
+                    if kept != reused
+                        || kept.upstream_headers(settings, &view)
+                            != reused.upstream_headers(settings, &proxied.view())
+                    {
+                        mismatches.push("the decision kept for the block differs".to_owned());
+                    }
+                }
+                (_, Some(_)) => {
+                    mismatches.push("a decision is kept for the block, none reused".to_owned())
+                }
+                (_, None) => {}
+            }
         }
     }
     // The hot path (no trace, signature from a cache) must reach the same
@@ -170,7 +207,7 @@ fn run_case(
     if last != Some("decision") {
         mismatches.push(format!("trace does not end in the decision: {last:?}"));
     }
-    let changes = decision.upstream_headers(policy.envoy_settings(), &request);
+    let changes = decision.upstream_headers(policy.envoy_settings(), &request.view());
     // Hosts add identity headers without replacing: a client's copy must be
     // gone by then, or the upstream would see both.
     for (name, _) in &changes.add {

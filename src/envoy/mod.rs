@@ -1,5 +1,8 @@
 //! The proxy-wasm adapter: Envoy headers -> `Request` -> `Policy::decide_step`
 //! -> the decision's own header edits, denial response, audit line and metric.
+//! Most requests repeat one already decided: the core finds its decision
+//! from the header block read in place (`Policy::kept_decision`), and the
+//! request is built only when there is something to decide.
 //! When the core asks for an HTTP call (remote JWKS, discovery,
 //! introspection) the adapter makes it with `dispatch_http_call`, pauses the
 //! request, and hands the answer back to the core.
@@ -17,7 +20,7 @@ use crate::host::HeaderChanges;
 use crate::policy::Policy;
 use crate::remote::{HttpCall, HttpResult, Purpose};
 use crate::token_endpoint::Route;
-use crate::{CacheUse, DecideOptions, Request, State, Step};
+use crate::{CacheUse, DecideOptions, Request, RequestView, State, Step};
 use metrics::Metrics;
 use proxy_wasm::hostcalls;
 use proxy_wasm::traits::{Context, HttpContext, RootContext};
@@ -239,17 +242,35 @@ impl HttpContext for Filter {
             // Envoy does not start a plugin whose on_configure failed; be safe anyway.
             return refuse("rolegate: no policy is loaded");
         };
+        let block = match headers::request_header_block() {
+            Ok(block) => block,
+            Err(status) => {
+                return refuse(&format!(
+                    "rolegate: cannot read the request headers: status {status}"
+                ))
+            }
+        };
+        let view = match shared.policy.view_header_map(&block, now()) {
+            Ok(view) => view,
+            Err(e) => return refuse(&format!("rolegate: {e}")),
+        };
+        // Most requests repeat one decided before: applied from the block as
+        // it is, without building the request.
+        let kept = match shared.state.try_borrow() {
+            Ok(state) => shared.policy.kept_decision(&state, &view),
+            Err(_) => None,
+        };
+        if let Some(decision) = kept {
+            return apply(&shared, &view, &decision, CacheUse::Hit, false);
+        }
         // Taken rather than borrowed across host calls: nothing can find it busy.
         let mut request = shared
             .scratch
             .try_borrow_mut()
             .map(|mut scratch| std::mem::take(&mut *scratch))
             .unwrap_or_default();
-        let action = match read_request(&shared.policy, &mut request) {
-            Ok(()) => self.route(&shared, &request, end_of_stream),
-            Err(message) => refuse(&message),
-        };
-        // Put back even after an error: the next refill replaces all of it.
+        request.refill_from_view(&view);
+        let action = self.route(&shared, &request, end_of_stream);
         if let Ok(mut scratch) = shared.scratch.try_borrow_mut() {
             *scratch = request;
         }
@@ -337,7 +358,9 @@ fn step(shared: &Rc<Shared>, context: u32, request: &Request, resumed: bool) -> 
         Err(_) => return refuse("rolegate: state busy"),
     };
     match next {
-        Step::Done(decision, cache_use) => apply(shared, request, &decision, cache_use, resumed),
+        Step::Done(decision, cache_use) => {
+            apply(shared, &request.view(), &decision, cache_use, resumed)
+        }
         Step::Call(call) => {
             let request = request.clone();
             dispatch(shared, call, Some(Waiter { context, request }));
@@ -453,7 +476,7 @@ fn complete(shared: &Rc<Shared>, call: HttpCall, waiter: Option<Waiter>, result:
             // Usable answers count as ok, whatever they said of the token.
             let usable = decision.reason != crate::decision::Reason::IntrospectionUnavailable;
             shared.metrics.count_call(&call.purpose, usable);
-            apply(shared, &request, &decision, CacheUse::Miss, true);
+            apply(shared, &request.view(), &decision, CacheUse::Miss, true);
         }
         Purpose::Discovery | Purpose::Jwks => {
             let follow = match shared.state.try_borrow_mut() {
@@ -500,20 +523,11 @@ fn complete(shared: &Rc<Shared>, call: HttpCall, waiter: Option<Waiter>, result:
     }
 }
 
-/// The request as the core sees it, into `request` (its buffers reused).
-fn read_request(policy: &Policy, request: &mut Request) -> Result<(), String> {
-    let block = headers::request_header_block()
-        .map_err(|status| format!("rolegate: cannot read the request headers: status {status}"))?;
-    policy
-        .refill_request_from_header_map(request, &block, now())
-        .map_err(|e| format!("rolegate: {e}"))
-}
-
 /// Counts, logs and carries out a decision. Returns what a synchronous
 /// caller should return; a resumed request is resumed here when forwarded.
 fn apply(
     shared: &Shared,
-    request: &Request,
+    request: &RequestView,
     decision: &Decision,
     cache_use: CacheUse,
     resumed: bool,
