@@ -7,10 +7,11 @@
 //! introspection) the adapter makes it with `dispatch_http_call`, pauses the
 //! request, and hands the answer back to the core.
 //!
-//! Only `proxy_wasm::hostcalls` functions are used (and one raw host call,
-//! in `headers`): they return errors where the SDK's context methods would
-//! panic, and a panic here kills the VM for every request.
+//! Only `proxy_wasm::hostcalls` functions are used (and two raw host calls,
+//! in `headers` and `clock`): they return errors where the SDK's context
+//! methods would panic, and a panic here kills the VM for every request.
 
+mod clock;
 mod headers;
 mod metrics;
 mod store;
@@ -28,7 +29,7 @@ use proxy_wasm::types::{Action, BufferType, ContextType, LogLevel, MapType};
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;
-use std::time::{Duration, UNIX_EPOCH};
+use std::time::Duration;
 use store::SharedDataStore;
 
 proxy_wasm::main! {{
@@ -43,13 +44,6 @@ const OPTIONS: DecideOptions = DecideOptions { explain: false };
 fn log(level: LogLevel, message: &str) {
     // Nothing sensible is left to do if logging itself fails.
     let _ = hostcalls::log(level, message);
-}
-
-fn now() -> u64 {
-    hostcalls::get_current_time()
-        .ok()
-        .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
-        .map_or(0, |d| d.as_secs())
 }
 
 /// A paused request: which context, and the request to decide again.
@@ -186,7 +180,7 @@ fn start_due_calls(shared: &Rc<Shared>) {
         let Ok(mut state) = shared.state.try_borrow_mut() else {
             return;
         };
-        shared.policy.due_calls(&mut state, now())
+        shared.policy.due_calls(&mut state, clock::now_seconds())
     };
     for call in calls {
         dispatch(shared, call, None);
@@ -250,7 +244,7 @@ impl HttpContext for Filter {
                 ))
             }
         };
-        let view = match shared.policy.view_header_map(&block, now()) {
+        let view = match shared.policy.view_header_map(&block, clock::now_seconds()) {
             Ok(view) => view,
             Err(e) => return refuse(&format!("rolegate: {e}")),
         };
@@ -455,7 +449,7 @@ fn complete(shared: &Rc<Shared>, call: HttpCall, waiter: Option<Waiter>, result:
             &format!("rolegate: {:?} call failed: {why}", call.purpose),
         );
     }
-    let now = now();
+    let now = clock::now_seconds();
     match call.purpose {
         Purpose::Introspection => {
             let Some(Waiter { context, request }) = waiter else {
