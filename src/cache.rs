@@ -179,13 +179,12 @@ impl TokenCache {
 
     /// The key of `token` in this cache (keys differ between caches).
     pub fn key<'t>(&self, token: &'t [u8]) -> TokenKey<'t> {
-        let bytes = token;
         let mut hasher = self.hasher;
-        hasher.write_usize(bytes.len());
+        hasher.write_usize(token.len());
         hasher.write(
-            bytes
-                .get(bytes.len().saturating_sub(HASHED_TAIL)..)
-                .unwrap_or(bytes),
+            token
+                .get(token.len().saturating_sub(HASHED_TAIL)..)
+                .unwrap_or(token),
         );
         TokenKey {
             slot: Slot(hasher.finish128().as_u128()),
