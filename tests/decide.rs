@@ -5,7 +5,7 @@ mod support;
 
 use rolegate::{Credential, Policy, Reason, Request};
 use serde_json::json;
-use support::{load_policy, TestKeys};
+use support::{header_block, load_policy, TestKeys};
 
 const NOW: u64 = 1_800_000_000;
 
@@ -360,21 +360,6 @@ fn kept_decisions_match_fresh_ones() {
         from_block > 500,
         "kept decisions found from blocks: {from_block}"
     );
-}
-
-/// The header block a proxy hands over for `request`.
-fn header_block(request: &Request) -> Vec<u8> {
-    let mut pairs = vec![
-        (":method", request.method.as_str()),
-        (":path", &request.path),
-    ];
-    pairs.extend(
-        request
-            .headers
-            .iter()
-            .map(|(n, v)| (n.as_str(), v.as_str())),
-    );
-    rolegate::header_map::serialize(&pairs)
 }
 
 /// A path that is not UTF-8 is decided as its escaped text, and a kept

@@ -57,6 +57,21 @@ fn post(form: &str) -> (Request, Vec<u8>) {
     )
 }
 
+/// The token endpoint's answer to `client`'s client-credentials grant
+/// (asserted granted), its assertion signed with `key`.
+fn granted(
+    policy: &Policy,
+    store: &mut MemoryTokenStore,
+    keys: &TestKeys,
+    key: &str,
+    client: &str,
+) -> Value {
+    let form = client_credentials(&assertion(keys, key, client, json!({})));
+    let (status, body) = issue(policy, store, &form);
+    assert_eq!(status, 200, "{body}");
+    body
+}
+
 fn client_credentials(assertion: &str) -> String {
     format!(
         "grant_type=client_credentials&client_assertion_type=urn%3Aietf%3Aparams%3Aoauth%3Aclient-assertion-type%3Ajwt-bearer&client_assertion={assertion}"
@@ -78,12 +93,7 @@ fn a_client_gets_a_token_and_its_role_decides() {
     let keys = TestKeys::load();
     let policy = policy(&keys, json!({}));
     let mut store = MemoryTokenStore::default();
-    let (status, body) = issue(
-        &policy,
-        &mut store,
-        &client_credentials(&assertion(&keys, "ec-a", "c-admin", json!({}))),
-    );
-    assert_eq!(status, 200, "{body}");
+    let body = granted(&policy, &mut store, &keys, "ec-a", "c-admin");
     assert_eq!(body["token_type"], "bearer");
     assert_eq!(body["expires_in"], 3600);
     let token = body["access_token"].as_str().unwrap();
@@ -300,18 +310,8 @@ fn administrators_list_active_tokens() {
     let keys = TestKeys::load();
     let policy = policy(&keys, json!({}));
     let mut store = MemoryTokenStore::default();
-    let admin = issue(
-        &policy,
-        &mut store,
-        &client_credentials(&assertion(&keys, "ec-a", "c-admin", json!({}))),
-    )
-    .1;
-    let prov = issue(
-        &policy,
-        &mut store,
-        &client_credentials(&assertion(&keys, "rsa-a", "c-prov", json!({}))),
-    )
-    .1;
+    let admin = granted(&policy, &mut store, &keys, "ec-a", "c-admin");
+    let prov = granted(&policy, &mut store, &keys, "rsa-a", "c-prov");
     let list = |token: Option<&str>, now: u64| {
         let mut req = Request::new("GET", "/oauth/tokens/", now);
         if let Some(t) = token {
@@ -485,12 +485,7 @@ fn the_endpoint_never_has_a_kept_decision() {
     let keys = TestKeys::load();
     let policy = policy(&keys, json!({}));
     let mut store = MemoryTokenStore::default();
-    let (status, body) = issue(
-        &policy,
-        &mut store,
-        &client_credentials(&assertion(&keys, "ec-a", "c-admin", json!({}))),
-    );
-    assert_eq!(status, 200, "{body}");
+    let body = granted(&policy, &mut store, &keys, "ec-a", "c-admin");
     let token = body["access_token"].as_str().unwrap();
     // The same issuer, its endpoint under the protected prefix.
     let policy = self::policy(

@@ -113,17 +113,7 @@ fn run_case(
     // Envoy builds its Request from the proxy's header block and keeps only
     // the headers the policy reads: it must decide and edit exactly alike.
     if request.claims.is_none() {
-        let mut pairs = vec![
-            (":method", request.method.as_str()),
-            (":path", &request.path),
-        ];
-        pairs.extend(
-            request
-                .headers
-                .iter()
-                .map(|(n, v)| (n.as_str(), v.as_str())),
-        );
-        let block = rolegate::header_map::serialize(&pairs);
+        let block = support::header_block(&request);
         let proxied = policy
             .request_from_header_map(&block, now)
             .map_err(|e| e.to_string())?;

@@ -245,3 +245,19 @@ pub fn load_policy(policy: &Value, keys: &TestKeys) -> Result<Policy, rolegate::
     let doc = resolve_policy(policy, keys);
     Policy::from_json(&doc.to_string())
 }
+
+/// The header block a proxy hands over for `request` (`:method`, `:path`,
+/// then its headers).
+pub fn header_block(request: &Request) -> Vec<u8> {
+    let mut pairs = vec![
+        (":method", request.method.as_str()),
+        (":path", &request.path),
+    ];
+    pairs.extend(
+        request
+            .headers
+            .iter()
+            .map(|(n, v)| (n.as_str(), v.as_str())),
+    );
+    rolegate::header_map::serialize(&pairs)
+}
