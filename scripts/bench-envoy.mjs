@@ -365,15 +365,31 @@ const NATIVE_COLD = 'native jwt_authn, no cache + RBAC (cold)';
 // Ratios are taken within each round (setups that ran a minute apart share
 // the machine's mood) and then the median is reported.
 const NATIVE_IDENTITY = 'native, also forwarding identity (header_mutation + claim_to_headers)';
+/** The median of `xs` with a 95% bootstrap interval for it: how far the
+ * median of this many rounds can be trusted on a noisy machine. */
+function medianInterval(xs) {
+  let seed = 0x2545f491;
+  const random = () => {
+    seed ^= seed << 13; seed ^= seed >>> 17; seed ^= seed << 5;
+    return (seed >>> 0) / 2 ** 32;
+  };
+  const medians = [];
+  for (let b = 0; b < 2000; b++) medians.push(median(xs.map(() => xs[Math.floor(random() * xs.length)])));
+  medians.sort((a, b) => a - b);
+  return { median: median(xs), low: medians[50], high: medians[1949] };
+}
 const ratio = (name, field, invert, reference) => {
   const ref = results[reference ?? (SETUPS[name].token === 'cold' ? NATIVE_COLD : NATIVE)];
   if (!ref) return '-';
+  if (ref === results[name]) return '1.00x';
   const rs = results[name].map((x, i) => (invert ? ref[i][field] / x[field] : x[field] / ref[i][field]));
-  return `${median(rs).toFixed(2)}x`;
+  const { median: m, low, high } = medianInterval(rs);
+  return `${m.toFixed(2)}x (${low.toFixed(2)}-${high.toFixed(2)})`;
 };
 const cpuModel = readFileSync('/proc/cpuinfo', 'utf8').match(/model name\s*:\s*(.*)/)?.[1] ?? 'unknown CPU';
 const envoyVersion = execFileSync('envoy', ['--version'], { encoding: 'utf8' }).match(/version: [0-9a-f]+\/(\d+\.\d+\.\d+)\//)?.[1];
 console.log(`\nEnvoy ${envoyVersion}, --concurrency 1, wrk -c${CONNECTIONS} ${SECONDS}s, median of ${ROUNDS} rounds, ${cpuModel}\n`);
+console.log('Ratios are medians of the per-round ratios, with a 95% bootstrap interval for the median.\n');
 // Rolegate forwards the identity by default, so native doing that too is
 // the same work; the hot setups are also compared with it.
 console.log('| setup | req/s | Envoy CPU µs/req | req/s vs native | CPU vs native | req/s vs native forwarding identity |');
