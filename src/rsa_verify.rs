@@ -296,23 +296,14 @@ impl RsaPublicKey {
             let m_i = (low * self.n0_inv) & LIMB_MASK;
             m[i] = m_i;
             reduction += m_i * n[0];
-            let sum = (carry & LIMB_MASK) + (product & LIMB_MASK) + (reduction & LIMB_MASK);
-            // The low limb of sum is zero: that is what m_i is for.
-            carry = (carry >> LIMB_BITS)
-                + (product >> LIMB_BITS)
-                + (reduction >> LIMB_BITS)
-                + (sum >> LIMB_BITS);
+            // The column's low limb is zero: that is what m_i is for.
+            (_, carry) = split_column(carry, product, reduction);
         }
         for i in len..2 * len {
             let product = if i < 2 * len - 1 { column(i) } else { 0 };
             let lo = i + 1 - len;
             let reduction = dot(&m[lo..], &n[lo..]);
-            let sum = (carry & LIMB_MASK) + (product & LIMB_MASK) + (reduction & LIMB_MASK);
-            out[i - len] = sum & LIMB_MASK;
-            carry = (carry >> LIMB_BITS)
-                + (product >> LIMB_BITS)
-                + (reduction >> LIMB_BITS)
-                + (sum >> LIMB_BITS);
+            (out[i - len], carry) = split_column(carry, product, reduction);
         }
         // Below 2n < 2R: the carry left is the top bit at most.
         out[len] = carry;
@@ -321,6 +312,15 @@ impl RsaPublicKey {
             out[len] = 0;
         }
     }
+}
+
+/// A column's value, carry + product + reduction (each a word, the sum
+/// possibly not), as its low limb and what it carries into the next column.
+#[inline(always)]
+fn split_column(carry: u64, product: u64, reduction: u64) -> (u64, u64) {
+    let low = (carry & LIMB_MASK) + (product & LIMB_MASK) + (reduction & LIMB_MASK);
+    let high = (carry >> LIMB_BITS) + (product >> LIMB_BITS) + (reduction >> LIMB_BITS);
+    (low & LIMB_MASK, high + (low >> LIMB_BITS))
 }
 
 /// Sum of a[t] * b[len - 1 - t]: one column's products (b runs backwards).
