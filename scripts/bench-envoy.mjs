@@ -155,13 +155,16 @@ static_resources:
 }
 
 /** A wasm filter with a string configuration, as Envoy loads rolegate. */
-const wasmFilter = (file) => `
+const wasmFilter = (file, configuration = '') => `
           - name: envoy.filters.http.wasm
             typed_config:
               "@type": type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm
               config:
                 name: floor
                 root_id: floor
+                configuration:
+                  "@type": type.googleapis.com/google.protobuf.StringValue
+                  value: "${configuration}"
                 vm_config:
                   vm_id: floor
                   runtime: envoy.wasm.runtime.v8
@@ -175,6 +178,8 @@ const rolegateConfig = (policy) => (port, adminPort) => envoyBootstrap({
 const SETUPS = {
   'no auth filter': { config: (p, a) => plainBootstrap(p, a, ''), token: 'hot' },
   'proxy-wasm floor (rolegate\'s host calls, no decision)': { config: (p, a) => plainBootstrap(p, a, wasmFilter(floorWasm)), token: 'hot' },
+  // The floor under 'rolegate, forward_identity off': no identity headers added.
+  'proxy-wasm floor, forward_identity off': { config: (p, a) => plainBootstrap(p, a, wasmFilter(floorWasm, 'forward_identity off')), token: 'hot' },
   'native jwt_authn + cache + RBAC': { config: (p, a) => plainBootstrap(p, a, nativeFilters(true)), token: 'hot' },
   'native, also forwarding identity (header_mutation + claim_to_headers)': { config: (p, a) => plainBootstrap(p, a, nativeFilters(true, true)), token: 'hot' },
   rolegate: { config: rolegateConfig(rolegatePolicy), token: 'hot' },
