@@ -6,6 +6,11 @@
 //
 //   node scripts/bench-envoy.mjs [--rounds 12] [--seconds 2] [--connections 16] [--cold-tokens 20000]
 //   node scripts/bench-envoy.mjs --instructions
+//   node scripts/bench-envoy.mjs --check-only
+//
+// Every run first checks that each setup that decides (rolegate and native)
+// makes rolegate's decisions on a set of probe requests (PROBES), and stops
+// if one does not; --check-only does only that (tests/envoy/bench.test.mjs).
 //
 // --instructions counts the machine instructions Envoy executes per request
 // for each hot-path setup, under valgrind's callgrind (a few minutes): unlike
@@ -18,7 +23,8 @@ import { spawn, execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync, existsSync, readFileSync, readdirSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { envoyBootstrap, generateKey, mintToken } from '../pkg/node.js';
+import { connect } from 'node:net';
+import { Policy, envoyBootstrap, generateKey, mintToken } from '../pkg/node.js';
 import { freePort } from '../tests/envoy/harness.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -48,9 +54,12 @@ const hotToken = mintToken({ key: privateJwk, claims });
 const claimsFile = join(out, 'claims.json');
 writeFileSync(claimsFile, JSON.stringify(claims));
 const coldFile = join(out, 'cold-tokens.txt');
-console.log(`minting ${COLD_TOKENS} distinct RS256 tokens for the cold path...`);
-writeFileSync(coldFile, execFileSync('cargo', ['run', '--quiet', '--release', '--example', 'mint_tokens', '--', keyFile, claimsFile, String(COLD_TOKENS)],
-  { cwd: root, maxBuffer: 1 << 30 }));
+const CHECK_ONLY = process.argv.includes('--check-only');
+if (!CHECK_ONLY) {
+  console.log(`minting ${COLD_TOKENS} distinct RS256 tokens for the cold path...`);
+  writeFileSync(coldFile, execFileSync('cargo', ['run', '--quiet', '--release', '--example', 'mint_tokens', '--', keyFile, claimsFile, String(COLD_TOKENS)],
+    { cwd: root, maxBuffer: 1 << 30 }));
+}
 
 // ------------------------------------------------------------ configurations
 
@@ -64,9 +73,15 @@ const rolegatePolicy = {
   envoy: { audit_log: false },
 };
 
-/** jwt_authn + RBAC for the auditor policy. `identity`: also the identity
- * forwarding rolegate does (the client's identity headers removed, subject
- * and group claims set as headers; native cannot compute roles). */
+/** jwt_authn + RBAC making rolegate's decisions under `rolegatePolicy`
+ * (checked on `PROBES` before any timing). Rolegate canonicalises the path
+ * itself; native needs Envoy to do it first (`NATIVE_PATHS`), then RBAC
+ * rules for what normalisation leaves alone: `;` (path parameters, which a
+ * Java upstream strips: `/config;x/a` is `/config/a` there), control bytes,
+ * overlong UTF-8, the token in the query, method overrides, and the scope
+ * as a whole word. `identity`: also the identity forwarding rolegate does
+ * (the client's identity headers removed, subject and group claims set as
+ * headers; native cannot compute roles). */
 function nativeFilters(cache, identity = false) {
   const jwks = JSON.stringify({ keys: [publicJwk] });
   const strip = `
@@ -82,6 +97,25 @@ function nativeFilters(cache, identity = false) {
                   - {header_name: x-rolegate-subject, claim_name: sub}
                   - {header_name: x-rolegate-roles, claim_name: group}
 `;
+  const prefix = '/pa-admin-api/v3';
+  // The method an override header asks for must be a read too.
+  const override = (name) => `
+                        - or_rules:
+                            rules:
+                            - not_rule: {header: {name: ${name}, present_match: true}}
+                            - header: {name: ${name}, string_match: {exact: GET}}
+                            - header: {name: ${name}, string_match: {exact: HEAD}}`;
+  // A principal on a claim of the verified payload, as a YAML list item at `indent`.
+  const claim = (name, match, indent) => {
+    const pad = ' '.repeat(indent);
+    return `
+${pad}- metadata:
+${pad}    filter: envoy.filters.http.jwt_authn
+${pad}    path: [{key: jwt_payload}, {key: ${name}}]
+${pad}    value: ${match}`;
+  };
+  const scopeWord = ['exact: admin', 'prefix: "admin "', 'suffix: " admin"', 'contains: " admin "']
+    .map((m) => `{string_match: {${m}}}`).join(', ');
   return `${identity ? strip : ''}
           - name: envoy.filters.http.jwt_authn
             typed_config:
@@ -92,6 +126,11 @@ function nativeFilters(cache, identity = false) {
                   audiences: [api]
                   local_jwks: {inline_string: ${JSON.stringify(jwks)}}
                   payload_in_metadata: jwt_payload
+                  require_expiration: true
+                  # Never from the query (jwt_authn's default also reads access_token there).
+                  from_headers:
+                  - {name: Authorization, value_prefix: "Bearer "}
+                  - {name: Authorization, value_prefix: "bearer "}
 ${cache ? '                  jwt_cache_config: {jwt_cache_size: 100}\n' : ''}${identity ? claimHeaders : ''}              rules:
               - match: {prefix: /}
                 requires: {provider_name: bench}
@@ -109,24 +148,38 @@ ${cache ? '                  jwt_cache_config: {jwt_cache_size: 100}\n' : ''}${i
                             rules:
                             - header: {name: ":method", string_match: {exact: GET}}
                             - header: {name: ":method", string_match: {exact: HEAD}}
-                        - url_path: {path: {prefix: /pa-admin-api/v3/}}
-                        - not_rule: {url_path: {path: {prefix: /pa-admin-api/v3/config}}}
-                        - not_rule: {url_path: {path: {prefix: /pa-admin-api/v3/backup}}}
+                        - or_rules:
+                            rules:
+                            - url_path: {path: {exact: ${prefix}}}
+                            - url_path: {path: {prefix: ${prefix}/}}
+                        - not_rule:
+                            or_rules:
+                              rules:
+                              - url_path: {path: {exact: ${prefix}/config}}
+                              - url_path: {path: {prefix: ${prefix}/config/}}
+                              - url_path: {path: {exact: ${prefix}/backup}}
+                              - url_path: {path: {prefix: ${prefix}/backup/}}
+                              - url_path: {path: {safe_regex: {regex: "${prefix}/agent/[^/]+/config(/.*)?"}}}
+                        - not_rule:
+                            header:
+                              name: ":path"
+                              string_match: {safe_regex: {regex: "[^?]*(;|%([01][0-9A-Fa-f]|7[Ff]|[Cc][01]|[Ff][5-9A-Fa-f])).*|[^?]*[?](.*&)?access_token=.*"}}${override('x-http-method-override')}${override('x-http-method')}${override('x-method-override')}
                     principals:
                     - and_ids:
-                        ids:
-                        - metadata:
-                            filter: envoy.filters.http.jwt_authn
-                            path: [{key: jwt_payload}, {key: group}]
-                            value: {string_match: {exact: auditors}}
-                        - metadata:
-                            filter: envoy.filters.http.jwt_authn
-                            path: [{key: jwt_payload}, {key: scope}]
-                            value: {string_match: {exact: admin}}
+                        ids:${claim('group', '{or_match: {value_matchers: [{string_match: {exact: auditors}}, {list_match: {one_of: {string_match: {exact: auditors}}}}]}}', 24)}
+                        - or_ids:
+                            ids:${claim('scope', `{or_match: {value_matchers: [${scopeWord}]}}`, 28)}${claim('scp', '{list_match: {one_of: {string_match: {exact: admin}}}}', 28)}
 `;
 }
 
-function plainBootstrap(port, adminPort, filters) {
+/** Native's RBAC matches the path Envoy hands it: canonical, as rolegate's
+ * (dot segments, unreserved escapes, repeated slashes; %2F and %5C refused). */
+const NATIVE_PATHS = `
+          normalize_path: true
+          merge_slashes: true
+          path_with_escaped_slashes_action: REJECT_REQUEST`;
+
+function plainBootstrap(port, adminPort, filters, options = '') {
   return `admin:
   address: {socket_address: {address: 127.0.0.1, port_value: ${adminPort}}}
 static_resources:
@@ -138,7 +191,7 @@ static_resources:
       - name: envoy.filters.network.http_connection_manager
         typed_config:
           "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
-          stat_prefix: bench
+          stat_prefix: bench${options}
           route_config:
             virtual_hosts:
             - name: bench
@@ -180,16 +233,16 @@ const SETUPS = {
   'proxy-wasm floor (rolegate\'s host calls, no decision)': { config: (p, a) => plainBootstrap(p, a, wasmFilter(floorWasm)), token: 'hot' },
   // The floor under 'rolegate, forward_identity off': no identity headers added.
   'proxy-wasm floor, forward_identity off': { config: (p, a) => plainBootstrap(p, a, wasmFilter(floorWasm, 'forward_identity off')), token: 'hot' },
-  'native jwt_authn + cache + RBAC': { config: (p, a) => plainBootstrap(p, a, nativeFilters(true)), token: 'hot' },
-  'native, also forwarding identity (header_mutation + claim_to_headers)': { config: (p, a) => plainBootstrap(p, a, nativeFilters(true, true)), token: 'hot' },
-  rolegate: { config: rolegateConfig(rolegatePolicy), token: 'hot' },
+  'native jwt_authn + cache + RBAC': { decides: true, config: (p, a) => plainBootstrap(p, a, nativeFilters(true), NATIVE_PATHS), token: 'hot' },
+  'native, also forwarding identity (header_mutation + claim_to_headers)': { decides: true, config: (p, a) => plainBootstrap(p, a, nativeFilters(true, true), NATIVE_PATHS), token: 'hot' },
+  rolegate: { decides: true, config: rolegateConfig(rolegatePolicy), token: 'hot' },
   // Native's work exactly: the token checked and removed, no identity sent on.
-  'rolegate, forward_identity off': {
+  'rolegate, forward_identity off': { decides: true,
     config: rolegateConfig({ ...rolegatePolicy, envoy: { ...rolegatePolicy.envoy, forward_identity: false } }),
     token: 'hot',
   },
-  'native jwt_authn, no cache + RBAC (cold)': { config: (p, a) => plainBootstrap(p, a, nativeFilters(false)), token: 'cold' },
-  'rolegate (cold: a new token each request)': { config: rolegateConfig(rolegatePolicy), token: 'cold' },
+  'native jwt_authn, no cache + RBAC (cold)': { decides: true, config: (p, a) => plainBootstrap(p, a, nativeFilters(false), NATIVE_PATHS), token: 'cold' },
+  'rolegate (cold: a new token each request)': { decides: true, config: rolegateConfig(rolegatePolicy), token: 'cold' },
 };
 
 // ------------------------------------------------------------ running
@@ -211,12 +264,28 @@ request = function()
 end
 `);
 
+// Envoys still running when the script is stopped are stopped with it.
+const running = new Set();
+for (const signal of ['SIGINT', 'SIGTERM']) {
+  process.on(signal, () => {
+    for (const child of running) child.kill('SIGKILL');
+    process.exit(1);
+  });
+}
+/** Spawns `command`, to be stopped with the script if it is still running. */
+function spawnTracked(command, args, options) {
+  const child = spawn(command, args, options);
+  running.add(child);
+  child.on('exit', () => running.delete(child));
+  return child;
+}
+
 async function startEnvoy(name, setup) {
   const port = await freePort();
   const adminPort = await freePort();
   const file = join(out, `${name.replace(/[^a-z0-9]+/gi, '-')}.yaml`);
   writeFileSync(file, setup.config(port, adminPort));
-  const child = spawn('taskset', ['-c', '0', 'envoy', '-c', file, '--concurrency', '1', '--use-dynamic-base-id', '--log-level', 'error'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawnTracked('taskset', ['-c', '0', 'envoy', '-c', file, '--concurrency', '1', '--use-dynamic-base-id', '--log-level', 'error'], { stdio: ['ignore', 'ignore', 'pipe'] });
   let log = '';
   child.stderr.on('data', (x) => { log += x; });
   const deadline = Date.now() + 60_000;
@@ -258,6 +327,90 @@ function wrk(envoy, token, seconds) {
   return { rps, cpu: cpu / requests };
 }
 
+// ------------------------------------------------------------ equivalence
+
+// Ratios mean something only if every setup that decides makes rolegate's
+// decisions. Before any timing, each is sent these requests (raw bytes, as
+// a client may send them) and must forward exactly those rolegate's core
+// allows under `rolegatePolicy`. A native setup that lets more through is
+// doing less work than rolegate, not the same work faster.
+const token = (changes) => {
+  const c = { ...claims, ...changes };
+  for (const [k, v] of Object.entries(changes)) if (v === undefined) delete c[k];
+  return mintToken({ key: privateJwk, claims: c });
+};
+const APP = `${PATH}`;
+const PROBES = [
+  ...['GET', 'HEAD', 'POST', 'DELETE', 'OPTIONS', 'TRACE'].map((method) => ({ method, path: APP })),
+  ...['/pa-admin-api/v3', '/pa-admin-api/v3/', '/pa-admin-api/v3x', '/other', '/',
+    '/pa-admin-api/v3/config', '/pa-admin-api/v3/config/', '/pa-admin-api/v3/config/x', '/pa-admin-api/v3/configuration',
+    '/pa-admin-api/v3/backup/1', '/pa-admin-api/v3/agent/7/config', '/pa-admin-api/v3/agent/7/config/a',
+    '/pa-admin-api/v3/agent/7/configs', '/pa-admin-api/v3/agent/config',
+    '/pa-admin-api/v3/applications/../config/x', '/pa-admin-api/v3/./config', '/pa-admin-api/v3//config/x',
+    '/pa-admin-api/v3/%63onfig/x', '/pa-admin-api/v3/%2e%2e/v3/config', '/pa-admin-api/v3/%2E/config',
+    '/pa-admin-api/v3/../../etc', '/pa-admin-api/v3/agent/7/%2e%2e/7/config',
+    '/pa-admin-api/v3/applications%2F42', '/pa-admin-api/v3/applications%5C42',
+    '/pa-admin-api/v3/applications;x=1', '/pa-admin-api/v3/applications%3Bx=1', '/pa-admin-api/v3/a%00b', '/pa-admin-api/v3/a%1Fb',
+    '/pa-admin-api/v3/%C0%AE%C0%AE/config', '/pa-admin-api/v3/caf%C3%A9',
+    `${APP}?x=1`, `${APP}?access_token=${hotToken}`].map((path) => ({ method: 'GET', path })),
+  // Envoy turns a raw backslash into a slash before any filter sees the
+  // path: native decides on (and forwards) `/applications/42`, rolegate
+  // refuses it. Both decide on what the upstream gets; native cannot do otherwise.
+  { method: 'GET', path: '/pa-admin-api/v3/applications\\42', nativeDiffers: true },
+  ...['DELETE', 'GET', 'HEAD'].flatMap((value) => ['X-HTTP-Method-Override', 'X-HTTP-Method', 'X-Method-Override']
+    .map((name) => ({ method: 'GET', path: APP, headers: [[name, value]] }))),
+  { method: 'GET', path: APP, auth: [] },
+  { method: 'GET', path: `${APP}?access_token=${hotToken}`, auth: [] },
+  { method: 'GET', path: APP, auth: [`bearer ${hotToken}`] },
+  { method: 'GET', path: APP, auth: [`Bearer ${hotToken}`, `Bearer ${hotToken}`] },
+  { method: 'GET', path: APP, auth: ['Basic YWRtaW46YWRtaW4='] },
+  ...Object.entries({
+    scopeLast: { scope: 'read admin' }, scopeFirst: { scope: 'admin read' }, scopeMiddle: { scope: 'read admin write' },
+    scopeOther: { scope: 'read' }, scopeLonger: { scope: 'administrator' }, scpArray: { scope: undefined, scp: ['admin'] },
+    groupArray: { group: ['ops', 'auditors'] }, groupOther: { group: 'ops' }, noGroup: { group: undefined },
+    expiredInLeeway: { exp: now - 30 }, expired: { exp: now - 120 }, noExp: { exp: undefined },
+    futureNbf: { nbf: now + 600 }, wrongAudience: { aud: 'other' }, audienceList: { aud: ['other', 'api'] },
+    wrongIssuer: { iss: 'https://elsewhere' },
+  }).map(([name, changes]) => ({ method: 'GET', path: APP, auth: [`Bearer ${token(changes)}`], name })),
+].map((p) => ({ auth: [`Bearer ${hotToken}`], headers: [], ...p }));
+
+/** The status Envoy answers `probe` with, sent as raw HTTP/1.1. */
+function send(port, probe) {
+  const lines = [`${probe.method} ${probe.path} HTTP/1.1`, 'Host: bench', 'Connection: close',
+    ...probe.auth.map((a) => `Authorization: ${a}`), ...probe.headers.map(([n, v]) => `${n}: ${v}`)];
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1', () => socket.write(`${lines.join('\r\n')}\r\n\r\n`));
+    let text = '';
+    socket.setTimeout(5000, () => socket.destroy(new Error('no answer in 5 s')));
+    const status = () => Number(text.match(/^HTTP\/1\.1 (\d+)/)?.[1] ?? 0);
+    // Done at the status line: Envoy would wait up to a second for us to close.
+    socket.on('data', (d) => {
+      text += d;
+      if (status()) { resolve(status()); socket.destroy(); }
+    });
+    socket.on('error', reject);
+    socket.on('close', () => resolve(status()));
+  });
+}
+
+/** The probes on which setup `name` (already started) decides otherwise than rolegate. */
+async function mismatches(envoy, native) {
+  const policy = Policy.parse(rolegatePolicy);
+  const found = [];
+  for (const probe of PROBES) {
+    if (native && probe.nativeDiffers) continue;
+    const headers = [...probe.auth.map((a) => ['authorization', a]), ...probe.headers];
+    const expected = policy.decide({ method: probe.method, path: probe.path, headers, now: Math.floor(Date.now() / 1000) });
+    const status = await send(envoy.port, probe);
+    if ((status === 200) !== expected.allowed) {
+      found.push(`${probe.method} ${probe.path.slice(0, 80)}${probe.name ? ` (token: ${probe.name})` : ''}`
+        + `${probe.headers.length ? ` ${probe.headers.map((h) => h.join(': '))}` : ''}${probe.auth.length === 1 ? '' : ` auth ${JSON.stringify(probe.auth.map((a) => a.slice(0, 12)))}`}`
+        + `: Envoy ${status}, rolegate ${expected.status} ${expected.reason}`);
+    }
+  }
+  return { found, checked: PROBES.filter((p) => !(native && p.nativeDiffers)).length };
+}
+
 // --only a,b runs the setups whose names contain a or b (and the native reference).
 const onlyIndex = process.argv.indexOf('--only');
 if (onlyIndex > 0) {
@@ -283,7 +436,7 @@ async function instructionsPerRequest(name, setup) {
   writeFileSync(file, setup.config(port, adminPort));
   const prefix = join(out, `callgrind-${slug}`);
   for (const f of readdirSync(out)) if (f.startsWith(`callgrind-${slug}.`)) unlinkSync(join(out, f));
-  const child = spawn('valgrind', ['--tool=callgrind', '--cache-sim=yes', '--smc-check=all-non-file', '--dump-instr=no', `--callgrind-out-file=${prefix}.%p`,
+  const child = spawnTracked('valgrind', ['--tool=callgrind', '--cache-sim=yes', '--smc-check=all-non-file', '--dump-instr=no', `--callgrind-out-file=${prefix}.%p`,
     envoyBinary(), '-c', file, '--concurrency', '1', '--use-dynamic-base-id', '--log-level', 'error'], { stdio: 'ignore' });
   try {
     const deadline = Date.now() + 300_000;
@@ -322,6 +475,27 @@ async function instructionsPerRequest(name, setup) {
   }
 }
 
+{
+  let failed = false;
+  for (const [name, setup] of Object.entries(SETUPS)) {
+    if (!setup.decides) continue;
+    const envoy = await startEnvoy(name, setup);
+    try {
+      const { found, checked } = await mismatches(envoy, name.startsWith('native'));
+      console.log(`${name}: ${found.length ? `${found.length} of ${checked} probes decided otherwise than rolegate:` : `decides as rolegate on all ${checked} probes`}`);
+      for (const line of found) console.log(`  ${line}`);
+      failed ||= found.length > 0;
+    } finally {
+      await envoy.stop();
+    }
+  }
+  if (failed && !process.argv.includes('--no-check')) {
+    console.error('setups that decide otherwise would not measure the same work (--no-check runs anyway)');
+    process.exit(1);
+  }
+}
+if (CHECK_ONLY) process.exit(0);
+
 if (process.argv.includes('--instructions')) {
   const counts = {};
   for (const [name, setup] of Object.entries(SETUPS)) {
@@ -342,6 +516,7 @@ if (process.argv.includes('--instructions')) {
   writeFileSync(join(out, 'instructions.json'), JSON.stringify(counts, null, 2));
   process.exit(0);
 }
+
 
 // Each round starts a fresh Envoy per setup: the same setup varies by about
 // 10% from one process to the next (where its memory and code land), more
