@@ -19,13 +19,13 @@
 // data cache misses per request, which instructions alone do not show.
 //
 // Run through scripts/bench-envoy.sh, which builds the filter first.
-import { spawn, execFileSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync, existsSync, readFileSync, readdirSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { connect } from 'node:net';
 import { Policy, envoyBootstrap, generateKey, mintToken } from '../pkg/node.js';
-import { freePort } from '../tests/envoy/harness.mjs';
+// The tests' harness: its processes are stopped when this script stops.
+import { freePort, rawRequest, spawnTracked } from '../tests/envoy/harness.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const out = join(root, 'target', 'bench');
@@ -264,22 +264,6 @@ request = function()
 end
 `);
 
-// Envoys still running when the script is stopped are stopped with it.
-const running = new Set();
-for (const signal of ['SIGINT', 'SIGTERM']) {
-  process.on(signal, () => {
-    for (const child of running) child.kill('SIGKILL');
-    process.exit(1);
-  });
-}
-/** Spawns `command`, to be stopped with the script if it is still running. */
-function spawnTracked(command, args, options) {
-  const child = spawn(command, args, options);
-  running.add(child);
-  child.on('exit', () => running.delete(child));
-  return child;
-}
-
 async function startEnvoy(name, setup) {
   const port = await freePort();
   const adminPort = await freePort();
@@ -339,9 +323,8 @@ const token = (changes) => {
   for (const [k, v] of Object.entries(changes)) if (v === undefined) delete c[k];
   return mintToken({ key: privateJwk, claims: c });
 };
-const APP = `${PATH}`;
 const PROBES = [
-  ...['GET', 'HEAD', 'POST', 'DELETE', 'OPTIONS', 'TRACE'].map((method) => ({ method, path: APP })),
+  ...['GET', 'HEAD', 'POST', 'DELETE', 'OPTIONS', 'TRACE'].map((method) => ({ method, path: PATH })),
   ...['/pa-admin-api/v3', '/pa-admin-api/v3/', '/pa-admin-api/v3x', '/other', '/',
     '/pa-admin-api/v3/config', '/pa-admin-api/v3/config/', '/pa-admin-api/v3/config/x', '/pa-admin-api/v3/configuration',
     '/pa-admin-api/v3/backup/1', '/pa-admin-api/v3/agent/7/config', '/pa-admin-api/v3/agent/7/config/a',
@@ -352,18 +335,18 @@ const PROBES = [
     '/pa-admin-api/v3/applications%2F42', '/pa-admin-api/v3/applications%5C42',
     '/pa-admin-api/v3/applications;x=1', '/pa-admin-api/v3/applications%3Bx=1', '/pa-admin-api/v3/a%00b', '/pa-admin-api/v3/a%1Fb',
     '/pa-admin-api/v3/%C0%AE%C0%AE/config', '/pa-admin-api/v3/caf%C3%A9',
-    `${APP}?x=1`, `${APP}?access_token=${hotToken}`].map((path) => ({ method: 'GET', path })),
+    `${PATH}?x=1`, `${PATH}?access_token=${hotToken}`].map((path) => ({ method: 'GET', path })),
   // Envoy turns a raw backslash into a slash before any filter sees the
   // path: native decides on (and forwards) `/applications/42`, rolegate
   // refuses it. Both decide on what the upstream gets; native cannot do otherwise.
   { method: 'GET', path: '/pa-admin-api/v3/applications\\42', nativeDiffers: true },
   ...['DELETE', 'GET', 'HEAD'].flatMap((value) => ['X-HTTP-Method-Override', 'X-HTTP-Method', 'X-Method-Override']
-    .map((name) => ({ method: 'GET', path: APP, headers: [[name, value]] }))),
-  { method: 'GET', path: APP, auth: [] },
-  { method: 'GET', path: `${APP}?access_token=${hotToken}`, auth: [] },
-  { method: 'GET', path: APP, auth: [`bearer ${hotToken}`] },
-  { method: 'GET', path: APP, auth: [`Bearer ${hotToken}`, `Bearer ${hotToken}`] },
-  { method: 'GET', path: APP, auth: ['Basic YWRtaW46YWRtaW4='] },
+    .map((name) => ({ method: 'GET', path: PATH, headers: [[name, value]] }))),
+  { method: 'GET', path: PATH, auth: [] },
+  { method: 'GET', path: `${PATH}?access_token=${hotToken}`, auth: [] },
+  { method: 'GET', path: PATH, auth: [`bearer ${hotToken}`] },
+  { method: 'GET', path: PATH, auth: [`Bearer ${hotToken}`, `Bearer ${hotToken}`] },
+  { method: 'GET', path: PATH, auth: ['Basic YWRtaW46YWRtaW4='] },
   ...Object.entries({
     scopeLast: { scope: 'read admin' }, scopeFirst: { scope: 'admin read' }, scopeMiddle: { scope: 'read admin write' },
     scopeOther: { scope: 'read' }, scopeLonger: { scope: 'administrator' }, scpArray: { scope: undefined, scp: ['admin'] },
@@ -371,29 +354,11 @@ const PROBES = [
     expiredInLeeway: { exp: now - 30 }, expired: { exp: now - 120 }, noExp: { exp: undefined },
     futureNbf: { nbf: now + 600 }, wrongAudience: { aud: 'other' }, audienceList: { aud: ['other', 'api'] },
     wrongIssuer: { iss: 'https://elsewhere' },
-  }).map(([name, changes]) => ({ method: 'GET', path: APP, auth: [`Bearer ${token(changes)}`], name })),
+  }).map(([name, changes]) => ({ method: 'GET', path: PATH, auth: [`Bearer ${token(changes)}`], name })),
 ].map((p) => ({ auth: [`Bearer ${hotToken}`], headers: [], ...p }));
 
-/** The status Envoy answers `probe` with, sent as raw HTTP/1.1. */
-function send(port, probe) {
-  const lines = [`${probe.method} ${probe.path} HTTP/1.1`, 'Host: bench', 'Connection: close',
-    ...probe.auth.map((a) => `Authorization: ${a}`), ...probe.headers.map(([n, v]) => `${n}: ${v}`)];
-  return new Promise((resolve, reject) => {
-    const socket = connect(port, '127.0.0.1', () => socket.write(`${lines.join('\r\n')}\r\n\r\n`));
-    let text = '';
-    socket.setTimeout(5000, () => socket.destroy(new Error('no answer in 5 s')));
-    const status = () => Number(text.match(/^HTTP\/1\.1 (\d+)/)?.[1] ?? 0);
-    // Done at the status line: Envoy would wait up to a second for us to close.
-    socket.on('data', (d) => {
-      text += d;
-      if (status()) { resolve(status()); socket.destroy(); }
-    });
-    socket.on('error', reject);
-    socket.on('close', () => resolve(status()));
-  });
-}
-
-/** The probes on which setup `name` (already started) decides otherwise than rolegate. */
+/** The probes on which `envoy` (a started setup; `native`: one of native's)
+ * decides otherwise than rolegate's core, and how many were checked. */
 async function mismatches(envoy, native) {
   const policy = Policy.parse(rolegatePolicy);
   const found = [];
@@ -401,7 +366,8 @@ async function mismatches(envoy, native) {
     if (native && probe.nativeDiffers) continue;
     const headers = [...probe.auth.map((a) => ['authorization', a]), ...probe.headers];
     const expected = policy.decide({ method: probe.method, path: probe.path, headers, now: Math.floor(Date.now() / 1000) });
-    const status = await send(envoy.port, probe);
+    // Raw bytes, so that odd paths reach Envoy exactly as written.
+    const { status } = await rawRequest(envoy.port, { method: probe.method, path: probe.path, headers });
     if ((status === 200) !== expected.allowed) {
       found.push(`${probe.method} ${probe.path.slice(0, 80)}${probe.name ? ` (token: ${probe.name})` : ''}`
         + `${probe.headers.length ? ` ${probe.headers.map((h) => h.join(': '))}` : ''}${probe.auth.length === 1 ? '' : ` auth ${JSON.stringify(probe.auth.map((a) => a.slice(0, 12)))}`}`

@@ -5,19 +5,12 @@
 // variants) that must be decided exactly as the core decides them.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { runNodeScript } from './harness.mjs';
 
 test('every benchmark setup that decides makes rolegate\'s decisions on the probes', { timeout: 300_000 }, async () => {
   const script = fileURLToPath(new URL('../../scripts/bench-envoy.mjs', import.meta.url));
-  const child = spawn(process.execPath, [script, '--check-only'], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  child.stdout.on('data', (d) => { output += d; });
-  child.stderr.on('data', (d) => { output += d; });
-  // SIGTERM lets the script stop the Envoy it is probing.
-  const timer = setTimeout(() => child.kill('SIGTERM'), 280_000);
-  const code = await new Promise((resolve) => child.on('exit', resolve));
-  clearTimeout(timer);
+  const { code, output } = await runNodeScript(script, ['--check-only'], { timeoutMs: 280_000 });
   assert.equal(code, 0, output);
   for (const setup of ['native jwt_authn + cache + RBAC', 'native, also forwarding identity', 'native jwt_authn, no cache', 'rolegate', 'rolegate, forward_identity off', 'rolegate (cold']) {
     assert.match(output, new RegExp(`^${setup.replace(/[()+]/g, '\\$&')}.*: decides as rolegate on all \\d+ probes$`, 'm'), output);

@@ -2,9 +2,8 @@
 // the demo admin API, and every curl example it prints behaves as printed.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { freePort } from './harness.mjs';
+import { freePort, runNodeScript } from './harness.mjs';
 
 test('the demo self-test passes', { timeout: 120_000 }, async () => {
   const env = { ...process.env };
@@ -12,13 +11,7 @@ test('the demo self-test passes', { timeout: 120_000 }, async () => {
     env[name] = String(await freePort());
   }
   const demo = fileURLToPath(new URL('../../scripts/demo.mjs', import.meta.url));
-  const child = spawn(process.execPath, [demo, '--self-test'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  child.stdout.on('data', (d) => { output += d; });
-  child.stderr.on('data', (d) => { output += d; });
-  const timer = setTimeout(() => child.kill('SIGKILL'), 110_000);
-  const code = await new Promise((resolve) => child.on('exit', resolve));
-  clearTimeout(timer);
+  const { code, output } = await runNodeScript(demo, ['--self-test'], { env, timeoutMs: 110_000 });
   assert.equal(code, 0, output);
   assert.match(output, /self-test: all examples behave as printed/);
   assert.match(output, /export TOKEN_AUDITOR=ey/);

@@ -23,6 +23,27 @@ for (const signal of ['SIGINT', 'SIGTERM']) {
   process.on(signal, () => { killAll(); process.exit(130); });
 }
 
+/** Spawns `command`; it is killed if this process exits or is stopped first. */
+export function spawnTracked(command, args, options) {
+  const child = spawn(command, args, options);
+  running.add(child);
+  child.on('exit', () => running.delete(child));
+  return child;
+}
+
+/** Runs a Node script to its end (killed after `timeoutMs`): {code, output}. */
+export async function runNodeScript(script, args, { env = process.env, timeoutMs }) {
+  const child = spawnTracked(process.execPath, [script, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout.on('data', (d) => { output += d; });
+  child.stderr.on('data', (d) => { output += d; });
+  // SIGTERM first: the script may have processes of its own to stop.
+  const timer = setTimeout(() => child.kill('SIGTERM'), timeoutMs);
+  const code = await new Promise((resolve) => child.on('exit', resolve));
+  clearTimeout(timer);
+  return { code, output };
+}
+
 /** A free TCP port on 127.0.0.1. */
 export function freePort() {
   return new Promise((resolve, reject) => {
@@ -71,16 +92,15 @@ export async function startEnvoy({ policies, upstreamPort, timeoutMs = 60_000, e
   });
   const configPath = join(dir, 'envoy.yaml');
   writeFileSync(configPath, config);
-  const child = spawn('envoy', [
+  const child = spawnTracked('envoy', [
     '-c', configPath, '--concurrency', String(concurrency), '--use-dynamic-base-id',
     '--log-level', 'warn', '--component-log-level', 'wasm:info', ...extraArgs,
   ], { stdio: ['ignore', 'pipe', 'pipe'] });
-  running.add(child);
   let log = '';
   child.stdout.on('data', (d) => { log += d; });
   child.stderr.on('data', (d) => { log += d; });
   let exited = null;
-  const exitPromise = new Promise((resolve) => child.on('exit', (code, signal) => { exited = { code, signal }; running.delete(child); resolve(exited); }));
+  const exitPromise = new Promise((resolve) => child.on('exit', (code, signal) => { exited = { code, signal }; resolve(exited); }));
 
   const envoy = {
     ports,
