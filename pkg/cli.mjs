@@ -10,6 +10,7 @@ const USAGE = `usage:
   rolegate decide <policy.json> --path P [--method M] [--token T | --claims claims.json]
                   [--header 'Name: value']... [--now SECONDS]
   rolegate envoy-config <policy.json> [--wasm PATH] [--port N] [--upstream HOST:PORT]
+                  [--underscore-headers reject|drop|allow]
   rolegate add-client <policy.json> --name N --role R --key-out client-key.json [--alg ES256]
                   add an OAuth2 client to the policy's token endpoint; its
                   private key is written once, to --key-out (mode 600)
@@ -124,6 +125,7 @@ const commands = {
       listenPort: args.flag('port') ? Number(args.flag('port')) : undefined,
       upstreamHost: upstream[0],
       upstreamPort: Number(upstream[1] ?? 9000),
+      underscoreHeaders: args.flag('underscore-headers'),
     }));
     return 0;
   },

@@ -17,6 +17,10 @@ import { Policy } from './dist/rolegate.js';
  * @param {boolean} [options.directResponse]  answer 200 from Envoy itself (benchmarks)
  * @param {{name: string, host: string, port: number}[]} [options.clusters]  more clusters,
  *   e.g. the authorization server that remote validation calls (plain HTTP; add TLS for https)
+ * @param {'reject'|'drop'|'allow'} [options.underscoreHeaders]  what Envoy does with request
+ *   header names that contain '_' (default 'reject': 400). CGI/WSGI upstreams read
+ *   `x_rolegate_roles` as `x-rolegate-roles`; the filter strips and judges such spellings of
+ *   the headers it knows, and 'reject' keeps every other one from the upstream too.
  * @returns {string}
  */
 export function envoyBootstrap(options) {
@@ -29,7 +33,12 @@ export function envoyBootstrap(options) {
     adminPort,
     directResponse = false,
     clusters: extraClusters = [],
+    underscoreHeaders = 'reject',
   } = options;
+  const underscoreAction = UNDERSCORE_ACTIONS[underscoreHeaders];
+  if (!underscoreAction) {
+    throw new TypeError(`underscoreHeaders must be one of ${Object.keys(UNDERSCORE_ACTIONS).join(', ')}, not ${JSON.stringify(underscoreHeaders)}`);
+  }
   const admin = adminPort === undefined
     ? ''
     : `admin:\n  address: {socket_address: {address: 127.0.0.1, port_value: ${adminPort}}}\n`;
@@ -54,11 +63,14 @@ export function envoyBootstrap(options) {
     listenAddress,
     wasmPath,
     directResponse,
+    underscoreAction,
   }));
   return `${admin}static_resources:\n  listeners:\n${blocks.join('')}${clusters}\n`;
 }
 
-function listenerYaml({ name, policy, port, listenAddress, wasmPath, directResponse }) {
+const UNDERSCORE_ACTIONS = { reject: 'REJECT_REQUEST', drop: 'DROP_HEADER', allow: 'ALLOW' };
+
+function listenerYaml({ name, policy, port, listenAddress, wasmPath, directResponse, underscoreAction }) {
   // Text is passed as given (the filter reports what is wrong with it).
   const policyText = typeof policy === 'string' ? policy : JSON.stringify(policy);
   const route = directResponse
@@ -102,6 +114,10 @@ function listenerYaml({ name, policy, port, listenAddress, wasmPath, directRespo
           normalize_path: false
           merge_slashes: false
           path_with_escaped_slashes_action: KEEP_UNCHANGED
+          # Upstreams built on CGI/WSGI read '_' in a header name as '-':
+          # x_rolegate_roles would arrive as the identity header.
+          common_http_protocol_options:
+            headers_with_underscores_action: ${underscoreAction}
           route_config:
             virtual_hosts:
             - name: ${name}

@@ -27,7 +27,9 @@ export type Reason =
   | 'basic_auth_pass_through'
   | 'invalid_path'
   | 'keys_unavailable'
-  | 'introspection_unavailable';
+  | 'introspection_unavailable'
+  /** rolegate's own token endpoint (or token list): answered by the filter, never forwarded. */
+  | 'token_endpoint';
 
 /** How the request presented itself. */
 export type Credential = 'none' | 'bearer' | 'basic' | 'claims' | 'other';
@@ -272,6 +274,11 @@ export interface EnvoyConfigOptions {
   directResponse?: boolean;
   /** More clusters, e.g. the authorization server remote validation calls. */
   clusters?: { name: string; host?: string; port: number }[];
+  /**
+   * What Envoy does with request header names that contain '_' (default
+   * 'reject': 400). CGI/WSGI upstreams read `x_rolegate_roles` as `x-rolegate-roles`.
+   */
+  underscoreHeaders?: 'reject' | 'drop' | 'allow';
 }
 
 /** An Envoy bootstrap (YAML) with the rolegate filter in front of one upstream. */

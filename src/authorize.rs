@@ -16,8 +16,14 @@ pub(crate) enum Placement<'a> {
 
 pub(crate) fn place<'a>(policy: &Policy, canonical: &'a CanonicalPath) -> Placement<'a> {
     let mut segments = canonical.segments();
+    // An upstream that routes case-insensitively serves `/PA-ADMIN-API/...`
+    // inside its prefix, so rolegate judges it there too.
+    let any_case = policy.upstream_paths.case_insensitive;
     for expected in &policy.prefix_segments {
-        if segments.next() != Some(expected.as_str()) {
+        let inside = segments
+            .next()
+            .is_some_and(|s| s == expected || (any_case && s.eq_ignore_ascii_case(expected)));
+        if !inside {
             return Placement::Outside;
         }
     }

@@ -12,6 +12,13 @@
 //! (method, raw path, method-override headers). Only decisions whose token
 //! passed its time checks are kept, and only until the token's `exp`: such a
 //! token stays valid until then, so the same request gets the same decision.
+//!
+//! Two bounds hold together: a number of tokens and a number of bytes. Each
+//! entry is weighed when it is stored and whenever a decision is kept with
+//! it (the token, its claims, every kept decision and the request shape it
+//! was kept for); the oldest entries go until the whole fits. Long paths
+//! make heavy decisions, so a flood of distinct tokens on 8 KiB paths fills
+//! the byte bound, not the memory of the VM.
 
 use crate::decision::Decision;
 use crate::method::OVERRIDE_HEADERS;
@@ -89,6 +96,41 @@ impl Hasher for KeyBits {
 /// Decisions kept per token; a token used on more paths decides afresh.
 const DECISIONS_PER_TOKEN: usize = 8;
 
+/// The default bound of a cache's weight: with `cache_size` 10 000 tokens
+/// of ~1 KiB each kept with a few decisions, about the weight of 4 000 of
+/// them; a flood cannot take more than this from a VM.
+pub const DEFAULT_MAX_BYTES: usize = 32 * 1024 * 1024;
+
+/// What a JSON value holds on the heap, roughly (a `Value` is 32 bytes;
+/// each map entry adds its key and some bookkeeping).
+fn value_bytes(value: &serde_json::Value) -> usize {
+    use serde_json::Value;
+    32 + match value {
+        Value::String(s) => s.len(),
+        Value::Array(items) => items.iter().map(value_bytes).sum(),
+        Value::Object(map) => map.iter().map(|(k, v)| 48 + k.len() + value_bytes(v)).sum(),
+        _ => 0,
+    }
+}
+
+/// What a kept decision holds on the heap, roughly: its strings.
+fn decision_bytes(d: &Decision) -> usize {
+    let text = |s: &Option<String>| s.as_ref().map_or(0, String::len);
+    std::mem::size_of::<Decision>()
+        + text(&d.path)
+        + text(&d.upstream_path)
+        + text(&d.subject)
+        + text(&d.client_id)
+        + text(&d.issuer)
+        + text(&d.www_authenticate)
+        + d.roles
+            .iter()
+            .chain(&d.methods)
+            .map(|s| 24 + s.len())
+            .sum::<usize>()
+        + d.rule.as_ref().map_or(0, |r| r.role.len())
+}
+
 struct Entry {
     /// The token itself: an entry holds only for exactly this token.
     raw: Box<[u8]>,
@@ -101,6 +143,8 @@ struct Entry {
     /// made: it holds from then until `expires_at` (a clock that steps back
     /// could otherwise reuse a decision from before an `nbf` was reached).
     decisions: Vec<(Shape, u64, Rc<Decision>)>,
+    /// What this entry weighs, in bytes (see the module doc).
+    bytes: usize,
 }
 
 impl Entry {
@@ -122,6 +166,17 @@ struct Shape {
 }
 
 impl Shape {
+    fn bytes(&self) -> usize {
+        std::mem::size_of::<Shape>()
+            + self.method.len()
+            + self.path.len()
+            + self
+                .overrides
+                .iter()
+                .map(|(_, v)| 24 + v.len())
+                .sum::<usize>()
+    }
+
     fn of(request: &RequestView) -> Shape {
         let mut overrides = Vec::new();
         for (i, name) in OVERRIDE_HEADERS.iter().enumerate() {
@@ -155,6 +210,10 @@ impl Shape {
 pub struct TokenCache {
     hasher: SipHasher13,
     capacity: usize,
+    /// The bound of the entries' total weight.
+    max_bytes: usize,
+    /// The entries' total weight.
+    bytes: usize,
     entries: HashMap<Slot, Entry, BuildHasherDefault<KeyBits>>,
     order: VecDeque<(Slot, u64)>,
     next_seq: u64,
@@ -163,13 +222,21 @@ pub struct TokenCache {
 }
 
 impl TokenCache {
+    /// A cache of at most `capacity` tokens weighing [`DEFAULT_MAX_BYTES`].
     pub fn new(capacity: usize) -> Self {
+        TokenCache::bounded(capacity, DEFAULT_MAX_BYTES)
+    }
+
+    /// A cache of at most `capacity` tokens weighing at most `max_bytes`.
+    pub fn bounded(capacity: usize, max_bytes: usize) -> Self {
         // std's RandomState draws its keys from the system's randomness (as
         // every HashMap does); two of its outputs make a secret 128-bit key.
         let random = RandomState::new();
         TokenCache {
             hasher: SipHasher13::new_with_keys(random.hash_one(0u8), random.hash_one(1u8)),
             capacity,
+            max_bytes,
+            bytes: 0,
             entries: HashMap::with_capacity_and_hasher(capacity.min(1024), Default::default()),
             order: VecDeque::with_capacity(capacity.min(1024)),
             next_seq: 0,
@@ -209,11 +276,35 @@ impl TokenCache {
         self.capacity
     }
 
+    /// The entries' total weight, in bytes (never above the bound).
+    pub fn bytes(&self) -> usize {
+        self.bytes
+    }
+
+    /// Removes the entry in `slot`, keeping the weight in step.
+    fn remove(&mut self, slot: &Slot) {
+        if let Some(entry) = self.entries.remove(slot) {
+            self.bytes = self.bytes.saturating_sub(entry.bytes);
+        }
+    }
+
+    /// Evicts the oldest entries until `incoming` more bytes fit.
+    fn make_room(&mut self, incoming: usize) {
+        while self.bytes.saturating_add(incoming) > self.max_bytes {
+            let Some((old, seq)) = self.order.pop_front() else {
+                break;
+            };
+            if self.entries.get(&old).is_some_and(|e| e.seq == seq) {
+                self.remove(&old);
+            }
+        }
+    }
+
     /// The verified token, if cached and not past its `exp`.
     pub fn get(&mut self, key: &TokenKey, now: u64) -> Option<Rc<VerifiedToken>> {
         let entry = self.entry(key)?;
         if now >= entry.expires_at {
-            self.entries.remove(&key.slot);
+            self.remove(&key.slot);
             return None;
         }
         Some(Rc::clone(&entry.token))
@@ -238,6 +329,11 @@ impl TokenCache {
     /// [`TokenCache::decision`]. Only a decision whose token passed its time
     /// checks, made without a trace, is kept: others are not reusable.
     pub fn remember(&mut self, key: &TokenKey, request: &RequestView, decision: &Rc<Decision>) {
+        let shape = Shape::of(request);
+        let weight = shape.bytes() + decision_bytes(decision);
+        if weight > self.max_bytes / 4 {
+            return; // one decision may not crowd out the rest
+        }
         let Some(entry) = self.entries.get_mut(&key.slot).filter(|e| e.holds(key)) else {
             return;
         };
@@ -250,36 +346,61 @@ impl TokenCache {
         if !reusable {
             return;
         }
-        entry.decisions.retain(|(s, _, _)| !s.matches(request));
+        let before = entry.bytes;
+        entry.decisions.retain(|(s, _, d)| {
+            let keep = !s.matches(request);
+            if !keep {
+                entry.bytes = entry.bytes.saturating_sub(s.bytes() + decision_bytes(d));
+            }
+            keep
+        });
         if entry.decisions.len() >= DECISIONS_PER_TOKEN {
-            entry.decisions.remove(0);
+            let (s, _, d) = entry.decisions.remove(0);
+            entry.bytes = entry.bytes.saturating_sub(s.bytes() + decision_bytes(&d));
         }
         entry
             .decisions
-            .push((Shape::of(request), request.now, Rc::clone(decision)));
+            .push((shape, request.now, Rc::clone(decision)));
+        entry.bytes += weight;
+        let after = entry.bytes;
+        self.bytes = self.bytes.saturating_sub(before).saturating_add(after);
+        // Over the bound: the oldest entries go (this one last of all).
+        self.make_room(0);
     }
 
     /// Remembers a verified token until `expires_at`, evicting the oldest
     /// entries (expired ones first) when full.
     pub fn insert(&mut self, key: TokenKey, token: Rc<VerifiedToken>, expires_at: u64, now: u64) {
-        if self.capacity == 0 || expires_at <= now {
+        let bytes = std::mem::size_of::<Entry>() + 2 * key.token.len() + value_bytes_of(&token);
+        if self.capacity == 0 || expires_at <= now || bytes > self.max_bytes / 4 {
             return;
         }
         let slot = key.slot;
+        // A token stored again replaces its entry.
+        self.remove(&slot);
         if !self.entries.contains_key(&slot) && self.entries.len() >= self.capacity {
             if self.last_sweep != now {
                 self.last_sweep = now;
-                self.entries.retain(|_, e| e.expires_at > now);
+                let mut freed = 0;
+                self.entries.retain(|_, e| {
+                    let live = e.expires_at > now;
+                    if !live {
+                        freed += e.bytes;
+                    }
+                    live
+                });
+                self.bytes = self.bytes.saturating_sub(freed);
             }
             while self.entries.len() >= self.capacity {
                 let Some((old, seq)) = self.order.pop_front() else {
                     break;
                 };
                 if self.entries.get(&old).is_some_and(|e| e.seq == seq) {
-                    self.entries.remove(&old);
+                    self.remove(&old);
                 }
             }
         }
+        self.make_room(bytes);
         let seq = self.next_seq;
         self.next_seq += 1;
         // Another verified token in the same slot (a 128-bit collision) is replaced.
@@ -291,8 +412,10 @@ impl TokenCache {
                 expires_at,
                 seq,
                 decisions: Vec::new(),
+                bytes,
             },
         );
+        self.bytes += bytes;
         self.order.push_back((slot, seq));
         // Stale slots (replaced or expired entries) must not grow without bound.
         if self.order.len() > 2 * self.capacity + 16 {
@@ -305,12 +428,22 @@ impl TokenCache {
     pub fn clear(&mut self) {
         self.entries.clear();
         self.order.clear();
+        self.bytes = 0;
     }
 
     /// Slots in the eviction queue (for tests of the bound).
     pub fn queued(&self) -> usize {
         self.order.len()
     }
+}
+
+/// What a verified token's claims weigh.
+fn value_bytes_of(token: &VerifiedToken) -> usize {
+    token
+        .claims
+        .iter()
+        .map(|(k, v)| 48 + k.len() + value_bytes(v))
+        .sum()
 }
 
 #[cfg(test)]
@@ -422,6 +555,58 @@ mod tests {
         }
         assert_eq!(cache.len(), 1);
         assert!(cache.queued() <= 3 * 2 + 16 + 1);
+    }
+
+    #[test]
+    fn the_whole_cache_stays_within_its_bytes() {
+        use crate::decision::{Credential, Reason};
+        let max = 1_000_000;
+        let mut cache = TokenCache::bounded(10_000, max);
+        let long_path = format!("/{}", "p".repeat(7_000));
+        for i in 0..2_000u64 {
+            let token = format!("token-{i}-{}", "x".repeat(900));
+            let key = cache.key(token.as_bytes());
+            cache.insert(key, verified(), 1_000, 10);
+            for j in 0..8 {
+                let path = format!("{long_path}/{j}");
+                let request = RequestView {
+                    method: b"GET",
+                    path: path.as_bytes(),
+                    now: 10,
+                    ..RequestView::default()
+                };
+                let decision = Rc::new(Decision {
+                    allowed: true,
+                    status: 200,
+                    reason: Reason::Allowed,
+                    cause: None,
+                    www_authenticate: None,
+                    credential: Credential::Bearer,
+                    issuer: Some("https://idp".into()),
+                    subject: Some("alice".into()),
+                    client_id: None,
+                    roles: vec!["admin".into()],
+                    rule: None,
+                    path: Some(path.clone()),
+                    upstream_path: Some(path.clone()),
+                    methods: vec!["GET".into()],
+                    expires_at: Some(1_000),
+                    role_checks: Vec::new(),
+                    trace: Vec::new(),
+                    dry_run: false,
+                });
+                cache.remember(&key, &request, &decision);
+                assert!(cache.bytes() <= max, "{} > {max}", cache.bytes());
+            }
+        }
+        // The weight is the entries' own, and the newest are kept.
+        let sum: usize = cache.entries.values().map(|e| e.bytes).sum();
+        assert_eq!(sum, cache.bytes());
+        assert!(cache.len() >= 2, "{}", cache.len());
+        let newest = format!("token-1999-{}", "x".repeat(900));
+        assert!(cache.get(&cache.key(newest.as_bytes()), 10).is_some());
+        cache.clear();
+        assert_eq!(cache.bytes(), 0);
     }
 
     #[test]

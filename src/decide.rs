@@ -6,13 +6,13 @@ use crate::cache::{TokenCache, TokenKey};
 use crate::claims::{self, ClaimPath};
 use crate::decision::{AttributeCheck, Credential, Decision, Reason, RoleCheck, RuleRef};
 use crate::method::{is_token, OVERRIDE_HEADERS};
-use crate::path::canonicalize;
 use crate::policy::{BasicAuth, Mode, OutsidePrefix, Policy, Role, RoleGrant};
 use crate::remote::{interpret_introspection, HttpCall, HttpResult, Introspected, KeyStore};
 use crate::request::{
     parse_authorization, query_has_access_token, Authorization, Request, RequestView, Values,
 };
 use crate::token::{self, TokenError, TokenErrorKind, VerifiedToken};
+use crate::token_endpoint::Route;
 use crate::trace::Tracer;
 use serde_json::{Map, Value};
 use std::borrow::Cow;
@@ -218,7 +218,7 @@ impl Policy {
     /// A fresh state for this policy (a new policy needs a new state).
     pub fn new_state(&self) -> State {
         State {
-            cache: TokenCache::new(self.envoy.cache_size),
+            cache: TokenCache::bounded(self.envoy.cache_size, self.envoy.cache_bytes),
             keys: KeyStore::new(&self.issuers),
         }
     }
@@ -320,14 +320,10 @@ impl Policy {
     /// without building one.
     pub fn kept_decision(&self, state: &State, request: &RequestView) -> Option<Rc<Decision>> {
         let key = state.cache.key(request.bearer_candidate()?);
-        let decision = state.cache.decision(&key, request)?;
-        if self.token_endpoint().is_some() {
-            let path = std::str::from_utf8(request.path).ok()?;
-            if self.token_route_of(path).is_some() {
-                return None;
-            }
+        if self.route(request) != Route::Decide {
+            return None;
         }
-        Some(decision)
+        state.cache.decision(&key, request)
     }
 
     /// For a remote issuer: load its keys first, or refetch for an unknown
@@ -547,8 +543,9 @@ impl<'p> Evaluation<'p> {
     }
 
     fn run(&mut self, req: &Request, prior: Prior) -> Result<(), End> {
+        self.check_route(req)?;
         self.check_methods(req)?;
-        let canonical = match canonicalize(&req.path) {
+        let canonical = match self.policy.canonical_path(&req.path) {
             Ok(c) => c,
             Err(err) => {
                 self.trace.step("path", false, || err.describe().to_owned());
@@ -615,6 +612,27 @@ impl<'p> Evaluation<'p> {
         self.apply_rules(&granted, &segments)?;
         self.guard_authentication_paths(&segments)?;
         Ok(())
+    }
+
+    /// Requests for rolegate's own endpoints are answered, not decided: the
+    /// decision says so (hosts answer them before deciding anything).
+    fn check_route(&mut self, req: &Request) -> Result<(), End> {
+        let route = self.policy.route_of(req.path.as_bytes());
+        let endpoint = match (route, self.policy.token_endpoint()) {
+            (Route::Decide, _) | (_, None) => return Ok(()),
+            (Route::IssueToken, Some(e)) => format!(
+                "{} is rolegate's token endpoint: the filter answers it itself (an access \
+                 token for a valid client assertion, RFC 7523); nothing is forwarded",
+                e.path
+            ),
+            (Route::ListTokens, Some(e)) => format!(
+                "{} lists active tokens to role {}: the filter answers it itself; nothing is \
+                 forwarded",
+                e.active_tokens_path, e.active_tokens_role
+            ),
+        };
+        self.trace.step("route", true, || endpoint);
+        Err(self.end(Reason::TokenEndpoint, None, None))
     }
 
     /// The request method, then every override header's method.

@@ -47,6 +47,9 @@ pub enum Reason {
     KeysUnavailable,
     /// Introspection gave no usable answer: 503, fail closed.
     IntrospectionUnavailable,
+    /// The request is for rolegate's own token endpoint (or its active-token
+    /// list): the filter answers it itself and forwards nothing.
+    TokenEndpoint,
 }
 
 impl Reason {
@@ -70,12 +73,16 @@ impl Reason {
             Reason::InvalidPath => "invalid_path",
             Reason::KeysUnavailable => "keys_unavailable",
             Reason::IntrospectionUnavailable => "introspection_unavailable",
+            Reason::TokenEndpoint => "token_endpoint",
         }
     }
 
     pub fn status(self) -> u16 {
         match self {
-            Reason::Allowed | Reason::OutsidePrefix | Reason::BasicAuthPassThrough => 200,
+            Reason::Allowed
+            | Reason::OutsidePrefix
+            | Reason::BasicAuthPassThrough
+            | Reason::TokenEndpoint => 200,
             Reason::InvalidRequest | Reason::InvalidPath => 400,
             Reason::MissingCredentials
             | Reason::UnsupportedScheme
@@ -92,12 +99,16 @@ impl Reason {
         }
     }
 
+    /// Whether the request goes on to the upstream.
     pub fn is_allowed(self) -> bool {
-        self.status() == 200
+        matches!(
+            self,
+            Reason::Allowed | Reason::OutsidePrefix | Reason::BasicAuthPassThrough
+        )
     }
 
     /// Every reason, for hosts that pre-register one counter per reason.
-    pub const ALL: [Reason; 18] = [
+    pub const ALL: [Reason; 19] = [
         Reason::Allowed,
         Reason::OutsidePrefix,
         Reason::OutsidePrefixDenied,
@@ -116,6 +127,7 @@ impl Reason {
         Reason::InvalidPath,
         Reason::KeysUnavailable,
         Reason::IntrospectionUnavailable,
+        Reason::TokenEndpoint,
     ];
 }
 
@@ -203,6 +215,8 @@ pub struct Decision {
 impl Decision {
     /// Whether the host lets the request through: allowed, or dry run.
     pub fn forward(&self) -> bool {
-        self.allowed || self.dry_run
+        // The token endpoint is answered, in dry run too: it is not a check
+        // of requests to the upstream.
+        self.allowed || (self.dry_run && self.reason != Reason::TokenEndpoint)
     }
 }

@@ -6,7 +6,7 @@ use crate::decision::{Credential, Decision, Reason};
 use crate::header_map::{self, HeaderMapError};
 use crate::method::OVERRIDE_HEADERS;
 use crate::policy::{EnvoySettings, Policy};
-use crate::request::{Request, RequestView};
+use crate::request::{same_header_name, Request, RequestView};
 use serde::Serialize;
 use smallvec::SmallVec;
 use std::borrow::Cow;
@@ -18,7 +18,7 @@ use std::borrow::Cow;
 pub struct HeaderChanges<'a> {
     /// Removed first, every value (identity headers a client may have
     /// sent, the bearer token).
-    pub remove: SmallVec<[&'a str; 4]>,
+    pub remove: SmallVec<[Cow<'a, str>; 4]>,
     /// Then replaced: the canonical `:path`.
     pub replace: SmallVec<[(&'a str, Cow<'a, str>); 1]>,
     /// Then added: the identity headers, none of which is present any more.
@@ -54,7 +54,7 @@ impl Policy {
                 &settings.roles_header.as_str(),
                 &settings.client_id_header.as_str(),
             ])
-            .any(|read| read.as_bytes().eq_ignore_ascii_case(name))
+            .any(|read| same_header_name(read.as_bytes(), name))
     }
 
     /// The request a proxy-wasm header block describes (see
@@ -102,6 +102,28 @@ impl Policy {
     }
 }
 
+impl EnvoySettings {
+    /// Adds the removal of every identity header the client sent, under
+    /// every spelling of its name (`x_rolegate_roles` too): whatever else
+    /// happens to a request, none reaches the upstream.
+    pub fn strip_identity<'a>(&'a self, request: &RequestView, changes: &mut HeaderChanges<'a>) {
+        for name in [
+            &self.subject_header,
+            &self.roles_header,
+            &self.client_id_header,
+        ] {
+            for spelling in request.header_spellings(name) {
+                // The configured spelling (nearly always) is not copied.
+                changes.remove.push(if spelling == name.as_str() {
+                    Cow::Borrowed(name.as_str())
+                } else {
+                    Cow::Owned(spelling.to_owned())
+                });
+            }
+        }
+    }
+}
+
 impl Reason {
     /// The counter this reason increments: `allowed`, `outside_prefix`,
     /// `basic_auth_pass_through`, or `denied_<reason>`.
@@ -132,15 +154,7 @@ impl Decision {
     ) -> HeaderChanges<'a> {
         let present = |name: &str| request.header_values(name).next().is_some();
         let mut changes = HeaderChanges::default();
-        for name in [
-            &settings.subject_header,
-            &settings.roles_header,
-            &settings.client_id_header,
-        ] {
-            if present(name) {
-                changes.remove.push(name);
-            }
-        }
+        settings.strip_identity(request, &mut changes);
         let bearer = matches!(self.credential, Credential::Bearer);
         if bearer
             && self.allowed
@@ -148,7 +162,7 @@ impl Decision {
             && !settings.forward_authorization
             && present("authorization")
         {
-            changes.remove.push("authorization");
+            changes.remove.push(Cow::Borrowed("authorization"));
         }
         if let Some(path) = &self.upstream_path {
             if path.as_bytes() != request.path {

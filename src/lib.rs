@@ -41,6 +41,7 @@ pub mod request;
 pub mod rsa_verify;
 pub mod token;
 pub mod token_endpoint;
+pub mod token_limits;
 mod trace;
 
 #[cfg(feature = "web")]
@@ -55,3 +56,4 @@ pub use matrix::{Matrix, MatrixCell, MatrixRequest, MatrixRow};
 pub use policy::{Policy, PolicyError, PolicyErrorCode};
 pub use request::{Request, RequestView};
 pub use token::{TokenErrorKind, VerifiedToken};
+pub use token_endpoint::Route;

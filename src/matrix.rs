@@ -5,7 +5,6 @@ use crate::authorize::{judge, never_allowed, place, protected_path, MethodVerdic
 use crate::decide::outside_prefix_reason;
 use crate::decision::{Reason, RuleRef};
 use crate::method::is_token;
-use crate::path::canonicalize;
 use crate::policy::{Policy, Role};
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -97,7 +96,11 @@ impl Policy {
                 .collect(),
         };
         // Paths are canonicalised once, not once per row and method.
-        let canonical: Vec<_> = request.paths.iter().map(|p| canonicalize(p)).collect();
+        let canonical: Vec<_> = request
+            .paths
+            .iter()
+            .map(|p| self.canonical_path(p))
+            .collect();
         let rows = rows
             .into_iter()
             .map(

@@ -45,6 +45,99 @@ pub enum PathError {
     InvalidUtf8,
     AboveRoot,
     TooLong,
+    /// A segment ends in `.` or a space, which IIS and Windows file
+    /// servers drop (`config.` is `config` there).
+    TrailingDotOrSpace,
+    /// A segment's Unicode text changes under compatibility normalisation
+    /// (NFKC: fullwidth `ｃｏｎｆｉｇ`, the Kelvin sign) or holds a letter
+    /// whose case mapping is ASCII (dotless `ı`, dotted `İ`): upstreams that
+    /// normalise or fold case would read another resource.
+    UnicodeLookalike,
+}
+
+/// What the upstream may do with a path beyond RFC 3986, so rolegate
+/// judges the resource the upstream will serve. Each is assumed unless the
+/// policy says otherwise (`upstream_paths`): assuming it only ever denies
+/// more, while not assuming what the upstream does lets a spelling past a deny.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UpstreamPaths {
+    /// Routes `/Config` as `/config` (Express, ASP.NET, IIS): deny patterns,
+    /// `authentication_paths` and the prefix match ASCII case-insensitively.
+    pub case_insensitive: bool,
+    /// Routes `/config.json` as `/config` (Spring suffix patterns, Rails
+    /// `(.:format)`): a deny pattern's literal also matches the path's last
+    /// segment with a `.suffix`.
+    pub format_suffixes: bool,
+    /// Drops trailing dots and spaces of a segment (IIS): such paths are refused.
+    pub trims_dots_and_spaces: bool,
+    /// Normalises Unicode or folds its case: segments that would change are refused.
+    pub folds_unicode: bool,
+}
+
+impl Default for UpstreamPaths {
+    fn default() -> Self {
+        UpstreamPaths {
+            case_insensitive: true,
+            format_suffixes: true,
+            trims_dots_and_spaces: true,
+            folds_unicode: true,
+        }
+    }
+}
+
+/// Refuses a canonical path whose segments an upstream described by
+/// `upstream` could read as another resource (see [`PathError::TrailingDotOrSpace`]
+/// and [`PathError::UnicodeLookalike`]).
+pub fn check_upstream_spelling(canonical: &str, upstream: &UpstreamPaths) -> Result<(), PathError> {
+    for segment in canonical.split('/').filter(|s| !s.is_empty()) {
+        if upstream.trims_dots_and_spaces && (segment.ends_with('.') || segment.ends_with("%20")) {
+            return Err(PathError::TrailingDotOrSpace);
+        }
+        // Canonical segments hold non-ASCII text only as upper-case %XX
+        // escapes of bytes >= 0x80.
+        let non_ascii = segment
+            .as_bytes()
+            .windows(2)
+            .any(|w| matches!(w, [b'%', b'8'..=b'9' | b'A'..=b'F']));
+        if upstream.folds_unicode && non_ascii && !stable_unicode(&decode_escapes(segment)) {
+            return Err(PathError::UnicodeLookalike);
+        }
+    }
+    Ok(())
+}
+
+/// Whether text is its own NFKC form and holds none of the letters whose
+/// simple case mapping is ASCII (U+0130 `İ` -> `i`, U+0131 `ı` -> `I`; the
+/// other two, U+017F `ſ` and U+212A `K`, already change under NFKC).
+fn stable_unicode(text: &str) -> bool {
+    // The quick check answers from one small table (the full normalisation
+    // would bring the decomposition tables into every module): "yes" means
+    // NFKC leaves the text as it is; "maybe" (a combining mark that could
+    // compose) is refused as well, which only ever refuses more.
+    use unicode_normalization::{is_nfkc_quick, IsNormalized};
+    !text.contains(['\u{130}', '\u{131}']) && is_nfkc_quick(text.chars()) == IsNormalized::Yes
+}
+
+/// The text a canonical segment's escapes stand for (canonical segments
+/// are valid UTF-8 once decoded; anything else is replaced, never matched).
+fn decode_escapes(segment: &str) -> String {
+    let bytes = segment.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while let Some(&b) = bytes.get(i) {
+        let hex = |j: usize| bytes.get(j).and_then(|c| hex_value(*c));
+        match (b, hex(i + 1), hex(i + 2)) {
+            (b'%', Some(hi), Some(lo)) => {
+                out.push(hi << 4 | lo);
+                i += 3;
+            }
+            _ => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// Longest request target accepted (Envoy's default header limit is 60 KiB; an
@@ -67,6 +160,8 @@ impl PathError {
             PathError::InvalidUtf8 => "invalid_utf8",
             PathError::AboveRoot => "above_root",
             PathError::TooLong => "path_too_long",
+            PathError::TrailingDotOrSpace => "trailing_dot_or_space",
+            PathError::UnicodeLookalike => "unicode_lookalike",
         }
     }
 
@@ -84,6 +179,15 @@ impl PathError {
             PathError::InvalidUtf8 => "the path is not valid UTF-8 (or uses overlong encodings)",
             PathError::AboveRoot => "'..' would go above the root",
             PathError::TooLong => "the path is too long",
+            PathError::TrailingDotOrSpace => {
+                "a path segment ends in '.' or a space, which some servers drop \
+                 (set upstream_paths.trims_dots_and_spaces to false if yours does not)"
+            }
+            PathError::UnicodeLookalike => {
+                "a path segment holds Unicode that servers may normalise or case-fold \
+                 into other text (fullwidth letters, ligatures, the Kelvin sign, dotless i); \
+                 set upstream_paths.folds_unicode to false if yours does neither"
+            }
         }
     }
 }
@@ -441,6 +545,57 @@ mod tests {
         for p in ["//", "/a//b", "/.", "/a/..", "/a/./", "/%41", "/a b"] {
             assert!(!already_canonical(p), "{p}");
         }
+    }
+
+    #[test]
+    fn spellings_an_upstream_may_fold_are_refused() {
+        let check = |p: &str, upstream: &UpstreamPaths| {
+            let c = canonicalize(p).unwrap();
+            check_upstream_spelling(&c.path, upstream).map_err(PathError::code)
+        };
+        let all = UpstreamPaths::default();
+        for p in [
+            "/config.",
+            "/config..",
+            "/config%2e",
+            "/a/config%20",
+            "/a/config%20/x",
+            "/config%20.",
+            "/a/...",
+        ] {
+            assert_eq!(check(p, &all), Err("trailing_dot_or_space"), "{p}");
+        }
+        for p in [
+            "/\u{ff43}\u{ff4f}\u{ff4e}\u{ff46}\u{ff49}\u{ff47}", // fullwidth config
+            "/%EF%BD%83onfig",                                   // fullwidth c, escaped
+            "/bac\u{212a}up",                                    // Kelvin sign
+            "/\u{17f}ecret",                                     // long s
+            "/conf\u{131}g",                                     // dotless i: upper-cases to I
+            "/\u{130}nfo",                                       // dotted I: lower-cases to i
+            "/\u{fb01}le",                                       // fi ligature
+            "/cafe\u{301}",                                      // decomposed e-acute
+            "/a%C2%A0",                                          // no-break space
+        ] {
+            assert_eq!(check(p, &all), Err("unicode_lookalike"), "{p}");
+        }
+        for p in [
+            "/config",
+            "/caf\u{e9}",
+            "/\u{65e5}\u{672c}",
+            "/a.json",
+            "/v1.2/x",
+            "/a%3Ab",
+            "/a%20b",
+        ] {
+            assert_eq!(check(p, &all), Ok(()), "{p}");
+        }
+        let trusting = UpstreamPaths {
+            trims_dots_and_spaces: false,
+            folds_unicode: false,
+            ..all
+        };
+        assert_eq!(check("/config.", &trusting), Ok(()));
+        assert_eq!(check("/bac\u{212a}up", &trusting), Ok(()));
     }
 
     #[test]

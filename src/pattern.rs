@@ -1,7 +1,12 @@
 //! Path patterns of rules: literal segments, `*` (one segment) and `**` (any
 //! number of segments), compiled once when the policy loads.
+//!
+//! Patterns that deny (deny rules, `authentication_paths`) match every
+//! spelling the upstream may route to the same resource (see
+//! [`UpstreamPaths`]): deny beats allow, so matching more there only ever
+//! denies more. Allow patterns match exactly.
 
-use crate::path::canonical_segment;
+use crate::path::{canonical_segment, UpstreamPaths};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Segment {
@@ -17,6 +22,10 @@ enum Segment {
 pub struct PathPattern {
     source: String,
     segments: Vec<Segment>,
+    /// Literals match regardless of ASCII case.
+    any_case: bool,
+    /// A literal also matches the path's last segment with a `.suffix`.
+    suffixes: bool,
 }
 
 impl PathPattern {
@@ -63,7 +72,37 @@ impl PathPattern {
         Ok(PathPattern {
             source: text.to_owned(),
             segments,
+            any_case: false,
+            suffixes: false,
         })
+    }
+
+    /// This pattern as a deny: matching every spelling `upstream` routes to
+    /// what it names.
+    pub fn denying(mut self, upstream: &UpstreamPaths) -> PathPattern {
+        self.any_case = upstream.case_insensitive;
+        self.suffixes = upstream.format_suffixes;
+        self
+    }
+
+    /// Whether literal `lit` matches path segment `seg` (the path's last when `last`).
+    fn literal_matches(&self, lit: &str, seg: &str, last: bool) -> bool {
+        let same = |a: &str, b: &str| {
+            if self.any_case {
+                a.eq_ignore_ascii_case(b)
+            } else {
+                a == b
+            }
+        };
+        if same(lit, seg) {
+            return true;
+        }
+        // `config` matches `config.json`: the literal, a dot, a suffix.
+        self.suffixes
+            && last
+            && seg.len() > lit.len() + 1
+            && seg.as_bytes().get(lit.len()) == Some(&b'.')
+            && seg.get(..lit.len()).is_some_and(|head| same(lit, head))
     }
 
     pub fn as_str(&self) -> &str {
@@ -89,7 +128,9 @@ impl PathPattern {
                     s += 1;
                     continue;
                 }
-                (Some(Segment::Literal(lit)), Some(seg)) if lit == seg => {
+                (Some(Segment::Literal(lit)), Some(seg))
+                    if self.literal_matches(lit, seg, s + 1 == path.len()) =>
+                {
                     p += 1;
                     s += 1;
                     continue;
@@ -145,6 +186,47 @@ mod tests {
         assert!(m("/a/**/b/**/c", "/a/x/b/y/z/c"));
         assert!(!m("/a/**/b/**/c", "/a/x/c/b"));
         assert!(m("/backup/", "/backup"));
+    }
+
+    #[test]
+    fn deny_patterns_match_what_the_upstream_routes_there() {
+        let deny = |pattern: &str, path: &str, upstream: UpstreamPaths| {
+            let segs: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+            PathPattern::parse(pattern)
+                .unwrap()
+                .denying(&upstream)
+                .matches(&segs)
+        };
+        let all = UpstreamPaths::default();
+        for path in [
+            "/config",
+            "/Config",
+            "/CONFIG/x",
+            "/config.json",
+            "/Config.XML",
+            "/config/a.json",
+        ] {
+            assert!(deny("/config/**", path, all), "{path}");
+        }
+        assert!(deny("/agent/*/config/**", "/Agent/1/Config", all));
+        assert!(deny("/agent/*/config/**", "/agent/1/config.json", all));
+        assert!(deny("/users/*", "/Users/1.json", all));
+        // A suffix only on the path's last segment; no suffix without a dot.
+        assert!(!deny("/config/**", "/config.d/x", all));
+        assert!(!deny("/config/**", "/configs", all));
+        assert!(!deny("/config/**", "/config.", all));
+        assert!(!deny("/users/*", "/users.json/1", all));
+        let exact = UpstreamPaths {
+            case_insensitive: false,
+            format_suffixes: false,
+            ..all
+        };
+        assert!(!deny("/config/**", "/Config", exact));
+        assert!(!deny("/config/**", "/config.json", exact));
+        assert!(deny("/config/**", "/config/x", exact));
+        // Allow patterns stay exact.
+        assert!(!m("/config/**", "/Config"));
+        assert!(!m("/config/**", "/config.json"));
     }
 
     #[test]

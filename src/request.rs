@@ -156,13 +156,27 @@ impl Request {
         })
     }
 
-    /// Every value of a header, in order.
+    /// Every value of a header, in order, under every spelling of its name
+    /// (see [`same_header_name`]).
     pub fn header_values<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
         self.headers
             .iter()
-            .filter(move |(n, _)| n.eq_ignore_ascii_case(name))
+            .filter(move |(n, _)| same_header_name(n.as_bytes(), name.as_bytes()))
             .map(|(_, v)| v.as_str())
     }
+}
+
+/// Whether two header names are the same header to some upstream: ASCII
+/// case-insensitive, with `_` and `-` alike. CGI/WSGI (and so every server
+/// built on them) reads both `x-rolegate-roles` and `x_rolegate_roles` as
+/// `HTTP_X_ROLEGATE_ROLES`, so a spelling rolegate ignored would be one it
+/// neither judges nor strips.
+pub fn same_header_name(a: &[u8], b: &[u8]) -> bool {
+    let fold = |c: &u8| match c {
+        b'_' => b'-',
+        c => c.to_ascii_lowercase(),
+    };
+    a.len() == b.len() && a.iter().map(fold).eq(b.iter().map(fold))
 }
 
 /// A request borrowed as bytes: what a kept decision is found by and what a
@@ -208,15 +222,33 @@ impl<'a> RequestView<'a> {
         view
     }
 
-    /// Every value of a header, in order.
+    /// Every value of a header, in order, under every spelling of its name
+    /// (see [`same_header_name`]).
     pub fn header_values<'n>(
         &self,
         name: &'n str,
     ) -> impl Iterator<Item = &'a [u8]> + use<'a, '_, 'n> {
         self.headers
             .iter()
-            .filter(move |(n, _)| n.eq_ignore_ascii_case(name.as_bytes()))
+            .filter(move |(n, _)| same_header_name(n, name.as_bytes()))
             .map(|(_, v)| *v)
+    }
+
+    /// The distinct spellings of header `name` this request carries (see
+    /// [`same_header_name`]): what a proxy removes to remove the header.
+    pub fn header_spellings(&self, name: &str) -> SmallVec<[&'a str; 2]> {
+        let mut spellings: SmallVec<[&'a str; 2]> = SmallVec::new();
+        for (n, _) in &self.headers {
+            if same_header_name(n, name.as_bytes()) {
+                // Equal to an ASCII name up to case and '_', so ASCII itself.
+                if let Ok(n) = std::str::from_utf8(n) {
+                    if !spellings.iter().any(|s| s.eq_ignore_ascii_case(n)) {
+                        spellings.push(n);
+                    }
+                }
+            }
+        }
+        spellings
     }
 
     /// What [`Request::bearer_token`] would return for the request this
@@ -370,7 +402,10 @@ fn is_b64token(s: &str) -> bool {
 pub(crate) fn query_has_access_token(query: &str) -> bool {
     query.split('&').any(|pair| {
         let name = pair.split_once('=').map_or(pair, |(n, _)| n);
-        name == "access_token" || percent_decode_lossy(name) == "access_token"
+        // Any case: some frameworks (ASP.NET, PHP on IIS) read parameter
+        // names case-insensitively, so `ACCESS_TOKEN` is one there.
+        name.eq_ignore_ascii_case("access_token")
+            || percent_decode_lossy(name).eq_ignore_ascii_case("access_token")
     })
 }
 
@@ -621,6 +656,9 @@ mod tests {
         assert!(query_has_access_token("access_token=x"));
         assert!(query_has_access_token("a=1&access_token"));
         assert!(query_has_access_token("access%5Ftoken=x"));
+        assert!(query_has_access_token("ACCESS_TOKEN=x"));
+        assert!(query_has_access_token("a=1&Access_Token=x"));
+        assert!(query_has_access_token("ACCESS%5fTOKEN=x"));
         assert!(!query_has_access_token("access_tokens=x"));
         assert!(!query_has_access_token("x=access_token"));
         assert!(!query_has_access_token(""));
@@ -634,6 +672,30 @@ mod tests {
         assert_eq!(
             r.header_values("authorization").collect::<Vec<_>>(),
             ["a", "b"]
+        );
+    }
+
+    #[test]
+    fn underscore_spellings_are_the_same_header() {
+        assert!(same_header_name(b"x_rolegate_roles", b"x-rolegate-roles"));
+        assert!(same_header_name(b"X-Rolegate_Roles", b"x-rolegate-roles"));
+        assert!(!same_header_name(b"x-rolegate-role", b"x-rolegate-roles"));
+        assert!(!same_header_name(b"x.rolegate.roles", b"x-rolegate-roles"));
+        let r = Request::new("POST", "/", 0)
+            .header("x_http_method_override", "DELETE")
+            .header("X-HTTP-Method-Override", "PUT")
+            .header("x_rolegate_roles", "a")
+            .header("X_ROLEGATE_ROLES", "b")
+            .header("x-rolegate-roles", "c");
+        assert_eq!(
+            r.header_values("x-http-method-override")
+                .collect::<Vec<_>>(),
+            ["DELETE", "PUT"]
+        );
+        let view = r.view();
+        assert_eq!(
+            view.header_spellings("x-rolegate-roles").as_slice(),
+            ["x_rolegate_roles", "x-rolegate-roles"]
         );
     }
 }

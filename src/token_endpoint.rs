@@ -12,10 +12,12 @@ use crate::policy::document::{OAuthClientDocument, TokenEndpointDocument};
 use crate::policy::error::{JsonPath, PolicyError};
 use crate::policy::Policy;
 use crate::remote::Url;
-use crate::request::Request;
+use crate::request::{Request, RequestView};
 use crate::token::CompactJws;
+use crate::token_limits::{self, ClientLimits, Refusal};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
+use std::collections::BTreeMap;
 
 /// Longest client assertion lifetime accepted: it bounds how long a `jti`
 /// must be remembered.
@@ -44,6 +46,8 @@ pub struct TokenEndpoint {
     pub active_tokens_path: String,
     pub active_tokens_role: String,
     pub clients: Vec<OAuthClient>,
+    /// Each client's share of the shared storage.
+    pub client_limits: ClientLimits,
     signing: SigningKey,
     kid: String,
 }
@@ -69,12 +73,23 @@ pub struct ActiveToken {
     pub expires_at: u64,
 }
 
-/// Storage shared by every worker (Envoy: proxy-wasm shared data).
+/// The seen client-assertion ids, each with the time it may be forgotten.
+pub type SeenAssertions = BTreeMap<String, u64>;
+
+/// Storage shared by every worker (Envoy: proxy-wasm shared data). It only
+/// keeps the records and applies changes atomically; what a change may do
+/// (replays, each client's share) is decided by the core's `change`.
 pub trait TokenStore {
-    /// Records an assertion `jti` until `until`; false if it was already seen.
-    fn record_jti(&mut self, key: &str, until: u64, now: u64) -> Result<bool, String>;
-    /// Remembers an issued token (and forgets expired ones).
-    fn add_active(&mut self, token: ActiveToken, now: u64) -> Result<(), String>;
+    /// Applies `change` to the seen assertion ids atomically.
+    fn update_assertions(
+        &mut self,
+        change: &mut dyn FnMut(&mut SeenAssertions) -> Result<bool, Refusal>,
+    ) -> Result<bool, Refusal>;
+    /// Applies `change` to the issued tokens atomically.
+    fn update_tokens(
+        &mut self,
+        change: &mut dyn FnMut(&mut Vec<ActiveToken>) -> Result<(), Refusal>,
+    ) -> Result<(), Refusal>;
     /// The tokens issued and not expired.
     fn active(&self, now: u64) -> Result<Vec<ActiveToken>, String>;
 }
@@ -82,19 +97,22 @@ pub trait TokenStore {
 /// A [`TokenStore`] in memory, for one process (tests, tools).
 #[derive(Debug, Default)]
 pub struct MemoryTokenStore {
-    jtis: std::collections::HashMap<String, u64>,
+    jtis: SeenAssertions,
     tokens: Vec<ActiveToken>,
 }
 
 impl TokenStore for MemoryTokenStore {
-    fn record_jti(&mut self, key: &str, until: u64, now: u64) -> Result<bool, String> {
-        self.jtis.retain(|_, until| *until > now);
-        Ok(self.jtis.insert(key.to_owned(), until).is_none())
+    fn update_assertions(
+        &mut self,
+        change: &mut dyn FnMut(&mut SeenAssertions) -> Result<bool, Refusal>,
+    ) -> Result<bool, Refusal> {
+        change(&mut self.jtis)
     }
-    fn add_active(&mut self, token: ActiveToken, now: u64) -> Result<(), String> {
-        self.tokens.retain(|t| t.expires_at > now);
-        self.tokens.push(token);
-        Ok(())
+    fn update_tokens(
+        &mut self,
+        change: &mut dyn FnMut(&mut Vec<ActiveToken>) -> Result<(), Refusal>,
+    ) -> Result<(), Refusal> {
+        change(&mut self.tokens)
     }
     fn active(&self, now: u64) -> Result<Vec<ActiveToken>, String> {
         Ok(self
@@ -126,6 +144,48 @@ fn reply(status: u16, body: Value) -> Reply {
     }
 }
 
+/// A store's refusal: a client over its share (429, with when to retry),
+/// or the store failing (503).
+fn refused(refusal: Refusal) -> Reply {
+    match refusal {
+        Refusal::Limit {
+            detail,
+            retry_after,
+        } => {
+            let mut r = reply(
+                429,
+                json!({"error": "temporarily_unavailable", "error_description": detail}),
+            );
+            r.headers.push(("retry-after", retry_after.to_string()));
+            r
+        }
+        Refusal::Unavailable(why) => reply(
+            503,
+            json!({"error": "temporarily_unavailable", "error_description": why}),
+        ),
+    }
+}
+
+/// Why a client assertion got no token.
+pub enum AssertionError {
+    /// The assertion itself is wrong (400/401 with this description).
+    Invalid(String),
+    /// Storage refused it: the client's share, or the store failing.
+    Refused(Refusal),
+}
+
+impl From<String> for AssertionError {
+    fn from(why: String) -> Self {
+        AssertionError::Invalid(why)
+    }
+}
+
+impl From<&str> for AssertionError {
+    fn from(why: &str) -> Self {
+        AssertionError::Invalid(why.to_owned())
+    }
+}
+
 /// An RFC 6749 §5.2 error.
 fn oauth_error(code: &'static str, description: impl Into<String>) -> Reply {
     let status = if code == "invalid_client" { 401 } else { 400 };
@@ -141,29 +201,43 @@ fn oauth_error(code: &'static str, description: impl Into<String>) -> Reply {
     r
 }
 
-/// Which endpoint a request is for.
+/// Where a request goes: decided and forwarded, or answered by one of
+/// rolegate's own endpoints. Said by the core ([`Policy::route`]), so every
+/// host routes alike.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Route {
+    /// Decided like any request (the answer is a [`crate::Decision`]).
+    Decide,
+    /// The token endpoint: answered with [`Policy::issue_token`].
     IssueToken,
+    /// The active-token list: answered with [`Policy::list_tokens`].
     ListTokens,
 }
 
 impl Policy {
-    /// Whether this request is for the token endpoint (by canonical path).
-    pub fn token_route(&self, request: &Request) -> Option<Route> {
-        self.token_route_of(&request.path)
+    /// Which route a request takes. An endpoint is served only on its exact
+    /// path as sent (a query may follow): every other spelling of it
+    /// (`//oauth/token/`, `/x/../oauth/token/`, `/%6Fauth/token/`) is decided
+    /// like any other path, so no spelling can reach the upstream undecided.
+    pub fn route(&self, request: &RequestView) -> Route {
+        self.route_of(request.path)
     }
 
-    /// [`Policy::token_route`] of a raw request target.
-    pub(crate) fn token_route_of(&self, target: &str) -> Option<Route> {
-        let endpoint = self.token_endpoint.as_ref()?;
-        let path = crate::path::canonicalize(target).ok()?.path;
-        if path == endpoint.path {
-            Some(Route::IssueToken)
-        } else if path == endpoint.active_tokens_path {
-            Some(Route::ListTokens)
+    /// [`Policy::route`] of a raw request target.
+    pub fn route_of(&self, target: &[u8]) -> Route {
+        let Some(endpoint) = self.token_endpoint.as_ref() else {
+            return Route::Decide;
+        };
+        let path = match target.iter().position(|b| *b == b'?') {
+            Some(query) => target.get(..query).unwrap_or(target),
+            None => target,
+        };
+        if path == endpoint.path.as_bytes() {
+            Route::IssueToken
+        } else if path == endpoint.active_tokens_path.as_bytes() {
+            Route::ListTokens
         } else {
-            None
+            Route::Decide
         }
     }
 
@@ -233,17 +307,15 @@ impl Policy {
         };
         let client = match endpoint.check_assertion(assertion, field("client_id"), now, store) {
             Ok(client) => client,
-            Err(why) => return oauth_error(failure_code, why),
+            Err(AssertionError::Invalid(why)) => return oauth_error(failure_code, why),
+            Err(AssertionError::Refused(refusal)) => return refused(refusal),
         };
         match endpoint.mint_for(client, self.required_scopes.join(" "), now, store) {
             Ok(token) => reply(
                 200,
                 json!({"access_token": token, "token_type": "bearer", "expires_in": endpoint.expiration_seconds}),
             ),
-            Err(why) => reply(
-                503,
-                json!({"error": "temporarily_unavailable", "error_description": why}),
-            ),
+            Err(refusal) => refused(refusal),
         }
     }
 
@@ -291,7 +363,7 @@ impl TokenEndpoint {
         client_id: Option<&str>,
         now: u64,
         store: &mut dyn TokenStore,
-    ) -> Result<&'c OAuthClient, String> {
+    ) -> Result<&'c OAuthClient, AssertionError> {
         let jws = CompactJws::parse(assertion)
             .map_err(|e| format!("the assertion is not a JWS: {}", e.detail))?;
         let claims = crate::json::parse_strict_object(&jws.payload)
@@ -299,10 +371,10 @@ impl TokenEndpoint {
         let text = |name: &str| claims.get(name).and_then(Value::as_str);
         let iss = text("iss").ok_or("the assertion has no iss (the client id)")?;
         if text("sub") != Some(iss) {
-            return Err("the assertion's sub must equal its iss (the client id)".to_owned());
+            return Err("the assertion's sub must equal its iss (the client id)".into());
         }
         if client_id.is_some_and(|id| id != iss) {
-            return Err("client_id does not match the assertion".to_owned());
+            return Err("client_id does not match the assertion".into());
         }
         let client = self
             .clients
@@ -329,36 +401,56 @@ impl TokenEndpoint {
             _ => false,
         };
         if !audience_ok {
-            return Err(format!(
-                "the assertion's aud must name this endpoint ({})",
-                self.url
-            ));
+            return Err(
+                format!("the assertion's aud must name this endpoint ({})", self.url).into(),
+            );
         }
         let number = |name: &str| claims.get(name).and_then(Value::as_f64);
         let exp = number("exp").ok_or("the assertion has no exp")?;
         let now_f = now as f64;
         if now_f >= exp + LEEWAY_SECONDS as f64 {
-            return Err("the assertion expired".to_owned());
+            return Err("the assertion expired".into());
         }
         if exp > now_f + (MAX_ASSERTION_SECONDS + LEEWAY_SECONDS) as f64 {
-            return Err(format!(
-                "the assertion lives longer than {MAX_ASSERTION_SECONDS} seconds"
-            ));
+            return Err(
+                format!("the assertion lives longer than {MAX_ASSERTION_SECONDS} seconds").into(),
+            );
         }
         if number("nbf").is_some_and(|nbf| nbf > now_f + LEEWAY_SECONDS as f64)
             || number("iat").is_some_and(|iat| iat > now_f + LEEWAY_SECONDS as f64)
         {
-            return Err("the assertion is not valid yet".to_owned());
+            return Err("the assertion is not valid yet".into());
         }
         let jti = text("jti")
             .filter(|j| !j.is_empty())
             .ok_or("the assertion has no jti")?;
-        let key = format!("{}\u{1f}{jti}", client.client_id);
+        // A client over its share spends no assertion id: a flood beyond the
+        // limits fills no storage (checked again when the token is added).
+        let issued = store
+            .active(now)
+            .map_err(|why| AssertionError::Refused(Refusal::Unavailable(why)))?;
+        token_limits::check_share(&issued, &client.client_id, now, &self.client_limits)
+            .map_err(AssertionError::Refused)?;
+        // Replays are found by the assertion's id, never its signature bytes
+        // (an ECDSA signature has a second valid form).
         let until = exp as u64 + LEEWAY_SECONDS;
-        match store.record_jti(&key, until, now) {
-            Ok(true) => Ok(client),
-            Ok(false) => Err("the assertion was used before (jti replayed)".to_owned()),
-            Err(why) => Err(format!("the replay check is unavailable: {why}")),
+        let in_flight = self
+            .client_limits
+            .assertions_in_flight(MAX_ASSERTION_SECONDS + 2 * LEEWAY_SECONDS);
+        let first_use = store
+            .update_assertions(&mut |seen| {
+                token_limits::record_jti(seen, &client.client_id, jti, until, now, in_flight)
+            })
+            .map_err(|refusal| match refusal {
+                Refusal::Unavailable(why) => AssertionError::Refused(Refusal::Unavailable(
+                    format!("the replay check is unavailable: {why}"),
+                )),
+                limit => AssertionError::Refused(limit),
+            })?;
+        if first_use {
+            Ok(client)
+        } else {
+            Err("the assertion was used before (jti replayed)".into())
         }
     }
 
@@ -392,7 +484,7 @@ impl TokenEndpoint {
         scope: String,
         now: u64,
         store: &mut dyn TokenStore,
-    ) -> Result<String, String> {
+    ) -> Result<String, Refusal> {
         let jti = mint::random_id().map_err(|e| e.to_string())?;
         let exp = now + self.expiration_seconds;
         let claims = self.issued_claims(client, scope, now, &jti);
@@ -406,17 +498,17 @@ impl TokenEndpoint {
             header,
         })
         .map_err(|e| e.to_string())?;
-        store.add_active(
-            ActiveToken {
-                client_id: client.client_id.clone(),
-                name: client.name.clone(),
-                role: client.role.clone(),
-                jti,
-                issued_at: now,
-                expires_at: exp,
-            },
-            now,
-        )?;
+        let active = ActiveToken {
+            client_id: client.client_id.clone(),
+            name: client.name.clone(),
+            role: client.role.clone(),
+            jti,
+            issued_at: now,
+            expires_at: exp,
+        };
+        store.update_tokens(&mut |tokens| {
+            token_limits::admit_token(tokens, &active, now, &self.client_limits)
+        })?;
         Ok(token)
     }
 }
@@ -706,6 +798,7 @@ pub(crate) fn compile(
             "from 1 to 86400 seconds (Pexip's default is 3600)",
         ));
     }
+    let client_limits = compile_client_limits(doc.client_limits, &path.field("client_limits"))?;
     let known = || role_names.iter().map(String::as_str);
     if !role_names.contains(&doc.active_tokens_role) {
         return Err(PolicyError::unknown_role(
@@ -776,11 +869,38 @@ pub(crate) fn compile(
             active_tokens_path,
             active_tokens_role: doc.active_tokens_role,
             clients: compiled,
+            client_limits,
             signing,
             kid,
         },
         issuer,
     ))
+}
+
+fn compile_client_limits(
+    doc: Option<crate::policy::document::ClientLimitsDocument>,
+    path: &JsonPath,
+) -> Result<ClientLimits, PolicyError> {
+    let defaults = ClientLimits::default();
+    let Some(doc) = doc else {
+        return Ok(defaults);
+    };
+    let limit = |value: Option<u64>, default: usize, field: &str| match value {
+        None => Ok(default),
+        Some(n @ 1..=10_000) => Ok(usize::try_from(n).unwrap_or(default)),
+        Some(_) => Err(PolicyError::value(
+            &path.field(field),
+            format!("from 1 to 10000 (default {default})"),
+        )),
+    };
+    Ok(ClientLimits {
+        active_tokens: limit(doc.active_tokens, defaults.active_tokens, "active_tokens")?,
+        tokens_per_minute: limit(
+            doc.tokens_per_minute,
+            defaults.tokens_per_minute,
+            "tokens_per_minute",
+        )?,
+    })
 }
 
 #[cfg(test)]

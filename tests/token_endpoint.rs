@@ -80,7 +80,7 @@ fn client_credentials(assertion: &str) -> String {
 
 fn issue(policy: &Policy, store: &mut MemoryTokenStore, form: &str) -> (u16, Value) {
     let (req, body) = post(form);
-    assert_eq!(policy.token_route(&req), Some(Route::IssueToken));
+    assert_eq!(policy.route(&req.view()), Route::IssueToken);
     let reply = policy.issue_token(&req, &body, store);
     assert!(reply
         .headers
@@ -317,7 +317,7 @@ fn administrators_list_active_tokens() {
         if let Some(t) = token {
             req = req.bearer(t);
         }
-        assert_eq!(policy.token_route(&req), Some(Route::ListTokens));
+        assert_eq!(policy.route(&req.view()), Route::ListTokens);
         let reply = policy.list_tokens(&req, &store);
         (
             reply.status,
@@ -507,9 +507,194 @@ fn the_endpoint_never_has_a_kept_decision() {
             policy.decide_step(&mut state, &request, quiet);
         }
         let kept = policy.kept_decision(&state, &request.view());
-        match policy.token_route(&request) {
-            Some(_) => assert_eq!(kept, None, "{path}"),
-            None => assert!(kept.is_some_and(|d| d.allowed), "{path}"),
+        let route = policy.route(&request.view());
+        match route {
+            Route::Decide => assert!(kept.is_some_and(|d| d.allowed), "{path}"),
+            _ => assert_eq!(kept, None, "{path}"),
         }
     }
+}
+
+#[test]
+fn only_the_exact_endpoint_path_is_served_and_every_other_spelling_is_decided() {
+    let keys = TestKeys::load();
+    let policy = policy(&keys, json!({}));
+    for (target, route) in [
+        ("/oauth/token/", Route::IssueToken),
+        ("/oauth/token/?x=1", Route::IssueToken),
+        ("/oauth/tokens/", Route::ListTokens),
+        ("//oauth/token/", Route::Decide),
+        ("/oauth//token/", Route::Decide),
+        ("/oauth/./token/", Route::Decide),
+        ("/%6Fauth/token/", Route::Decide),
+        ("/oauth/token", Route::Decide),
+        ("/OAUTH/TOKEN/", Route::Decide),
+        (
+            "/api/admin/configuration/v1/conference/1/../../../../../../oauth/token/",
+            Route::Decide,
+        ),
+        ("/x/%2e%2e/oauth/token/", Route::Decide),
+    ] {
+        assert_eq!(policy.route_of(target.as_bytes()), route, "{target}");
+        // Whatever the route, decide answers: a spelling that is not the
+        // endpoint's gets an ordinary decision (here: no credentials).
+        let decision = policy.decide(
+            &Request::new("DELETE", target, NOW)
+                .header("content-length", "1")
+                .header("x-rolegate-roles", "administrator"),
+        );
+        match route {
+            Route::Decide => {
+                assert!(!decision.forward(), "{target}: {decision:?}");
+                assert_ne!(decision.reason, Reason::TokenEndpoint, "{target}");
+            }
+            _ => {
+                // The npm package and the page say what Envoy does with it.
+                assert_eq!(decision.reason, Reason::TokenEndpoint, "{target}");
+                assert!(!decision.forward() && !decision.allowed, "{target}");
+                assert!(decision.trace.iter().any(|s| s.step == "route"));
+            }
+        }
+    }
+}
+
+fn endpoint_with_limits(keys: &TestKeys, limits: Value) -> Policy {
+    policy(
+        keys,
+        json!({"token_endpoint": {"issuer": "https://pexip-manager.test", "audience": "pexip-management-api",
+                                  "signing_key": keys.private("pexip-node"), "active_tokens_role": "administrator",
+                                  "client_limits": limits}}),
+    )
+}
+
+#[test]
+fn a_flooding_client_exhausts_only_its_own_share() {
+    let keys = TestKeys::load();
+    let policy = endpoint_with_limits(
+        &keys,
+        json!({"active_tokens": 5, "tokens_per_minute": 1000}),
+    );
+    let mut store = MemoryTokenStore::default();
+    let mut refusals = 0;
+    for _ in 0..50 {
+        let form = client_credentials(&assertion(&keys, "ed-a", "c-ro", json!({})));
+        let (req, body) = post(&form);
+        let reply = policy.issue_token(&req, &body, &mut store);
+        if reply.status == 429 {
+            refusals += 1;
+            let body: Value = serde_json::from_str(&reply.body).unwrap();
+            assert!(body["error_description"]
+                .as_str()
+                .unwrap()
+                .contains("active tokens"));
+            assert!(reply
+                .headers
+                .iter()
+                .any(|(n, v)| *n == "retry-after" && v == "3600"));
+        } else {
+            assert_eq!(reply.status, 200, "{}", reply.body);
+        }
+    }
+    assert_eq!(refusals, 45);
+    // Refused assertions were not remembered: the store holds the flooder's
+    // five tokens and five assertion ids, not fifty.
+    assert_eq!(store_count(&store, NOW), 5);
+    // Every other client still gets tokens.
+    granted(&policy, &mut store, &keys, "ec-a", "c-admin");
+    granted(&policy, &mut store, &keys, "rsa-a", "c-prov");
+}
+
+#[test]
+fn the_issue_rate_is_limited_per_client() {
+    let keys = TestKeys::load();
+    let policy = endpoint_with_limits(&keys, json!({"tokens_per_minute": 3}));
+    let mut store = MemoryTokenStore::default();
+    let at = |now: u64, store: &mut MemoryTokenStore, key: &str, client: &str| {
+        let form = client_credentials(&assertion(
+            &keys,
+            key,
+            client,
+            json!({"iat": now, "exp": now + 60}),
+        ));
+        let req = Request::new("POST", "/oauth/token/", now)
+            .header("content-type", "application/x-www-form-urlencoded");
+        policy.issue_token(&req, form.as_bytes(), store).status
+    };
+    for i in 0..3 {
+        assert_eq!(at(NOW + i, &mut store, "ed-a", "c-ro"), 200);
+    }
+    assert_eq!(at(NOW + 10, &mut store, "ed-a", "c-ro"), 429);
+    assert_eq!(at(NOW + 10, &mut store, "ec-a", "c-admin"), 200);
+    assert_eq!(
+        at(NOW + 60, &mut store, "ed-a", "c-ro"),
+        200,
+        "a minute later"
+    );
+}
+
+#[test]
+fn client_limits_are_checked_when_the_policy_loads() {
+    let keys = TestKeys::load();
+    for (limits, field) in [
+        (json!({"active_tokens": 0}), "active_tokens"),
+        (json!({"tokens_per_minute": 100000}), "tokens_per_minute"),
+    ] {
+        let mut doc = json!({
+            "$extends": "examples/pexip.json", "issuers": [],
+            "token_endpoint": {"issuer": "https://pexip-manager.test", "audience": "a",
+                               "signing_key": keys.private("pexip-node"), "active_tokens_role": "administrator",
+                               "client_limits": limits},
+        });
+        doc["oauth2_clients"] = json!([]);
+        let err = support::load_policy(&doc, &keys).unwrap_err();
+        assert_eq!(
+            err.path,
+            format!("token_endpoint.client_limits.{field}"),
+            "{err}"
+        );
+    }
+}
+
+/// `n - s` for a P-256 signature's `s` (both big-endian, 32 bytes).
+fn p256_negate(s: &[u8]) -> Vec<u8> {
+    const N: [u8; 32] = [
+        0xFF, 0xFF, 0xFF, 0xFF, 0x00, 0x00, 0x00, 0x00, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
+        0xFF, 0xBC, 0xE6, 0xFA, 0xAD, 0xA7, 0x17, 0x9E, 0x84, 0xF3, 0xB9, 0xCA, 0xC2, 0xFC, 0x63,
+        0x25, 0x51,
+    ];
+    let mut out = vec![0u8; 32];
+    let mut borrow = 0i16;
+    for i in (0..32).rev() {
+        let mut d = i16::from(N[i]) - i16::from(s[i]) - borrow;
+        borrow = i16::from(d < 0);
+        if d < 0 {
+            d += 256;
+        }
+        out[i] = d as u8;
+    }
+    out
+}
+
+#[test]
+fn replay_protection_does_not_depend_on_the_signature_bytes() {
+    use base64::Engine as _;
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let keys = TestKeys::load();
+    let policy = policy(&keys, json!({}));
+    let mut store = MemoryTokenStore::default();
+    let original = assertion(&keys, "ec-a", "c-admin", json!({}));
+    let (signed, signature) = original.rsplit_once('.').unwrap();
+    let signature = b64.decode(signature).unwrap();
+    let (r, s) = signature.split_at(32);
+    // ECDSA's second valid signature of the same assertion: (r, n - s).
+    let twin = format!("{signed}.{}", b64.encode([r, &p256_negate(s)].concat()));
+    assert_ne!(twin, original);
+    let (status, body) = issue(&policy, &mut store, &client_credentials(&twin));
+    assert_eq!(status, 200, "the twin verifies: {body}");
+    let (status, body) = issue(&policy, &mut store, &client_credentials(&original));
+    assert_eq!(status, 401, "{body}");
+    assert!(body["error_description"]
+        .as_str()
+        .unwrap()
+        .contains("jti replayed"));
 }

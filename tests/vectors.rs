@@ -200,10 +200,14 @@ fn run_case(
     let changes = decision.upstream_headers(policy.envoy_settings(), &request.view());
     // Hosts add identity headers without replacing: a client's copy must be
     // gone by then, or the upstream would see both.
+    // Every spelling counts: `x_rolegate_roles` reaches a WSGI app as the
+    // same header.
+    let view = request.view();
     for (name, _) in &changes.add {
-        let sent = request.header_values(name).next().is_some();
-        if sent && !changes.remove.contains(name) {
-            mismatches.push(format!("{name} is added but the client's copy is kept"));
+        for sent in view.header_spellings(name) {
+            if !changes.remove.iter().any(|r| r == sent) {
+                mismatches.push(format!("{name} is added but the client's {sent} is kept"));
+            }
         }
     }
     if mismatches.is_empty() {

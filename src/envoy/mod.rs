@@ -102,10 +102,11 @@ impl RootContext for Root {
         log(
             LogLevel::Info,
             &format!(
-                "rolegate: policy loaded ({} roles, mode {:?}, cache {} tokens)",
+                "rolegate: policy loaded ({} roles, mode {:?}, cache {} tokens / {} bytes)",
                 policy.role_names().count(),
                 policy.mode(),
-                settings.cache_size
+                settings.cache_size,
+                settings.cache_bytes
             ),
         );
         if let Some(old) = &self.shared {
@@ -203,11 +204,18 @@ impl Context for Filter {
 }
 
 impl Filter {
-    /// Decides a request, or answers it when it is for the token endpoint.
-    fn route(&mut self, shared: &Rc<Shared>, request: &Request, end_of_stream: bool) -> Action {
-        match shared.policy.token_route(request) {
-            None => step(shared, self.id, request, false),
-            Some(Route::ListTokens) => {
+    /// Answers a request for one of rolegate's own endpoints.
+    fn serve(
+        &mut self,
+        shared: &Rc<Shared>,
+        route: Route,
+        view: &RequestView,
+        request: &Request,
+        end_of_stream: bool,
+    ) -> Action {
+        match route {
+            Route::Decide => step(shared, self.id, request, false),
+            Route::ListTokens => {
                 let reply = match shared.policy.token_endpoint() {
                     Some(endpoint) => shared
                         .policy
@@ -216,13 +224,22 @@ impl Filter {
                 };
                 send_reply(shared, "list_tokens", &reply)
             }
-            Some(Route::IssueToken) if end_of_stream => issue(shared, request, &[]),
-            Some(Route::IssueToken) => {
+            Route::IssueToken if end_of_stream => issue(shared, request, &[]),
+            Route::IssueToken => {
                 // Wait for the form body. Proxy-wasm delivers a body only after
                 // the headers continue (a paused header stops the body too), so
-                // the documented Envoy config holds the headers in the buffer
-                // filter after rolegate and routes this path to a
-                // direct_response: nothing of it reaches the upstream.
+                // the generated Envoy config holds the headers in the buffer
+                // filter after rolegate and routes this exact path to a
+                // direct_response: nothing of it reaches the upstream. The
+                // identity headers go now all the same, as on every path.
+                let mut changes = HeaderChanges::default();
+                shared
+                    .policy
+                    .envoy_settings()
+                    .strip_identity(view, &mut changes);
+                if let Action::Pause = forward(&changes) {
+                    return Action::Pause;
+                }
                 self.token_request = Some(request.clone());
                 Action::Continue
             }
@@ -248,11 +265,14 @@ impl HttpContext for Filter {
             Ok(view) => view,
             Err(e) => return refuse(&format!("rolegate: {e}")),
         };
+        // The core says where the request goes; the token endpoint is
+        // served only on its exact path.
+        let route = shared.policy.route(&view);
         // Most requests repeat one decided before: applied from the block as
         // it is, without building the request.
-        let kept = match shared.state.try_borrow() {
-            Ok(state) => shared.policy.kept_decision(&state, &view),
-            Err(_) => None,
+        let kept = match (route, shared.state.try_borrow()) {
+            (Route::Decide, Ok(state)) => shared.policy.kept_decision(&state, &view),
+            _ => None,
         };
         if let Some(decision) = kept {
             return apply(&shared, &view, &decision, CacheUse::Hit, false);
@@ -264,7 +284,7 @@ impl HttpContext for Filter {
             .map(|mut scratch| std::mem::take(&mut *scratch))
             .unwrap_or_default();
         request.refill_from_view(&view);
-        let action = self.route(&shared, &request, end_of_stream);
+        let action = self.serve(&shared, route, &view, &request, end_of_stream);
         if let Ok(mut scratch) = shared.scratch.try_borrow_mut() {
             *scratch = request;
         }

@@ -1,16 +1,15 @@
 //! The token endpoint's storage in proxy-wasm shared data, so every Envoy
 //! worker of the VM sees the same seen `jti`s and active tokens. Writes use
-//! compare-and-swap and retry; expired entries are pruned on each write.
+//! compare-and-swap and retry. What a write may do (replays, each client's
+//! share, reclaiming expired entries) is the core's `change`.
 
-use crate::token_endpoint::{ActiveToken, TokenStore};
+use crate::token_endpoint::{ActiveToken, SeenAssertions, TokenStore};
+use crate::token_limits::Refusal;
 use proxy_wasm::hostcalls;
 use proxy_wasm::types::Status;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
-use std::collections::BTreeMap;
 
-/// Most entries kept per list; more means something is wrong (or an attack).
-const MAX_ENTRIES: usize = 10_000;
 const CAS_RETRIES: usize = 8;
 /// See `update`: the host numbers versions upwards from 1.
 const CAS_ABSENT: u32 = u32::MAX;
@@ -42,7 +41,10 @@ fn read<T: DeserializeOwned + Default>(key: &str) -> Result<(T, Option<u32>), St
 }
 
 /// Read-modify-write with compare-and-swap; `change` returns its answer.
-fn update<T, R>(key: &str, mut change: impl FnMut(&mut T) -> Result<R, String>) -> Result<R, String>
+fn update<T, R>(
+    key: &str,
+    change: &mut dyn FnMut(&mut T) -> Result<R, Refusal>,
+) -> Result<R, Refusal>
 where
     T: DeserializeOwned + Serialize + Default,
 {
@@ -57,36 +59,27 @@ where
         match hostcalls::set_shared_data(key, Some(&bytes), Some(cas.unwrap_or(CAS_ABSENT))) {
             Ok(()) => return Ok(answer),
             Err(Status::CasMismatch) => continue,
-            Err(status) => return Err(format!("shared data: {status:?}")),
+            Err(status) => return Err(Refusal::Unavailable(format!("shared data: {status:?}"))),
         }
     }
-    Err("shared data is too contended".to_owned())
+    Err(Refusal::Unavailable(
+        "shared data is too contended".to_owned(),
+    ))
 }
 
 impl TokenStore for SharedDataStore {
-    fn record_jti(&mut self, key: &str, until: u64, now: u64) -> Result<bool, String> {
-        update(&self.jtis_key, |jtis: &mut BTreeMap<String, u64>| {
-            jtis.retain(|_, until| *until > now);
-            if jtis.contains_key(key) {
-                return Ok(false);
-            }
-            if jtis.len() >= MAX_ENTRIES {
-                return Err("too many client assertions in flight".to_owned());
-            }
-            jtis.insert(key.to_owned(), until);
-            Ok(true)
-        })
+    fn update_assertions(
+        &mut self,
+        change: &mut dyn FnMut(&mut SeenAssertions) -> Result<bool, Refusal>,
+    ) -> Result<bool, Refusal> {
+        update(&self.jtis_key, change)
     }
 
-    fn add_active(&mut self, token: ActiveToken, now: u64) -> Result<(), String> {
-        update(&self.tokens_key, |tokens: &mut Vec<ActiveToken>| {
-            tokens.retain(|t| t.expires_at > now);
-            if tokens.len() >= MAX_ENTRIES {
-                return Err("too many active tokens".to_owned());
-            }
-            tokens.push(token.clone());
-            Ok(())
-        })
+    fn update_tokens(
+        &mut self,
+        change: &mut dyn FnMut(&mut Vec<ActiveToken>) -> Result<(), Refusal>,
+    ) -> Result<(), Refusal> {
+        update(&self.tokens_key, change)
     }
 
     fn active(&self, now: u64) -> Result<Vec<ActiveToken>, String> {

@@ -11,7 +11,7 @@ use crate::claims::ClaimPath;
 use crate::host::READ_HEADERS;
 use crate::keys::{self, VerificationKey};
 use crate::method::{MethodSet, NEVER_ALLOWED, OVERRIDE_HEADERS};
-use crate::path::canonicalize;
+use crate::path::{canonicalize, UpstreamPaths};
 use crate::pattern::PathPattern;
 use crate::token::normalise_media_type;
 use std::collections::HashSet;
@@ -20,6 +20,7 @@ use std::collections::HashSet;
 const MAX_LEEWAY_SECONDS: u64 = 300;
 const DEFAULT_LEEWAY_SECONDS: u64 = 60;
 const MAX_CACHE_SIZE: u64 = 1_000_000;
+const MAX_CACHE_BYTES: u64 = 1 << 30;
 
 pub(super) fn compile(text: &str) -> Result<Policy, PolicyError> {
     let value = crate::json::parse_strict(text.as_bytes()).map_err(json_error)?;
@@ -123,12 +124,35 @@ fn compile_document(doc: PolicyDocument) -> Result<Policy, PolicyError> {
         &root.field("client_id_claim"),
     )?;
 
+    let upstream_paths = doc.upstream_paths.map_or_else(UpstreamPaths::default, |u| {
+        let assumed = UpstreamPaths::default();
+        UpstreamPaths {
+            case_insensitive: u.case_insensitive.unwrap_or(assumed.case_insensitive),
+            format_suffixes: u.format_suffixes.unwrap_or(assumed.format_suffixes),
+            trims_dots_and_spaces: u
+                .trims_dots_and_spaces
+                .unwrap_or(assumed.trims_dots_and_spaces),
+            folds_unicode: u.folds_unicode.unwrap_or(assumed.folds_unicode),
+        }
+    });
+
+    // Writes there are blocked whatever the roles allow: a deny.
     let mut authentication_paths = Vec::new();
     for (i, p) in doc.authentication_paths.iter().enumerate() {
-        authentication_paths.push(pattern(p, &root.field("authentication_paths").index(i))?);
+        let p = pattern(p, &root.field("authentication_paths").index(i))?;
+        authentication_paths.push(p.denying(&upstream_paths));
     }
 
-    let roles = compile_roles(doc.roles, &root.field("roles"))?;
+    let mut roles = compile_roles(doc.roles, &root.field("roles"))?;
+    for rule in roles.iter_mut().flat_map(|r| r.rules.iter_mut()) {
+        if rule.effect == super::Effect::Deny {
+            let paths = std::mem::take(&mut rule.paths);
+            rule.paths = paths
+                .into_iter()
+                .map(|p| p.denying(&upstream_paths))
+                .collect();
+        }
+    }
 
     let token_endpoint = match doc.token_endpoint {
         None if !doc.oauth2_clients.is_empty() => {
@@ -187,6 +211,7 @@ fn compile_document(doc: PolicyDocument) -> Result<Policy, PolicyError> {
         basic_auth: doc.basic_auth,
         allow_all_permissions: doc.allow_all_permissions,
         authentication_paths,
+        upstream_paths,
         roles,
         mode: doc.mode,
         realm,
@@ -640,6 +665,19 @@ fn compile_envoy(doc: EnvoyDocument, path: &JsonPath) -> Result<EnvoySettings, P
             ))
         }
     };
+    let cache_bytes = match doc.cache_bytes {
+        None => defaults.cache_bytes,
+        Some(n) if n <= MAX_CACHE_BYTES => usize::try_from(n).unwrap_or(defaults.cache_bytes),
+        Some(_) => {
+            return Err(PolicyError::value(
+                &path.field("cache_bytes"),
+                format!(
+                "at most {MAX_CACHE_BYTES} bytes per Envoy VM (default {}; 0 turns the cache off)",
+                defaults.cache_bytes
+            ),
+            ))
+        }
+    };
     let subject_header = header(
         doc.subject_header,
         defaults.subject_header,
@@ -682,6 +720,7 @@ fn compile_envoy(doc: EnvoyDocument, path: &JsonPath) -> Result<EnvoySettings, P
         client_id_header,
         stat_prefix,
         cache_size,
+        cache_bytes,
         forward_authorization: doc
             .forward_authorization
             .unwrap_or(defaults.forward_authorization),

@@ -29,6 +29,10 @@ pub struct PolicyDocument {
     pub allow_all_permissions: bool,
     #[serde(default)]
     pub authentication_paths: Vec<String>,
+    /// What the upstream does with paths; every behaviour is assumed unless
+    /// set to false here.
+    #[serde(default)]
+    pub upstream_paths: Option<UpstreamPathsDocument>,
     pub roles: Vec<RoleDocument>,
     #[serde(default)]
     pub mode: Mode,
@@ -43,6 +47,19 @@ pub struct PolicyDocument {
     /// OAuth2 clients of the token endpoint, each bound to one role.
     #[serde(default)]
     pub oauth2_clients: Vec<OAuthClientDocument>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UpstreamPathsDocument {
+    #[serde(default)]
+    pub case_insensitive: Option<bool>,
+    #[serde(default)]
+    pub format_suffixes: Option<bool>,
+    #[serde(default)]
+    pub trims_dots_and_spaces: Option<bool>,
+    #[serde(default)]
+    pub folds_unicode: Option<bool>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -68,6 +85,18 @@ pub struct TokenEndpointDocument {
     pub active_tokens_path: Option<String>,
     /// The role a token needs to list active tokens.
     pub active_tokens_role: String,
+    /// Each client's share of the endpoint's storage.
+    #[serde(default)]
+    pub client_limits: Option<ClientLimitsDocument>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClientLimitsDocument {
+    #[serde(default)]
+    pub active_tokens: Option<u64>,
+    #[serde(default)]
+    pub tokens_per_minute: Option<u64>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -231,6 +260,8 @@ pub struct EnvoyDocument {
     pub stat_prefix: Option<String>,
     #[serde(default)]
     pub cache_size: Option<u64>,
+    #[serde(default)]
+    pub cache_bytes: Option<u64>,
     #[serde(default)]
     pub forward_authorization: Option<bool>,
     #[serde(default)]

@@ -28,6 +28,8 @@ pub struct Policy {
     pub(crate) basic_auth: BasicAuth,
     pub(crate) allow_all_permissions: bool,
     pub(crate) authentication_paths: Vec<PathPattern>,
+    /// What the upstream may do with paths (deny matching, refused spellings).
+    pub(crate) upstream_paths: crate::path::UpstreamPaths,
     pub(crate) roles: Vec<Role>,
     pub(crate) mode: Mode,
     pub(crate) realm: String,
@@ -97,6 +99,8 @@ pub struct EnvoySettings {
     pub stat_prefix: String,
     /// Verified tokens kept per Envoy VM.
     pub cache_size: usize,
+    /// What the kept tokens and decisions may weigh per Envoy VM, in bytes.
+    pub cache_bytes: usize,
     /// Pass the bearer token upstream (default: remove it; upstream gets the identity headers).
     pub forward_authorization: bool,
     /// Send the identity headers upstream (default). Off when the upstream
@@ -115,6 +119,7 @@ impl Default for EnvoySettings {
             client_id_header: "x-rolegate-client-id".to_owned(),
             stat_prefix: "rolegate".to_owned(),
             cache_size: 10_000,
+            cache_bytes: crate::cache::DEFAULT_MAX_BYTES,
             forward_authorization: false,
             forward_identity: true,
             audit_log: true,
@@ -165,5 +170,18 @@ impl Policy {
 
     pub fn realm(&self) -> &str {
         &self.realm
+    }
+
+    /// A raw request target in canonical form, refused (400 `invalid_path`)
+    /// when it is ambiguous or when the upstream could read it as another
+    /// resource (see [`crate::path::UpstreamPaths`]). What decisions and the
+    /// matrix match.
+    pub fn canonical_path(
+        &self,
+        target: &str,
+    ) -> Result<crate::path::CanonicalPath, crate::path::PathError> {
+        let canonical = crate::path::canonicalize(target)?;
+        crate::path::check_upstream_spelling(&canonical.path, &self.upstream_paths)?;
+        Ok(canonical)
     }
 }

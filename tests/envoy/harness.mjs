@@ -10,7 +10,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { envoyBootstrap } from '../../pkg/node.js';
 
-export const FILTER_WASM = fileURLToPath(new URL('../../target/envoy/rolegate_filter.wasm', import.meta.url));
+// ROLEGATE_FILTER_WASM runs the tests against another build (e.g. main's, to see a regression test fail there).
+export const FILTER_WASM = process.env.ROLEGATE_FILTER_WASM ?? fileURLToPath(new URL('../../target/envoy/rolegate_filter.wasm', import.meta.url));
 
 const running = new Set();
 function killAll() {
@@ -76,7 +77,7 @@ export async function startUpstream() {
  * Starts Envoy with one listener per policy. Resolves when every listener
  * accepts connections; rejects with Envoy's log if it does not start.
  */
-export async function startEnvoy({ policies, upstreamPort, timeoutMs = 60_000, extraArgs = [], directResponse = false, clusters = [], concurrency = 1 }) {
+export async function startEnvoy({ policies, upstreamPort, timeoutMs = 60_000, extraArgs = [], directResponse = false, clusters = [], concurrency = 1, underscoreHeaders }) {
   if (!existsSync(FILTER_WASM)) throw new Error(`${FILTER_WASM} is missing: run scripts/build-filter.sh`);
   const dir = mkdtempSync(join(tmpdir(), 'rolegate-envoy-'));
   const adminPort = await freePort();
@@ -89,6 +90,7 @@ export async function startEnvoy({ policies, upstreamPort, timeoutMs = 60_000, e
     adminPort,
     directResponse,
     clusters,
+    underscoreHeaders,
   });
   const configPath = join(dir, 'envoy.yaml');
   writeFileSync(configPath, config);

@@ -246,3 +246,22 @@ test('createClient adds a Pexip-style OAuth2 client and hands out its private ke
   const external = { ...noEndpoint, issuers: [{ issuer, audiences: ['api'], jwks: { keys: [generateKey({ alg: 'ES256' }).publicJwk] }, algorithms: ['ES256'] }] };
   assert.doesNotMatch(envoyConfig(external), /buffer|direct_response/);
 });
+
+test('the token endpoint is routed as Envoy routes it: its exact path is answered, every other spelling decided', () => {
+  const signing = generateKey({ alg: 'ES256', kid: 'node-1' }).privateJwk;
+  const policy = Policy.parse({
+    token_endpoint: { issuer: 'https://manager.test', audience: 'admin-api', signing_key: signing, active_tokens_role: 'admin' },
+    roles: [{ name: 'admin', required_attributes: [{ claim: 'role', value: 'admin' }], rules: [{ effect: 'allow', methods: ['*'], paths: ['/**'] }] }],
+  });
+  for (const path of ['/oauth/token/', '/oauth/token/?x=1', '/oauth/tokens/']) {
+    const d = policy.decide({ method: 'POST', path, headers: {}, now: NOW });
+    assert.equal(d.reason, 'token_endpoint', path);
+    assert.equal(d.allowed, false, path);
+    assert.ok(d.trace.some((s) => s.step === 'route'), path);
+  }
+  for (const path of ['//oauth/token/', '/oauth/./token/', '/%6Fauth/token/', '/x/../oauth/token/']) {
+    const d = policy.decide({ method: 'POST', path, headers: { 'x-rolegate-roles': 'admin' }, now: NOW });
+    assert.equal(d.reason, 'missing_credentials', path);
+    assert.equal(d.status, 401, path);
+  }
+});

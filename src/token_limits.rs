@@ -1,0 +1,255 @@
+//! The token endpoint's shares of its shared storage: each client may hold
+//! only so many active tokens and be issued only so many a minute, so one
+//! client (a leaked key, a runaway script) exhausts its own share and never
+//! another client's. Hosts keep the records ([`crate::token_endpoint::TokenStore`]);
+//! what fits is decided here, inside each host's atomic update.
+
+use crate::token_endpoint::ActiveToken;
+use std::collections::BTreeMap;
+
+/// Per-client limits of the token endpoint (`token_endpoint.client_limits`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClientLimits {
+    /// Tokens a client may hold that have not expired.
+    pub active_tokens: usize,
+    /// Tokens a client may be issued in any 60 seconds.
+    pub tokens_per_minute: usize,
+}
+
+impl Default for ClientLimits {
+    fn default() -> Self {
+        // A script that fetches a token for every run, once a minute, holds
+        // 60 one-hour tokens; 100 leaves room. 30 a minute is far beyond
+        // any client that reuses its token, and bounds a flood.
+        ClientLimits {
+            active_tokens: 100,
+            tokens_per_minute: 30,
+        }
+    }
+}
+
+impl ClientLimits {
+    /// Assertion ids a client may have remembered at once: as many as it can
+    /// be issued tokens while one is remembered (an id is recorded only for
+    /// an assertion within the limits, and kept for at most `retention`
+    /// seconds), so a client within its rate never meets this bound.
+    pub fn assertions_in_flight(&self, retention: u64) -> usize {
+        let minutes = usize::try_from(retention.div_ceil(60)).unwrap_or(usize::MAX);
+        self.tokens_per_minute
+            .saturating_mul(minutes.saturating_add(1))
+            .max(1)
+    }
+}
+
+/// Why storage refused: a client over its share (HTTP 429), or the storage
+/// itself failing (503).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refusal {
+    /// The client is over one of its limits; it may retry after this many seconds.
+    Limit {
+        detail: String,
+        retry_after: u64,
+    },
+    Unavailable(String),
+}
+
+impl From<String> for Refusal {
+    fn from(why: String) -> Self {
+        Refusal::Unavailable(why)
+    }
+}
+
+/// The key an assertion id is remembered under: ids are per client.
+pub(crate) fn jti_key(client_id: &str, jti: &str) -> String {
+    format!("{client_id}\u{1f}{jti}")
+}
+
+/// Records `client_id`'s assertion id `jti` until `until` in `jtis`,
+/// dropping expired ids first. `Ok(false)`: seen before (a replay).
+pub fn record_jti(
+    jtis: &mut BTreeMap<String, u64>,
+    client_id: &str,
+    jti: &str,
+    until: u64,
+    now: u64,
+    in_flight: usize,
+) -> Result<bool, Refusal> {
+    jtis.retain(|_, until| *until > now);
+    let key = jti_key(client_id, jti);
+    if jtis.contains_key(&key) {
+        return Ok(false);
+    }
+    let prefix = jti_key(client_id, "");
+    let own: Vec<u64> = jtis
+        .range(prefix.clone()..)
+        .take_while(|(k, _)| k.starts_with(&prefix))
+        .map(|(_, until)| *until)
+        .collect();
+    if own.len() >= in_flight {
+        let retry_after = own
+            .iter()
+            .min()
+            .map_or(60, |u| u.saturating_sub(now).max(1));
+        return Err(Refusal::Limit {
+            detail: format!(
+                "client {client_id} has {} assertions in flight, its limit; retry later",
+                own.len()
+            ),
+            retry_after,
+        });
+    }
+    jtis.insert(key, until);
+    Ok(true)
+}
+
+/// Whether `client_id` may be issued another token now (expired tokens do
+/// not count). Read-only: checked before an assertion is spent, and again
+/// in the atomic [`admit_token`].
+pub fn check_share(
+    tokens: &[ActiveToken],
+    client_id: &str,
+    now: u64,
+    limits: &ClientLimits,
+) -> Result<(), Refusal> {
+    let own = || {
+        tokens
+            .iter()
+            .filter(move |t| t.client_id == client_id && t.expires_at > now)
+    };
+    let active = own().count();
+    if active >= limits.active_tokens {
+        let retry_after = own()
+            .map(|t| t.expires_at.saturating_sub(now))
+            .min()
+            .unwrap_or(60)
+            .max(1);
+        return Err(Refusal::Limit {
+            detail: format!(
+                "client {client_id} holds {active} active tokens, its limit \
+                 (token_endpoint.client_limits.active_tokens); reuse a token until it expires"
+            ),
+            retry_after,
+        });
+    }
+    let window_start = now.saturating_sub(59);
+    let recent = || own().filter(move |t| t.issued_at >= window_start);
+    let issued = recent().count();
+    if issued >= limits.tokens_per_minute {
+        let retry_after = recent()
+            .map(|t| (t.issued_at + 60).saturating_sub(now))
+            .min()
+            .unwrap_or(60)
+            .max(1);
+        return Err(Refusal::Limit {
+            detail: format!(
+                "client {client_id} was issued {issued} tokens in the last minute, its limit \
+                 (token_endpoint.client_limits.tokens_per_minute)"
+            ),
+            retry_after,
+        });
+    }
+    Ok(())
+}
+
+/// Adds an issued token to `tokens` if its client's share allows,
+/// reclaiming expired tokens first.
+pub fn admit_token(
+    tokens: &mut Vec<ActiveToken>,
+    token: &ActiveToken,
+    now: u64,
+    limits: &ClientLimits,
+) -> Result<(), Refusal> {
+    tokens.retain(|t| t.expires_at > now);
+    check_share(tokens, &token.client_id, now, limits)?;
+    tokens.push(token.clone());
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn token(client: &str, issued_at: u64, expires_at: u64) -> ActiveToken {
+        ActiveToken {
+            client_id: client.to_owned(),
+            name: client.to_owned(),
+            role: "r".to_owned(),
+            jti: format!("{client}-{issued_at}-{expires_at}"),
+            issued_at,
+            expires_at,
+        }
+    }
+
+    #[test]
+    fn a_client_exhausts_only_its_own_share() {
+        let limits = ClientLimits {
+            active_tokens: 3,
+            tokens_per_minute: 100,
+        };
+        let mut tokens = Vec::new();
+        for i in 0..3 {
+            admit_token(&mut tokens, &token("a", 100 + i, 1000), 100 + i, &limits).unwrap();
+        }
+        let refused = admit_token(&mut tokens, &token("a", 110, 1000), 110, &limits);
+        assert!(
+            matches!(
+                &refused,
+                Err(Refusal::Limit {
+                    retry_after: 890,
+                    ..
+                })
+            ),
+            "{refused:?}"
+        );
+        // Another client is untouched.
+        admit_token(&mut tokens, &token("b", 110, 1000), 110, &limits).unwrap();
+        // Expired tokens are reclaimed first.
+        admit_token(&mut tokens, &token("a", 1000, 2000), 1000, &limits).unwrap();
+        assert_eq!(tokens.len(), 1);
+    }
+
+    #[test]
+    fn the_issue_rate_is_per_client_and_per_minute() {
+        let limits = ClientLimits {
+            active_tokens: 100,
+            tokens_per_minute: 2,
+        };
+        let mut tokens = Vec::new();
+        admit_token(&mut tokens, &token("a", 100, 9999), 100, &limits).unwrap();
+        admit_token(&mut tokens, &token("a", 130, 9999), 130, &limits).unwrap();
+        let refused = admit_token(&mut tokens, &token("a", 140, 9999), 140, &limits);
+        assert!(
+            matches!(
+                &refused,
+                Err(Refusal::Limit {
+                    retry_after: 20,
+                    ..
+                })
+            ),
+            "{refused:?}"
+        );
+        admit_token(&mut tokens, &token("b", 140, 9999), 140, &limits).unwrap();
+        // A minute after the first, one more.
+        admit_token(&mut tokens, &token("a", 160, 9999), 160, &limits).unwrap();
+    }
+
+    #[test]
+    fn assertion_ids_are_bounded_per_client() {
+        let mut jtis = BTreeMap::new();
+        assert_eq!(record_jti(&mut jtis, "a", "1", 200, 100, 2), Ok(true));
+        assert_eq!(record_jti(&mut jtis, "a", "1", 200, 100, 2), Ok(false));
+        assert_eq!(record_jti(&mut jtis, "a", "2", 300, 100, 2), Ok(true));
+        assert!(matches!(
+            record_jti(&mut jtis, "a", "3", 300, 100, 2),
+            Err(Refusal::Limit {
+                retry_after: 100,
+                ..
+            })
+        ));
+        // Client "ab" shares a's prefix letters, not its share.
+        assert_eq!(record_jti(&mut jtis, "ab", "1", 300, 100, 2), Ok(true));
+        // Expired ids go first.
+        assert_eq!(record_jti(&mut jtis, "a", "3", 400, 250, 2), Ok(true));
+        assert_eq!(ClientLimits::default().assertions_in_flight(720), 30 * 13);
+    }
+}
