@@ -77,6 +77,7 @@ const commands = {
     const policy = loadPolicy(file);
     const roles = policy.roles;
     console.log(`${file}: ok (${roles.length} roles: ${roles.map((r) => (r.enabled ? r.name : `${r.name} [disabled]`)).join(', ')}; mode ${policy.mode})`);
+    for (const notice of policy.notices) console.log(`${file}: note: ${notice}`);
     return 0;
   },
 

@@ -173,6 +173,8 @@ export class Policy {
   matrix(request: MatrixRequest): Matrix;
   readonly roles: RoleSummary[];
   readonly mode: 'enforce' | 'dry_run';
+  /** What loading skipped (e.g. a JWKS's encryption keys), each naming its JSON path. */
+  readonly notices: string[];
   /** The token endpoint (`token_endpoint`) and its clients; null without one. */
   readonly tokenEndpoint: TokenEndpointSummary | null;
   /** Releases the wasm memory now instead of at garbage collection. */

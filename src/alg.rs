@@ -16,7 +16,11 @@ pub enum Alg {
     PS512,
     ES256,
     ES384,
+    /// RFC 8037's polymorphic name; on an Ed25519 key the same as [`Alg::Ed25519`].
     EdDSA,
+    /// RFC 9864's fully-specified EdDSA with Ed25519 (node-oidc-provider,
+    /// openid-client and oauth4webapi sign with it).
+    Ed25519,
 }
 
 /// The kind of key an algorithm verifies with. Keeping the curve in the type
@@ -31,7 +35,7 @@ pub enum KeyType {
 }
 
 impl Alg {
-    pub const ALL: [Alg; 12] = [
+    pub const ALL: [Alg; 13] = [
         Alg::HS256,
         Alg::HS384,
         Alg::HS512,
@@ -44,6 +48,7 @@ impl Alg {
         Alg::ES256,
         Alg::ES384,
         Alg::EdDSA,
+        Alg::Ed25519,
     ];
 
     /// Exact, case-sensitive name lookup (RFC 7515 §4.1.1: `alg` is case-sensitive).
@@ -65,6 +70,7 @@ impl Alg {
             Alg::ES256 => "ES256",
             Alg::ES384 => "ES384",
             Alg::EdDSA => "EdDSA",
+            Alg::Ed25519 => "Ed25519",
         }
     }
 
@@ -76,7 +82,7 @@ impl Alg {
             }
             Alg::ES256 => KeyType::EcP256,
             Alg::ES384 => KeyType::EcP384,
-            Alg::EdDSA => KeyType::Ed25519,
+            Alg::EdDSA | Alg::Ed25519 => KeyType::Ed25519,
         }
     }
 
@@ -104,8 +110,17 @@ impl Alg {
             Alg::PS512 => J::PS512,
             Alg::ES256 => J::ES256,
             Alg::ES384 => J::ES384,
-            Alg::EdDSA => J::EdDSA,
+            Alg::EdDSA | Alg::Ed25519 => J::EdDSA,
         }
+    }
+}
+
+impl Alg {
+    /// Whether a key whose JWK says `alg: self` may verify `other`: the same
+    /// algorithm, or EdDSA and Ed25519, which on an Ed25519 key are one.
+    pub fn admits(self, other: Alg) -> bool {
+        self == other
+            || (self.key_type() == KeyType::Ed25519 && other.key_type() == KeyType::Ed25519)
     }
 }
 
@@ -148,6 +163,15 @@ mod tests {
         assert_eq!(Alg::from_name("rs256"), None);
         assert_eq!(Alg::from_name("none"), None);
         assert_eq!(Alg::from_name("ES512"), None);
+    }
+
+    #[test]
+    fn eddsa_and_ed25519_are_one_algorithm_on_an_ed25519_key() {
+        assert_eq!(Alg::from_name("Ed25519"), Some(Alg::Ed25519));
+        assert_eq!(Alg::Ed25519.key_type(), KeyType::Ed25519);
+        assert!(Alg::EdDSA.admits(Alg::Ed25519) && Alg::Ed25519.admits(Alg::EdDSA));
+        assert!(!Alg::ES256.admits(Alg::ES384));
+        assert!(!Alg::EdDSA.admits(Alg::ES256));
     }
 
     #[test]

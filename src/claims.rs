@@ -5,16 +5,36 @@ use serde_json::{Map, Value};
 /// A claim name from the policy. A literal top-level key is looked up first
 /// (names with dots and URIs such as `https://example.com/roles` are common),
 /// then the name as a dotted path into nested objects (`realm_access.roles`).
+/// A name starting with `/` is an RFC 6901 JSON Pointer instead, for keys
+/// that themselves contain dots: `/resource_access/pa.admin/roles` (`~1`
+/// stands for `/` and `~0` for `~` within a key).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClaimPath {
     name: String,
     dotted: Vec<String>,
+    /// The keys of a JSON Pointer, unescaped.
+    pointer: Option<Vec<String>>,
 }
 
 impl ClaimPath {
     pub fn parse(name: &str) -> Result<ClaimPath, String> {
         if name.is_empty() {
             return Err("a claim name must not be empty".to_owned());
+        }
+        if let Some(rest) = name.strip_prefix('/') {
+            let mut keys = Vec::new();
+            for raw in rest.split('/') {
+                keys.push(unescape_pointer(raw).ok_or_else(|| {
+                    format!(
+                        "JSON Pointer {name}: '~' must be followed by 0 or 1 (~0 is '~', ~1 is '/')"
+                    )
+                })?);
+            }
+            return Ok(ClaimPath {
+                name: name.to_owned(),
+                dotted: Vec::new(),
+                pointer: Some(keys),
+            });
         }
         let dotted: Vec<String> = if name.contains('.') {
             name.split('.').map(str::to_owned).collect()
@@ -24,6 +44,7 @@ impl ClaimPath {
         Ok(ClaimPath {
             name: name.to_owned(),
             dotted,
+            pointer: None,
         })
     }
 
@@ -32,6 +53,18 @@ impl ClaimPath {
     }
 
     pub fn lookup<'a>(&self, claims: &'a Map<String, Value>) -> Option<&'a Value> {
+        if let Some(keys) = &self.pointer {
+            let (first, rest) = keys.split_first()?;
+            let mut current = claims.get(first)?;
+            for key in rest {
+                current = match current {
+                    Value::Object(map) => map.get(key)?,
+                    Value::Array(items) => items.get(array_index(key)?)?,
+                    _ => return None,
+                };
+            }
+            return Some(current);
+        }
         if let Some(v) = claims.get(&self.name) {
             return Some(v);
         }
@@ -41,6 +74,34 @@ impl ClaimPath {
             current = current.as_object()?.get(key)?;
         }
         Some(current)
+    }
+}
+
+/// An RFC 6901 reference token's key: `~1` is `/`, `~0` is `~`.
+fn unescape_pointer(raw: &str) -> Option<String> {
+    let mut out = String::with_capacity(raw.len());
+    let mut chars = raw.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '~' => match chars.next()? {
+                '0' => out.push('~'),
+                '1' => out.push('/'),
+                _ => return None,
+            },
+            c => out.push(c),
+        }
+    }
+    Some(out)
+}
+
+/// An RFC 6901 array index: `0` or digits without a leading zero.
+fn array_index(key: &str) -> Option<usize> {
+    let canonical =
+        key == "0" || (!key.starts_with('0') && key.bytes().all(|b| b.is_ascii_digit()));
+    if canonical {
+        key.parse().ok()
+    } else {
+        None
     }
 }
 
@@ -58,17 +119,44 @@ pub fn value_matches(claim: &Value, expected: &str) -> bool {
 /// `scp` (array of strings, or a space-delimited string). A claim of any other
 /// shape is an error, not "no scopes", so a malformed token is named as such.
 pub fn scopes(claims: &Map<String, Value>) -> Result<Vec<&str>, &'static str> {
+    // `scope` wins when both are present (RFC 9068 names `scope`).
     match (claims.get("scope"), claims.get("scp")) {
-        (Some(Value::String(s)), _) => Ok(s.split(' ').filter(|s| !s.is_empty()).collect()),
-        (Some(_), _) => Err("the scope claim must be a space-delimited string"),
-        (None, Some(Value::String(s))) => Ok(s.split(' ').filter(|s| !s.is_empty()).collect()),
-        (None, Some(Value::Array(items))) => items
-            .iter()
-            .map(|v| v.as_str().ok_or("the scp claim must hold only strings"))
-            .collect(),
-        (None, Some(_)) => Err("the scp claim must be an array of strings"),
+        (Some(v), _) => scope_words(
+            v,
+            "the scope claim must be a space-delimited string or an array of strings",
+        ),
+        (None, Some(v)) => scope_words(
+            v,
+            "the scp claim must be a space-delimited string or an array of strings",
+        ),
         (None, None) => Ok(Vec::new()),
     }
+}
+
+/// A scope claim's words: a space-delimited string (RFC 8693 §4.2) or an
+/// array of strings (PingFederate, Okta, Ory Hydra), each entry itself
+/// possibly several space-delimited words.
+fn scope_words<'c>(value: &'c Value, shape: &'static str) -> Result<Vec<&'c str>, &'static str> {
+    let words = |s: &'c str| s.split(' ').filter(|w| !w.is_empty());
+    match value {
+        Value::String(s) => Ok(words(s).collect()),
+        Value::Array(items) => {
+            let mut all = Vec::new();
+            for item in items {
+                match item {
+                    Value::String(s) => all.extend(words(s)),
+                    _ => return Err(shape),
+                }
+            }
+            Ok(all)
+        }
+        _ => Err(shape),
+    }
+}
+
+/// Text bounded in length for logs and traces (quoted as JSON).
+pub fn preview_str(text: &str) -> String {
+    preview(&Value::String(text.to_owned()))
 }
 
 /// A short rendering of a claim value for traces, bounded in length.
@@ -124,6 +212,27 @@ mod tests {
     }
 
     #[test]
+    fn json_pointers_reach_keys_with_dots() {
+        let claims = obj(
+            json!({"resource_access": {"pa.admin": {"roles": ["admin"]}, "a/b": {"c~d": 1}},
+                                 "list": [{"x": "y"}], "pa.admin": "top"}),
+        );
+        let at = |p: &str| ClaimPath::parse(p).unwrap().lookup(&claims).cloned();
+        assert_eq!(
+            at("/resource_access/pa.admin/roles"),
+            Some(json!(["admin"]))
+        );
+        assert_eq!(at("/resource_access/a~1b/c~0d"), Some(json!(1)));
+        assert_eq!(at("/list/0/x"), Some(json!("y")));
+        assert_eq!(at("/list/00/x"), None);
+        assert_eq!(at("/resource_access/pa/admin"), None);
+        // The dotted form cannot say it: it reads the top-level key first.
+        assert_eq!(at("pa.admin"), Some(json!("top")));
+        assert_eq!(at("resource_access.pa.admin.roles"), None);
+        assert!(ClaimPath::parse("/a~2b").is_err());
+    }
+
+    #[test]
     fn scope_shapes() {
         assert_eq!(scopes(&obj(json!({"scope": "a  b"}))).unwrap(), ["a", "b"]);
         assert_eq!(
@@ -132,7 +241,16 @@ mod tests {
         );
         assert_eq!(scopes(&obj(json!({"scp": "a b"}))).unwrap(), ["a", "b"]);
         assert!(scopes(&obj(json!({}))).unwrap().is_empty());
-        assert!(scopes(&obj(json!({"scope": ["a"]}))).is_err());
+        assert_eq!(
+            scopes(&obj(json!({"scope": ["admin", "openid"]}))).unwrap(),
+            ["admin", "openid"]
+        );
+        assert_eq!(
+            scopes(&obj(json!({"scope": ["a b", "c"]}))).unwrap(),
+            ["a", "b", "c"]
+        );
+        assert!(scopes(&obj(json!({"scope": ["a", 1]}))).is_err());
+        assert!(scopes(&obj(json!({"scope": 1}))).is_err());
         assert!(scopes(&obj(json!({"scp": ["a", 1]}))).is_err());
         assert!(scopes(&obj(json!({"scp": 1}))).is_err());
     }

@@ -723,6 +723,17 @@ impl<'p> Evaluation<'p> {
                     self.credential = Credential::Bearer;
                     self.trace
                         .step("credentials", true, || "bearer token".to_owned());
+                    // Whatever a cache knows of it: the policy's own cap.
+                    let cap = self.policy.max_token_bytes;
+                    if bearer.len() > cap {
+                        return Err(self.invalid_token(TokenError {
+                            kind: TokenErrorKind::TooLarge,
+                            detail: format!(
+                                "{} bytes; this policy accepts at most {cap} (max_token_bytes)",
+                                bearer.len()
+                            ),
+                        }));
+                    }
                     match prior {
                         Prior::Verified(v) => {
                             self.trace.step("token.signature", true, || {

@@ -68,7 +68,7 @@ impl VerificationKey {
             ));
         }
         if let Some(own) = self.alg {
-            if own != alg {
+            if !own.admits(alg) {
                 return Err(format!("key {} is for {own} only, not {alg}", self.name()));
             }
         }
@@ -121,6 +121,70 @@ pub fn b64url_decode(text: &str) -> Option<Vec<u8>> {
 
 pub fn b64url_encode(bytes: &[u8]) -> String {
     URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// JWE key-management algorithms (RFC 7518 §4): a key with one of these
+/// encrypts, it never verifies a signature.
+const ENCRYPTION_ALGS: [&str; 17] = [
+    "RSA1_5",
+    "RSA-OAEP",
+    "RSA-OAEP-256",
+    "RSA-OAEP-384",
+    "RSA-OAEP-512",
+    "A128KW",
+    "A192KW",
+    "A256KW",
+    "dir",
+    "ECDH-ES",
+    "ECDH-ES+A128KW",
+    "ECDH-ES+A192KW",
+    "ECDH-ES+A256KW",
+    "A128GCMKW",
+    "A192GCMKW",
+    "A256GCMKW",
+    "PBES2-HS256+A128KW",
+];
+
+/// Why a key of a pasted JWKS is skipped rather than refused: RFC 7517 sets
+/// hold keys for other uses (Keycloak publishes its encryption key beside
+/// the signing key) and algorithms or curves a reader does not support.
+/// `None` for a key rolegate reads (and then checks strictly).
+pub(crate) fn skip_reason(value: &Value) -> Option<String> {
+    let jwk = value.as_object()?;
+    let text = |k: &str| jwk.get(k).and_then(Value::as_str);
+    if text("use") == Some("enc") {
+        return Some("an encryption key (use: enc)".to_owned());
+    }
+    if let Some(ops) = jwk.get("key_ops").and_then(Value::as_array) {
+        if !ops.iter().any(|op| op.as_str() == Some("verify")) {
+            return Some("its key_ops do not include verify".to_owned());
+        }
+    }
+    if let Some(alg) = text("alg") {
+        if ENCRYPTION_ALGS.contains(&alg) || alg.starts_with("PBES2-") {
+            return Some(format!("an encryption key (alg {alg})"));
+        }
+        if Alg::from_name(alg).is_none() && !alg.eq_ignore_ascii_case("none") {
+            return Some(format!(
+                "algorithm {} is not supported (rolegate verifies {})",
+                alg.escape_debug(),
+                crate::alg::known_names()
+            ));
+        }
+    }
+    match (text("kty"), text("crv")) {
+        (Some("RSA" | "oct"), _)
+        | (Some("EC"), Some("P-256" | "P-384"))
+        | (Some("OKP"), Some("Ed25519")) => None,
+        // Missing members are the strict parser's to report.
+        (None, _) | (Some("EC" | "OKP"), None) => None,
+        (Some(kty), crv) => Some(format!(
+            "key type {}{} is not supported",
+            kty.escape_debug(),
+            crv.map(|c| format!(" ({})", c.escape_debug()))
+                .unwrap_or_default()
+        )),
+    }
 }
 
 /// Parses one JWK from a policy's `jwks.keys[i]`.

@@ -340,7 +340,24 @@ fn get_call(index: usize, purpose: Purpose, remote: &RemoteSource, url: &Url) ->
 fn checked_body(result: HttpResult, max: usize) -> Result<Vec<u8>, String> {
     let (status, body) = result?;
     if status != 200 {
-        return Err(format!("the server answered {status}"));
+        // An OAuth error answer says why (RFC 6749 §5.2, RFC 7662 §2.3):
+        // node-oidc-provider answers 400 unsupported_token_type, for one.
+        let said = parse_strict_object(body.get(..body.len().min(4096)).unwrap_or_default())
+            .ok()
+            .and_then(|doc| {
+                let text = |k: &str| {
+                    doc.get(k)
+                        .and_then(Value::as_str)
+                        .map(crate::claims::preview_str)
+                };
+                let error = text("error")?;
+                Some(match text("error_description") {
+                    Some(d) => format!(": {error} ({d})"),
+                    None => format!(": {error}"),
+                })
+            })
+            .unwrap_or_default();
+        return Err(format!("the server answered {status}{said}"));
     }
     if body.len() > max {
         return Err(format!(
@@ -501,6 +518,18 @@ pub(crate) enum Introspected {
 }
 
 /// Interprets an RFC 7662 answer for `issuer`.
+impl crate::policy::Policy {
+    /// Why the answer to introspection call `call` is unusable (status and
+    /// the server's `error`), for hosts to log; `None` when it is usable.
+    pub fn introspection_problem(&self, call: &HttpCall, result: &HttpResult) -> Option<String> {
+        let issuer = self.issuers.get(call.issuer)?;
+        match interpret_introspection(issuer, result.clone(), 0) {
+            Introspected::Unavailable(why) => Some(why),
+            _ => None,
+        }
+    }
+}
+
 pub(crate) fn interpret_introspection(
     issuer: &Issuer,
     result: HttpResult,

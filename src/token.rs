@@ -10,8 +10,14 @@ use crate::remote::KeyStore;
 use crate::trace::Tracer;
 use serde_json::{Map, Value};
 
-/// Largest token accepted, in bytes.
-pub const MAX_TOKEN_BYTES: usize = 8192;
+/// Largest token ever parsed, in bytes: Envoy's default limit for all
+/// request headers together is 60 KiB, so no larger token can arrive.
+pub const MAX_TOKEN_BYTES: usize = 64 * 1024;
+
+/// The default of a policy's `max_token_bytes`: Entra ID puts up to 200
+/// group ids in a token (~11 KB) and Keycloak tokens with many roles are
+/// alike; 32 KiB admits them with room, and a tighter policy can say less.
+pub const DEFAULT_MAX_TOKEN_BYTES: usize = 32 * 1024;
 
 /// Header parameters that carry or point to keys. rolegate never takes a key
 /// from the token itself; these are ignored (and the trace says so).
@@ -247,9 +253,10 @@ impl<'t> CompactJws<'t> {
         })
     }
 
-    /// Whether `alg` is one of the issuer's `algorithms`.
+    /// Whether `alg` is one of the issuer's `algorithms` (`EdDSA` and
+    /// `Ed25519` name the same algorithm: rolegate's only EdDSA curve is Ed25519).
     pub fn check_algorithm(&self, algorithms: &[Alg]) -> Result<(), TokenError> {
-        if algorithms.contains(&self.alg) {
+        if algorithms.iter().any(|a| a.admits(self.alg)) {
             return Ok(());
         }
         fail(
@@ -607,7 +614,7 @@ pub(crate) fn check_claims(
         )
     });
 
-    check_audience(issuer, claims.get("aud"))?;
+    check_audience(issuer, claims)?;
     trace.step("token.audience", true, || {
         "aud matches an expected audience".to_owned()
     });
@@ -620,10 +627,34 @@ pub(crate) fn check_claims(
     })
 }
 
-fn check_audience(issuer: &Issuer, aud: Option<&Value>) -> Result<(), TokenError> {
+fn check_audience(issuer: &Issuer, claims: &Map<String, Value>) -> Result<(), TokenError> {
     use TokenErrorKind::*;
     let expected = |a: &str| issuer.audiences.iter().any(|e| e == a);
-    let matched = match aud {
+    let matched = match claims.get("aud") {
+        // AWS Cognito access tokens name their app client instead; accepted
+        // only where the policy lists the clients, never skipped.
+        // Ory Hydra writes `aud: []` when no audience was requested.
+        None | Some(Value::Array(_))
+            if !issuer.client_ids.is_empty()
+                && claims
+                    .get("aud")
+                    .is_none_or(|a| a.as_array().is_some_and(Vec::is_empty)) =>
+        {
+            return match claims.get("client_id") {
+                Some(Value::String(id)) if issuer.client_ids.contains(id) => Ok(()),
+                Some(Value::String(id)) => fail(
+                    WrongAudience,
+                    format!(
+                        "the token has no aud and its client_id \"{}\" is none of client_ids",
+                        id.escape_debug()
+                    ),
+                ),
+                _ => fail(
+                    MissingAudience,
+                    "the token has neither aud nor a string client_id",
+                ),
+            };
+        }
         None => return fail(MissingAudience, "the token has no aud claim"),
         Some(Value::String(a)) => expected(a),
         Some(Value::Array(items)) if !items.is_empty() => {
@@ -661,7 +692,10 @@ fn check_audience(issuer: &Issuer, aud: Option<&Value>) -> Result<(), TokenError
             WrongAudience,
             format!(
                 "aud {} is none of {}",
-                aud.map(crate::claims::preview).unwrap_or_default(),
+                claims
+                    .get("aud")
+                    .map(crate::claims::preview)
+                    .unwrap_or_default(),
                 issuer.audiences.join(", ")
             ),
         )

@@ -19,11 +19,21 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
 
-/// Longest client assertion lifetime accepted: it bounds how long a `jti`
-/// must be remembered.
-const MAX_ASSERTION_SECONDS: u64 = 600;
+/// The default of `max_assertion_seconds`, the longest client assertion
+/// lifetime accepted (it bounds how long a `jti` is remembered): authlib's
+/// `PrivateKeyJWT` signs assertions valid 3600 s and cannot be told otherwise.
+const DEFAULT_MAX_ASSERTION_SECONDS: u64 = 3600;
 const LEEWAY_SECONDS: u64 = 60;
-const MAX_BODY_BYTES: usize = 16_384;
+/// Largest token request body read (a form with one assertion is ~1 KiB).
+pub const MAX_BODY_BYTES: usize = 16_384;
+
+/// The answer to a token request whose body is over [`MAX_BODY_BYTES`]
+/// (hosts that stream bodies send it as soon as they see that).
+pub fn body_too_large() -> Reply {
+    let mut r = oauth_error("invalid_request", "the request body is too large");
+    r.status = 413;
+    r
+}
 
 /// A client of the token endpoint.
 #[derive(Debug)]
@@ -48,6 +58,8 @@ pub struct TokenEndpoint {
     pub clients: Vec<OAuthClient>,
     /// Each client's share of the shared storage.
     pub client_limits: ClientLimits,
+    /// Longest client assertion lifetime accepted.
+    pub max_assertion_seconds: u64,
     signing: SigningKey,
     kid: String,
 }
@@ -130,9 +142,38 @@ pub struct Reply {
     pub status: u16,
     pub headers: Vec<(&'static str, String)>,
     pub body: String,
+    /// What the audit line says of it (never a token or an assertion).
+    pub audit: ReplyAudit,
+}
+
+/// Who asked and why an endpoint refused, for the audit log.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ReplyAudit {
+    /// The RFC 6749 error code, when refused.
+    pub error: Option<String>,
+    /// Why, in words (the `error_description`).
+    pub reason: Option<String>,
+    /// The client the request named (its assertion's `iss` or `client_id`),
+    /// verified or not.
+    pub client_id: Option<String>,
+}
+
+impl Reply {
+    /// One JSON line for the audit log of `endpoint` (`token`, `list_tokens`).
+    pub fn audit_line(&self, endpoint: &str) -> String {
+        json!({"rolegate": endpoint, "status": self.status, "error": self.audit.error,
+               "reason": self.audit.reason, "client_id": self.audit.client_id})
+        .to_string()
+    }
 }
 
 fn reply(status: u16, body: Value) -> Reply {
+    let text = |k: &str| body.get(k).and_then(Value::as_str).map(str::to_owned);
+    let audit = ReplyAudit {
+        error: text("error"),
+        reason: text("error_description").or_else(|| text("cause")),
+        client_id: None,
+    };
     Reply {
         status,
         headers: vec![
@@ -141,7 +182,30 @@ fn reply(status: u16, body: Value) -> Reply {
             ("pragma", "no-cache".to_owned()),
         ],
         body: body.to_string(),
+        audit,
     }
+}
+
+/// The client a token request names, for the audit log: its `client_id`
+/// field, else its assertion's `iss` (unverified; at most 128 bytes).
+fn claimed_client(body: &[u8]) -> Option<String> {
+    let form = parse_form(body).ok()?;
+    let field = |name: &str| {
+        form.iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    };
+    let named = field("client_id").map(str::to_owned).or_else(|| {
+        let assertion = field("client_assertion").or_else(|| field("assertion"))?;
+        let jws = CompactJws::parse(assertion).ok()?;
+        let claims = crate::json::parse_strict_object(&jws.payload).ok()?;
+        claims.get("iss")?.as_str().map(str::to_owned)
+    })?;
+    let mut end = named.len().min(128);
+    while !named.is_char_boundary(end) {
+        end -= 1;
+    }
+    named.get(..end).map(str::to_owned)
 }
 
 /// A store's refusal: a client over its share (429, with when to retry),
@@ -244,6 +308,19 @@ impl Policy {
     /// Answers a token request: `grant_type=client_credentials` with a
     /// `private_key_jwt` client assertion, or the RFC 7523 JWT bearer grant.
     pub fn issue_token(&self, request: &Request, body: &[u8], store: &mut dyn TokenStore) -> Reply {
+        let mut reply = self.answer_token_request(request, body, store);
+        if reply.audit.client_id.is_none() {
+            reply.audit.client_id = claimed_client(body);
+        }
+        reply
+    }
+
+    fn answer_token_request(
+        &self,
+        request: &Request,
+        body: &[u8],
+        store: &mut dyn TokenStore,
+    ) -> Reply {
         let Some(endpoint) = self.token_endpoint.as_ref() else {
             return oauth_error("invalid_request", "this policy has no token endpoint");
         };
@@ -336,6 +413,11 @@ impl Policy {
                     status: denial.status,
                     headers: denial.headers,
                     body: denial.body,
+                    audit: ReplyAudit {
+                        error: Some(decision.reason.as_str().to_owned()),
+                        reason: decision.cause.map(str::to_owned),
+                        client_id: decision.client_id.clone(),
+                    },
                 }
             }
             Ok(roles) if !roles.contains(&endpoint.active_tokens_role) => reply(
@@ -411,10 +493,12 @@ impl TokenEndpoint {
         if now_f >= exp + LEEWAY_SECONDS as f64 {
             return Err("the assertion expired".into());
         }
-        if exp > now_f + (MAX_ASSERTION_SECONDS + LEEWAY_SECONDS) as f64 {
-            return Err(
-                format!("the assertion lives longer than {MAX_ASSERTION_SECONDS} seconds").into(),
-            );
+        let longest = self.max_assertion_seconds;
+        if exp > now_f + (longest + LEEWAY_SECONDS) as f64 {
+            return Err(format!(
+                "the assertion lives longer than {longest} seconds (max_assertion_seconds)"
+            )
+            .into());
         }
         if number("nbf").is_some_and(|nbf| nbf > now_f + LEEWAY_SECONDS as f64)
             || number("iat").is_some_and(|iat| iat > now_f + LEEWAY_SECONDS as f64)
@@ -436,7 +520,7 @@ impl TokenEndpoint {
         let until = exp as u64 + LEEWAY_SECONDS;
         let in_flight = self
             .client_limits
-            .assertions_in_flight(MAX_ASSERTION_SECONDS + 2 * LEEWAY_SECONDS);
+            .assertions_in_flight(self.max_assertion_seconds + 2 * LEEWAY_SECONDS);
         let first_use = store
             .update_assertions(&mut |seen| {
                 token_limits::record_jti(seen, &client.client_id, jti, until, now, in_flight)
@@ -799,6 +883,15 @@ pub(crate) fn compile(
         ));
     }
     let client_limits = compile_client_limits(doc.client_limits, &path.field("client_limits"))?;
+    let max_assertion_seconds = doc
+        .max_assertion_seconds
+        .unwrap_or(DEFAULT_MAX_ASSERTION_SECONDS);
+    if !(60..=86_400).contains(&max_assertion_seconds) {
+        return Err(PolicyError::value(
+            &path.field("max_assertion_seconds"),
+            format!("from 60 to 86400 seconds (default {DEFAULT_MAX_ASSERTION_SECONDS}, what authlib signs)"),
+        ));
+    }
     let known = || role_names.iter().map(String::as_str);
     if !role_names.contains(&doc.active_tokens_role) {
         return Err(PolicyError::unknown_role(
@@ -850,6 +943,7 @@ pub(crate) fn compile(
     let issuer = crate::policy::Issuer {
         issuer: doc.issuer.clone(),
         audiences: vec![doc.audience.clone()],
+        client_ids: Vec::new(),
         keys: vec![verification],
         algorithms: vec![Alg::ES256],
         token_type: Some("at+jwt".to_owned()),
@@ -870,6 +964,7 @@ pub(crate) fn compile(
             active_tokens_role: doc.active_tokens_role,
             clients: compiled,
             client_limits,
+            max_assertion_seconds,
             signing,
             kid,
         },

@@ -480,3 +480,35 @@ fn previews_say_remote_keys_cannot_be_checked() {
         .iter()
         .any(|s| s.detail.contains("a preview cannot")));
 }
+
+#[test]
+fn an_unusable_introspection_answer_says_why() {
+    let policy =
+        introspecting(json!({"client_auth": "client_secret_basic", "client_secret": "s3cr:t"}));
+    let mut state = policy.new_state();
+    let req = get("2YotnFZFEjr1zCsicMWpAA", NOW);
+    let call = expect_call(
+        policy.decide_step(&mut state, &req, OPTIONS),
+        Purpose::Introspection,
+    );
+    // node-oidc-provider, asked about a structured JWT with tokens: "all".
+    let refused: rolegate::remote::HttpResult = Ok((
+        400,
+        br#"{"error":"unsupported_token_type","error_description":"structured JWT Access Tokens can not be introspected"}"#.to_vec(),
+    ));
+    let why = policy.introspection_problem(&call, &refused).unwrap();
+    assert!(why.contains("400: \"unsupported_token_type\""), "{why}");
+    assert!(why.contains("can not be introspected"), "{why}");
+    let d = policy.decide_introspected(&mut state, &req, OPTIONS, &call, refused);
+    assert_eq!(
+        (d.status, d.cause),
+        (503, Some("introspection_unavailable"))
+    );
+    let bare: rolegate::remote::HttpResult = Ok((502, b"<html>bad gateway</html>".to_vec()));
+    assert_eq!(
+        policy.introspection_problem(&call, &bare).as_deref(),
+        Some("the server answered 502")
+    );
+    let fine: rolegate::remote::HttpResult = Ok((200, br#"{"active": false}"#.to_vec()));
+    assert_eq!(policy.introspection_problem(&call, &fine), None);
+}

@@ -194,7 +194,7 @@ fn bad_assertions_are_refused() {
         ),
         (
             "lives too long",
-            assertion(&keys, "ec-a", "c-admin", json!({"exp": NOW + 3600})),
+            assertion(&keys, "ec-a", "c-admin", json!({"exp": NOW + 3600 + 61})),
         ),
         (
             "issued in the future",
@@ -697,4 +697,57 @@ fn replay_protection_does_not_depend_on_the_signature_bytes() {
         .as_str()
         .unwrap()
         .contains("jti replayed"));
+}
+
+#[test]
+fn assertions_as_authlib_signs_them_are_accepted_and_the_cap_is_configurable() {
+    let keys = TestKeys::load();
+    let policy = policy(&keys, json!({}));
+    let mut store = MemoryTokenStore::default();
+    // authlib's PrivateKeyJWT: exp = iat + 3600, a float-free iat, a jti.
+    let authlib = assertion(&keys, "ec-a", "c-admin", json!({"exp": NOW + 3600}));
+    let (status, body) = issue(&policy, &mut store, &client_credentials(&authlib));
+    assert_eq!(status, 200, "{body}");
+    let short = self::policy(
+        &keys,
+        json!({"token_endpoint": {"issuer": "https://pexip-manager.test", "audience": "pexip-management-api",
+                                  "signing_key": keys.private("pexip-node"), "active_tokens_role": "administrator",
+                                  "max_assertion_seconds": 600}}),
+    );
+    let again = assertion(&keys, "ec-a", "c-admin", json!({"exp": NOW + 3600}));
+    let (status, body) = issue(&short, &mut store, &client_credentials(&again));
+    assert_eq!(status, 401, "{body}");
+    assert!(body["error_description"]
+        .as_str()
+        .unwrap()
+        .contains("longer than 600"));
+}
+
+#[test]
+fn the_audit_line_names_the_client_and_the_reason() {
+    let keys = TestKeys::load();
+    let policy = policy(&keys, json!({}));
+    let mut store = MemoryTokenStore::default();
+    let expired = assertion(
+        &keys,
+        "ec-a",
+        "c-admin",
+        json!({"iat": NOW - 600, "exp": NOW - 100}),
+    );
+    let (req, body) = post(&client_credentials(&expired));
+    let reply = policy.issue_token(&req, &body, &mut store);
+    let line: Value = serde_json::from_str(&reply.audit_line("token")).unwrap();
+    assert_eq!(line["status"], 401);
+    assert_eq!(line["error"], "invalid_client");
+    assert_eq!(line["client_id"], "c-admin");
+    assert!(
+        line["reason"].as_str().unwrap().contains("expired"),
+        "{line}"
+    );
+    let ok = assertion(&keys, "ec-a", "c-admin", json!({}));
+    let (req, body) = post(&client_credentials(&ok));
+    let reply = policy.issue_token(&req, &body, &mut store);
+    let line = reply.audit_line("token");
+    assert!(line.contains("\"client_id\":\"c-admin\""), "{line}");
+    assert!(!line.contains("eyJ"), "never a token or assertion: {line}");
 }

@@ -20,7 +20,7 @@ use crate::decision::Decision;
 use crate::host::HeaderChanges;
 use crate::policy::Policy;
 use crate::remote::{HttpCall, HttpResult, Purpose};
-use crate::token_endpoint::Route;
+use crate::token_endpoint::{self, Route};
 use crate::{CacheUse, DecideOptions, Request, RequestView, State, Step};
 use metrics::Metrics;
 use proxy_wasm::hostcalls;
@@ -109,6 +109,9 @@ impl RootContext for Root {
                 settings.cache_bytes
             ),
         );
+        for notice in policy.notices() {
+            log(LogLevel::Info, &format!("rolegate: note: {notice}"));
+        }
         if let Some(old) = &self.shared {
             old.metrics.flush();
         }
@@ -294,14 +297,9 @@ impl HttpContext for Filter {
         let (Some(shared), Some(_)) = (self.shared.clone(), self.token_request.as_ref()) else {
             return Action::Continue;
         };
-        if body_size > MAX_TOKEN_BODY {
+        if body_size > token_endpoint::MAX_BODY_BYTES {
             self.token_request = None;
-            let reply = crate::token_endpoint::Reply {
-                status: 413,
-                headers: vec![("content-type", "application/json".to_owned())],
-                body: r#"{"error":"invalid_request","error_description":"the request body is too large"}"#.to_owned(),
-            };
-            return send_reply(&shared, "token", &reply);
+            return send_reply(&shared, "token", &token_endpoint::body_too_large());
         }
         if !end_of_stream {
             return Action::Pause;
@@ -321,9 +319,6 @@ impl HttpContext for Filter {
     }
 }
 
-/// Largest token request body read (a form with one assertion is ~1 KiB).
-const MAX_TOKEN_BODY: usize = 16_384;
-
 fn issue(shared: &Shared, request: &Request, body: &[u8]) -> Action {
     let Some(endpoint) = shared.policy.token_endpoint() else {
         return refuse("rolegate: no token endpoint");
@@ -339,12 +334,7 @@ fn issue(shared: &Shared, request: &Request, body: &[u8]) -> Action {
 /// Sends an endpoint's answer, with one audit line (never a token).
 fn send_reply(shared: &Shared, endpoint: &str, reply: &crate::token_endpoint::Reply) -> Action {
     if shared.policy.envoy_settings().audit_log {
-        let error = serde_json::from_str::<serde_json::Value>(&reply.body)
-            .ok()
-            .and_then(|v| v.get("error").and_then(|e| e.as_str()).map(str::to_owned));
-        let line =
-            serde_json::json!({"rolegate": endpoint, "status": reply.status, "error": error});
-        log(LogLevel::Info, &line.to_string());
+        log(LogLevel::Info, &reply.audit_line(endpoint));
     }
     let headers: Vec<(&str, &str)> = reply
         .headers
@@ -477,6 +467,16 @@ fn complete(shared: &Rc<Shared>, call: HttpCall, waiter: Option<Waiter>, result:
             };
             if hostcalls::set_effective_context(context).is_err() {
                 return; // the request is gone
+            }
+            let problem = match &result {
+                Ok(_) => shared.policy.introspection_problem(&call, &result),
+                Err(_) => None, // logged above
+            };
+            if let Some(why) = problem {
+                log(
+                    LogLevel::Warn,
+                    &format!("rolegate: introspection of issuer {}: {why}", call.issuer),
+                );
             }
             let decision = match shared.state.try_borrow_mut() {
                 Ok(mut state) => shared

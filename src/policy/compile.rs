@@ -81,6 +81,9 @@ fn compile_document(doc: PolicyDocument) -> Result<Policy, PolicyError> {
         )),
         (list, _) => list.unwrap_or_default(),
     };
+    // What loading skipped or assumed, for people (`rolegate check`, the
+    // filter's load log): never an error, never silent.
+    let mut notices = Vec::new();
     let mut issuers = Vec::with_capacity(doc_issuers.len());
     let mut seen_issuers = HashSet::new();
     for (i, issuer) in doc_issuers.into_iter().enumerate() {
@@ -91,7 +94,7 @@ fn compile_document(doc: PolicyDocument) -> Result<Policy, PolicyError> {
                 "this issuer is listed twice; merge the two entries",
             ));
         }
-        issuers.push(compile_issuer(issuer, &path)?);
+        issuers.push(compile_issuer(issuer, &path, &mut notices)?);
     }
 
     let prefix = match doc.path_prefix {
@@ -114,6 +117,23 @@ fn compile_document(doc: PolicyDocument) -> Result<Policy, PolicyError> {
         }
         required_scopes.push(scope);
     }
+
+    let max_token_bytes = match doc.max_token_bytes {
+        None => crate::token::DEFAULT_MAX_TOKEN_BYTES,
+        Some(n) if (1024..=crate::token::MAX_TOKEN_BYTES as u64).contains(&n) => {
+            usize::try_from(n).unwrap_or(crate::token::DEFAULT_MAX_TOKEN_BYTES)
+        }
+        Some(_) => {
+            return Err(PolicyError::value(
+                &root.field("max_token_bytes"),
+                format!(
+                "from 1024 to {} bytes (default {}: Entra ID tokens with 200 groups are ~11 KB)",
+                crate::token::MAX_TOKEN_BYTES,
+                crate::token::DEFAULT_MAX_TOKEN_BYTES
+            ),
+            ))
+        }
+    };
 
     let subject_claim = claim_path(
         doc.subject_claim.as_deref().unwrap_or("sub"),
@@ -206,6 +226,7 @@ fn compile_document(doc: PolicyDocument) -> Result<Policy, PolicyError> {
         prefix,
         outside_prefix: doc.outside_prefix,
         required_scopes,
+        max_token_bytes,
         subject_claim,
         client_id_claim,
         basic_auth: doc.basic_auth,
@@ -217,22 +238,36 @@ fn compile_document(doc: PolicyDocument) -> Result<Policy, PolicyError> {
         realm,
         envoy,
         token_endpoint,
+        notices,
     })
 }
 
-fn compile_issuer(doc: IssuerDocument, path: &JsonPath) -> Result<Issuer, PolicyError> {
+fn compile_issuer(
+    doc: IssuerDocument,
+    path: &JsonPath,
+    notices: &mut Vec<String>,
+) -> Result<Issuer, PolicyError> {
     if doc.issuer.is_empty() {
         return Err(PolicyError::value(
             &path.field("issuer"),
             "the issuer must be the exact `iss` value of its tokens, e.g. \"https://idp.example.com\"",
         ));
     }
-    if doc.audiences.is_empty() {
+    if doc.audiences.is_empty() && doc.client_ids.is_empty() {
         return Err(PolicyError::value(
             &path.field("audiences"),
             "list at least one audience (the `aud` this API expects); without one, tokens \
-             meant for any other service would be accepted",
+             meant for any other service would be accepted. For tokens without `aud` (AWS \
+             Cognito), list the accepted app clients in `client_ids` instead",
         ));
+    }
+    for (i, id) in doc.client_ids.iter().enumerate() {
+        if id.is_empty() {
+            return Err(PolicyError::value(
+                &path.field("client_ids").index(i),
+                "a client id must not be empty",
+            ));
+        }
     }
     for (i, aud) in doc.audiences.iter().enumerate() {
         if aud.is_empty() {
@@ -275,9 +310,15 @@ fn compile_issuer(doc: IssuerDocument, path: &JsonPath) -> Result<Issuer, Policy
     }
 
     let mut keys: Vec<(VerificationKey, JsonPath)> = Vec::new();
+    let mut skipped = Vec::new();
     if let Some(jwks) = &doc.jwks {
         for (i, jwk) in jwks.keys.iter().enumerate() {
             let key_path = path.field("jwks").field("keys").index(i);
+            if let Some(why) = keys::skip_reason(jwk) {
+                skipped.push(format!("keys[{i}]: {why}"));
+                notices.push(format!("{key_path}: skipped: {why}"));
+                continue;
+            }
             let key = keys::parse_jwk(jwk, &key_path, format!("jwks.keys[{i}]"))?;
             keys.push((key, key_path));
         }
@@ -304,6 +345,16 @@ fn compile_issuer(doc: IssuerDocument, path: &JsonPath) -> Result<Issuer, Policy
             ));
         }
     } else if !introspection_only {
+        if keys.is_empty() && !skipped.is_empty() {
+            return Err(PolicyError::key(
+                &path.field("jwks"),
+                format!(
+                    "no key of this issuer verifies signatures ({}); add the issuer's signing \
+                     key (use: sig, an RSA, EC P-256/P-384 or Ed25519 key)",
+                    skipped.join("; ")
+                ),
+            ));
+        }
         check_keys(&keys, &algorithms, path)?;
     }
     let keys = keys.into_iter().map(|(key, _)| key).collect();
@@ -340,6 +391,7 @@ fn compile_issuer(doc: IssuerDocument, path: &JsonPath) -> Result<Issuer, Policy
     Ok(Issuer {
         issuer: doc.issuer,
         audiences: doc.audiences,
+        client_ids: doc.client_ids,
         keys,
         algorithms,
         token_type,

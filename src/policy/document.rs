@@ -19,6 +19,9 @@ pub struct PolicyDocument {
     pub outside_prefix: OutsidePrefix,
     #[serde(default)]
     pub required_scopes: Vec<String>,
+    /// Largest bearer token accepted, in bytes.
+    #[serde(default)]
+    pub max_token_bytes: Option<u64>,
     #[serde(default)]
     pub subject_claim: Option<String>,
     #[serde(default)]
@@ -88,6 +91,9 @@ pub struct TokenEndpointDocument {
     /// Each client's share of the endpoint's storage.
     #[serde(default)]
     pub client_limits: Option<ClientLimitsDocument>,
+    /// Longest client assertion lifetime accepted (default 3600).
+    #[serde(default)]
+    pub max_assertion_seconds: Option<u64>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -115,6 +121,10 @@ pub struct OAuthClientDocument {
 pub struct IssuerDocument {
     pub issuer: String,
     pub audiences: Vec<String>,
+    /// For tokens without `aud` (AWS Cognito access tokens): the app
+    /// clients whose `client_id` is accepted instead.
+    #[serde(default)]
+    pub client_ids: Vec<String>,
     #[serde(default)]
     pub jwks: Option<JwksDocument>,
     #[serde(default)]

@@ -23,6 +23,7 @@ pub struct Policy {
     pub(crate) prefix_segments: Vec<String>,
     pub(crate) outside_prefix: OutsidePrefix,
     pub(crate) required_scopes: Vec<String>,
+    pub(crate) max_token_bytes: usize,
     pub(crate) subject_claim: ClaimPath,
     pub(crate) client_id_claim: ClaimPath,
     pub(crate) basic_auth: BasicAuth,
@@ -35,12 +36,17 @@ pub struct Policy {
     pub(crate) realm: String,
     pub(crate) envoy: EnvoySettings,
     pub(crate) token_endpoint: Option<crate::token_endpoint::TokenEndpoint>,
+    /// What loading skipped (keys of a JWKS not for signatures, ...), each
+    /// naming its JSON path.
+    pub(crate) notices: Vec<String>,
 }
 
 #[derive(Debug)]
 pub(crate) struct Issuer {
     pub issuer: String,
     pub audiences: Vec<String>,
+    /// Accepted `client_id`s of tokens that carry no `aud`.
+    pub client_ids: Vec<String>,
     pub keys: Vec<VerificationKey>,
     pub algorithms: Vec<Alg>,
     /// Lower case, without an `application/` prefix.
@@ -166,6 +172,12 @@ impl Policy {
     /// The token endpoint, when the policy has one.
     pub fn token_endpoint(&self) -> Option<&crate::token_endpoint::TokenEndpoint> {
         self.token_endpoint.as_ref()
+    }
+
+    /// What loading skipped or assumed, for people: keys of a pasted JWKS
+    /// that are not for signature verification, with their JSON paths.
+    pub fn notices(&self) -> &[String] {
+        &self.notices
     }
 
     pub fn realm(&self) -> &str {

@@ -203,6 +203,13 @@ impl WebPolicy {
         output(&self.inner.token_endpoint().map(|e| e.summary()))
     }
 
+    /// What loading skipped (e.g. a JWKS's encryption keys), each naming
+    /// its JSON path.
+    #[wasm_bindgen(getter)]
+    pub fn notices(&self) -> Result<JsValue, JsValue> {
+        output(&self.inner.notices())
+    }
+
     /// `"enforce"` or `"dry_run"`.
     #[wasm_bindgen(getter)]
     pub fn mode(&self) -> Result<JsValue, JsValue> {

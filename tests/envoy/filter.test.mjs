@@ -205,10 +205,15 @@ test('an invalid policy stops Envoy from starting, naming the field', async () =
 });
 
 test('oversized tokens and headers are refused, never forwarded', async () => {
-  const big = token({ pad: 'x'.repeat(10_000) });
+  // Over the default max_token_bytes (32 KiB), within Envoy's header limit.
+  const big = token({ pad: 'x'.repeat(30_000) });
   const res = await rawRequest(port(0), { path: '/api/x', headers: [bearer(big)] });
   assert.equal(res.status, 401);
   assert.equal(JSON.parse(res.body).cause, 'token_too_large');
+  // An Entra ID token with 200 groups (~11 KB) is within it.
+  const groups = Array.from({ length: 200 }, (_, i) => `${String(i).padStart(8, '0')}-1c2d-4e5f-8a9b-0c1d2e3f4a5b`);
+  const entra = await rawRequest(port(0), { path: '/api/x', headers: [bearer(token({ groups }))] });
+  assert.equal(entra.status, 200, entra.body);
   // Past Envoy's own header limit (60 KiB) Envoy answers before the filter.
   const huge = await rawRequest(port(0), { path: '/api/x', headers: [bearer(token()), ['x-filler', 'y'.repeat(100_000)]] });
   assert.ok(huge.status === 431 || huge.status === 400, `got ${huge.status}`);

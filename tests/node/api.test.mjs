@@ -265,3 +265,11 @@ test('the token endpoint is routed as Envoy routes it: its exact path is answere
     assert.equal(d.status, 401, path);
   }
 });
+
+test('a pasted JWKS with an encryption key loads, and the policy says what it skipped', () => {
+  const signing = generateKey({ alg: 'RS256', kid: 'sig-1' }).publicJwk;
+  const encryption = { ...generateKey({ alg: 'RS256', kid: 'enc-1' }).publicJwk, use: 'enc', alg: 'RSA-OAEP' };
+  const p = policyFor([encryption, { ...signing, x5c: ['MIIC'], x5t: 'abc', 'x5t#S256': 'def', issuer: 'https://idp.test' }]);
+  assert.deepEqual(p.notices, ['issuers[0].jwks.keys[0]: skipped: an encryption key (use: enc)']);
+  assert.deepEqual(policyFor([signing]).notices, []);
+});

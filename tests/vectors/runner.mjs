@@ -87,7 +87,8 @@ function shiftClaims(claims, shift) {
  * duplicate members) byte for byte. */
 function shiftText(json, shift) {
   if (!shift) return json;
-  return json.replace(/("(?:exp|nbf|iat)"\s*:\s*)(\d+(?:\.\d+)?)/g, (_, key, n) => `${key}${Number(n) + shift}`);
+  // Any JSON number (fractions and exponent notation too); written back plain.
+  return json.replace(/("(?:exp|nbf|iat)"\s*:\s*)(-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?)/g, (_, key, n) => `${key}${Number(n) + shift}`);
 }
 
 function b64url(text) {
