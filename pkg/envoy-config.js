@@ -81,7 +81,7 @@ function listenerYaml({ name, policy, port, listenAddress, wasmPath, directRespo
   // Envoy's buffer filter (after rolegate, before the router) holds the
   // headers back until rolegate has answered; everywhere else it is off.
   const endpoint = tokenEndpoint(policyText);
-  const own = endpoint ? [endpoint.path, endpoint.active_tokens_path] : [];
+  const own = endpoint ? [endpoint.path, endpoint.active_tokens_path, endpoint.jwks_path, ...endpoint.metadata_paths] : [];
   // Those routes never reach the upstream: if rolegate did not answer, Envoy does (404).
   const ownRoutes = own.map((p) => `              - match: {path: ${JSON.stringify(p)}}
                 direct_response: {status: 404}

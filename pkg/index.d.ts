@@ -224,6 +224,10 @@ export interface TokenEndpointSummary {
   expiration_seconds: number;
   active_tokens_path: string;
   active_tokens_role: string;
+  /** Where the signing key's public JWKS is served (RFC 8414 `jwks_uri`; default `/oauth/jwks/`). */
+  jwks_path: string;
+  /** Where the RFC 8414 and OpenID discovery documents are served. */
+  metadata_paths: string[];
   clients: ClientSummary[];
 }
 

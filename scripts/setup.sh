@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 WASM_BINDGEN_VERSION=0.2.130
 ENVOY_VERSION=1.40.0
 
-parts=" ${*:-web envoy browser} "
+parts=" ${*:-web envoy browser interop} "
 want() { [[ "$parts" == *" $1 "* ]]; }
 have() { command -v "$1" >/dev/null 2>&1; }
 say() { echo "setup: $*"; }
@@ -48,5 +48,17 @@ if want browser; then
         sudo_cmd=""; [[ $(id -u) -ne 0 ]] && sudo_cmd="sudo"
         $sudo_cmd apt-get update -qq
         DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq chromium >/dev/null
+    fi
+fi
+
+if want interop; then
+    # Real Python OAuth clients (PyJWT, authlib) at the versions of the lock file.
+    venv=target/interop-venv
+    lock=tests/interop/requirements.txt
+    if [[ ! -x $venv/bin/python || $lock -nt $venv/.installed ]]; then
+        say "python venv for the interop tests ($lock)"
+        python3 -m venv "$venv"
+        "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$lock"
+        touch "$venv/.installed"
     fi
 fi

@@ -630,6 +630,11 @@ impl<'p> Evaluation<'p> {
                  forwarded",
                 e.active_tokens_path, e.active_tokens_role
             ),
+            (Route::Metadata | Route::Jwks, Some(_)) => format!(
+                "{} is the token endpoint's discovery document or public key set (RFC 8414): \
+                 the filter answers it itself; nothing is forwarded",
+                req.path
+            ),
         };
         self.trace.step("route", true, || endpoint);
         Err(self.end(Reason::TokenEndpoint, None, None))

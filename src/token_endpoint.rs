@@ -60,6 +60,12 @@ pub struct TokenEndpoint {
     pub client_limits: ClientLimits,
     /// Longest client assertion lifetime accepted.
     pub max_assertion_seconds: u64,
+    /// Where the signing key's public JWKS is served (RFC 8414 `jwks_uri`).
+    pub jwks_path: String,
+    /// Where the RFC 8414 and OpenID discovery documents are served.
+    pub metadata_paths: Vec<String>,
+    /// The public half of the signing key, as served at `jwks_path`.
+    public_jwk: Value,
     signing: SigningKey,
     kid: String,
 }
@@ -208,6 +214,46 @@ fn claimed_client(body: &[u8]) -> Option<String> {
     named.get(..end).map(str::to_owned)
 }
 
+/// 405 unless the request is GET or HEAD.
+fn only_get(request: &Request) -> Option<Reply> {
+    if request.method == "GET" || request.method == "HEAD" {
+        return None;
+    }
+    let mut r = reply(405, json!({"error": "use GET"}));
+    r.headers.push(("allow", "GET, HEAD".to_owned()));
+    Some(r)
+}
+
+/// Public documents may be cached for a while (keys rotate with the policy).
+fn public(mut r: Reply) -> Reply {
+    r.headers
+        .retain(|(n, _)| *n != "cache-control" && *n != "pragma");
+    r.headers
+        .push(("cache-control", "public, max-age=300".to_owned()));
+    r
+}
+
+/// `scheme://host[:port]` of a URL (all of it when it has no path).
+fn origin(url: &str) -> &str {
+    let after_scheme = url.find("://").map_or(0, |i| i + 3);
+    match url.get(after_scheme..).and_then(|rest| rest.find('/')) {
+        Some(slash) => url.get(..after_scheme + slash).unwrap_or(url),
+        None => url,
+    }
+}
+
+/// Where discovery documents for `issuer` are looked for: RFC 8414 §3
+/// inserts `/.well-known/oauth-authorization-server` before the issuer's
+/// path; OpenID Discovery appends `/.well-known/openid-configuration` to it.
+fn metadata_paths(issuer: &str) -> Vec<String> {
+    let path = issuer.get(origin(issuer).len()..).unwrap_or_default();
+    let path = path.trim_end_matches('/');
+    vec![
+        format!("/.well-known/oauth-authorization-server{path}"),
+        format!("{path}/.well-known/openid-configuration"),
+    ]
+}
+
 /// A store's refusal: a client over its share (429, with when to retry),
 /// or the store failing (503).
 fn refused(refusal: Refusal) -> Reply {
@@ -276,6 +322,10 @@ pub enum Route {
     IssueToken,
     /// The active-token list: answered with [`Policy::list_tokens`].
     ListTokens,
+    /// The RFC 8414 / OpenID discovery document: [`Policy::endpoint_metadata`].
+    Metadata,
+    /// The signing key's public JWKS: [`Policy::endpoint_jwks`].
+    Jwks,
 }
 
 impl Policy {
@@ -300,6 +350,10 @@ impl Policy {
             Route::IssueToken
         } else if path == endpoint.active_tokens_path.as_bytes() {
             Route::ListTokens
+        } else if path == endpoint.jwks_path.as_bytes() {
+            Route::Jwks
+        } else if endpoint.metadata_paths.iter().any(|m| path == m.as_bytes()) {
+            Route::Metadata
         } else {
             Route::Decide
         }
@@ -394,6 +448,51 @@ impl Policy {
             ),
             Err(refusal) => refused(refusal),
         }
+    }
+
+    /// The authorization server metadata (RFC 8414; also served as OpenID
+    /// discovery), so client libraries (openid-client's `discovery()`) find
+    /// the token endpoint and other services the key (RFC 9068).
+    pub fn endpoint_metadata(&self, request: &Request) -> Reply {
+        let Some(endpoint) = self.token_endpoint.as_ref() else {
+            return reply(404, json!({"error": "not_found"}));
+        };
+        if let Some(refusal) = only_get(request) {
+            return refusal;
+        }
+        let algorithms: Vec<&str> = Alg::ALL
+            .into_iter()
+            .filter(|a| a.key_type() != KeyType::Hmac)
+            .map(Alg::name)
+            .collect();
+        public(reply(
+            200,
+            json!({
+                "issuer": endpoint.issuer,
+                "token_endpoint": endpoint.url,
+                "jwks_uri": format!("{}{}", origin(&endpoint.issuer), endpoint.jwks_path),
+                "grant_types_supported": ["client_credentials", "urn:ietf:params:oauth:grant-type:jwt-bearer"],
+                "token_endpoint_auth_methods_supported": ["private_key_jwt"],
+                "token_endpoint_auth_signing_alg_values_supported": algorithms,
+                "response_types_supported": [],
+                "scopes_supported": self.required_scopes,
+            }),
+        ))
+    }
+
+    /// The public JWKS of the key that signs issued tokens.
+    pub fn endpoint_jwks(&self, request: &Request) -> Reply {
+        let Some(endpoint) = self.token_endpoint.as_ref() else {
+            return reply(404, json!({"error": "not_found"}));
+        };
+        if let Some(refusal) = only_get(request) {
+            return refusal;
+        }
+        let mut r = public(reply(200, json!({"keys": [endpoint.public_jwk]})));
+        if let Some(ct) = r.headers.iter_mut().find(|(n, _)| *n == "content-type") {
+            ct.1 = "application/jwk-set+json".to_owned();
+        }
+        r
     }
 
     /// Lists active tokens to a bearer whose token grants `active_tokens_role`.
@@ -607,6 +706,8 @@ pub struct EndpointSummary<'a> {
     pub expiration_seconds: u64,
     pub active_tokens_path: &'a str,
     pub active_tokens_role: &'a str,
+    pub jwks_path: &'a str,
+    pub metadata_paths: &'a [String],
     pub clients: Vec<ClientSummary<'a>>,
 }
 
@@ -627,6 +728,8 @@ impl TokenEndpoint {
             url: &self.url,
             expiration_seconds: self.expiration_seconds,
             active_tokens_path: &self.active_tokens_path,
+            jwks_path: &self.jwks_path,
+            metadata_paths: &self.metadata_paths,
             active_tokens_role: &self.active_tokens_role,
             clients: self
                 .clients
@@ -875,6 +978,11 @@ pub(crate) fn compile(
         }
         None => format!("{}{}", doc.issuer.trim_end_matches('/'), endpoint_path),
     };
+    let jwks_path = canonical(
+        doc.jwks_path.as_deref().unwrap_or("/oauth/jwks/"),
+        "jwks_path",
+    )?;
+    let metadata_paths = metadata_paths(&doc.issuer);
     let expiration_seconds = doc.access_token_expiration_seconds.unwrap_or(3600);
     if !(1..=86_400).contains(&expiration_seconds) {
         return Err(PolicyError::value(
@@ -965,6 +1073,9 @@ pub(crate) fn compile(
             clients: compiled,
             client_limits,
             max_assertion_seconds,
+            jwks_path,
+            metadata_paths,
+            public_jwk: public,
             signing,
             kid,
         },

@@ -751,3 +751,79 @@ fn the_audit_line_names_the_client_and_the_reason() {
     assert!(line.contains("\"client_id\":\"c-admin\""), "{line}");
     assert!(!line.contains("eyJ"), "never a token or assertion: {line}");
 }
+
+#[test]
+fn metadata_and_keys_are_served_so_clients_discover_and_others_validate() {
+    let keys = TestKeys::load();
+    let policy = policy(&keys, json!({}));
+    for path in [
+        "/.well-known/oauth-authorization-server",
+        "/.well-known/openid-configuration",
+    ] {
+        assert_eq!(policy.route_of(path.as_bytes()), Route::Metadata, "{path}");
+    }
+    assert_eq!(policy.route_of(b"/oauth/jwks/"), Route::Jwks);
+    assert_eq!(
+        policy.route_of(b"//.well-known/openid-configuration"),
+        Route::Decide
+    );
+    let get = |path: &str| Request::new("GET", path, NOW);
+    let meta = policy.endpoint_metadata(&get("/.well-known/openid-configuration"));
+    assert_eq!(meta.status, 200);
+    let doc: Value = serde_json::from_str(&meta.body).unwrap();
+    assert_eq!(doc["issuer"], "https://pexip-manager.test");
+    assert_eq!(doc["token_endpoint"], URL);
+    assert_eq!(doc["jwks_uri"], "https://pexip-manager.test/oauth/jwks/");
+    assert_eq!(
+        doc["token_endpoint_auth_methods_supported"],
+        json!(["private_key_jwt"])
+    );
+    let algs = doc["token_endpoint_auth_signing_alg_values_supported"]
+        .as_array()
+        .unwrap();
+    for alg in ["ES256", "RS256", "PS256", "EdDSA", "Ed25519"] {
+        assert!(algs.contains(&json!(alg)), "{alg}");
+    }
+    assert!(!algs.contains(&json!("HS256")));
+    assert_eq!(
+        policy
+            .endpoint_metadata(&Request::new(
+                "POST",
+                "/.well-known/openid-configuration",
+                NOW
+            ))
+            .status,
+        405
+    );
+    // Another service trusts the served keys alone, and accepts issued tokens.
+    let jwks: Value =
+        serde_json::from_str(&policy.endpoint_jwks(&get("/oauth/jwks/")).body).unwrap();
+    assert!(jwks["keys"][0].get("d").is_none(), "public half only");
+    let mut store = MemoryTokenStore::default();
+    let issued = granted(&policy, &mut store, &keys, "ec-a", "c-admin");
+    let other = Policy::from_json(
+        &json!({"issuers": [{"issuer": "https://pexip-manager.test", "audiences": ["pexip-management-api"],
+                             "jwks": jwks, "algorithms": ["ES256"]}],
+                "roles": [{"name": "any", "grant": "any_valid_token",
+                           "rules": [{"effect": "allow", "methods": ["*"], "paths": ["/**"]}]}]})
+        .to_string(),
+    )
+    .unwrap();
+    let d = other.decide(
+        &Request::new("GET", "/x", NOW + 1).bearer(issued["access_token"].as_str().unwrap()),
+    );
+    assert_eq!(d.reason, Reason::Allowed, "{:?}", d.trace);
+    // Issuers with a path: RFC 8414 inserts the well-known part before it.
+    let nested = self::policy(
+        &keys,
+        json!({"token_endpoint": {"issuer": "https://manager.test/tenant/a/", "audience": "pexip-management-api",
+                                  "signing_key": keys.private("pexip-node"), "active_tokens_role": "administrator"}}),
+    );
+    assert_eq!(
+        nested.token_endpoint().unwrap().metadata_paths,
+        [
+            "/.well-known/oauth-authorization-server/tenant/a",
+            "/tenant/a/.well-known/openid-configuration"
+        ]
+    );
+}

@@ -227,6 +227,12 @@ impl Filter {
                 };
                 send_reply(shared, "list_tokens", &reply)
             }
+            Route::Metadata => send_reply(
+                shared,
+                "metadata",
+                &shared.policy.endpoint_metadata(request),
+            ),
+            Route::Jwks => send_reply(shared, "jwks", &shared.policy.endpoint_jwks(request)),
             Route::IssueToken if end_of_stream => issue(shared, request, &[]),
             Route::IssueToken => {
                 // Wait for the form body. Proxy-wasm delivers a body only after

@@ -91,6 +91,9 @@ pub struct TokenEndpointDocument {
     /// Each client's share of the endpoint's storage.
     #[serde(default)]
     pub client_limits: Option<ClientLimitsDocument>,
+    /// Where the signing key's public JWKS is served (default `/oauth/jwks/`).
+    #[serde(default)]
+    pub jwks_path: Option<String>,
     /// Longest client assertion lifetime accepted (default 3600).
     #[serde(default)]
     pub max_assertion_seconds: Option<u64>,

@@ -5,7 +5,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { mintToken } from '../../pkg/node.js';
+import { mintToken, Policy } from '../../pkg/node.js';
 import { loadKeys, publicJwk } from '../vectors/runner.mjs';
 import { startEnvoy, startUpstream, rawRequest } from './harness.mjs';
 
@@ -126,4 +126,33 @@ test('administrators list active tokens, shared by every worker', async () => {
   }
   assert.equal((await api('GET', '/oauth/tokens/', tokens[1])).status, 403);
   assert.equal((await rawRequest(envoy.ports[0], { path: '/oauth/tokens/' })).status, 401);
+});
+
+test('discovery metadata and the public keys are served, and the keys validate issued tokens', async () => {
+  for (const path of ['/.well-known/oauth-authorization-server', '/.well-known/openid-configuration']) {
+    const res = await rawRequest(envoy.ports[0], { path });
+    assert.equal(res.status, 200, `${path}: ${res.body}`);
+    const meta = JSON.parse(res.body);
+    assert.equal(meta.issuer, ISSUER);
+    assert.equal(meta.token_endpoint, URL_);
+    assert.equal(meta.jwks_uri, `${ISSUER}/oauth/jwks/`);
+    assert.deepEqual(meta.token_endpoint_auth_methods_supported, ['private_key_jwt']);
+    assert.ok(meta.token_endpoint_auth_signing_alg_values_supported.includes('Ed25519'));
+  }
+  const jwksRes = await rawRequest(envoy.ports[0], { path: '/oauth/jwks/' });
+  assert.equal(jwksRes.status, 200);
+  assert.equal(jwksRes.headers['content-type'][0], 'application/jwk-set+json');
+  const jwks = JSON.parse(jwksRes.body);
+  assert.equal(jwks.keys[0].d, undefined, 'the public half only');
+  const res = await tokenRequest(clientCredentials(assertion('ec-a', 'c-admin')));
+  assert.equal(res.status, 200, res.body);
+  const other = Policy.parse({
+    issuers: [{ issuer: ISSUER, audiences: ['pexip-management-api'], jwks, algorithms: ['ES256'] }],
+    roles: [{ name: 'any', grant: 'any_valid_token', rules: [{ effect: 'allow', methods: ['*'], paths: ['/**'] }] }],
+  });
+  const d = other.decide({ method: 'GET', path: '/x', headers: { authorization: `Bearer ${JSON.parse(res.body).access_token}` }, now: now() });
+  assert.equal(d.reason, 'allowed', JSON.stringify(d.trace));
+  // Spelt otherwise, the paths are decided (and here denied: outside /api/admin).
+  const odd = await rawRequest(envoy.ports[0], { path: '/.well-known/./openid-configuration' });
+  assert.equal(odd.status, 403);
 });

@@ -203,6 +203,7 @@ test('createClient adds a Pexip-style OAuth2 client and hands out its private ke
   assert.deepEqual(parsed.tokenEndpoint, {
     issuer: 'https://manager.test', audience: 'admin-api', path: '/oauth/token/', url: 'https://manager.test/oauth/token/',
     expiration_seconds: 3600, active_tokens_path: '/oauth/tokens/', active_tokens_role: 'admin',
+    jwks_path: '/oauth/jwks/', metadata_paths: ['/.well-known/oauth-authorization-server', '/.well-known/openid-configuration'],
     clients: [{ client_id: created.clientId, name: 'dashboard', role: 'reader', alg: 'ES256' }],
   });
   assert.equal(policyFor([generateKey({ alg: 'ES256' }).publicJwk]).tokenEndpoint, null);
