@@ -77,12 +77,13 @@ export async function startUpstream() {
  * Starts Envoy with one listener per policy. Resolves when every listener
  * accepts connections; rejects with Envoy's log if it does not start.
  */
-export async function startEnvoy({ policies, upstreamPort, timeoutMs = 60_000, extraArgs = [], directResponse = false, clusters = [], concurrency = 1, underscoreHeaders }) {
+export async function startEnvoy({ policies, upstreamPort, timeoutMs = 60_000, extraArgs = [], directResponse = false, clusters = [], concurrency = 1, underscoreHeaders, listenPorts }) {
   if (!existsSync(FILTER_WASM)) throw new Error(`${FILTER_WASM} is missing: run scripts/build-filter.sh`);
   const dir = mkdtempSync(join(tmpdir(), 'rolegate-envoy-'));
   const adminPort = await freePort();
-  const ports = [];
-  for (let i = 0; i < policies.length; i++) ports.push(await freePort());
+  // Chosen by the caller when a policy must name its own URL (an issuer).
+  const ports = listenPorts ? [...listenPorts] : [];
+  while (ports.length < policies.length) ports.push(await freePort());
   const config = envoyBootstrap({
     listeners: policies.map((policy, i) => ({ policy, listenPort: ports[i], name: `l${i}` })),
     wasmPath: FILTER_WASM,
