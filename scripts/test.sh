@@ -28,7 +28,7 @@ step "Envoy filter: build, then the vectors, filter, demo and load tests in a re
 scripts/build-filter.sh
 node --test --test-concurrency=1 tests/envoy/
 
-step "interop: real OAuth clients (PyJWT, authlib, openid-client) against the filter in a real Envoy"
+step "interop: node-oidc-provider, PyJWT, authlib and openid-client with the filter in a real Envoy"
 node --test --test-concurrency=1 tests/interop/
 
 step "preview page: headless Chromium (screenshots in test-artifacts/browser/)"
