@@ -108,9 +108,14 @@ fn value_bytes(value: &serde_json::Value) -> usize {
     32 + match value {
         Value::String(s) => s.len(),
         Value::Array(items) => items.iter().map(value_bytes).sum(),
-        Value::Object(map) => map.iter().map(|(k, v)| 48 + k.len() + value_bytes(v)).sum(),
+        Value::Object(map) => map_bytes(map),
         _ => 0,
     }
+}
+
+/// What a JSON object's entries hold on the heap, roughly (a token's claims).
+fn map_bytes(map: &serde_json::Map<String, serde_json::Value>) -> usize {
+    map.iter().map(|(k, v)| 48 + k.len() + value_bytes(v)).sum()
 }
 
 /// What a kept decision holds on the heap, roughly: its strings.
@@ -142,7 +147,8 @@ struct Entry {
     /// Recent decisions on this token, oldest first, with the time each was
     /// made: it holds from then until `expires_at` (a clock that steps back
     /// could otherwise reuse a decision from before an `nbf` was reached).
-    decisions: Vec<(Shape, u64, Rc<Decision>)>,
+    /// Each with its weight, counted in `bytes`.
+    decisions: Vec<(Shape, u64, Rc<Decision>, usize)>,
     /// What this entry weighs, in bytes (see the module doc).
     bytes: usize,
 }
@@ -321,19 +327,14 @@ impl TokenCache {
             .decisions
             .iter()
             .rev()
-            .find(|(shape, since, _)| request.now >= *since && shape.matches(request))
-            .map(|(_, _, d)| Rc::clone(d))
+            .find(|(shape, since, _, _)| request.now >= *since && shape.matches(request))
+            .map(|(_, _, d, _)| Rc::clone(d))
     }
 
     /// Keeps `decision` (made on the cached token `key` for `request`) for
     /// [`TokenCache::decision`]. Only a decision whose token passed its time
     /// checks, made without a trace, is kept: others are not reusable.
     pub fn remember(&mut self, key: &TokenKey, request: &RequestView, decision: &Rc<Decision>) {
-        let shape = Shape::of(request);
-        let weight = shape.bytes() + decision_bytes(decision);
-        if weight > self.max_bytes / 4 {
-            return; // one decision may not crowd out the rest
-        }
         let Some(entry) = self.entries.get_mut(&key.slot).filter(|e| e.holds(key)) else {
             return;
         };
@@ -346,21 +347,26 @@ impl TokenCache {
         if !reusable {
             return;
         }
+        let shape = Shape::of(request);
+        let weight = shape.bytes() + decision_bytes(decision);
+        if weight > self.max_bytes / 4 {
+            return; // one decision may not crowd out the rest
+        }
         let before = entry.bytes;
-        entry.decisions.retain(|(s, _, d)| {
+        entry.decisions.retain(|(s, _, _, w)| {
             let keep = !s.matches(request);
             if !keep {
-                entry.bytes = entry.bytes.saturating_sub(s.bytes() + decision_bytes(d));
+                entry.bytes = entry.bytes.saturating_sub(*w);
             }
             keep
         });
         if entry.decisions.len() >= DECISIONS_PER_TOKEN {
-            let (s, _, d) = entry.decisions.remove(0);
-            entry.bytes = entry.bytes.saturating_sub(s.bytes() + decision_bytes(&d));
+            let (_, _, _, w) = entry.decisions.remove(0);
+            entry.bytes = entry.bytes.saturating_sub(w);
         }
         entry
             .decisions
-            .push((shape, request.now, Rc::clone(decision)));
+            .push((shape, request.now, Rc::clone(decision), weight));
         entry.bytes += weight;
         let after = entry.bytes;
         self.bytes = self.bytes.saturating_sub(before).saturating_add(after);
@@ -371,7 +377,7 @@ impl TokenCache {
     /// Remembers a verified token until `expires_at`, evicting the oldest
     /// entries (expired ones first) when full.
     pub fn insert(&mut self, key: TokenKey, token: Rc<VerifiedToken>, expires_at: u64, now: u64) {
-        let bytes = std::mem::size_of::<Entry>() + 2 * key.token.len() + value_bytes_of(&token);
+        let bytes = std::mem::size_of::<Entry>() + 2 * key.token.len() + map_bytes(&token.claims);
         if self.capacity == 0 || expires_at <= now || bytes > self.max_bytes / 4 {
             return;
         }
@@ -435,15 +441,6 @@ impl TokenCache {
     pub fn queued(&self) -> usize {
         self.order.len()
     }
-}
-
-/// What a verified token's claims weigh.
-fn value_bytes_of(token: &VerifiedToken) -> usize {
-    token
-        .claims
-        .iter()
-        .map(|(k, v)| 48 + k.len() + value_bytes(v))
-        .sum()
 }
 
 #[cfg(test)]

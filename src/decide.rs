@@ -97,6 +97,11 @@ impl Policy {
         let Some(candidate) = view.bearer_candidate() else {
             return Lookup::NoToken;
         };
+        // Over the policy's cap it is refused unverified (and never sent to
+        // introspection): decided without the cache, as a request without one.
+        if candidate.len() > self.max_token_bytes {
+            return Lookup::NoToken;
+        }
         let key = cache.key(candidate);
         if let Some(hit) = self.decide_from_cache(cache, &key, request, &view, options) {
             return Lookup::Hit(hit);
@@ -319,10 +324,10 @@ impl Policy {
     /// [`Request`] and decide it. For proxies, which find most requests here
     /// without building one.
     pub fn kept_decision(&self, state: &State, request: &RequestView) -> Option<Rc<Decision>> {
-        let key = state.cache.key(request.bearer_candidate()?);
         if self.route(request) != Route::Decide {
             return None;
         }
+        let key = state.cache.key(request.bearer_candidate()?);
         state.cache.decision(&key, request)
     }
 

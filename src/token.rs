@@ -630,31 +630,28 @@ pub(crate) fn check_claims(
 fn check_audience(issuer: &Issuer, claims: &Map<String, Value>) -> Result<(), TokenError> {
     use TokenErrorKind::*;
     let expected = |a: &str| issuer.audiences.iter().any(|e| e == a);
-    let matched = match claims.get("aud") {
-        // AWS Cognito access tokens name their app client instead; accepted
-        // only where the policy lists the clients, never skipped.
-        // Ory Hydra writes `aud: []` when no audience was requested.
-        None | Some(Value::Array(_))
-            if !issuer.client_ids.is_empty()
-                && claims
-                    .get("aud")
-                    .is_none_or(|a| a.as_array().is_some_and(Vec::is_empty)) =>
-        {
-            return match claims.get("client_id") {
-                Some(Value::String(id)) if issuer.client_ids.contains(id) => Ok(()),
-                Some(Value::String(id)) => fail(
-                    WrongAudience,
-                    format!(
-                        "the token has no aud and its client_id \"{}\" is none of client_ids",
-                        id.escape_debug()
-                    ),
+    let aud = claims.get("aud");
+    // AWS Cognito access tokens carry no aud, Ory Hydra's `aud: []` when no
+    // audience was requested: they name their app client instead, accepted
+    // only where the policy lists the clients, never skipped.
+    let no_audience = aud.is_none_or(|a| a.as_array().is_some_and(Vec::is_empty));
+    if no_audience && !issuer.client_ids.is_empty() {
+        return match claims.get("client_id") {
+            Some(Value::String(id)) if issuer.client_ids.contains(id) => Ok(()),
+            Some(Value::String(id)) => fail(
+                WrongAudience,
+                format!(
+                    "the token has no aud and its client_id \"{}\" is none of client_ids",
+                    id.escape_debug()
                 ),
-                _ => fail(
-                    MissingAudience,
-                    "the token has neither aud nor a string client_id",
-                ),
-            };
-        }
+            ),
+            _ => fail(
+                MissingAudience,
+                "the token has neither aud nor a string client_id",
+            ),
+        };
+    }
+    let matched = match aud {
         None => return fail(MissingAudience, "the token has no aud claim"),
         Some(Value::String(a)) => expected(a),
         Some(Value::Array(items)) if !items.is_empty() => {
@@ -692,10 +689,7 @@ fn check_audience(issuer: &Issuer, claims: &Map<String, Value>) -> Result<(), To
             WrongAudience,
             format!(
                 "aud {} is none of {}",
-                claims
-                    .get("aud")
-                    .map(crate::claims::preview)
-                    .unwrap_or_default(),
+                aud.map(crate::claims::preview).unwrap_or_default(),
                 issuer.audiences.join(", ")
             ),
         )

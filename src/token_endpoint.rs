@@ -64,6 +64,8 @@ pub struct TokenEndpoint {
     pub jwks_path: String,
     /// Where the RFC 8414 and OpenID discovery documents are served.
     pub metadata_paths: Vec<String>,
+    /// The key set's URL the metadata names.
+    pub jwks_uri: String,
     /// The public half of the signing key, as served at `jwks_path`.
     public_jwk: Value,
     signing: SigningKey,
@@ -233,25 +235,22 @@ fn public(mut r: Reply) -> Reply {
     r
 }
 
-/// `scheme://host[:port]` of a URL (all of it when it has no path).
-fn origin(url: &str) -> &str {
-    let after_scheme = url.find("://").map_or(0, |i| i + 3);
-    match url.get(after_scheme..).and_then(|rest| rest.find('/')) {
-        Some(slash) => url.get(..after_scheme + slash).unwrap_or(url),
-        None => url,
-    }
-}
-
-/// Where discovery documents for `issuer` are looked for: RFC 8414 §3
-/// inserts `/.well-known/oauth-authorization-server` before the issuer's
-/// path; OpenID Discovery appends `/.well-known/openid-configuration` to it.
-fn metadata_paths(issuer: &str) -> Vec<String> {
-    let path = issuer.get(origin(issuer).len()..).unwrap_or_default();
+/// Where discovery serves for `issuer`: the paths of its metadata (RFC 8414
+/// §3 inserts `/.well-known/oauth-authorization-server` before the issuer's
+/// path; OpenID Discovery appends `/.well-known/openid-configuration` to
+/// it) and the `jwks_uri` of the key set at `jwks_path` on its origin. An
+/// issuer that is no URL is taken as an origin without a path.
+fn discovery_locations(issuer: &str, jwks_path: &str) -> (Vec<String>, String) {
+    let (origin, path) = match Url::parse(issuer) {
+        Ok(url) => (format!("{}://{}", url.scheme, url.authority), url.path),
+        Err(_) => (issuer.to_owned(), String::new()),
+    };
     let path = path.trim_end_matches('/');
-    vec![
+    let metadata = vec![
         format!("/.well-known/oauth-authorization-server{path}"),
         format!("{path}/.well-known/openid-configuration"),
-    ]
+    ];
+    (metadata, format!("{origin}{jwks_path}"))
 }
 
 /// A store's refusal: a client over its share (429, with when to retry),
@@ -470,7 +469,7 @@ impl Policy {
             json!({
                 "issuer": endpoint.issuer,
                 "token_endpoint": endpoint.url,
-                "jwks_uri": format!("{}{}", origin(&endpoint.issuer), endpoint.jwks_path),
+                "jwks_uri": endpoint.jwks_uri,
                 "grant_types_supported": ["client_credentials", "urn:ietf:params:oauth:grant-type:jwt-bearer"],
                 "token_endpoint_auth_methods_supported": ["private_key_jwt"],
                 "token_endpoint_auth_signing_alg_values_supported": algorithms,
@@ -982,7 +981,7 @@ pub(crate) fn compile(
         doc.jwks_path.as_deref().unwrap_or("/oauth/jwks/"),
         "jwks_path",
     )?;
-    let metadata_paths = metadata_paths(&doc.issuer);
+    let (metadata_paths, jwks_uri) = discovery_locations(&doc.issuer, &jwks_path);
     let expiration_seconds = doc.access_token_expiration_seconds.unwrap_or(3600);
     if !(1..=86_400).contains(&expiration_seconds) {
         return Err(PolicyError::value(
@@ -1075,6 +1074,7 @@ pub(crate) fn compile(
             max_assertion_seconds,
             jwks_path,
             metadata_paths,
+            jwks_uri,
             public_jwk: public,
             signing,
             kid,

@@ -279,9 +279,9 @@ impl HttpContext for Filter {
         let route = shared.policy.route(&view);
         // Most requests repeat one decided before: applied from the block as
         // it is, without building the request.
-        let kept = match (route, shared.state.try_borrow()) {
-            (Route::Decide, Ok(state)) => shared.policy.kept_decision(&state, &view),
-            _ => None,
+        let kept = match shared.state.try_borrow() {
+            Ok(state) => shared.policy.kept_decision(&state, &view),
+            Err(_) => None,
         };
         if let Some(decision) = kept {
             return apply(&shared, &view, &decision, CacheUse::Hit, false);
