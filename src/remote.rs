@@ -413,6 +413,11 @@ fn parse_remote_jwks(
     let mut skipped = Vec::new();
     let mut kids = std::collections::HashSet::new();
     for (i, jwk) in list.iter().enumerate() {
+        // The same rules as a pasted set, so both say the same of a key.
+        if let Some(why) = keys::skip_reason(jwk) {
+            skipped.push(format!("keys[{i}]: {why}"));
+            continue;
+        }
         let path = JsonPath::root().field("keys").index(i);
         match keys::parse_jwk(jwk, &path, format!("keys[{i}]")) {
             Ok(key) if key.key_type == crate::alg::KeyType::Hmac => skipped.push(format!(
@@ -775,13 +780,17 @@ mod tests {
         let keys: Value = serde_json::from_str(include_str!("../tests/vectors/keys.json")).unwrap();
         let public = |n: &str| crate::mint::public_jwk(keys["keys"][n].as_object().unwrap());
         let body = serde_json::to_vec(&serde_json::json!({"keys": [
-            public("rsa-a"), public("ec-a"), public("hs-a"), {"kty": "EC", "crv": "P-521", "x": "AA", "y": "AA"}
+            public("rsa-a"), public("ec-a"), public("hs-a"), {"kty": "EC", "crv": "P-521", "x": "AA", "y": "AA"},
+            {"kty": "RSA", "use": "enc", "alg": "RSA-OAEP", "n": "AA", "e": "AQAB"}
         ]}))
         .unwrap();
         let (found, skipped) = parse_remote_jwks(&body, &[Alg::RS256]).unwrap();
         assert_eq!(found.len(), 1, "only the RSA key fits RS256");
-        assert_eq!(skipped.len(), 3, "{skipped:?}");
+        assert_eq!(skipped.len(), 4, "{skipped:?}");
         assert!(skipped.iter().any(|s| s.contains("symmetric")));
+        // Skipped for the reasons a pasted set gives.
+        assert!(skipped.contains(&"keys[3]: key type EC (P-521) is not supported".to_owned()));
+        assert!(skipped.contains(&"keys[4]: an encryption key (use: enc)".to_owned()));
         assert!(parse_remote_jwks(b"{\"keys\": 1}", &[Alg::RS256]).is_err());
         assert!(parse_remote_jwks(b"not json", &[Alg::RS256]).is_err());
     }
