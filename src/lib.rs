@@ -20,29 +20,13 @@
     )
 )]
 
-pub mod alg;
-mod authorize;
-pub mod cache;
-pub mod claims;
-mod decide;
-pub mod decision;
-pub mod header_map;
-pub mod host;
-pub mod json;
-pub mod keys;
-pub mod matrix;
-pub mod method;
-pub mod mint;
-pub mod path;
-pub mod pattern;
+pub mod authorize;
+pub mod effect;
+pub mod engine;
+pub mod jose;
 pub mod policy;
-pub mod remote;
 pub mod request;
-pub mod rsa_verify;
-pub mod token;
 pub mod token_endpoint;
-pub mod token_limits;
-mod trace;
 
 #[cfg(feature = "web")]
 pub mod web;
@@ -50,10 +34,12 @@ pub mod web;
 #[cfg(feature = "envoy")]
 mod envoy;
 
-pub use decide::{CacheUse, DecideOptions, State, Step};
-pub use decision::{Credential, Decision, Reason, RuleRef, TraceStep};
-pub use matrix::{Matrix, MatrixCell, MatrixRequest, MatrixRow};
+pub use authorize::authenticate::VerifiedToken;
+pub use authorize::decision::{Credential, Decision, Reason, RuleRef, TraceStep};
+pub use authorize::evaluate::DecideOptions;
+pub use authorize::matrix::{Matrix, MatrixCell, MatrixRequest, MatrixRow};
+pub use authorize::route::Route;
+pub use engine::decide::{CacheUse, State, Step};
+pub use jose::token::TokenErrorKind;
 pub use policy::{Policy, PolicyError, PolicyErrorCode};
 pub use request::{Request, RequestView};
-pub use token::{TokenErrorKind, VerifiedToken};
-pub use token_endpoint::Route;

@@ -1,10 +1,10 @@
-//! rolegate's own RSA verification (src/rsa_verify.rs) against the Wycheproof
+//! rolegate's own RSA verification (src/jose/rsa_verify.rs) against the Wycheproof
 //! RSA PKCS#1 v1.5 and PSS vectors (read from ../shared/vectors/wycheproof) and
 //! against the `rsa` crate on random keys, messages and signatures.
 
 mod support;
 
-use rolegate::rsa_verify::{RsaHash, RsaPublicKey};
+use rolegate::jose::rsa_verify::{RsaHash, RsaPublicKey};
 use rsa::pkcs1v15;
 use rsa::pss;
 use rsa::signature::{RandomizedSigner, SignatureEncoding, Signer, Verifier};
@@ -75,7 +75,7 @@ fn private(keys: &TestKeys, name: &str) -> rsa::RsaPrivateKey {
     let jwk = keys.private(name);
     let b = |f: &str| {
         rsa::BigUint::from_bytes_be(
-            &rolegate::keys::b64url_decode(jwk[f].as_str().unwrap()).unwrap(),
+            &rolegate::jose::keys::b64url_decode(jwk[f].as_str().unwrap()).unwrap(),
         )
     };
     rsa::RsaPrivateKey::from_components(b("n"), b("e"), b("d"), vec![b("p"), b("q")]).unwrap()

@@ -3,7 +3,8 @@
 
 mod support;
 
-use rolegate::token_endpoint::{create_client, MemoryTokenStore, Route};
+use rolegate::token_endpoint::{create_client, MemoryTokenStore};
+use rolegate::Route;
 use rolegate::{Policy, Reason, Request};
 use serde_json::{json, Value};
 use support::TestKeys;
@@ -46,7 +47,7 @@ fn assertion(keys: &TestKeys, key: &str, client: &str, extra: Value) -> String {
 }
 
 fn rand_id() -> String {
-    rolegate::mint::random_id().unwrap()
+    rolegate::jose::mint::random_id().unwrap()
 }
 
 fn post(form: &str) -> (Request, Vec<u8>) {
@@ -97,7 +98,7 @@ fn a_client_gets_a_token_and_its_role_decides() {
     assert_eq!(body["token_type"], "bearer");
     assert_eq!(body["expires_in"], 3600);
     let token = body["access_token"].as_str().unwrap();
-    let claims = rolegate::token::decode_unverified(token).unwrap();
+    let claims = rolegate::jose::token::decode_unverified(token).unwrap();
     assert_eq!(claims.header["typ"], "at+jwt");
     assert_eq!(claims.payload["role"], "administrator");
     assert_eq!(claims.payload["client_id"], "c-admin");
@@ -425,9 +426,9 @@ fn create_client_adds_a_working_client() {
     let id = &created.client_id;
     let claims =
         json!({"iss": id, "sub": id, "aud": created.token_url, "exp": NOW + 60, "jti": rand_id()});
-    let assertion = rolegate::mint::mint(&rolegate::mint::MintRequest {
+    let assertion = rolegate::jose::mint::mint(&rolegate::jose::mint::MintRequest {
         alg: None,
-        key: Some(&rolegate::mint::SigningKey::from_jwk(&created.private_jwk).unwrap()),
+        key: Some(&rolegate::jose::mint::SigningKey::from_jwk(&created.private_jwk).unwrap()),
         claims: claims.as_object().unwrap().clone(),
         header: Default::default(),
     })

@@ -6,9 +6,9 @@
 
 mod support;
 
-use rolegate::alg::Alg;
-use rolegate::keys::{b64url_encode, VerificationKey};
-use rolegate::token::CompactJws;
+use rolegate::jose::alg::Alg;
+use rolegate::jose::keys::{b64url_encode, VerificationKey};
+use rolegate::jose::token::CompactJws;
 use rolegate::Policy;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
@@ -65,7 +65,7 @@ fn policy_with(keys: Vec<Value>) -> Result<Policy, rolegate::PolicyError> {
     let hmac = keys.iter().all(|k| k["kty"] == "oct");
     let all: Vec<&str> = Alg::ALL
         .iter()
-        .filter(|a| (a.key_type() == rolegate::alg::KeyType::Hmac) == hmac)
+        .filter(|a| (a.key_type() == rolegate::jose::alg::KeyType::Hmac) == hmac)
         .map(|a| a.name())
         .collect();
     Policy::from_json(

@@ -2,7 +2,7 @@
 //! copies every header name and value into allocations of their own (and
 //! panics on a status it does not expect); rolegate keeps the block as the
 //! host wrote it and lets the core take only the headers its policy reads
-//! (`crate::header_map`, `Policy::request_from_header_map`).
+//! (`crate::request::header_map`, `Policy::request_from_header_map`).
 
 use proxy_wasm::types::MapType;
 

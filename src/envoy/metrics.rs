@@ -4,8 +4,8 @@
 //! into local cells; the root context flushes them to Envoy once a second,
 //! which keeps host calls off the request path.
 
-use crate::decision::{Decision, Reason};
-use crate::remote::Purpose;
+use crate::authorize::decision::{Decision, Reason};
+use crate::engine::remote::Purpose;
 use crate::CacheUse;
 use proxy_wasm::hostcalls;
 use proxy_wasm::types::MetricType;

@@ -16,11 +16,12 @@ mod headers;
 mod metrics;
 mod store;
 
-use crate::decision::Decision;
-use crate::host::HeaderChanges;
+use crate::authorize::decision::Decision;
+use crate::authorize::route::Route;
+use crate::effect::HeaderChanges;
+use crate::engine::remote::{HttpCall, HttpResult, Purpose};
 use crate::policy::Policy;
-use crate::remote::{HttpCall, HttpResult, Purpose};
-use crate::token_endpoint::{self, Route};
+use crate::token_endpoint;
 use crate::{CacheUse, DecideOptions, Request, RequestView, State, Step};
 use metrics::Metrics;
 use proxy_wasm::hostcalls;
@@ -494,7 +495,8 @@ fn complete(shared: &Rc<Shared>, call: HttpCall, waiter: Option<Waiter>, result:
                 }
             };
             // Usable answers count as ok, whatever they said of the token.
-            let usable = decision.reason != crate::decision::Reason::IntrospectionUnavailable;
+            let usable =
+                decision.reason != crate::authorize::decision::Reason::IntrospectionUnavailable;
             shared.metrics.count_call(&call.purpose, usable);
             apply(shared, &request.view(), &decision, CacheUse::Miss, true);
         }

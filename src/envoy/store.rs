@@ -3,8 +3,8 @@
 //! compare-and-swap and retry. What a write may do (replays, each client's
 //! share, reclaiming expired entries) is the core's `change`.
 
+use crate::token_endpoint::limits::Refusal;
 use crate::token_endpoint::{ActiveToken, SeenAssertions, TokenStore};
-use crate::token_limits::Refusal;
 use proxy_wasm::hostcalls;
 use proxy_wasm::types::Status;
 use serde::de::DeserializeOwned;

@@ -6,14 +6,14 @@ use super::document::{
 };
 use super::error::{JsonPath, PolicyError, PolicyErrorCode};
 use super::{Attribute, EnvoySettings, Issuer, Policy, Role, RoleGrant, Rule};
-use crate::alg::{Alg, KeyType};
-use crate::claims::ClaimPath;
-use crate::host::READ_HEADERS;
-use crate::keys::{self, VerificationKey};
-use crate::method::{MethodSet, NEVER_ALLOWED, OVERRIDE_HEADERS};
-use crate::path::{canonicalize, UpstreamPaths};
-use crate::pattern::PathPattern;
-use crate::token::normalise_media_type;
+use crate::jose::alg::{Alg, KeyType};
+use crate::jose::claims::ClaimPath;
+use crate::jose::keys::{self, VerificationKey};
+use crate::jose::token::normalise_media_type;
+use crate::policy::pattern::PathPattern;
+use crate::request::method::{MethodSet, NEVER_ALLOWED, OVERRIDE_HEADERS};
+use crate::request::path::{canonicalize, UpstreamPaths};
+use crate::request::READ_HEADERS;
 use std::collections::HashSet;
 
 /// Largest leeway accepted: more would quietly extend every token's life.
@@ -23,7 +23,7 @@ const MAX_CACHE_SIZE: u64 = 1_000_000;
 const MAX_CACHE_BYTES: u64 = 1 << 30;
 
 pub(super) fn compile(text: &str) -> Result<Policy, PolicyError> {
-    let value = crate::json::parse_strict(text.as_bytes()).map_err(json_error)?;
+    let value = crate::jose::json::parse_strict(text.as_bytes()).map_err(json_error)?;
     let doc: PolicyDocument = serde_path_to_error::deserialize(value).map_err(|e| {
         let path = e.path().to_string();
         let path = if path == "." { String::new() } else { path };
@@ -119,17 +119,17 @@ fn compile_document(doc: PolicyDocument) -> Result<Policy, PolicyError> {
     }
 
     let max_token_bytes = match doc.max_token_bytes {
-        None => crate::token::DEFAULT_MAX_TOKEN_BYTES,
-        Some(n) if (1024..=crate::token::MAX_TOKEN_BYTES as u64).contains(&n) => {
-            usize::try_from(n).unwrap_or(crate::token::DEFAULT_MAX_TOKEN_BYTES)
+        None => crate::jose::token::DEFAULT_MAX_TOKEN_BYTES,
+        Some(n) if (1024..=crate::jose::token::MAX_TOKEN_BYTES as u64).contains(&n) => {
+            usize::try_from(n).unwrap_or(crate::jose::token::DEFAULT_MAX_TOKEN_BYTES)
         }
         Some(_) => {
             return Err(PolicyError::value(
                 &root.field("max_token_bytes"),
                 format!(
                 "from 1024 to {} bytes (default {}: Entra ID tokens with 200 groups are ~11 KB)",
-                crate::token::MAX_TOKEN_BYTES,
-                crate::token::DEFAULT_MAX_TOKEN_BYTES
+                crate::jose::token::MAX_TOKEN_BYTES,
+                crate::jose::token::DEFAULT_MAX_TOKEN_BYTES
             ),
             ))
         }
@@ -185,7 +185,7 @@ fn compile_document(doc: PolicyDocument) -> Result<Policy, PolicyError> {
         Some(endpoint) => {
             let names: Vec<String> = roles.iter().map(|r| r.name.clone()).collect();
             let (endpoint, issuer) =
-                crate::token_endpoint::compile(endpoint, doc.oauth2_clients, &names)?;
+                super::token_endpoint::compile(endpoint, doc.oauth2_clients, &names)?;
             if let Some(i) = issuers.iter().position(|x| x.issuer == issuer.issuer) {
                 return Err(PolicyError::conflict(
                     &root.field("issuers").index(i).field("issuer"),
@@ -193,7 +193,7 @@ fn compile_document(doc: PolicyDocument) -> Result<Policy, PolicyError> {
                 ));
             }
             issuers.push(issuer);
-            crate::token_endpoint::check_bindings(&endpoint, &roles, &required_scopes)?;
+            super::token_endpoint::check_bindings(&endpoint, &roles, &required_scopes)?;
             Some(endpoint)
         }
     };
@@ -278,7 +278,7 @@ fn compile_issuer(
         }
     }
 
-    let (remote, introspection) = crate::remote::compile_remote(&doc, path)?;
+    let (remote, introspection) = super::remote::compile_remote(&doc, path)?;
     let has_inline = doc.jwks.is_some() || !doc.secrets.is_empty();
     if has_inline && remote.is_some() {
         return Err(PolicyError::conflict(
@@ -299,7 +299,8 @@ fn compile_issuer(
     }
     let mut algorithms = Vec::with_capacity(doc.algorithms.len());
     for (i, name) in doc.algorithms.iter().enumerate() {
-        let alg = keys::parse_algorithm(name, &path.field("algorithms").index(i))?;
+        let alg = keys::parse_algorithm(name)
+            .map_err(|e| PolicyError::jwk(&path.field("algorithms").index(i), e))?;
         if algorithms.contains(&alg) {
             return Err(PolicyError::conflict(
                 &path.field("algorithms").index(i),
@@ -319,7 +320,8 @@ fn compile_issuer(
                 notices.push(format!("{key_path}: skipped: {why}"));
                 continue;
             }
-            let key = keys::parse_jwk(jwk, &key_path, format!("jwks.keys[{i}]"))?;
+            let key = keys::parse_jwk(jwk, format!("jwks.keys[{i}]"))
+                .map_err(|e| PolicyError::jwk(&key_path, e))?;
             keys.push((key, key_path));
         }
     }
@@ -329,9 +331,9 @@ fn compile_issuer(
             secret.kid.as_deref(),
             &secret.k,
             secret.alg.as_deref(),
-            &key_path,
             format!("secrets[{i}]"),
-        )?;
+        )
+        .map_err(|e| PolicyError::jwk(&key_path, e))?;
         keys.push((key, key_path));
     }
     if remote.is_some() {

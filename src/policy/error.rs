@@ -1,5 +1,6 @@
 //! The one error type of policy loading: where (a JSON path), what kind, and how to fix it.
 
+pub(crate) use crate::jose::json::JsonPath;
 use std::fmt;
 
 /// What kind of mistake a [`PolicyError`] reports. Stable snake_case codes for
@@ -77,6 +78,18 @@ impl PolicyError {
         PolicyError::new(path.to_string(), PolicyErrorCode::InvalidType, message)
     }
 
+    /// A key's error, at the key's place in the policy.
+    pub(crate) fn jwk(at: &JsonPath, e: crate::jose::keys::JwkError) -> Self {
+        use crate::jose::keys::JwkErrorKind;
+        let code = match e.kind {
+            JwkErrorKind::Key => PolicyErrorCode::InvalidKey,
+            JwkErrorKind::WrongType => PolicyErrorCode::InvalidType,
+            JwkErrorKind::Value => PolicyErrorCode::InvalidValue,
+            JwkErrorKind::Missing => PolicyErrorCode::MissingField,
+        };
+        PolicyError::new(at.join(&e.path).to_string(), code, e.message)
+    }
+
     /// A reference to a role the policy does not have.
     pub(crate) fn unknown_role<'a>(
         path: &JsonPath,
@@ -106,34 +119,6 @@ impl fmt::Display for PolicyError {
 }
 
 impl std::error::Error for PolicyError {}
-
-/// A JSON path built while walking the policy, rendered as `a.b[2].c`.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct JsonPath(String);
-
-impl JsonPath {
-    pub fn root() -> Self {
-        JsonPath(String::new())
-    }
-
-    pub fn field(&self, name: &str) -> Self {
-        if self.0.is_empty() {
-            JsonPath(name.to_owned())
-        } else {
-            JsonPath(format!("{}.{name}", self.0))
-        }
-    }
-
-    pub fn index(&self, i: usize) -> Self {
-        JsonPath(format!("{}[{i}]", self.0))
-    }
-}
-
-impl fmt::Display for JsonPath {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
 
 #[cfg(test)]
 mod tests {

@@ -3,12 +3,16 @@
 mod compile;
 pub mod document;
 pub mod error;
+pub mod pattern;
+pub mod remote;
+pub mod token_endpoint;
+pub mod url;
 
-use crate::alg::Alg;
-use crate::claims::ClaimPath;
-use crate::keys::VerificationKey;
-use crate::method::MethodSet;
-use crate::pattern::PathPattern;
+use crate::jose::alg::Alg;
+use crate::jose::claims::ClaimPath;
+use crate::jose::keys::VerificationKey;
+use crate::policy::pattern::PathPattern;
+use crate::request::method::MethodSet;
 pub use document::{BasicAuth, Effect, Mode, OutsidePrefix};
 pub use error::{PolicyError, PolicyErrorCode};
 
@@ -30,12 +34,12 @@ pub struct Policy {
     pub(crate) allow_all_permissions: bool,
     pub(crate) authentication_paths: Vec<PathPattern>,
     /// What the upstream may do with paths (deny matching, refused spellings).
-    pub(crate) upstream_paths: crate::path::UpstreamPaths,
+    pub(crate) upstream_paths: crate::request::path::UpstreamPaths,
     pub(crate) roles: Vec<Role>,
     pub(crate) mode: Mode,
     pub(crate) realm: String,
     pub(crate) envoy: EnvoySettings,
-    pub(crate) token_endpoint: Option<crate::token_endpoint::TokenEndpoint>,
+    pub(crate) token_endpoint: Option<token_endpoint::TokenEndpoint>,
     /// What loading skipped (keys of a JWKS not for signatures, ...), each
     /// naming its JSON path.
     pub(crate) notices: Vec<String>,
@@ -54,8 +58,8 @@ pub(crate) struct Issuer {
     pub leeway: u64,
     pub max_lifetime: Option<u64>,
     /// Keys from a JWKS URL or discovery instead of `keys`.
-    pub remote: Option<crate::remote::RemoteSource>,
-    pub introspection: Option<crate::remote::Introspection>,
+    pub remote: Option<remote::RemoteSource>,
+    pub introspection: Option<remote::Introspection>,
 }
 
 #[derive(Debug)]
@@ -96,6 +100,11 @@ pub struct RoleSummary<'a> {
     pub enabled: bool,
 }
 
+/// The default bound of a cache's weight: with `cache_size` 10 000 tokens
+/// of ~1 KiB each kept with a few decisions, about the weight of 4 000 of
+/// them; a flood cannot take more than this from a VM.
+pub const DEFAULT_CACHE_BYTES: usize = 32 * 1024 * 1024;
+
 /// Settings of the Envoy filter, from the policy's optional `envoy` object.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EnvoySettings {
@@ -125,7 +134,7 @@ impl Default for EnvoySettings {
             client_id_header: "x-rolegate-client-id".to_owned(),
             stat_prefix: "rolegate".to_owned(),
             cache_size: 10_000,
-            cache_bytes: crate::cache::DEFAULT_MAX_BYTES,
+            cache_bytes: DEFAULT_CACHE_BYTES,
             forward_authorization: false,
             forward_identity: true,
             audit_log: true,
@@ -170,7 +179,7 @@ impl Policy {
     }
 
     /// The token endpoint, when the policy has one.
-    pub fn token_endpoint(&self) -> Option<&crate::token_endpoint::TokenEndpoint> {
+    pub fn token_endpoint(&self) -> Option<&token_endpoint::TokenEndpoint> {
         self.token_endpoint.as_ref()
     }
 
@@ -186,14 +195,14 @@ impl Policy {
 
     /// A raw request target in canonical form, refused (400 `invalid_path`)
     /// when it is ambiguous or when the upstream could read it as another
-    /// resource (see [`crate::path::UpstreamPaths`]). What decisions and the
+    /// resource (see [`crate::request::path::UpstreamPaths`]). What decisions and the
     /// matrix match.
     pub fn canonical_path(
         &self,
         target: &str,
-    ) -> Result<crate::path::CanonicalPath, crate::path::PathError> {
-        let canonical = crate::path::canonicalize(target)?;
-        crate::path::check_upstream_spelling(&canonical.path, &self.upstream_paths)?;
+    ) -> Result<crate::request::path::CanonicalPath, crate::request::path::PathError> {
+        let canonical = crate::request::path::canonicalize(target)?;
+        crate::request::path::check_upstream_spelling(&canonical.path, &self.upstream_paths)?;
         Ok(canonical)
     }
 }

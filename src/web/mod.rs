@@ -1,9 +1,9 @@
 //! The wasm-bindgen adapter: the npm package's API over the core. It converts
 //! JS values to core types and back; it decides nothing.
 
-use crate::alg::Alg;
-use crate::matrix::MatrixRequest;
-use crate::mint::{self, MintRequest, SigningKey};
+use crate::authorize::matrix::MatrixRequest;
+use crate::jose::alg::Alg;
+use crate::jose::mint::{self, MintRequest, SigningKey};
 use crate::{Policy, Request};
 use js_sys::{Error, Reflect};
 use serde::de::DeserializeOwned;
@@ -220,7 +220,7 @@ impl WebPolicy {
 /// A token's header and payload, NOT verified.
 #[wasm_bindgen(js_name = decodeToken)]
 pub fn decode_token(token: &str) -> Result<JsValue, JsValue> {
-    let decoded = crate::token::decode_unverified(token)
+    let decoded = crate::jose::token::decode_unverified(token)
         .map_err(|e| js_error(e.kind.code(), "token", &e.detail))?;
     output(&decoded)
 }
@@ -301,7 +301,7 @@ pub fn generate_key(options: JsValue) -> Result<JsValue, JsValue> {
             &format!(
                 "alg: unknown algorithm {}; use one of {}",
                 options.alg,
-                crate::alg::known_names()
+                crate::jose::alg::known_names()
             ),
         )
     })?;

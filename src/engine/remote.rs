@@ -3,116 +3,16 @@
 //! answers mean. The host only performs the calls (Envoy: `dispatch_http_call`)
 //! and hands the answers back; it decides nothing.
 
-use crate::alg::Alg;
-use crate::json::parse_strict_object;
-use crate::keys::{self, VerificationKey};
-use crate::mint::{self, SigningKey};
-use crate::policy::error::{JsonPath, PolicyError};
+use crate::jose::alg::Alg;
+use crate::jose::json::parse_strict_object;
+use crate::jose::json::JsonPath;
+use crate::jose::keys::{self, VerificationKey};
+use crate::jose::mint;
+use crate::jose::token::{TokenError, TokenErrorKind};
+use crate::policy::remote::{ClientAuth, Introspection, RemoteSource};
+use crate::policy::url::Url;
 use crate::policy::Issuer;
-use crate::token::{TokenError, TokenErrorKind};
 use serde_json::{Map, Value};
-
-/// An absolute http(s) URL split the way an HTTP call needs it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Url {
-    pub scheme: String,
-    pub authority: String,
-    /// Path and query, starting with `/`.
-    pub path: String,
-}
-
-impl Url {
-    pub fn parse(text: &str) -> Result<Url, String> {
-        let (scheme, rest) = text
-            .split_once("://")
-            .ok_or_else(|| format!("\"{text}\" is not an absolute URL; write https://host/path"))?;
-        if scheme != "https" && scheme != "http" {
-            return Err(format!("scheme \"{scheme}\" is not http or https"));
-        }
-        let (authority, path) = match rest.find('/') {
-            Some(i) => (
-                rest.get(..i).unwrap_or_default(),
-                rest.get(i..).unwrap_or("/"),
-            ),
-            None => (rest, "/"),
-        };
-        let authority_ok = !authority.is_empty()
-            && authority
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b"-._:[]".contains(&b));
-        if !authority_ok {
-            return Err(format!(
-                "\"{authority}\" is not a host name (with an optional port)"
-            ));
-        }
-        if path.contains('#') || path.bytes().any(|b| b <= 0x20 || b == 0x7f) {
-            return Err(
-                "the path may not hold spaces, control characters or a fragment".to_owned(),
-            );
-        }
-        Ok(Url {
-            scheme: scheme.to_owned(),
-            authority: authority.to_owned(),
-            path: path.to_owned(),
-        })
-    }
-
-    pub fn to_text(&self) -> String {
-        format!("{}://{}{}", self.scheme, self.authority, self.path)
-    }
-}
-
-/// Where an issuer's keys come from, compiled.
-#[derive(Debug, Clone)]
-pub struct RemoteSource {
-    /// `jwks_uri`, or the discovery document (which names the JWKS).
-    pub url: Url,
-    pub is_discovery: bool,
-    pub cluster: String,
-    pub refresh_seconds: u64,
-    pub min_refetch_seconds: u64,
-    pub timeout_ms: u64,
-    pub max_response_bytes: usize,
-}
-
-/// How the client authenticates to the introspection endpoint.
-pub enum ClientAuth {
-    Basic {
-        client_id: String,
-        secret: String,
-    },
-    PrivateKeyJwt {
-        client_id: String,
-        key: Box<SigningKey>,
-        alg: Alg,
-    },
-}
-
-impl std::fmt::Debug for ClientAuth {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            ClientAuth::Basic { client_id, .. } => write!(f, "Basic({client_id})"),
-            ClientAuth::PrivateKeyJwt { client_id, alg, .. } => {
-                write!(f, "PrivateKeyJwt({client_id}, {alg})")
-            }
-        }
-    }
-}
-
-/// RFC 7662 introspection settings, compiled.
-#[derive(Debug)]
-pub struct Introspection {
-    /// None until discovery names it.
-    pub endpoint: Option<Url>,
-    pub cluster: String,
-    pub auth: ClientAuth,
-    /// Introspect every token of the issuer, not only opaque ones.
-    pub all_tokens: bool,
-    pub cache_seconds: u64,
-    pub require_audience: bool,
-    pub timeout_ms: u64,
-    pub max_response_bytes: usize,
-}
 
 /// Why an HTTP call is made.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -158,6 +58,13 @@ pub struct RemoteKeys {
 #[derive(Debug, Default)]
 pub struct KeyStore {
     pub(crate) sets: Vec<RemoteKeys>,
+}
+
+impl crate::authorize::authenticate::FetchedKeys for KeyStore {
+    fn loaded(&self, issuer: usize) -> Option<&[VerificationKey]> {
+        let set = self.sets.get(issuer)?;
+        set.loaded_at.map(|_| set.keys.as_slice())
+    }
 }
 
 impl KeyStore {
@@ -348,7 +255,7 @@ fn checked_body(result: HttpResult, max: usize) -> Result<Vec<u8>, String> {
                 let text = |k: &str| {
                     doc.get(k)
                         .and_then(Value::as_str)
-                        .map(crate::claims::preview_str)
+                        .map(crate::jose::claims::preview_str)
                 };
                 let error = text("error")?;
                 Some(match text("error_description") {
@@ -377,7 +284,7 @@ fn parse_discovery(body: &[u8], issuer: &str) -> Result<(Url, Option<Url>), Stri
         return Err(format!(
             "the discovery document names issuer {}, not \"{issuer}\"",
             doc.get("issuer")
-                .map(crate::claims::preview)
+                .map(crate::jose::claims::preview)
                 .unwrap_or_default()
         ));
     }
@@ -418,9 +325,8 @@ fn parse_remote_jwks(
             skipped.push(format!("keys[{i}]: {why}"));
             continue;
         }
-        let path = JsonPath::root().field("keys").index(i);
-        match keys::parse_jwk(jwk, &path, format!("keys[{i}]")) {
-            Ok(key) if key.key_type == crate::alg::KeyType::Hmac => skipped.push(format!(
+        match keys::parse_jwk(jwk, format!("keys[{i}]")) {
+            Ok(key) if key.key_type == crate::jose::alg::KeyType::Hmac => skipped.push(format!(
                 "keys[{i}]: a symmetric key is never taken from a URL"
             )),
             Ok(key) if !algorithms.iter().any(|a| key.usable_for(*a).is_ok()) => {
@@ -436,7 +342,10 @@ fn parse_remote_jwks(
                 }
                 keys.push(key);
             }
-            Err(e) => skipped.push(e.to_string()),
+            Err(e) => {
+                let at = JsonPath::root().field("keys").index(i).join(&e.path);
+                skipped.push(format!("{at}: {}", e.message));
+            }
         }
     }
     Ok((keys, skipped))
@@ -579,7 +488,7 @@ pub(crate) fn interpret_introspection(
                 kind: TokenErrorKind::UnknownIssuer,
                 detail: format!(
                     "the introspection answer names issuer {}, not \"{}\"",
-                    crate::claims::preview(other),
+                    crate::jose::claims::preview(other),
                     issuer.issuer
                 ),
             })
@@ -615,159 +524,9 @@ fn base64_standard(bytes: &[u8]) -> String {
     base64::engine::general_purpose::STANDARD.encode(bytes)
 }
 
-/// Compiles an issuer's remote settings (the policy loader calls this).
-pub(crate) fn compile_remote(
-    doc: &crate::policy::document::IssuerDocument,
-    path: &JsonPath,
-) -> Result<(Option<RemoteSource>, Option<Introspection>), PolicyError> {
-    let url = |text: &str, field: &str| {
-        Url::parse(text).map_err(|e| PolicyError::value(&path.field(field), e))
-    };
-    let source = match (&doc.jwks_uri, &doc.discovery) {
-        (Some(_), Some(_)) => {
-            return Err(PolicyError::conflict(
-                &path.field("discovery"),
-                "give jwks_uri or discovery, not both",
-            ))
-        }
-        (Some(u), None) => Some((url(u, "jwks_uri")?, false)),
-        (None, Some(u)) => Some((url(u, "discovery")?, true)),
-        (None, None) => None,
-    };
-    if (source.is_some() || doc.introspection.is_some()) && doc.remote.is_none() {
-        return Err(PolicyError::missing(
-            &path.field("remote"),
-            "remote validation needs \"remote\": {\"cluster\": \"<Envoy cluster of the authorization server>\"}",
-        ));
-    }
-    let Some(remote) = &doc.remote else {
-        return Ok((None, None));
-    };
-    let rpath = path.field("remote");
-    if remote.cluster.is_empty() {
-        return Err(PolicyError::value(
-            &rpath.field("cluster"),
-            "name the Envoy cluster",
-        ));
-    }
-    let timeout_ms = remote.timeout_ms.unwrap_or(2_000);
-    if !(100..=30_000).contains(&timeout_ms) {
-        return Err(PolicyError::value(
-            &rpath.field("timeout_ms"),
-            "from 100 to 30000 milliseconds",
-        ));
-    }
-    let max_response_bytes = usize::try_from(remote.max_response_bytes.unwrap_or(262_144))
-        .unwrap_or(usize::MAX)
-        .min(4 << 20);
-    let refresh_seconds = remote.refresh_seconds.unwrap_or(600);
-    let min_refetch_seconds = remote.min_refetch_seconds.unwrap_or(30);
-    if refresh_seconds < 10 || min_refetch_seconds < 1 {
-        return Err(PolicyError::value(
-            &rpath,
-            "refresh_seconds must be at least 10 and min_refetch_seconds at least 1",
-        ));
-    }
-    let remote_source = source.map(|(url, is_discovery)| RemoteSource {
-        url,
-        is_discovery,
-        cluster: remote.cluster.clone(),
-        refresh_seconds,
-        min_refetch_seconds,
-        timeout_ms,
-        max_response_bytes,
-    });
-    let introspection = match &doc.introspection {
-        None => None,
-        Some(i) => {
-            let ipath = path.field("introspection");
-            let endpoint = match &i.endpoint {
-                Some(e) => Some(
-                    Url::parse(e).map_err(|m| PolicyError::value(&ipath.field("endpoint"), m))?,
-                ),
-                None if doc.discovery.is_some() => None,
-                None => {
-                    return Err(PolicyError::missing(
-                        &ipath.field("endpoint"),
-                        "name the introspection endpoint (or use discovery)",
-                    ))
-                }
-            };
-            if i.client_id.is_empty() {
-                return Err(PolicyError::value(
-                    &ipath.field("client_id"),
-                    "the client id must not be empty",
-                ));
-            }
-            use crate::policy::document::ClientAuthMethod;
-            let auth = match (i.client_auth, &i.client_secret, &i.private_key) {
-                (ClientAuthMethod::ClientSecretBasic, Some(secret), None) if !secret.is_empty() => {
-                    ClientAuth::Basic {
-                        client_id: i.client_id.clone(),
-                        secret: secret.clone(),
-                    }
-                }
-                (ClientAuthMethod::PrivateKeyJwt, None, Some(jwk)) => {
-                    let key = SigningKey::from_jwk(jwk).map_err(|e| {
-                        PolicyError::key(&ipath.field("private_key"), e.to_string())
-                    })?;
-                    let alg = key.default_alg();
-                    if alg.key_type() == crate::alg::KeyType::Hmac {
-                        return Err(PolicyError::key(
-                            &ipath.field("private_key"),
-                            "private_key_jwt needs an RSA, EC or Ed25519 private key",
-                        ));
-                    }
-                    ClientAuth::PrivateKeyJwt {
-                        client_id: i.client_id.clone(),
-                        key: Box::new(key),
-                        alg,
-                    }
-                }
-                (ClientAuthMethod::ClientSecretBasic, _, _) => {
-                    return Err(PolicyError::conflict(
-                        &ipath.field("client_secret"),
-                        "client_secret_basic needs a non-empty client_secret and no private_key",
-                    ))
-                }
-                (ClientAuthMethod::PrivateKeyJwt, _, _) => {
-                    return Err(PolicyError::conflict(
-                        &ipath.field("private_key"),
-                        "private_key_jwt needs a private_key (a private JWK) and no client_secret",
-                    ))
-                }
-            };
-            Some(Introspection {
-                endpoint,
-                cluster: remote.cluster.clone(),
-                auth,
-                all_tokens: i.tokens == crate::policy::document::IntrospectTokens::All,
-                cache_seconds: i.cache_seconds.unwrap_or(300).clamp(1, 86_400),
-                require_audience: i.require_audience.unwrap_or(true),
-                timeout_ms,
-                max_response_bytes: max_response_bytes.min(65_536),
-            })
-        }
-    };
-    Ok((remote_source, introspection))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn urls() {
-        let u = Url::parse("https://idp.example.com:8443/oauth/jwks?x=1").unwrap();
-        assert_eq!(u.authority, "idp.example.com:8443");
-        assert_eq!(u.path, "/oauth/jwks?x=1");
-        assert_eq!(Url::parse("https://idp").unwrap().path, "/");
-        assert!(Url::parse("idp/jwks").is_err());
-        assert!(Url::parse("ftp://idp/jwks").is_err());
-        assert!(Url::parse("https:///jwks").is_err());
-        assert!(Url::parse("https://idp/a b").is_err());
-        assert!(Url::parse("https://user@idp/").is_err());
-    }
 
     #[test]
     fn form_encoding() {
@@ -777,8 +536,9 @@ mod tests {
 
     #[test]
     fn remote_jwks_skips_what_it_cannot_use() {
-        let keys: Value = serde_json::from_str(include_str!("../tests/vectors/keys.json")).unwrap();
-        let public = |n: &str| crate::mint::public_jwk(keys["keys"][n].as_object().unwrap());
+        let keys: Value =
+            serde_json::from_str(include_str!("../../tests/vectors/keys.json")).unwrap();
+        let public = |n: &str| crate::jose::mint::public_jwk(keys["keys"][n].as_object().unwrap());
         let body = serde_json::to_vec(&serde_json::json!({"keys": [
             public("rsa-a"), public("ec-a"), public("hs-a"), {"kty": "EC", "crv": "P-521", "x": "AA", "y": "AA"},
             {"kty": "RSA", "use": "enc", "alg": "RSA-OAEP", "n": "AA", "e": "AQAB"}

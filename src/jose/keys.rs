@@ -2,9 +2,9 @@
 //! once at load time so a weak or malformed key is a policy error, never a
 //! silent acceptance at request time.
 
-use crate::alg::{Alg, KeyType};
-use crate::policy::error::{JsonPath, PolicyError};
-use crate::rsa_verify::{RsaHash, RsaPublicKey};
+use crate::jose::alg::{Alg, KeyType};
+use crate::jose::json::JsonPath;
+use crate::jose::rsa_verify::{RsaHash, RsaPublicKey};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use jsonwebtoken::DecodingKey;
@@ -30,7 +30,7 @@ pub struct VerificationKey {
     pub label: String,
     /// HMAC secret length in bytes, to check against each HS algorithm's minimum.
     pub secret_len: Option<usize>,
-    /// RSA keys verify with [`crate::rsa_verify`] (fast in wasm), others with jsonwebtoken.
+    /// RSA keys verify with [`crate::jose::rsa_verify`] (fast in wasm), others with jsonwebtoken.
     pub(crate) verifier: Verifier,
 }
 
@@ -76,8 +76,8 @@ impl VerificationKey {
     }
 
     /// Reads one public JWK (RFC 7517) with the policy's checks.
-    pub fn from_jwk(jwk: &Value) -> Result<VerificationKey, PolicyError> {
-        parse_jwk(jwk, &JsonPath::root().field("jwk"), "jwk".to_owned())
+    pub fn from_jwk(jwk: &Value) -> Result<VerificationKey, JwkError> {
+        parse_jwk(jwk, "jwk".to_owned())
     }
 
     /// Whether `signature` (base64url) signs `message` with `alg`. Callers
@@ -168,7 +168,7 @@ pub(crate) fn skip_reason(value: &Value) -> Option<String> {
             return Some(format!(
                 "algorithm {} is not supported (rolegate verifies {})",
                 alg.escape_debug(),
-                crate::alg::known_names()
+                crate::jose::alg::known_names()
             ));
         }
     }
@@ -187,18 +187,68 @@ pub(crate) fn skip_reason(value: &Value) -> Option<String> {
     }
 }
 
-/// Parses one JWK from a policy's `jwks.keys[i]`.
-pub(crate) fn parse_jwk(
-    value: &Value,
-    path: &JsonPath,
-    label: String,
-) -> Result<VerificationKey, PolicyError> {
+/// What kind of mistake a [`JwkError`] reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JwkErrorKind {
+    /// Not a usable key: weak, malformed, or not for verification.
+    Key,
+    WrongType,
+    Value,
+    Missing,
+}
+
+/// A JWK (or an HMAC secret) that cannot be used, with the member at fault
+/// relative to the key (`crv`, `key_ops[1]`; empty for the key itself).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JwkError {
+    pub path: String,
+    pub kind: JwkErrorKind,
+    pub message: String,
+}
+
+impl JwkError {
+    fn new(path: &JsonPath, kind: JwkErrorKind, message: impl Into<String>) -> Self {
+        JwkError {
+            path: path.to_string(),
+            kind,
+            message: message.into(),
+        }
+    }
+    fn key(path: &JsonPath, message: impl Into<String>) -> Self {
+        JwkError::new(path, JwkErrorKind::Key, message)
+    }
+    fn wrong_type(path: &JsonPath, message: impl Into<String>) -> Self {
+        JwkError::new(path, JwkErrorKind::WrongType, message)
+    }
+    fn value(path: &JsonPath, message: impl Into<String>) -> Self {
+        JwkError::new(path, JwkErrorKind::Value, message)
+    }
+    fn missing(path: &JsonPath, message: impl Into<String>) -> Self {
+        JwkError::new(path, JwkErrorKind::Missing, message)
+    }
+}
+
+impl std::fmt::Display for JwkError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.path.is_empty() {
+            f.write_str(&self.message)
+        } else {
+            write!(f, "{}: {}", self.path, self.message)
+        }
+    }
+}
+
+impl std::error::Error for JwkError {}
+
+/// Parses one JWK (a policy's `jwks.keys[i]`, a fetched set's `keys[i]`).
+pub(crate) fn parse_jwk(value: &Value, label: String) -> Result<VerificationKey, JwkError> {
+    let path = &JsonPath::root();
     let jwk = value
         .as_object()
-        .ok_or_else(|| PolicyError::wrong_type(path, "a JWK must be a JSON object"))?;
+        .ok_or_else(|| JwkError::wrong_type(path, "a JWK must be a JSON object"))?;
     for member in PRIVATE_MEMBERS {
         if jwk.contains_key(member) {
-            return Err(PolicyError::key(
+            return Err(JwkError::key(
                 &path.field(member),
                 "this is a private key; put only the public key in the policy \
                  (remove d, p, q, dp, dq, qi, oth)",
@@ -219,7 +269,7 @@ pub(crate) fn parse_jwk(
             let e = required_b64(jwk, "e", path)?;
             check_rsa(&n, &e, path)?;
             let key = RsaPublicKey::new(&n, &e)
-                .ok_or_else(|| PolicyError::key(path, "not a valid RSA public key"))?;
+                .ok_or_else(|| JwkError::key(path, "not a valid RSA public key"))?;
             (KeyType::Rsa, Verifier::Rsa(key), None)
         }
         "EC" => {
@@ -230,7 +280,7 @@ pub(crate) fn parse_jwk(
                 "P-256" => KeyType::EcP256,
                 "P-384" => KeyType::EcP384,
                 other => {
-                    return Err(PolicyError::key(
+                    return Err(JwkError::key(
                         &path.field("crv"),
                         format!(
                             "curve \"{}\" is not supported; use P-256 (ES256) or P-384 (ES384)",
@@ -249,7 +299,7 @@ pub(crate) fn parse_jwk(
         "OKP" => {
             let crv = required_str(jwk, "crv", path)?;
             if crv != "Ed25519" {
-                return Err(PolicyError::key(
+                return Err(JwkError::key(
                     &path.field("crv"),
                     format!(
                         "curve \"{}\" is not supported; EdDSA keys must be Ed25519",
@@ -275,7 +325,7 @@ pub(crate) fn parse_jwk(
             )
         }
         other => {
-            return Err(PolicyError::key(
+            return Err(JwkError::key(
                 &path.field("kty"),
                 format!(
                     "key type \"{}\" is not supported; use RSA, EC, OKP or oct",
@@ -286,7 +336,7 @@ pub(crate) fn parse_jwk(
     };
     if let Some(alg) = alg {
         if alg.key_type() != key_type {
-            return Err(PolicyError::key(
+            return Err(JwkError::key(
                 &path.field("alg"),
                 format!(
                     "alg {alg} needs an {} but this JWK is an {}",
@@ -312,11 +362,11 @@ pub(crate) fn secret_key(
     kid: Option<&str>,
     k: &str,
     alg: Option<&str>,
-    path: &JsonPath,
     label: String,
-) -> Result<VerificationKey, PolicyError> {
+) -> Result<VerificationKey, JwkError> {
+    let path = &JsonPath::root();
     let bytes = b64url_decode(k).ok_or_else(|| {
-        PolicyError::key(
+        JwkError::key(
             &path.field("k"),
             "not base64url: encode the secret's bytes as base64url without padding",
         )
@@ -326,7 +376,7 @@ pub(crate) fn secret_key(
         Some(name) => {
             let alg = parse_alg_name(name, &path.field("alg"))?;
             if alg.key_type() != KeyType::Hmac {
-                return Err(PolicyError::key(
+                return Err(JwkError::key(
                     &path.field("alg"),
                     format!("a secret is an HMAC key; {alg} is not an HMAC algorithm"),
                 ));
@@ -345,32 +395,32 @@ pub(crate) fn secret_key(
     })
 }
 
-fn parse_alg_name(name: &str, path: &JsonPath) -> Result<Alg, PolicyError> {
+fn parse_alg_name(name: &str, path: &JsonPath) -> Result<Alg, JwkError> {
     if name.eq_ignore_ascii_case("none") {
-        return Err(PolicyError::value(
+        return Err(JwkError::value(
             path,
             "\"none\" is never allowed: anyone could forge an unsigned token",
         ));
     }
     Alg::from_name(name).ok_or_else(|| {
-        PolicyError::value(
+        JwkError::value(
             path,
             format!(
                 "unknown algorithm \"{}\"; use one of {}",
                 name.escape_debug(),
-                crate::alg::known_names()
+                crate::jose::alg::known_names()
             ),
         )
     })
 }
 
-pub(crate) fn parse_algorithm(name: &str, path: &JsonPath) -> Result<Alg, PolicyError> {
-    parse_alg_name(name, path)
+pub(crate) fn parse_algorithm(name: &str) -> Result<Alg, JwkError> {
+    parse_alg_name(name, &JsonPath::root())
 }
 
 /// RFC 7517 §4.2/§4.3: `use` must be "sig" and `key_ops` must contain "verify"
 /// for the key to verify signatures.
-fn verify_permitted(jwk: &Map<String, Value>, path: &JsonPath) -> Result<bool, PolicyError> {
+fn verify_permitted(jwk: &Map<String, Value>, path: &JsonPath) -> Result<bool, JwkError> {
     let use_ok = match optional_str(jwk, "use", path)? {
         None => true,
         Some(u) => u == "sig",
@@ -383,7 +433,7 @@ fn verify_permitted(jwk: &Map<String, Value>, path: &JsonPath) -> Result<bool, P
                 match op.as_str() {
                     Some(op) => found |= op == "verify",
                     None => {
-                        return Err(PolicyError::wrong_type(
+                        return Err(JwkError::wrong_type(
                             &path.field("key_ops").index(i),
                             "key_ops entries must be strings",
                         ))
@@ -393,7 +443,7 @@ fn verify_permitted(jwk: &Map<String, Value>, path: &JsonPath) -> Result<bool, P
             found
         }
         Some(_) => {
-            return Err(PolicyError::wrong_type(
+            return Err(JwkError::wrong_type(
                 &path.field("key_ops"),
                 "key_ops must be an array of strings",
             ))
@@ -402,29 +452,29 @@ fn verify_permitted(jwk: &Map<String, Value>, path: &JsonPath) -> Result<bool, P
     Ok(use_ok && ops_ok)
 }
 
-fn check_rsa(n: &[u8], e: &[u8], path: &JsonPath) -> Result<(), PolicyError> {
+fn check_rsa(n: &[u8], e: &[u8], path: &JsonPath) -> Result<(), JwkError> {
     let bits = bit_length(n);
     if bits < MIN_RSA_BITS {
-        return Err(PolicyError::key(
+        return Err(JwkError::key(
             &path.field("n"),
             format!("RSA key is {bits} bits; at least {MIN_RSA_BITS} bits are required"),
         ));
     }
     if bits > MAX_RSA_BITS {
-        return Err(PolicyError::key(
+        return Err(JwkError::key(
             &path.field("n"),
             format!("RSA key is {bits} bits; at most {MAX_RSA_BITS} bits are supported"),
         ));
     }
     let e_odd = e.last().is_some_and(|b| b & 1 == 1);
     if !e_odd || bit_length(e) < 2 || bit_length(e) > 33 {
-        return Err(PolicyError::key(
+        return Err(JwkError::key(
             &path.field("e"),
             "RSA public exponent must be an odd number from 3 to 2^33 (usually 65537, \"AQAB\")",
         ));
     }
     if has_roca_fingerprint(n) {
-        return Err(PolicyError::key(
+        return Err(JwkError::key(
             &path.field("n"),
             "this RSA key has the ROCA weakness (CVE-2017-15361, Infineon key generation): \
              its private key can be computed; generate a new key elsewhere",
@@ -435,7 +485,7 @@ fn check_rsa(n: &[u8], e: &[u8], path: &JsonPath) -> Result<(), PolicyError> {
         rsa::BigUint::from_bytes_be(e),
     )
     .map(|_| ())
-    .map_err(|err| PolicyError::key(path, format!("not a valid RSA public key: {err}")))
+    .map_err(|err| JwkError::key(path, format!("not a valid RSA public key: {err}")))
 }
 
 /// The ROCA fingerprint (Nemec et al., CCS 2017): moduli from the flawed
@@ -474,16 +524,11 @@ fn bit_length(bytes: &[u8]) -> usize {
 }
 
 /// Checks the point is on the curve and returns it in SEC1 uncompressed form.
-fn ec_point(
-    key_type: KeyType,
-    x: &[u8],
-    y: &[u8],
-    path: &JsonPath,
-) -> Result<Vec<u8>, PolicyError> {
+fn ec_point(key_type: KeyType, x: &[u8], y: &[u8], path: &JsonPath) -> Result<Vec<u8>, JwkError> {
     let size = if key_type == KeyType::EcP256 { 32 } else { 48 };
     for (name, coord) in [("x", x), ("y", y)] {
         if coord.len() != size {
-            return Err(PolicyError::key(
+            return Err(JwkError::key(
                 &path.field(name),
                 format!(
                     "coordinate is {} bytes; this curve needs exactly {size}",
@@ -501,7 +546,7 @@ fn ec_point(
         _ => p384::PublicKey::from_sec1_bytes(&point).is_ok(),
     };
     if !on_curve {
-        return Err(PolicyError::key(
+        return Err(JwkError::key(
             path,
             "x and y are not a point on the curve; copy the key again from its source",
         ));
@@ -509,27 +554,27 @@ fn ec_point(
     Ok(point)
 }
 
-fn check_ed25519(x: &[u8], path: &JsonPath) -> Result<(), PolicyError> {
+fn check_ed25519(x: &[u8], path: &JsonPath) -> Result<(), JwkError> {
     let bytes: [u8; 32] = x.try_into().map_err(|_| {
-        PolicyError::key(
+        JwkError::key(
             &path.field("x"),
             format!("an Ed25519 public key is 32 bytes, this one is {}", x.len()),
         )
     })?;
     ed25519_dalek::VerifyingKey::from_bytes(&bytes)
         .map(|_| ())
-        .map_err(|_| PolicyError::key(&path.field("x"), "not a valid Ed25519 public key"))
+        .map_err(|_| JwkError::key(&path.field("x"), "not a valid Ed25519 public key"))
 }
 
 fn optional_str<'a>(
     jwk: &'a Map<String, Value>,
     name: &str,
     path: &JsonPath,
-) -> Result<Option<&'a str>, PolicyError> {
+) -> Result<Option<&'a str>, JwkError> {
     match jwk.get(name) {
         None => Ok(None),
         Some(Value::String(s)) => Ok(Some(s)),
-        Some(_) => Err(PolicyError::wrong_type(
+        Some(_) => Err(JwkError::wrong_type(
             &path.field(name),
             format!("{name} must be a string"),
         )),
@@ -540,20 +585,19 @@ fn required_str<'a>(
     jwk: &'a Map<String, Value>,
     name: &str,
     path: &JsonPath,
-) -> Result<&'a str, PolicyError> {
-    optional_str(jwk, name, path)?.ok_or_else(|| {
-        PolicyError::missing(&path.field(name), format!("this JWK needs \"{name}\""))
-    })
+) -> Result<&'a str, JwkError> {
+    optional_str(jwk, name, path)?
+        .ok_or_else(|| JwkError::missing(&path.field(name), format!("this JWK needs \"{name}\"")))
 }
 
 fn required_b64(
     jwk: &Map<String, Value>,
     name: &str,
     path: &JsonPath,
-) -> Result<Vec<u8>, PolicyError> {
+) -> Result<Vec<u8>, JwkError> {
     let text = required_str(jwk, name, path)?;
     b64url_decode(text).ok_or_else(|| {
-        PolicyError::key(
+        JwkError::key(
             &path.field(name),
             "not base64url without padding (RFC 7517); copy the key again from its source",
         )
@@ -582,7 +626,8 @@ mod tests {
             }
         }
         assert!(has_roca_fingerprint(&power));
-        let keys: Value = serde_json::from_str(include_str!("../tests/vectors/keys.json")).unwrap();
+        let keys: Value =
+            serde_json::from_str(include_str!("../../tests/vectors/keys.json")).unwrap();
         for name in ["rsa-a", "rsa-b", "ps-a", "attacker-rsa"] {
             let n = b64url_decode(keys["keys"][name]["n"].as_str().unwrap()).unwrap();
             assert!(!has_roca_fingerprint(&n), "{name}");

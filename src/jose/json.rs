@@ -98,6 +98,43 @@ impl<'de> Visitor<'de> for StrictVisitor {
     }
 }
 
+/// A JSON path built while walking a document, rendered as `a.b[2].c`.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct JsonPath(String);
+
+impl JsonPath {
+    pub fn root() -> Self {
+        JsonPath(String::new())
+    }
+
+    pub fn field(&self, name: &str) -> Self {
+        if self.0.is_empty() {
+            JsonPath(name.to_owned())
+        } else {
+            JsonPath(format!("{}.{name}", self.0))
+        }
+    }
+
+    pub fn index(&self, i: usize) -> Self {
+        JsonPath(format!("{}[{i}]", self.0))
+    }
+
+    /// `rest`, a rendered path relative to this one, appended.
+    pub fn join(&self, rest: &str) -> Self {
+        if self.0.is_empty() || rest.is_empty() || rest.starts_with('[') {
+            JsonPath(format!("{}{rest}", self.0))
+        } else {
+            JsonPath(format!("{}.{rest}", self.0))
+        }
+    }
+}
+
+impl fmt::Display for JsonPath {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

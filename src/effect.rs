@@ -2,11 +2,11 @@
 //! forwarding, the response it sends instead, the audit line and the metric.
 //! Hosts apply these verbatim, so no proxy decides anything itself.
 
-use crate::decision::{Credential, Decision, Reason};
-use crate::header_map::{self, HeaderMapError};
-use crate::method::OVERRIDE_HEADERS;
+use crate::authorize::decision::{Credential, Decision, Reason};
 use crate::policy::{EnvoySettings, Policy};
-use crate::request::{same_header_name, Request, RequestView};
+use crate::request::header_map::{self, HeaderMapError};
+use crate::request::method::OVERRIDE_HEADERS;
+use crate::request::{same_header_name, Request, RequestView, READ_HEADERS};
 use serde::Serialize;
 use smallvec::SmallVec;
 use std::borrow::Cow;
@@ -35,12 +35,6 @@ pub struct Denial {
     pub body: String,
 }
 
-/// Request headers that decisions and their header edits read, whatever the
-/// policy (besides `:method` and `:path`). Whoever makes the core read
-/// another header adds it here; tests/vectors.rs decides every vector on the
-/// full and on the filtered request to catch a forgotten one.
-pub(crate) const READ_HEADERS: [&str; 2] = ["authorization", "content-type"];
-
 impl Policy {
     /// Whether decisions under this policy read request header `name`
     /// (the identity headers included: they are removed when present).
@@ -58,7 +52,7 @@ impl Policy {
     }
 
     /// The request a proxy-wasm header block describes (see
-    /// [`crate::header_map`]), with only the headers this policy reads: each
+    /// [`crate::request::header_map`]), with only the headers this policy reads: each
     /// header kept costs two allocations per request, and a proxy's request
     /// carries many this policy never looks at.
     pub fn request_from_header_map(

@@ -1,8 +1,18 @@
 //! What a host hands the core: method, raw path, headers and the current time.
 
+pub mod header_map;
+pub mod method;
+pub mod path;
+
 use serde_json::{Map, Value};
 use smallvec::SmallVec;
 use std::ops::Range;
+
+/// Request headers that decisions and their header edits read, whatever the
+/// policy (besides `:method` and `:path`). Whoever makes the core read
+/// another header adds it here; tests/vectors.rs decides every vector on the
+/// full and on the filtered request to catch a forgotten one.
+pub(crate) const READ_HEADERS: [&str; 2] = ["authorization", "content-type"];
 
 /// One HTTP request to decide. Time is always given: the core never reads a clock.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -79,7 +89,7 @@ impl Request {
             claims,
         } = self;
         set_text(method, view.method);
-        crate::path::set_from_bytes(path, view.path);
+        crate::request::path::set_from_bytes(path, view.path);
         *now = view.now;
         *claims = None;
         headers.truncate(view.headers.len());

@@ -1,11 +1,11 @@
 //! The role-and-rule half of a decision, shared by `decide` (one request) and
 //! `matrix` (roles x paths x methods), so the two can never disagree.
 
-use crate::decision::RuleRef;
-use crate::method::{is_read, NEVER_ALLOWED};
-use crate::path::CanonicalPath;
-use crate::pattern::PathPattern;
+use crate::authorize::decision::RuleRef;
+use crate::policy::pattern::PathPattern;
 use crate::policy::{Effect, Policy, Role};
+use crate::request::method::{is_read, NEVER_ALLOWED};
+use crate::request::path::CanonicalPath;
 
 /// Where a canonical path falls relative to the policy's `path_prefix`.
 pub(crate) enum Placement<'a> {

@@ -1,13 +1,11 @@
-//! Bearer token validation: compact JWS structure, header, issuer, algorithm,
-//! key, signature (jsonwebtoken's crypto), then the claims. Each way a token
-//! can fail has its own [`TokenErrorKind`], reported as the decision's `cause`.
+//! Compact JWS (RFC 7515): structure, strict base64url, header, algorithm and
+//! signature against given keys; unverified decoding for people. Each way a
+//! token can fail has its own [`TokenErrorKind`], reported as the decision's
+//! `cause`. Which keys and claims an issuer requires is `authorize`'s.
 
-use crate::alg::Alg;
-use crate::json::{parse_strict_object, StrictJsonError};
-use crate::keys::{b64url_decode, VerificationKey};
-use crate::policy::Issuer;
-use crate::remote::KeyStore;
-use crate::trace::Tracer;
+use crate::jose::alg::Alg;
+use crate::jose::json::{parse_strict_object, StrictJsonError};
+use crate::jose::keys::{b64url_decode, VerificationKey};
 use serde_json::{Map, Value};
 
 /// Largest token ever parsed, in bytes: Envoy's default limit for all
@@ -18,10 +16,6 @@ pub const MAX_TOKEN_BYTES: usize = 64 * 1024;
 /// group ids in a token (~11 KB) and Keycloak tokens with many roles are
 /// alike; 32 KiB admits them with room, and a tighter policy can say less.
 pub const DEFAULT_MAX_TOKEN_BYTES: usize = 32 * 1024;
-
-/// Header parameters that carry or point to keys. rolegate never takes a key
-/// from the token itself; these are ignored (and the trace says so).
-const EMBEDDED_KEY_HEADERS: [&str; 4] = ["jwk", "jku", "x5u", "x5c"];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum TokenErrorKind {
@@ -152,23 +146,13 @@ pub struct TokenError {
     pub detail: String,
 }
 
-fn fail<T>(kind: TokenErrorKind, detail: impl Into<String>) -> Result<T, TokenError> {
+pub(crate) fn fail<T>(kind: TokenErrorKind, detail: impl Into<String>) -> Result<T, TokenError> {
     Err(TokenError {
         kind,
         detail: detail.into(),
     })
 }
 
-/// A token whose signature was verified by one of its issuer's keys. Claims
-/// still need [`check_claims`] against the current time.
-#[derive(Debug, Clone)]
-pub struct VerifiedToken {
-    pub issuer: usize,
-    pub claims: Map<String, Value>,
-}
-
-/// Everything up to and including the signature. Independent of time, so a
-/// host may cache the result by token.
 /// A compact JWS split and checked up to, not including, the signature:
 /// structure, strict base64url, a JSON header without duplicate members,
 /// `alg` (never `none`), no `crit`, `kid` and `typ` strings.
@@ -228,7 +212,7 @@ impl<'t> CompactJws<'t> {
                 UnknownCriticalHeader,
                 format!(
                     "crit {}: no extension is supported",
-                    crate::claims::preview(crit)
+                    crate::jose::claims::preview(crit)
                 ),
             );
         }
@@ -332,100 +316,6 @@ impl<'t> CompactJws<'t> {
     }
 }
 
-/// Everything up to and including the signature. Independent of time, so a
-/// host may cache the result by token.
-pub(crate) fn verify_jws(
-    issuers: &[Issuer],
-    token: &str,
-    trace: &mut Tracer,
-    remote: Option<&KeyStore>,
-) -> Result<VerifiedToken, TokenError> {
-    use TokenErrorKind::*;
-    let jws = CompactJws::parse(token)?;
-    let claims = match parse_strict_object(&jws.payload) {
-        Ok(claims) => claims,
-        Err(StrictJsonError::DuplicateKey(d)) => {
-            return fail(DuplicateJsonKey, format!("payload: {d}"))
-        }
-        Err(StrictJsonError::NotAnObject) => {
-            return fail(Malformed, "the payload is not a JSON object")
-        }
-        Err(StrictJsonError::Syntax(d)) => {
-            return fail(Malformed, format!("the payload is not JSON: {d}"))
-        }
-    };
-    trace.step("token.header", true, || {
-        let mut d = format!("alg {}", jws.alg);
-        if let Some(kid) = &jws.kid {
-            d.push_str(&format!(", kid \"{}\"", kid.escape_debug()));
-        }
-        let embedded: Vec<&str> = EMBEDDED_KEY_HEADERS
-            .into_iter()
-            .filter(|h| jws.header.contains_key(*h))
-            .collect();
-        if !embedded.is_empty() {
-            d.push_str(&format!(
-                "; ignored {} (keys come only from the policy)",
-                embedded.join(", ")
-            ));
-        }
-        d
-    });
-
-    let issuer_index = select_issuer(issuers, &claims)?;
-    let issuer = issuers.get(issuer_index).ok_or_else(|| TokenError {
-        kind: UnknownIssuer,
-        detail: "issuer index out of range".to_owned(),
-    })?;
-    trace.step("token.issuer", true, || {
-        format!("iss \"{}\" is trusted", issuer.issuer.escape_debug())
-    });
-    // Before the token type: an unlisted algorithm is the more telling cause.
-    jws.check_algorithm(&issuer.algorithms)?;
-    if let Some(expected) = &issuer.token_type {
-        match &jws.typ {
-            Some(t) if normalise_media_type(t) == *expected => {}
-            Some(t) => {
-                return fail(
-                    InvalidTokenType,
-                    format!(
-                        "typ \"{}\" but \"{expected}\" is required",
-                        t.escape_debug()
-                    ),
-                )
-            }
-            None => {
-                return fail(
-                    InvalidTokenType,
-                    format!("no typ; \"{expected}\" is required"),
-                )
-            }
-        }
-    }
-    let keys: &[VerificationKey] = if issuer.remote.is_some() {
-        match remote.and_then(|store| store.issuer(issuer_index)) {
-            Some(set) if set.loaded_at.is_some() => &set.keys,
-            _ => {
-                return fail(
-                    KeysUnavailable,
-                    "this issuer's keys come from its JWKS URL and are not loaded (the Envoy \
-                     filter fetches them; a preview cannot)",
-                )
-            }
-        }
-    } else {
-        &issuer.keys
-    };
-    let key = jws.verify(keys, &issuer.algorithms)?;
-    trace.step("token.signature", true, || {
-        format!("{} signature verified with key {}", jws.alg, key.name())
-    });
-    Ok(VerifiedToken {
-        issuer: issuer_index,
-        claims,
-    })
-}
-
 /// A token's header and payload, as [`decode_unverified`] returns them.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct DecodedToken {
@@ -485,217 +375,6 @@ fn decode_part(b64: &str, what: &str) -> Result<Map<String, Value>, TokenError> 
     })
 }
 
-/// Picks the issuer by the exact `iss` string (RFC 7519 §4.1.1).
-pub(crate) fn select_issuer(
-    issuers: &[Issuer],
-    claims: &Map<String, Value>,
-) -> Result<usize, TokenError> {
-    use TokenErrorKind::*;
-    match claims.get("iss") {
-        None => fail(MissingIssuer, "the token has no iss claim"),
-        Some(Value::String(iss)) => {
-            issuers
-                .iter()
-                .position(|i| i.issuer == *iss)
-                .ok_or_else(|| TokenError {
-                    kind: UnknownIssuer,
-                    detail: format!("iss \"{}\" is not a configured issuer", iss.escape_debug()),
-                })
-        }
-        Some(other) => fail(
-            InvalidIssuer,
-            format!(
-                "iss must be a string, not {}",
-                crate::claims::preview(other)
-            ),
-        ),
-    }
-}
-
-/// Facts from claims a host needs after validation.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct ClaimTimes {
-    pub exp: u64,
-}
-
-/// The time-dependent and audience checks (RFC 7519 §4.1), with the issuer's leeway.
-pub(crate) fn check_claims(
-    issuer: &Issuer,
-    claims: &Map<String, Value>,
-    now: u64,
-    trace: &mut Tracer,
-) -> Result<ClaimTimes, TokenError> {
-    use TokenErrorKind::*;
-    let now_f = now as f64;
-    let leeway = issuer.leeway as f64;
-    let exp = match claims.get("exp") {
-        None => return fail(MissingExp, "the token has no exp claim"),
-        Some(v) => numeric_date(v).ok_or_else(|| TokenError {
-            kind: InvalidExp,
-            detail: format!(
-                "exp must be a non-negative number, not {}",
-                crate::claims::preview(v)
-            ),
-        })?,
-    };
-    if now_f >= exp + leeway {
-        return fail(
-            Expired,
-            format!(
-                "exp {} is in the past (now {now}, leeway {}s)",
-                seconds(exp),
-                issuer.leeway
-            ),
-        );
-    }
-    if let Some(v) = claims.get("nbf") {
-        let nbf = numeric_date(v).ok_or_else(|| TokenError {
-            kind: InvalidNbf,
-            detail: format!(
-                "nbf must be a non-negative number, not {}",
-                crate::claims::preview(v)
-            ),
-        })?;
-        if nbf > now_f + leeway {
-            return fail(
-                NotYetValid,
-                format!(
-                    "nbf {} is in the future (now {now}, leeway {}s)",
-                    seconds(nbf),
-                    issuer.leeway
-                ),
-            );
-        }
-    }
-    let iat = match claims.get("iat") {
-        None => None,
-        Some(v) => Some(numeric_date(v).ok_or_else(|| TokenError {
-            kind: InvalidIat,
-            detail: format!(
-                "iat must be a non-negative number, not {}",
-                crate::claims::preview(v)
-            ),
-        })?),
-    };
-    if let Some(iat) = iat {
-        if iat > now_f + leeway {
-            return fail(
-                IssuedInFuture,
-                format!(
-                    "iat {} is in the future (now {now}, leeway {}s)",
-                    seconds(iat),
-                    issuer.leeway
-                ),
-            );
-        }
-    }
-    if let Some(max) = issuer.max_lifetime {
-        let Some(iat) = iat else {
-            return fail(
-                MissingIat,
-                "the issuer has max_lifetime_seconds, so tokens need iat",
-            );
-        };
-        if exp - iat > max as f64 {
-            return fail(
-                LifetimeTooLong,
-                format!(
-                    "exp - iat = {}s exceeds max_lifetime_seconds {max}",
-                    seconds(exp - iat)
-                ),
-            );
-        }
-    }
-    trace.step("token.lifetime", true, || {
-        format!(
-            "valid until {} (now {now}, leeway {}s)",
-            seconds(exp),
-            issuer.leeway
-        )
-    });
-
-    check_audience(issuer, claims)?;
-    trace.step("token.audience", true, || {
-        "aud matches an expected audience".to_owned()
-    });
-    Ok(ClaimTimes {
-        exp: if exp >= u64::MAX as f64 {
-            u64::MAX
-        } else {
-            exp as u64
-        },
-    })
-}
-
-fn check_audience(issuer: &Issuer, claims: &Map<String, Value>) -> Result<(), TokenError> {
-    use TokenErrorKind::*;
-    let expected = |a: &str| issuer.audiences.iter().any(|e| e == a);
-    let aud = claims.get("aud");
-    // AWS Cognito access tokens carry no aud, Ory Hydra's `aud: []` when no
-    // audience was requested: they name their app client instead, accepted
-    // only where the policy lists the clients, never skipped.
-    let no_audience = aud.is_none_or(|a| a.as_array().is_some_and(Vec::is_empty));
-    if no_audience && !issuer.client_ids.is_empty() {
-        return match claims.get("client_id") {
-            Some(Value::String(id)) if issuer.client_ids.contains(id) => Ok(()),
-            Some(Value::String(id)) => fail(
-                WrongAudience,
-                format!(
-                    "the token has no aud and its client_id \"{}\" is none of client_ids",
-                    id.escape_debug()
-                ),
-            ),
-            _ => fail(
-                MissingAudience,
-                "the token has neither aud nor a string client_id",
-            ),
-        };
-    }
-    let matched = match aud {
-        None => return fail(MissingAudience, "the token has no aud claim"),
-        Some(Value::String(a)) => expected(a),
-        Some(Value::Array(items)) if !items.is_empty() => {
-            let mut any = false;
-            for item in items {
-                match item {
-                    Value::String(a) => any |= expected(a),
-                    other => {
-                        return fail(
-                            InvalidAudience,
-                            format!(
-                                "aud entries must be strings, not {}",
-                                crate::claims::preview(other)
-                            ),
-                        )
-                    }
-                }
-            }
-            any
-        }
-        Some(other) => {
-            return fail(
-                InvalidAudience,
-                format!(
-                    "aud must be a string or a non-empty array of strings, not {}",
-                    crate::claims::preview(other)
-                ),
-            )
-        }
-    };
-    if matched {
-        Ok(())
-    } else {
-        fail(
-            WrongAudience,
-            format!(
-                "aud {} is none of {}",
-                aud.map(crate::claims::preview).unwrap_or_default(),
-                issuer.audiences.join(", ")
-            ),
-        )
-    }
-}
-
 /// Lower case, without `application/` (RFC 7515 §4.1.9 lets producers omit it).
 pub(crate) fn normalise_media_type(t: &str) -> String {
     let lower = t.to_ascii_lowercase();
@@ -708,7 +387,7 @@ pub(crate) fn normalise_media_type(t: &str) -> String {
 /// A NumericDate for people: whole seconds as integers, fractions as JSON
 /// writes them (serde_json's formatter keeps core's float printing out of
 /// the wasm builds).
-fn seconds(v: f64) -> String {
+pub(crate) fn seconds(v: f64) -> String {
     if v.fract() == 0.0 && (0.0..1e15).contains(&v) {
         (v as u64).to_string()
     } else {
@@ -717,6 +396,6 @@ fn seconds(v: f64) -> String {
 }
 
 /// RFC 7519 NumericDate: a JSON number of seconds; fractions allowed.
-fn numeric_date(v: &Value) -> Option<f64> {
+pub(crate) fn numeric_date(v: &Value) -> Option<f64> {
     v.as_f64().filter(|n| n.is_finite() && *n >= 0.0)
 }

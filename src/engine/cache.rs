@@ -20,10 +20,10 @@
 //! make heavy decisions, so a flood of distinct tokens on 8 KiB paths fills
 //! the byte bound, not the memory of the VM.
 
-use crate::decision::Decision;
-use crate::method::OVERRIDE_HEADERS;
+use crate::authorize::authenticate::VerifiedToken;
+use crate::authorize::decision::Decision;
+use crate::request::method::OVERRIDE_HEADERS;
 use crate::request::RequestView;
-use crate::token::VerifiedToken;
 use siphasher::sip128::{Hasher128, SipHasher13};
 use std::collections::hash_map::RandomState;
 use std::collections::{HashMap, VecDeque};
@@ -96,10 +96,7 @@ impl Hasher for KeyBits {
 /// Decisions kept per token; a token used on more paths decides afresh.
 const DECISIONS_PER_TOKEN: usize = 8;
 
-/// The default bound of a cache's weight: with `cache_size` 10 000 tokens
-/// of ~1 KiB each kept with a few decisions, about the weight of 4 000 of
-/// them; a flood cannot take more than this from a VM.
-pub const DEFAULT_MAX_BYTES: usize = 32 * 1024 * 1024;
+use crate::policy::DEFAULT_CACHE_BYTES;
 
 /// What a JSON value holds on the heap, roughly (a `Value` is 32 bytes;
 /// each map entry adds its key and some bookkeeping).
@@ -228,9 +225,9 @@ pub struct TokenCache {
 }
 
 impl TokenCache {
-    /// A cache of at most `capacity` tokens weighing [`DEFAULT_MAX_BYTES`].
+    /// A cache of at most `capacity` tokens weighing [`DEFAULT_CACHE_BYTES`].
     pub fn new(capacity: usize) -> Self {
-        TokenCache::bounded(capacity, DEFAULT_MAX_BYTES)
+        TokenCache::bounded(capacity, DEFAULT_CACHE_BYTES)
     }
 
     /// A cache of at most `capacity` tokens weighing at most `max_bytes`.
@@ -556,7 +553,7 @@ mod tests {
 
     #[test]
     fn the_whole_cache_stays_within_its_bytes() {
-        use crate::decision::{Credential, Reason};
+        use crate::authorize::decision::{Credential, Reason};
         let max = 1_000_000;
         let mut cache = TokenCache::bounded(10_000, max);
         let long_path = format!("/{}", "p".repeat(7_000));

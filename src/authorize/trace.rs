@@ -1,7 +1,7 @@
 //! Collects the evaluation steps of one decision, or nothing at all: hosts on
 //! the hot path (Envoy) do not pay for text nobody reads.
 
-use crate::decision::TraceStep;
+use crate::authorize::decision::TraceStep;
 
 pub(crate) struct Tracer {
     steps: Option<Vec<TraceStep>>,

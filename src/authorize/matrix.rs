@@ -1,11 +1,13 @@
 //! The access matrix: for each role (or one token's claims), which methods on
 //! which paths are allowed. Built from the same pieces as `decide`.
 
-use crate::authorize::{judge, never_allowed, place, protected_path, MethodVerdict, Placement};
-use crate::decide::outside_prefix_reason;
-use crate::decision::{Reason, RuleRef};
-use crate::method::is_token;
+use crate::authorize::decision::{Reason, RuleRef};
+use crate::authorize::evaluate::outside_prefix_reason;
+use crate::authorize::rules::{
+    judge, never_allowed, place, protected_path, MethodVerdict, Placement,
+};
 use crate::policy::{Policy, Role};
+use crate::request::method::is_token;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
@@ -147,7 +149,7 @@ impl Policy {
         &self,
         granted: &Result<Vec<&Role>, MatrixCell>,
         method: &str,
-        path: &crate::path::CanonicalPath,
+        path: &crate::request::path::CanonicalPath,
     ) -> MatrixCell {
         if !is_token(method) {
             return MatrixCell::new(Reason::InvalidRequest, Some("invalid_method"), None);

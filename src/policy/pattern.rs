@@ -6,7 +6,7 @@
 //! [`UpstreamPaths`]): deny beats allow, so matching more there only ever
 //! denies more. Allow patterns match exactly.
 
-use crate::path::{canonical_segment, UpstreamPaths};
+use crate::request::path::{canonical_segment, UpstreamPaths};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Segment {

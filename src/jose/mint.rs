@@ -2,8 +2,8 @@
 //! built-in token endpoint. Keys travel as JWKs (RFC 7517) so one format
 //! serves Rust, JavaScript and the policy file.
 
-use crate::alg::{Alg, KeyType};
-use crate::keys::{b64url_decode, b64url_encode};
+use crate::jose::alg::{Alg, KeyType};
+use crate::jose::keys::{b64url_decode, b64url_encode};
 use rand_core::OsRng;
 use serde_json::{json, Map, Value};
 use std::fmt;

@@ -4,42 +4,9 @@
 //! another client's. Hosts keep the records ([`crate::token_endpoint::TokenStore`]);
 //! what fits is decided here, inside each host's atomic update.
 
+use crate::policy::token_endpoint::ClientLimits;
 use crate::token_endpoint::ActiveToken;
 use std::collections::BTreeMap;
-
-/// Per-client limits of the token endpoint (`token_endpoint.client_limits`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ClientLimits {
-    /// Tokens a client may hold that have not expired.
-    pub active_tokens: usize,
-    /// Tokens a client may be issued in any 60 seconds.
-    pub tokens_per_minute: usize,
-}
-
-impl Default for ClientLimits {
-    fn default() -> Self {
-        // A script that fetches a token for every run, once a minute, holds
-        // 60 one-hour tokens; 100 leaves room. 30 a minute is far beyond
-        // any client that reuses its token, and bounds a flood.
-        ClientLimits {
-            active_tokens: 100,
-            tokens_per_minute: 30,
-        }
-    }
-}
-
-impl ClientLimits {
-    /// Assertion ids a client may have remembered at once: as many as it can
-    /// be issued tokens while one is remembered (an id is recorded only for
-    /// an assertion within the limits, and kept for at most `retention`
-    /// seconds), so a client within its rate never meets this bound.
-    pub fn assertions_in_flight(&self, retention: u64) -> usize {
-        let minutes = usize::try_from(retention.div_ceil(60)).unwrap_or(usize::MAX);
-        self.tokens_per_minute
-            .saturating_mul(minutes.saturating_add(1))
-            .max(1)
-    }
-}
 
 /// Why storage refused: a client over its share (HTTP 429), or the storage
 /// itself failing (503).

@@ -1,0 +1,11 @@
+//! The pure decision: which rules apply to a path, what a role's rules say
+//! about a method, the decision itself with its reason and trace, and the
+//! role x method x path matrix.
+
+pub(crate) mod authenticate;
+pub mod decision;
+pub(crate) mod evaluate;
+pub mod matrix;
+pub mod route;
+pub(crate) mod rules;
+pub(crate) mod trace;

@@ -1,0 +1,402 @@
+//! The stateful side of deciding, for proxies: the cache of verified tokens
+//! and kept decisions, remote key sets and introspection calls, and the
+//! step-by-step decision that asks the host for those calls.
+
+use crate::authorize::authenticate::{self, VerifiedToken};
+use crate::authorize::decision::Decision;
+use crate::authorize::evaluate::{DecideOptions, Prior};
+use crate::authorize::route::Route;
+use crate::authorize::trace::Tracer;
+use crate::engine::cache::{TokenCache, TokenKey};
+use crate::engine::remote::{
+    interpret_introspection, HttpCall, HttpResult, Introspected, KeyStore,
+};
+use crate::jose::token::{self, TokenErrorKind};
+use crate::policy::Policy;
+use crate::request::{Request, RequestView};
+use std::rc::Rc;
+
+impl Policy {
+    /// Decides with a cache of verified tokens: a token's signature is
+    /// checked at most once while it is cached, and at most once per request.
+    pub fn decide_cached(
+        &self,
+        request: &Request,
+        options: DecideOptions,
+        cache: &mut TokenCache,
+    ) -> (Rc<Decision>, CacheUse) {
+        let (token, key) = match self.lookup(cache, request, options) {
+            Lookup::Hit(hit) => return (hit, CacheUse::Hit),
+            Lookup::Miss(token, key) => (token, key),
+            Lookup::NoToken => {
+                return (
+                    Rc::new(self.decide_prior(request, options, Prior::Unknown)),
+                    CacheUse::None,
+                )
+            }
+        };
+        match authenticate::verify_jws(&self.issuers, token, &mut Tracer::new(false), None) {
+            Ok(verified) => {
+                let verified = Rc::new(verified);
+                let decision = self.decide_prior(request, options, Prior::Verified(&verified));
+                (
+                    remember_verified(cache, key, verified, decision, request),
+                    CacheUse::Miss,
+                )
+            }
+            Err(err) => (
+                Rc::new(self.decide_prior(request, options, Prior::Failed(&err))),
+                CacheUse::Miss,
+            ),
+        }
+    }
+
+    /// The request's bearer token in `cache`. A cached token was checked
+    /// character by character when it was first seen, so the lookup uses
+    /// the unchecked candidate and only a miss pays for the check.
+    fn lookup<'r>(
+        &self,
+        cache: &mut TokenCache,
+        request: &'r Request,
+        options: DecideOptions,
+    ) -> Lookup<'r> {
+        let view = request.view();
+        let Some(candidate) = view.bearer_candidate() else {
+            return Lookup::NoToken;
+        };
+        // Over the policy's cap it is refused unverified (and never sent to
+        // introspection): decided without the cache, as a request without one.
+        if candidate.len() > self.max_token_bytes {
+            return Lookup::NoToken;
+        }
+        let key = cache.key(candidate);
+        if let Some(hit) = self.decide_from_cache(cache, &key, request, &view, options) {
+            return Lookup::Hit(hit);
+        }
+        // Whenever the checked token exists it is the candidate.
+        match request.bearer_token() {
+            Some(token) => Lookup::Miss(token, key),
+            None => Lookup::NoToken,
+        }
+    }
+
+    /// A decision for a token in `cache`: the one made earlier for the same
+    /// request, else a new one from the verified claims (then kept).
+    fn decide_from_cache(
+        &self,
+        cache: &mut TokenCache,
+        key: &TokenKey,
+        request: &Request,
+        view: &RequestView,
+        options: DecideOptions,
+    ) -> Option<Rc<Decision>> {
+        if !options.explain {
+            if let Some(decision) = cache.decision(key, view) {
+                return Some(decision);
+            }
+        }
+        let verified = cache.get(key, request.now)?;
+        let decision = Rc::new(self.decide_prior(request, options, Prior::Verified(&verified)));
+        cache.remember(key, view, &decision);
+        Some(decision)
+    }
+}
+
+/// What a proxy keeps for one policy: verified tokens and remote issuers' keys.
+pub struct State {
+    pub cache: TokenCache,
+    pub keys: KeyStore,
+}
+
+impl State {
+    /// The fetched keys, as an evaluation reads them.
+    fn fetched(&self) -> Option<&dyn authenticate::FetchedKeys> {
+        Some(&self.keys)
+    }
+}
+
+/// The next thing for a host to do with a request.
+#[derive(Debug)]
+pub enum Step {
+    /// Apply this decision (shared with the cache when it may be reused).
+    Done(Rc<Decision>, CacheUse),
+    /// Make this call, pause the request, then hand the answer to
+    /// [`Policy::complete_call`] (keys) or [`Policy::decide_introspected`].
+    Call(HttpCall),
+    /// Another request is already fetching this issuer's keys: pause, and
+    /// decide again when that call completes.
+    Wait(usize),
+}
+
+impl Policy {
+    /// A fresh state for this policy (a new policy needs a new state).
+    pub fn new_state(&self) -> State {
+        State {
+            cache: TokenCache::bounded(self.envoy.cache_size, self.envoy.cache_bytes),
+            keys: KeyStore::new(&self.issuers),
+        }
+    }
+
+    /// Calls that are due now (first loads and refreshes of remote JWKS);
+    /// hosts ask on a timer.
+    pub fn due_calls(&self, state: &mut State, now: u64) -> Vec<HttpCall> {
+        state.keys.due(&self.issuers, now)
+    }
+
+    /// Hands back the answer to a discovery or JWKS call; returns follow-up
+    /// calls. Requests waiting on the issuer can then be decided again.
+    pub fn complete_call(
+        &self,
+        state: &mut State,
+        call: &HttpCall,
+        result: HttpResult,
+        now: u64,
+    ) -> Vec<HttpCall> {
+        state.keys.complete(&self.issuers, call, result, now)
+    }
+
+    /// Decides a request, or says which call it needs first (remote keys,
+    /// introspection). Signatures are checked at most once per cached token.
+    pub fn decide_step(
+        &self,
+        state: &mut State,
+        request: &Request,
+        options: DecideOptions,
+    ) -> Step {
+        let (token, key) = match self.lookup(&mut state.cache, request, options) {
+            Lookup::Hit(hit) => return Step::Done(hit, CacheUse::Hit),
+            Lookup::Miss(token, key) => (token, key),
+            Lookup::NoToken => {
+                return Step::Done(
+                    Rc::new(self.decide_full(request, options, Prior::Unknown, state.fetched())),
+                    CacheUse::None,
+                )
+            }
+        };
+        let parsed = token::CompactJws::parse(token);
+        let issuer = parsed.as_ref().ok().and_then(|jws| {
+            let claims = crate::jose::json::parse_strict_object(&jws.payload).ok()?;
+            authenticate::select_issuer(&self.issuers, &claims).ok()
+        });
+        // Introspection: opaque tokens go to the first issuer that introspects;
+        // JWTs to their issuer when it introspects every token.
+        let introspect = match (&parsed, issuer) {
+            (Err(e), _) if e.kind == TokenErrorKind::Malformed => {
+                self.issuers.iter().position(|i| i.introspection.is_some())
+            }
+            (Ok(_), Some(i)) => self
+                .issuers
+                .get(i)
+                .and_then(|iss| iss.introspection.as_ref())
+                .filter(|x| x.all_tokens)
+                .map(|_| i),
+            _ => None,
+        };
+        if let Some(index) = introspect {
+            return self.introspection_step(state, request, options, index, token);
+        }
+        if let (Ok(jws), Some(index)) = (&parsed, issuer) {
+            if let Some(step) = self.key_step(state, request, options, index, jws.kid.as_deref()) {
+                return step;
+            }
+        }
+        match authenticate::verify_jws(
+            &self.issuers,
+            token,
+            &mut Tracer::new(false),
+            state.fetched(),
+        ) {
+            Ok(verified) => {
+                let verified = Rc::new(verified);
+                let d = self.decide_full(
+                    request,
+                    options,
+                    Prior::Verified(&verified),
+                    state.fetched(),
+                );
+                Step::Done(
+                    remember_verified(&mut state.cache, key, verified, d, request),
+                    CacheUse::Miss,
+                )
+            }
+            Err(err) => Step::Done(
+                Rc::new(self.decide_full(request, options, Prior::Failed(&err), state.fetched())),
+                CacheUse::Miss,
+            ),
+        }
+    }
+
+    /// The decision [`Policy::decide_step`] (without `explain`) would reuse
+    /// for `request` as a cache hit: one kept for exactly its token, method,
+    /// raw path and override headers, still in time. `None` otherwise, and
+    /// for requests to the token endpoint, which are not decided: build the
+    /// [`Request`] and decide it. For proxies, which find most requests here
+    /// without building one.
+    pub fn kept_decision(&self, state: &State, request: &RequestView) -> Option<Rc<Decision>> {
+        if self.route(request) != Route::Decide {
+            return None;
+        }
+        let key = state.cache.key(request.bearer_candidate()?);
+        state.cache.decision(&key, request)
+    }
+
+    /// For a remote issuer: load its keys first, or refetch for an unknown
+    /// `kid` (rate-limited), or wait for a fetch in flight.
+    fn key_step(
+        &self,
+        state: &mut State,
+        request: &Request,
+        options: DecideOptions,
+        index: usize,
+        kid: Option<&str>,
+    ) -> Option<Step> {
+        self.issuers.get(index)?.remote.as_ref()?;
+        let set = state.keys.issuer(index)?;
+        let unknown_kid =
+            kid.is_some_and(|kid| !set.keys.iter().any(|k| k.kid.as_deref() == Some(kid)));
+        if set.loaded_at.is_some() && !unknown_kid {
+            return None;
+        }
+        if set.in_flight {
+            return Some(Step::Wait(index));
+        }
+        if let Some(call) = state.keys.refetch(&self.issuers, index, request.now) {
+            return Some(Step::Call(call));
+        }
+        // Rate-limited: decide with what there is (unknown_key, or 503 when
+        // nothing ever loaded).
+        let _ = options;
+        None
+    }
+
+    fn introspection_step(
+        &self,
+        state: &mut State,
+        request: &Request,
+        options: DecideOptions,
+        index: usize,
+        token: &str,
+    ) -> Step {
+        let endpoint = state
+            .keys
+            .issuer(index)
+            .and_then(|s| s.introspection_url.clone());
+        let settings = self
+            .issuers
+            .get(index)
+            .and_then(|i| i.introspection.as_ref());
+        let unavailable = |state: &State, why: &str| {
+            Step::Done(
+                Rc::new(self.decide_full(
+                    request,
+                    options,
+                    Prior::Unavailable(why),
+                    state.fetched(),
+                )),
+                CacheUse::Miss,
+            )
+        };
+        let Some(settings) = settings else {
+            return unavailable(state, "this issuer has no introspection");
+        };
+        match endpoint {
+            Some(url) => match settings.request(index, &url, token, request.now) {
+                Ok(call) => Step::Call(call),
+                Err(why) => unavailable(state, &why),
+            },
+            // The endpoint comes from discovery, which has not answered yet.
+            None => {
+                if state.keys.issuer(index).is_some_and(|set| set.in_flight) {
+                    return Step::Wait(index);
+                }
+                match state.keys.refetch(&self.issuers, index, request.now) {
+                    Some(call) => Step::Call(call),
+                    None => unavailable(
+                        state,
+                        "the introspection endpoint is not known (discovery failed)",
+                    ),
+                }
+            }
+        }
+    }
+
+    /// Decides a request with the answer to its introspection call.
+    pub fn decide_introspected(
+        &self,
+        state: &mut State,
+        request: &Request,
+        options: DecideOptions,
+        call: &HttpCall,
+        result: HttpResult,
+    ) -> Decision {
+        let remote = state.fetched();
+        let Some(issuer) = self.issuers.get(call.issuer) else {
+            return self.decide_full(
+                request,
+                options,
+                Prior::Unavailable("unknown issuer"),
+                remote,
+            );
+        };
+        match interpret_introspection(issuer, result, request.now) {
+            Introspected::Active(claims) => {
+                let verified = Rc::new(VerifiedToken {
+                    issuer: call.issuer,
+                    claims,
+                });
+                let d = self.decide_full(request, options, Prior::Verified(&verified), remote);
+                if let (Some(exp), Some(token), Some(settings)) = (
+                    d.expires_at,
+                    request.bearer_token(),
+                    issuer.introspection.as_ref(),
+                ) {
+                    let until = exp.min(request.now.saturating_add(settings.cache_seconds));
+                    let key = state.cache.key(token.as_bytes());
+                    state.cache.insert(key, verified, until, request.now);
+                }
+                d
+            }
+            Introspected::Rejected(err) => {
+                self.decide_full(request, options, Prior::Failed(&err), remote)
+            }
+            Introspected::Unavailable(why) => {
+                self.decide_full(request, options, Prior::Unavailable(&why), remote)
+            }
+        }
+    }
+}
+
+/// Caches a token verified for this decision (when its time checks passed)
+/// with the decision itself.
+fn remember_verified(
+    cache: &mut TokenCache,
+    key: TokenKey<'_>,
+    verified: Rc<VerifiedToken>,
+    decision: Decision,
+    request: &Request,
+) -> Rc<Decision> {
+    let decision = Rc::new(decision);
+    if let Some(exp) = decision.expires_at {
+        cache.insert(key, verified, exp, request.now);
+        cache.remember(&key, &request.view(), &decision);
+    }
+    decision
+}
+
+/// Whether [`Policy::decide_cached`] used its cache.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CacheUse {
+    /// No bearer token to cache.
+    None,
+    Hit,
+    Miss,
+}
+
+/// A bearer token looked up in the cache of verified tokens.
+enum Lookup<'r> {
+    Hit(Rc<Decision>),
+    /// A well-formed token the cache does not hold, with its key.
+    Miss(&'r str, TokenKey<'r>),
+    /// No well-formed bearer token.
+    NoToken,
+}
