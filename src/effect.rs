@@ -26,13 +26,35 @@ pub struct HeaderChanges<'a> {
     pub add: SmallVec<[(&'a str, Cow<'a, str>); 3]>,
 }
 
-/// The response sent instead of forwarding.
+/// An HTTP response a host sends as it is, instead of forwarding: a
+/// decision's denial, one of rolegate's endpoints answering, or the host
+/// failing closed. The only response type; hosts copy it out verbatim.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Denial {
+pub struct Response {
     pub status: u16,
     pub headers: Vec<(&'static str, String)>,
-    /// A small JSON body with the reason; never the token.
+    /// A small JSON body; never a token.
     pub body: String,
+}
+
+impl Response {
+    /// A JSON response no cache may keep.
+    pub fn json(status: u16, body: String) -> Response {
+        Response {
+            status,
+            headers: vec![
+                ("content-type", "application/json".to_owned()),
+                ("cache-control", "no-store".to_owned()),
+            ],
+            body,
+        }
+    }
+
+    /// What a host answers when it cannot carry out the core's answer (a
+    /// failed host call): 503, never forwarding.
+    pub fn unavailable() -> Response {
+        Response::json(503, r#"{"status":503,"reason":"unavailable"}"#.to_owned())
+    }
 }
 
 impl Policy {
@@ -189,7 +211,7 @@ impl Decision {
     }
 
     /// The response to send when the request is not forwarded.
-    pub fn denial(&self) -> Denial {
+    pub fn denial(&self) -> Response {
         #[derive(Serialize)]
         struct Body<'a> {
             status: u16,
@@ -202,18 +224,13 @@ impl Decision {
             cause: self.cause,
         })
         .unwrap_or_else(|_| format!("{{\"status\":{}}}", self.status));
-        let mut headers = vec![
-            ("content-type", "application/json".to_owned()),
-            ("cache-control", "no-store".to_owned()),
-        ];
+        let mut response = Response::json(self.status, body);
         if let Some(challenge) = &self.www_authenticate {
-            headers.push(("www-authenticate", challenge.clone()));
+            response
+                .headers
+                .push(("www-authenticate", challenge.clone()));
         }
-        Denial {
-            status: self.status,
-            headers,
-            body,
-        }
+        response
     }
 
     /// One JSON line for the audit log: who, what, and the verdict. Never

@@ -67,9 +67,9 @@ const LAYERS: [&str; 8] = [
     "jose",
     "policy",
     "authorize",
-    "engine",
-    "token_endpoint",
     "effect",
+    "token_endpoint",
+    "engine",
     "hosts",
 ];
 

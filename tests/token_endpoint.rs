@@ -84,9 +84,13 @@ fn issue(policy: &Policy, store: &mut MemoryTokenStore, form: &str) -> (u16, Val
     assert_eq!(policy.route(&req.view()), Route::IssueToken);
     let reply = policy.issue_token(&req, &body, store);
     assert!(reply
+        .response
         .headers
         .contains(&("cache-control", "no-store".to_owned())));
-    (reply.status, serde_json::from_str(&reply.body).unwrap())
+    (
+        reply.response.status,
+        serde_json::from_str(&reply.response.body).unwrap(),
+    )
 }
 
 #[test]
@@ -297,13 +301,13 @@ fn rfc6749_errors() {
     assert_eq!(issue(&policy, &mut store, &bearer_grant).0, 200);
     // Wrong method and content type.
     let reply = policy.issue_token(&Request::new("GET", "/oauth/token/", NOW), b"", &mut store);
-    assert_eq!(reply.status, 405);
+    assert_eq!(reply.response.status, 405);
     let reply = policy.issue_token(
         &Request::new("POST", "/oauth/token/", NOW).header("content-type", "application/json"),
         b"{}",
         &mut store,
     );
-    assert_eq!(reply.status, 400);
+    assert_eq!(reply.response.status, 400);
 }
 
 #[test]
@@ -321,8 +325,8 @@ fn administrators_list_active_tokens() {
         assert_eq!(policy.route(&req.view()), Route::ListTokens);
         let reply = policy.list_tokens(&req, &store);
         (
-            reply.status,
-            serde_json::from_str::<Value>(&reply.body).unwrap(),
+            reply.response.status,
+            serde_json::from_str::<Value>(&reply.response.body).unwrap(),
         )
     };
     let (status, body) = list(admin["access_token"].as_str(), NOW + 5);
@@ -581,19 +585,20 @@ fn a_flooding_client_exhausts_only_its_own_share() {
         let form = client_credentials(&assertion(&keys, "ed-a", "c-ro", json!({})));
         let (req, body) = post(&form);
         let reply = policy.issue_token(&req, &body, &mut store);
-        if reply.status == 429 {
+        if reply.response.status == 429 {
             refusals += 1;
-            let body: Value = serde_json::from_str(&reply.body).unwrap();
+            let body: Value = serde_json::from_str(&reply.response.body).unwrap();
             assert!(body["error_description"]
                 .as_str()
                 .unwrap()
                 .contains("active tokens"));
             assert!(reply
+                .response
                 .headers
                 .iter()
                 .any(|(n, v)| *n == "retry-after" && v == "3600"));
         } else {
-            assert_eq!(reply.status, 200, "{}", reply.body);
+            assert_eq!(reply.response.status, 200, "{}", reply.response.body);
         }
     }
     assert_eq!(refusals, 45);
@@ -619,7 +624,10 @@ fn the_issue_rate_is_limited_per_client() {
         ));
         let req = Request::new("POST", "/oauth/token/", now)
             .header("content-type", "application/x-www-form-urlencoded");
-        policy.issue_token(&req, form.as_bytes(), store).status
+        policy
+            .issue_token(&req, form.as_bytes(), store)
+            .response
+            .status
     };
     for i in 0..3 {
         assert_eq!(at(NOW + i, &mut store, "ed-a", "c-ro"), 200);
@@ -770,8 +778,8 @@ fn metadata_and_keys_are_served_so_clients_discover_and_others_validate() {
     );
     let get = |path: &str| Request::new("GET", path, NOW);
     let meta = policy.endpoint_metadata(&get("/.well-known/openid-configuration"));
-    assert_eq!(meta.status, 200);
-    let doc: Value = serde_json::from_str(&meta.body).unwrap();
+    assert_eq!(meta.response.status, 200);
+    let doc: Value = serde_json::from_str(&meta.response.body).unwrap();
     assert_eq!(doc["issuer"], "https://pexip-manager.test");
     assert_eq!(doc["token_endpoint"], URL);
     assert_eq!(doc["jwks_uri"], "https://pexip-manager.test/oauth/jwks/");
@@ -793,12 +801,13 @@ fn metadata_and_keys_are_served_so_clients_discover_and_others_validate() {
                 "/.well-known/openid-configuration",
                 NOW
             ))
+            .response
             .status,
         405
     );
     // Another service trusts the served keys alone, and accepts issued tokens.
     let jwks: Value =
-        serde_json::from_str(&policy.endpoint_jwks(&get("/oauth/jwks/")).body).unwrap();
+        serde_json::from_str(&policy.endpoint_jwks(&get("/oauth/jwks/")).response.body).unwrap();
     assert!(jwks["keys"][0].get("d").is_none(), "public half only");
     let mut store = MemoryTokenStore::default();
     let issued = granted(&policy, &mut store, &keys, "ec-a", "c-admin");

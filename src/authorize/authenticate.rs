@@ -37,20 +37,32 @@ pub(crate) fn verify_jws(
     trace: &mut Tracer,
     remote: Option<&dyn FetchedKeys>,
 ) -> Result<VerifiedToken, TokenError> {
-    use TokenErrorKind::*;
     let jws = CompactJws::parse(token)?;
-    let claims = match parse_strict_object(&jws.payload) {
-        Ok(claims) => claims,
-        Err(StrictJsonError::DuplicateKey(d)) => {
-            return fail(DuplicateJsonKey, format!("payload: {d}"))
-        }
-        Err(StrictJsonError::NotAnObject) => {
-            return fail(Malformed, "the payload is not a JSON object")
-        }
-        Err(StrictJsonError::Syntax(d)) => {
-            return fail(Malformed, format!("the payload is not JSON: {d}"))
-        }
-    };
+    let claims = payload_claims(&jws)?;
+    verify_parsed(issuers, &jws, claims, trace, remote)
+}
+
+/// A JWT's payload as claims: a JSON object without duplicate members.
+pub(crate) fn payload_claims(jws: &CompactJws) -> Result<Map<String, Value>, TokenError> {
+    use TokenErrorKind::*;
+    match parse_strict_object(&jws.payload) {
+        Ok(claims) => Ok(claims),
+        Err(StrictJsonError::DuplicateKey(d)) => fail(DuplicateJsonKey, format!("payload: {d}")),
+        Err(StrictJsonError::NotAnObject) => fail(Malformed, "the payload is not a JSON object"),
+        Err(StrictJsonError::Syntax(d)) => fail(Malformed, format!("the payload is not JSON: {d}")),
+    }
+}
+
+/// [`verify_jws`] of a token already split and its payload read (a host
+/// that looked at the issuer and `kid` first parses once).
+pub(crate) fn verify_parsed(
+    issuers: &[Issuer],
+    jws: &CompactJws,
+    claims: Map<String, Value>,
+    trace: &mut Tracer,
+    remote: Option<&dyn FetchedKeys>,
+) -> Result<VerifiedToken, TokenError> {
+    use TokenErrorKind::*;
     trace.step("token.header", true, || {
         let mut d = format!("alg {}", jws.alg);
         if let Some(kid) = &jws.kid {

@@ -47,19 +47,10 @@ impl Policy {
         verified: Option<&VerifiedToken>,
     ) -> Decision {
         let prior = verified.map_or(Prior::Unknown, Prior::Verified);
-        self.decide_prior(request, options, prior)
+        self.evaluate(request, options, prior, None)
     }
 
-    pub(crate) fn decide_prior(
-        &self,
-        request: &Request,
-        options: DecideOptions,
-        prior: Prior,
-    ) -> Decision {
-        self.decide_full(request, options, prior, None)
-    }
-
-    pub(crate) fn decide_full(
+    pub(crate) fn evaluate(
         &self,
         request: &Request,
         options: DecideOptions,
@@ -78,15 +69,8 @@ impl Policy {
     /// the decision that refuses them (401/403).
     pub(crate) fn granted_roles(&self, request: &Request) -> Result<Vec<String>, Box<Decision>> {
         let mut e = Evaluation::new(self, false);
-        let mut grant = || {
-            let claims = e.authenticate(request, Prior::Unknown)?;
-            e.identity(&claims)?;
-            e.check_scope(&claims)?;
-            e.grant_roles(&claims)
-                .map(|roles| roles.iter().map(|r| r.name.clone()).collect())
-        };
-        match grant() {
-            Ok(roles) => Ok(roles),
+        match e.grant(request) {
+            Ok(roles) => Ok(roles.iter().map(|r| r.name.clone()).collect()),
             Err(end) => Err(Box::new(e.finish(end.reason, end.cause, end.challenge))),
         }
     }
@@ -102,14 +86,9 @@ impl Policy {
             now,
             ..Request::default()
         };
-        let mut e = Evaluation::new(self, false);
-        let mut grant = || {
-            let claims = e.authenticate(&request, Prior::Unknown)?;
-            e.identity(&claims)?;
-            e.check_scope(&claims)?;
-            e.grant_roles(&claims)
-        };
-        grant().map_err(|end| (end.reason, end.cause))
+        Evaluation::new(self, false)
+            .grant(&request)
+            .map_err(|end| (end.reason, end.cause))
     }
 
     /// Verifies a bearer token's structure and signature only: what a host
@@ -250,6 +229,15 @@ impl<'p> Evaluation<'p> {
 
     /// Requests for rolegate's own endpoints are answered, not decided: the
     /// decision says so (hosts answer them before deciding anything).
+    /// Credentials, identity, scope and roles: what a request is granted
+    /// whatever its path.
+    fn grant(&mut self, req: &Request) -> Result<Vec<&'p Role>, End> {
+        let claims = self.authenticate(req, Prior::Unknown)?;
+        self.identity(&claims)?;
+        self.check_scope(&claims)?;
+        self.grant_roles(&claims)
+    }
+
     fn check_route(&mut self, req: &Request) -> Result<(), End> {
         let route = self.policy.route_of(req.path.as_bytes());
         let endpoint = match (route, self.policy.token_endpoint()) {

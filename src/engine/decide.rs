@@ -2,7 +2,7 @@
 //! and kept decisions, remote key sets and introspection calls, and the
 //! step-by-step decision that asks the host for those calls.
 
-use crate::authorize::authenticate::{self, VerifiedToken};
+use crate::authorize::authenticate::{self, FetchedKeys, VerifiedToken};
 use crate::authorize::decision::Decision;
 use crate::authorize::evaluate::{DecideOptions, Prior};
 use crate::authorize::route::Route;
@@ -11,7 +11,7 @@ use crate::engine::cache::{TokenCache, TokenKey};
 use crate::engine::remote::{
     interpret_introspection, HttpCall, HttpResult, Introspected, KeyStore,
 };
-use crate::jose::token::{self, TokenErrorKind};
+use crate::jose::token::{CompactJws, TokenError, TokenErrorKind};
 use crate::policy::Policy;
 use crate::request::{Request, RequestView};
 use std::rc::Rc;
@@ -30,24 +30,35 @@ impl Policy {
             Lookup::Miss(token, key) => (token, key),
             Lookup::NoToken => {
                 return (
-                    Rc::new(self.decide_prior(request, options, Prior::Unknown)),
+                    Rc::new(self.evaluate(request, options, Prior::Unknown, None)),
                     CacheUse::None,
                 )
             }
         };
-        match authenticate::verify_jws(&self.issuers, token, &mut Tracer::new(false), None) {
+        let verified =
+            authenticate::verify_jws(&self.issuers, token, &mut Tracer::new(false), None);
+        let decision = self.decide_verified(cache, key, request, options, verified, None);
+        (decision, CacheUse::Miss)
+    }
+
+    /// Decides with a token verified (or not) on a cache miss, keeping a
+    /// verified token and its decision in `cache`.
+    fn decide_verified(
+        &self,
+        cache: &mut TokenCache,
+        key: TokenKey<'_>,
+        request: &Request,
+        options: DecideOptions,
+        verified: Result<VerifiedToken, TokenError>,
+        remote: Option<&dyn FetchedKeys>,
+    ) -> Rc<Decision> {
+        match verified {
             Ok(verified) => {
                 let verified = Rc::new(verified);
-                let decision = self.decide_prior(request, options, Prior::Verified(&verified));
-                (
-                    remember_verified(cache, key, verified, decision, request),
-                    CacheUse::Miss,
-                )
+                let decision = self.evaluate(request, options, Prior::Verified(&verified), remote);
+                remember_verified(cache, key, verified, decision, request)
             }
-            Err(err) => (
-                Rc::new(self.decide_prior(request, options, Prior::Failed(&err))),
-                CacheUse::Miss,
-            ),
+            Err(err) => Rc::new(self.evaluate(request, options, Prior::Failed(&err), remote)),
         }
     }
 
@@ -96,7 +107,7 @@ impl Policy {
             }
         }
         let verified = cache.get(key, request.now)?;
-        let decision = Rc::new(self.decide_prior(request, options, Prior::Verified(&verified)));
+        let decision = Rc::new(self.evaluate(request, options, Prior::Verified(&verified), None));
         cache.remember(key, view, &decision);
         Some(decision)
     }
@@ -168,19 +179,24 @@ impl Policy {
             Lookup::Miss(token, key) => (token, key),
             Lookup::NoToken => {
                 return Step::Done(
-                    Rc::new(self.decide_full(request, options, Prior::Unknown, state.fetched())),
+                    Rc::new(self.evaluate(request, options, Prior::Unknown, state.fetched())),
                     CacheUse::None,
                 )
             }
         };
-        let parsed = token::CompactJws::parse(token);
-        let issuer = parsed.as_ref().ok().and_then(|jws| {
-            let claims = crate::jose::json::parse_strict_object(&jws.payload).ok()?;
-            authenticate::select_issuer(&self.issuers, &claims).ok()
-        });
+        // Parsed once: the issuer and `kid` say which call may come first.
+        let jws = CompactJws::parse(token);
+        let claims = jws
+            .as_ref()
+            .map_err(Clone::clone)
+            .and_then(authenticate::payload_claims);
+        let issuer = claims
+            .as_ref()
+            .ok()
+            .and_then(|claims| authenticate::select_issuer(&self.issuers, claims).ok());
         // Introspection: opaque tokens go to the first issuer that introspects;
         // JWTs to their issuer when it introspects every token.
-        let introspect = match (&parsed, issuer) {
+        let introspect = match (&jws, issuer) {
             (Err(e), _) if e.kind == TokenErrorKind::Malformed => {
                 self.issuers.iter().position(|i| i.introspection.is_some())
             }
@@ -195,35 +211,25 @@ impl Policy {
         if let Some(index) = introspect {
             return self.introspection_step(state, request, options, index, token);
         }
-        if let (Ok(jws), Some(index)) = (&parsed, issuer) {
-            if let Some(step) = self.key_step(state, request, options, index, jws.kid.as_deref()) {
+        if let (Ok(jws), Some(index)) = (&jws, issuer) {
+            if let Some(step) = self.key_step(state, request, index, jws.kid.as_deref()) {
                 return step;
             }
         }
-        match authenticate::verify_jws(
-            &self.issuers,
-            token,
-            &mut Tracer::new(false),
-            state.fetched(),
-        ) {
-            Ok(verified) => {
-                let verified = Rc::new(verified);
-                let d = self.decide_full(
-                    request,
-                    options,
-                    Prior::Verified(&verified),
-                    state.fetched(),
-                );
-                Step::Done(
-                    remember_verified(&mut state.cache, key, verified, d, request),
-                    CacheUse::Miss,
-                )
-            }
-            Err(err) => Step::Done(
-                Rc::new(self.decide_full(request, options, Prior::Failed(&err), state.fetched())),
-                CacheUse::Miss,
+        let remote: Option<&dyn FetchedKeys> = Some(&state.keys);
+        let verified = match (jws, claims) {
+            (Ok(jws), Ok(claims)) => authenticate::verify_parsed(
+                &self.issuers,
+                &jws,
+                claims,
+                &mut Tracer::new(false),
+                remote,
             ),
-        }
+            (Err(err), _) | (_, Err(err)) => Err(err),
+        };
+        let decision =
+            self.decide_verified(&mut state.cache, key, request, options, verified, remote);
+        Step::Done(decision, CacheUse::Miss)
     }
 
     /// The decision [`Policy::decide_step`] (without `explain`) would reuse
@@ -246,7 +252,6 @@ impl Policy {
         &self,
         state: &mut State,
         request: &Request,
-        options: DecideOptions,
         index: usize,
         kid: Option<&str>,
     ) -> Option<Step> {
@@ -265,7 +270,6 @@ impl Policy {
         }
         // Rate-limited: decide with what there is (unknown_key, or 503 when
         // nothing ever loaded).
-        let _ = options;
         None
     }
 
@@ -287,12 +291,7 @@ impl Policy {
             .and_then(|i| i.introspection.as_ref());
         let unavailable = |state: &State, why: &str| {
             Step::Done(
-                Rc::new(self.decide_full(
-                    request,
-                    options,
-                    Prior::Unavailable(why),
-                    state.fetched(),
-                )),
+                Rc::new(self.evaluate(request, options, Prior::Unavailable(why), state.fetched())),
                 CacheUse::Miss,
             )
         };
@@ -331,7 +330,7 @@ impl Policy {
     ) -> Decision {
         let remote = state.fetched();
         let Some(issuer) = self.issuers.get(call.issuer) else {
-            return self.decide_full(
+            return self.evaluate(
                 request,
                 options,
                 Prior::Unavailable("unknown issuer"),
@@ -344,7 +343,7 @@ impl Policy {
                     issuer: call.issuer,
                     claims,
                 });
-                let d = self.decide_full(request, options, Prior::Verified(&verified), remote);
+                let d = self.evaluate(request, options, Prior::Verified(&verified), remote);
                 if let (Some(exp), Some(token), Some(settings)) = (
                     d.expires_at,
                     request.bearer_token(),
@@ -357,10 +356,10 @@ impl Policy {
                 d
             }
             Introspected::Rejected(err) => {
-                self.decide_full(request, options, Prior::Failed(&err), remote)
+                self.evaluate(request, options, Prior::Failed(&err), remote)
             }
             Introspected::Unavailable(why) => {
-                self.decide_full(request, options, Prior::Unavailable(&why), remote)
+                self.evaluate(request, options, Prior::Unavailable(&why), remote)
             }
         }
     }

@@ -4,4 +4,5 @@
 
 pub mod cache;
 pub(crate) mod decide;
+pub mod exchange;
 pub mod remote;

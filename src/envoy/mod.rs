@@ -17,11 +17,10 @@ mod metrics;
 mod store;
 
 use crate::authorize::decision::Decision;
-use crate::authorize::route::Route;
-use crate::effect::HeaderChanges;
+use crate::effect::{HeaderChanges, Response};
+use crate::engine::exchange::{BodyStep, Handling};
 use crate::engine::remote::{HttpCall, HttpResult, Purpose};
 use crate::policy::Policy;
-use crate::token_endpoint;
 use crate::{CacheUse, DecideOptions, Request, RequestView, State, Step};
 use metrics::Metrics;
 use proxy_wasm::hostcalls;
@@ -208,45 +207,25 @@ impl Context for Filter {
 }
 
 impl Filter {
-    /// Answers a request for one of rolegate's own endpoints.
+    /// Carries out what the core says of a request by its route.
     fn serve(
         &mut self,
         shared: &Rc<Shared>,
-        route: Route,
         view: &RequestView,
         request: &Request,
         end_of_stream: bool,
     ) -> Action {
-        match route {
-            Route::Decide => step(shared, self.id, request, false),
-            Route::ListTokens => {
-                let reply = match shared.policy.token_endpoint() {
-                    Some(endpoint) => shared
-                        .policy
-                        .list_tokens(request, &SharedDataStore::new(&endpoint.issuer)),
-                    None => return refuse("rolegate: no token endpoint"),
-                };
-                send_reply(shared, "list_tokens", &reply)
-            }
-            Route::Metadata => send_reply(
-                shared,
-                "metadata",
-                &shared.policy.endpoint_metadata(request),
-            ),
-            Route::Jwks => send_reply(shared, "jwks", &shared.policy.endpoint_jwks(request)),
-            Route::IssueToken if end_of_stream => issue(shared, request, &[]),
-            Route::IssueToken => {
-                // Wait for the form body. Proxy-wasm delivers a body only after
-                // the headers continue (a paused header stops the body too), so
-                // the generated Envoy config holds the headers in the buffer
-                // filter after rolegate and routes this exact path to a
-                // direct_response: nothing of it reaches the upstream. The
-                // identity headers go now all the same, as on every path.
-                let mut changes = HeaderChanges::default();
-                shared
-                    .policy
-                    .envoy_settings()
-                    .strip_identity(view, &mut changes);
+        let mut store = SharedDataStore::for_policy(&shared.policy);
+        match shared
+            .policy
+            .handle(view, request, end_of_stream, &mut store)
+        {
+            Handling::Decide => step(shared, self.id, request, false),
+            Handling::Reply { endpoint, reply } => send_reply(shared, endpoint, &reply),
+            Handling::ReadBody(changes) => {
+                // Proxy-wasm delivers a body only after the headers continue
+                // (a paused header stops the body too); the generated config
+                // buffers it after rolegate and answers this path directly.
                 if let Action::Pause = forward(&changes) {
                     return Action::Pause;
                 }
@@ -275,9 +254,6 @@ impl HttpContext for Filter {
             Ok(view) => view,
             Err(e) => return refuse(&format!("rolegate: {e}")),
         };
-        // The core says where the request goes; the token endpoint is
-        // served only on its exact path.
-        let route = shared.policy.route(&view);
         // Most requests repeat one decided before: applied from the block as
         // it is, without building the request.
         let kept = match shared.state.try_borrow() {
@@ -294,70 +270,45 @@ impl HttpContext for Filter {
             .map(|mut scratch| std::mem::take(&mut *scratch))
             .unwrap_or_default();
         request.refill_from_view(&view);
-        let action = self.serve(&shared, route, &view, &request, end_of_stream);
+        let action = self.serve(&shared, &view, &request, end_of_stream);
         if let Ok(mut scratch) = shared.scratch.try_borrow_mut() {
             *scratch = request;
         }
         action
     }
     fn on_http_request_body(&mut self, body_size: usize, end_of_stream: bool) -> Action {
-        let (Some(shared), Some(_)) = (self.shared.clone(), self.token_request.as_ref()) else {
+        let (Some(shared), Some(request)) = (self.shared.clone(), self.token_request.as_ref())
+        else {
             return Action::Continue;
         };
-        if body_size > token_endpoint::MAX_BODY_BYTES {
-            self.token_request = None;
-            return send_reply(&shared, "token", &token_endpoint::body_too_large());
-        }
-        if !end_of_stream {
-            return Action::Pause;
-        }
-        let Some(request) = self.token_request.take() else {
-            return Action::Continue;
+        let read = |size| {
+            hostcalls::get_buffer(BufferType::HttpRequestBody, 0, size)
+                .map(Option::unwrap_or_default)
+                .map_err(|status| format!("{status:?}"))
         };
-        let body = match hostcalls::get_buffer(BufferType::HttpRequestBody, 0, body_size) {
-            Ok(body) => body.unwrap_or_default(),
-            Err(status) => {
-                return refuse(&format!(
-                    "rolegate: cannot read the token request: {status:?}"
-                ))
+        let mut store = SharedDataStore::for_policy(&shared.policy);
+        match shared
+            .policy
+            .token_body(request, body_size, end_of_stream, read, &mut store)
+        {
+            BodyStep::Wait => Action::Pause,
+            BodyStep::Reply(reply) => {
+                self.token_request = None;
+                send_reply(&shared, "token", &reply)
             }
-        };
-        issue(&shared, &request, &body)
+        }
     }
 }
 
-fn issue(shared: &Shared, request: &Request, body: &[u8]) -> Action {
-    let Some(endpoint) = shared.policy.token_endpoint() else {
-        return refuse("rolegate: no token endpoint");
-    };
-    let reply =
-        shared
-            .policy
-            .issue_token(request, body, &mut SharedDataStore::new(&endpoint.issuer));
-    shared.metrics.count_token(reply.status == 200);
-    send_reply(shared, "token", &reply)
-}
-
-/// Sends an endpoint's answer, with one audit line (never a token).
+/// Sends an endpoint's answer, counted, with one audit line (never a token).
 fn send_reply(shared: &Shared, endpoint: &str, reply: &crate::token_endpoint::Reply) -> Action {
+    if endpoint == "token" {
+        shared.metrics.count_token(reply.response.status == 200);
+    }
     if shared.policy.envoy_settings().audit_log {
         log(LogLevel::Info, &reply.audit_line(endpoint));
     }
-    let headers: Vec<(&str, &str)> = reply
-        .headers
-        .iter()
-        .map(|(n, v)| (*n, v.as_str()))
-        .collect();
-    if hostcalls::send_http_response(
-        u32::from(reply.status),
-        headers,
-        Some(reply.body.as_bytes()),
-    )
-    .is_err()
-    {
-        let _ = hostcalls::reset_http_request();
-    }
-    Action::Pause
+    respond(&reply.response)
 }
 
 /// Decides `request` of context `context`, or starts the call it needs.
@@ -560,7 +511,7 @@ fn apply(
         log(LogLevel::Info, &decision.audit_line());
     }
     if !decision.forward() {
-        return deny(decision);
+        return respond(&decision.denial());
     }
     let action = forward(&decision.upstream_headers(settings, request));
     if resumed && matches!(action, Action::Continue) {
@@ -591,23 +542,24 @@ fn forward(changes: &HeaderChanges) -> Action {
     Action::Continue
 }
 
-fn deny(decision: &Decision) -> Action {
-    let denial = decision.denial();
-    let headers: Vec<(&str, &str)> = denial
+/// Sends a response instead of forwarding; a response that cannot be sent
+/// resets the stream (never forwards).
+fn respond(response: &Response) -> Action {
+    let headers: Vec<(&str, &str)> = response
         .headers
         .iter()
         .map(|(n, v)| (*n, v.as_str()))
         .collect();
     if let Err(status) = hostcalls::send_http_response(
-        u32::from(denial.status),
+        u32::from(response.status),
         headers,
-        Some(denial.body.as_bytes()),
+        Some(response.body.as_bytes()),
     ) {
         log(
             LogLevel::Error,
             &format!(
                 "rolegate: cannot send the {} response: {status:?}",
-                denial.status
+                response.status
             ),
         );
         let _ = hostcalls::reset_http_request();
@@ -618,18 +570,5 @@ fn deny(decision: &Decision) -> Action {
 /// Fails closed when the host itself misbehaves: log, answer 503, never forward.
 fn refuse(message: &str) -> Action {
     log(LogLevel::Error, message);
-    let body = br#"{"status":503,"reason":"unavailable"}"#;
-    if hostcalls::send_http_response(
-        503,
-        vec![
-            ("content-type", "application/json"),
-            ("cache-control", "no-store"),
-        ],
-        Some(body),
-    )
-    .is_err()
-    {
-        let _ = hostcalls::reset_http_request();
-    }
-    Action::Pause
+    respond(&Response::unavailable())
 }

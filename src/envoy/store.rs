@@ -20,6 +20,11 @@ pub(super) struct SharedDataStore {
 }
 
 impl SharedDataStore {
+    /// The records of `policy`'s token endpoint (none are read without one).
+    pub fn for_policy(policy: &crate::policy::Policy) -> Self {
+        SharedDataStore::new(policy.token_endpoint().map_or("", |e| e.issuer.as_str()))
+    }
+
     pub fn new(issuer: &str) -> Self {
         SharedDataStore {
             jtis_key: format!("rolegate/{issuer}/jtis"),

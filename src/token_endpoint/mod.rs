@@ -7,6 +7,7 @@
 
 pub mod limits;
 
+use crate::effect::Response;
 use crate::jose::alg::{Alg, KeyType};
 use crate::jose::mint::{self, MintRequest};
 use crate::jose::token::CompactJws;
@@ -27,7 +28,7 @@ pub const MAX_BODY_BYTES: usize = 16_384;
 /// (hosts that stream bodies send it as soon as they see that).
 pub fn body_too_large() -> Reply {
     let mut r = oauth_error("invalid_request", "the request body is too large");
-    r.status = 413;
+    r.response.status = 413;
     r
 }
 
@@ -93,13 +94,11 @@ impl TokenStore for MemoryTokenStore {
     }
 }
 
-/// An HTTP answer the host sends as it is.
+/// An endpoint's answer: the response the host sends as it is, and what
+/// the audit line says of it (never a token or an assertion).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Reply {
-    pub status: u16,
-    pub headers: Vec<(&'static str, String)>,
-    pub body: String,
-    /// What the audit line says of it (never a token or an assertion).
+    pub response: Response,
     pub audit: ReplyAudit,
 }
 
@@ -118,7 +117,7 @@ pub struct ReplyAudit {
 impl Reply {
     /// One JSON line for the audit log of `endpoint` (`token`, `list_tokens`).
     pub fn audit_line(&self, endpoint: &str) -> String {
-        json!({"rolegate": endpoint, "status": self.status, "error": self.audit.error,
+        json!({"rolegate": endpoint, "status": self.response.status, "error": self.audit.error,
                "reason": self.audit.reason, "client_id": self.audit.client_id})
         .to_string()
     }
@@ -131,16 +130,10 @@ fn reply(status: u16, body: Value) -> Reply {
         reason: text("error_description").or_else(|| text("cause")),
         client_id: None,
     };
-    Reply {
-        status,
-        headers: vec![
-            ("content-type", "application/json".to_owned()),
-            ("cache-control", "no-store".to_owned()),
-            ("pragma", "no-cache".to_owned()),
-        ],
-        body: body.to_string(),
-        audit,
-    }
+    let mut response = Response::json(status, body.to_string());
+    // RFC 6749 §5.1: no-store, and no-cache for HTTP/1.0 caches.
+    response.headers.push(("pragma", "no-cache".to_owned()));
+    Reply { response, audit }
 }
 
 /// The client a token request names, for the audit log: its `client_id`
@@ -171,15 +164,17 @@ fn only_get(request: &Request) -> Option<Reply> {
         return None;
     }
     let mut r = reply(405, json!({"error": "use GET"}));
-    r.headers.push(("allow", "GET, HEAD".to_owned()));
+    r.response.headers.push(("allow", "GET, HEAD".to_owned()));
     Some(r)
 }
 
 /// Public documents may be cached for a while (keys rotate with the policy).
 fn public(mut r: Reply) -> Reply {
-    r.headers
+    r.response
+        .headers
         .retain(|(n, _)| *n != "cache-control" && *n != "pragma");
-    r.headers
+    r.response
+        .headers
         .push(("cache-control", "public, max-age=300".to_owned()));
     r
 }
@@ -196,7 +191,9 @@ fn refused(refusal: Refusal) -> Reply {
                 429,
                 json!({"error": "temporarily_unavailable", "error_description": detail}),
             );
-            r.headers.push(("retry-after", retry_after.to_string()));
+            r.response
+                .headers
+                .push(("retry-after", retry_after.to_string()));
             r
         }
         Refusal::Unavailable(why) => reply(
@@ -235,7 +232,8 @@ fn oauth_error(code: &'static str, description: impl Into<String>) -> Reply {
         json!({"error": code, "error_description": description}),
     );
     if status == 401 {
-        r.headers
+        r.response
+            .headers
             .push(("www-authenticate", "Bearer realm=\"rolegate\"".to_owned()));
     }
     r
@@ -263,8 +261,8 @@ impl Policy {
         };
         if request.method != "POST" {
             let mut r = oauth_error("invalid_request", "use POST");
-            r.status = 405;
-            r.headers.push(("allow", "POST".to_owned()));
+            r.response.status = 405;
+            r.response.headers.push(("allow", "POST".to_owned()));
             return r;
         }
         let content_type = request
@@ -372,7 +370,12 @@ impl Policy {
             return refusal;
         }
         let mut r = public(reply(200, json!({"keys": [endpoint.public_jwk]})));
-        if let Some(ct) = r.headers.iter_mut().find(|(n, _)| *n == "content-type") {
+        if let Some(ct) = r
+            .response
+            .headers
+            .iter_mut()
+            .find(|(n, _)| *n == "content-type")
+        {
             ct.1 = "application/jwk-set+json".to_owned();
         }
         r
@@ -385,23 +388,18 @@ impl Policy {
         };
         if request.method != "GET" && request.method != "HEAD" {
             let mut r = reply(405, json!({"error": "use GET"}));
-            r.headers.push(("allow", "GET".to_owned()));
+            r.response.headers.push(("allow", "GET".to_owned()));
             return r;
         }
         match self.granted_roles(request) {
-            Err(decision) => {
-                let denial = decision.denial();
-                Reply {
-                    status: denial.status,
-                    headers: denial.headers,
-                    body: denial.body,
-                    audit: ReplyAudit {
-                        error: Some(decision.reason.as_str().to_owned()),
-                        reason: decision.cause.map(str::to_owned),
-                        client_id: decision.client_id.clone(),
-                    },
-                }
-            }
+            Err(decision) => Reply {
+                response: decision.denial(),
+                audit: ReplyAudit {
+                    error: Some(decision.reason.as_str().to_owned()),
+                    reason: decision.cause.map(str::to_owned),
+                    client_id: decision.client_id.clone(),
+                },
+            },
             Ok(roles) if !roles.contains(&endpoint.active_tokens_role) => reply(
                 403,
                 json!({"status": 403, "reason": "not_permitted",

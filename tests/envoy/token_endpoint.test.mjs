@@ -104,6 +104,13 @@ test('bad requests get RFC 6749 errors with the right status', async () => {
   }
   const get = await rawRequest(envoy.ports[0], { path: '/oauth/token/' });
   assert.equal(get.status, 405);
+  // A body over the core's cap (16 KiB) is refused as soon as it is seen.
+  const huge = await tokenRequest(`${clientCredentials(once)}&pad=${'x'.repeat(20_000)}`);
+  assert.equal(huge.status, 413, huge.body);
+  assert.equal(JSON.parse(huge.body).error, 'invalid_request');
+  // No body at all: the form is empty.
+  const empty = await rawRequest(envoy.ports[0], { method: 'POST', path: '/oauth/token/', headers: [['content-type', FORM], ['content-length', '0']] });
+  assert.equal(empty.status, 400, empty.body);
   // Token requests are answered by the filter; the admin API never sees one.
   assert.deepEqual(upstream.seen.filter((r) => r.path.startsWith('/oauth/')), []);
 });

@@ -1,0 +1,168 @@
+//! How a proxy handles a request by its route: decided (then
+//! [`Policy::decide_step`]), answered at once by one of rolegate's endpoints,
+//! or, for a token request, answered once its body has arrived. Said here so
+//! that every host routes, buffers and refuses alike; a host only moves bytes.
+
+use crate::authorize::route::Route;
+use crate::effect::{HeaderChanges, Response};
+use crate::policy::Policy;
+use crate::request::{Request, RequestView};
+use crate::token_endpoint::{self, Reply, ReplyAudit, TokenStore};
+
+/// What a host does with a request whose headers it has read.
+#[derive(Debug)]
+pub enum Handling<'a> {
+    /// Decide it with [`Policy::decide_step`].
+    Decide,
+    /// Send this answer instead of forwarding; `endpoint` names it in the
+    /// audit line (`token`, `list_tokens`, `metadata`, `jwks`).
+    Reply {
+        endpoint: &'static str,
+        reply: Reply,
+    },
+    /// A token request whose body is still to come: make these header edits
+    /// (the identity headers go, as on every path), let the body arrive, and
+    /// hand it to [`Policy::token_body`]. The request itself never reaches
+    /// the upstream: the generated Envoy config answers the path directly.
+    ReadBody(HeaderChanges<'a>),
+}
+
+/// What a host does with a token request's body as it arrives.
+#[derive(Debug)]
+pub enum BodyStep {
+    /// Not all there yet: keep buffering.
+    Wait,
+    /// Send this answer (the token, a refusal, or 413 for a body too large).
+    Reply(Reply),
+}
+
+impl Policy {
+    /// How to handle `request` (whose headers `view` borrows): `store` holds
+    /// the token endpoint's records for the endpoints that read them.
+    pub fn handle<'a>(
+        &'a self,
+        view: &RequestView,
+        request: &Request,
+        end_of_stream: bool,
+        store: &mut dyn TokenStore,
+    ) -> Handling<'a> {
+        let reply = |endpoint, reply| Handling::Reply { endpoint, reply };
+        match self.route(view) {
+            Route::Decide => Handling::Decide,
+            Route::ListTokens => reply("list_tokens", self.list_tokens(request, store)),
+            Route::Metadata => reply("metadata", self.endpoint_metadata(request)),
+            Route::Jwks => reply("jwks", self.endpoint_jwks(request)),
+            Route::IssueToken if end_of_stream => {
+                reply("token", self.issue_token(request, &[], store))
+            }
+            Route::IssueToken => {
+                let mut changes = HeaderChanges::default();
+                self.envoy_settings().strip_identity(view, &mut changes);
+                Handling::ReadBody(changes)
+            }
+        }
+    }
+
+    /// The next step for a token request's body: `body_size` bytes have
+    /// arrived so far; `read` fetches them once they are all there. Over
+    /// [`token_endpoint::MAX_BODY_BYTES`] the answer is 413 at once.
+    pub fn token_body(
+        &self,
+        request: &Request,
+        body_size: usize,
+        end_of_stream: bool,
+        read: impl FnOnce(usize) -> Result<Vec<u8>, String>,
+        store: &mut dyn TokenStore,
+    ) -> BodyStep {
+        if body_size > token_endpoint::MAX_BODY_BYTES {
+            return BodyStep::Reply(token_endpoint::body_too_large());
+        }
+        if !end_of_stream {
+            return BodyStep::Wait;
+        }
+        match read(body_size) {
+            Ok(body) => BodyStep::Reply(self.issue_token(request, &body, store)),
+            Err(why) => BodyStep::Reply(Reply {
+                response: Response::unavailable(),
+                audit: ReplyAudit {
+                    error: Some("unavailable".to_owned()),
+                    reason: Some(format!("the request body could not be read: {why}")),
+                    client_id: None,
+                },
+            }),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::token_endpoint::MemoryTokenStore;
+
+    /// The Pexip preset with a token endpoint (the test key's private half).
+    fn pexip() -> Policy {
+        let keys: serde_json::Value =
+            serde_json::from_str(include_str!("../../tests/vectors/keys.json")).unwrap();
+        let mut doc: serde_json::Value =
+            serde_json::from_str(include_str!("../../examples/pexip.json")).unwrap();
+        doc["issuers"] = serde_json::json!([]);
+        doc["token_endpoint"] = serde_json::json!({"issuer": "https://pexip-manager.test",
+            "audience": "pexip-management-api", "signing_key": keys["keys"]["pexip-node"],
+            "active_tokens_role": "administrator"});
+        Policy::from_json(&doc.to_string()).unwrap()
+    }
+
+    #[test]
+    fn routes_become_handlings() {
+        let policy = pexip();
+        let mut store = MemoryTokenStore::default();
+        let mut handle = |method: &str, path: &str, end: bool| {
+            let request = Request::new(method, path, 1_800_000_000);
+            let view = request.view();
+            let said = match policy.handle(&view, &request, end, &mut store) {
+                Handling::Decide => "decide".to_owned(),
+                Handling::Reply { endpoint, reply } => {
+                    format!("{endpoint} {}", reply.response.status)
+                }
+                Handling::ReadBody(_) => "read body".to_owned(),
+            };
+            said
+        };
+        assert_eq!(handle("GET", "/api/admin/status/v1/", true), "decide");
+        assert_eq!(handle("POST", "/oauth/token/", false), "read body");
+        assert_eq!(handle("POST", "/oauth/token/", true), "token 400");
+        assert_eq!(handle("GET", "/oauth/token/", true), "token 405");
+        assert_eq!(handle("GET", "//oauth/token/", true), "decide");
+        assert_eq!(
+            handle("GET", "/.well-known/oauth-authorization-server", true),
+            "metadata 200"
+        );
+    }
+
+    #[test]
+    fn token_bodies_wait_are_capped_and_are_answered() {
+        let policy = pexip();
+        let mut store = MemoryTokenStore::default();
+        let request = Request::new("POST", "/oauth/token/", 1_800_000_000);
+        let never = |_: usize| -> Result<Vec<u8>, String> { panic!("read before the end") };
+        assert!(matches!(
+            policy.token_body(&request, 10, false, never, &mut store),
+            BodyStep::Wait
+        ));
+        let too_large = token_endpoint::MAX_BODY_BYTES + 1;
+        match policy.token_body(&request, too_large, false, never, &mut store) {
+            BodyStep::Reply(reply) => assert_eq!(reply.response.status, 413),
+            BodyStep::Wait => panic!("a body over the cap waits"),
+        }
+        let read = |_: usize| Ok(b"grant_type=client_credentials".to_vec());
+        match policy.token_body(&request, 29, true, read, &mut store) {
+            BodyStep::Reply(reply) => assert_eq!(reply.response.status, 400),
+            BodyStep::Wait => panic!("a whole body waits"),
+        }
+        let broken = |_: usize| Err("host said no".to_owned());
+        match policy.token_body(&request, 29, true, broken, &mut store) {
+            BodyStep::Reply(reply) => assert_eq!(reply.response.status, 503),
+            BodyStep::Wait => panic!("an unreadable body waits"),
+        }
+    }
+}
