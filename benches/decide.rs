@@ -3,9 +3,9 @@
 //! tokens, and the preview page's matrix of 10 roles x 50 paths x 5 methods.
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use rolegate::engine::cache::TokenCache;
-use rolegate::jose::mint::{generate_key, mint, public_jwk, MintRequest, SigningKey};
-use rolegate::{jose::alg::Alg, DecideOptions, MatrixRequest, Policy, Request};
+use rolegate::testing::{generate_key, mint, public_jwk, MintRequest, SigningKey};
+use rolegate::TokenCache;
+use rolegate::{testing::Alg, DecideOptions, MatrixRequest, Policy, Request};
 use serde_json::{json, Value};
 use std::hint::black_box;
 

@@ -2,8 +2,8 @@
 //! build for wasm32-wasip1 and run under Node's WASI (V8, like Envoy):
 //! `scripts/bench-wasm.sh`. Prints µs per operation.
 
-use rolegate::engine::cache::TokenCache;
-use rolegate::jose::mint::{mint, public_jwk, MintRequest, SigningKey};
+use rolegate::testing::{mint, public_jwk, MintRequest, SigningKey};
+use rolegate::TokenCache;
 use rolegate::{DecideOptions, Policy, Request};
 use serde_json::{json, Value};
 use std::hint::black_box;
@@ -71,7 +71,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         || keyer.key(rs.as_bytes()),
     );
     time("canonicalize path", 50_000, || {
-        rolegate::request::path::canonicalize("/pa-admin-api/v3/applications/42")
+        rolegate::testing::canonicalize("/pa-admin-api/v3/applications/42")
     });
     time("decide_cached, hit (hot path)", 20_000, || {
         policy.decide_cached(&req, quiet, &mut cache)
@@ -87,7 +87,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     // What the Envoy adapter does per request for a cached token, minus the
     // host calls: the header block as the host hands it over, read in place,
     // the decision kept for it, the header edits.
-    let block = rolegate::request::header_map::serialize(&[
+    let block = rolegate::testing::header_block(&[
         (":authority", "127.0.0.1:10000"),
         (":path", "/pa-admin-api/v3/applications/42"),
         (":method", "GET"),
@@ -135,7 +135,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         cache.decision(&key, &req.view())
     });
     let (n, e) = rsa_modulus(&keys["keys"]["rsa-a"]).ok_or("rsa-a")?;
-    let rsa = rolegate::jose::rsa_verify::RsaPublicKey::new(&n, &e).ok_or("rsa-a key")?;
+    let rsa = rolegate::testing::RsaPublicKey::new(&n, &e).ok_or("rsa-a key")?;
     let mut signature = n.clone();
     signature[0] /= 2; // any value below n
     time("RSA-2048 public operation (s^e mod n)", 500, || {

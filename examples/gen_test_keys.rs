@@ -2,9 +2,9 @@
 //! Run `cargo run --release --example gen_test_keys > tests/vectors/keys.json`.
 //! Their private halves are public; no real policy may ever trust them.
 
-use rolegate::jose::alg::Alg;
-use rolegate::jose::keys::b64url_encode;
-use rolegate::jose::mint::generate_key;
+use rolegate::testing::b64url_encode;
+use rolegate::testing::generate_key;
+use rolegate::testing::Alg;
 use rsa::traits::PublicKeyParts;
 use serde_json::{json, Map, Value};
 

@@ -2,7 +2,7 @@
 //! `cargo run --release --example mint_tokens -- <private-jwk.json> <claims.json> <count>`
 //! prints one token per line; each differs in `jti`.
 
-use rolegate::jose::mint::{mint, MintRequest, SigningKey};
+use rolegate::testing::{mint, MintRequest, SigningKey};
 use serde_json::{Map, Value};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

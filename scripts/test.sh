@@ -41,6 +41,7 @@ if wants lint; then
     cargo fmt --all -- --check
     (cd fuzz && cargo fmt -- --check)
     cargo clippy --workspace --all-targets -- -D warnings
+    RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --quiet
     cargo clippy --lib --target wasm32-unknown-unknown --features web -- -D warnings
     cargo clippy --lib --example envoy_floor --target wasm32-wasip1 --features envoy -- -D warnings
 fi

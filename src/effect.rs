@@ -31,7 +31,9 @@ pub struct HeaderChanges<'a> {
 /// failing closed. The only response type; hosts copy it out verbatim.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Response {
+    /// The HTTP status.
     pub status: u16,
+    /// Header names (lower case) and values.
     pub headers: Vec<(&'static str, String)>,
     /// A small JSON body; never a token.
     pub body: String,
@@ -74,7 +76,7 @@ impl Policy {
     }
 
     /// The request a proxy-wasm header block describes (see
-    /// [`crate::request::header_map`]), with only the headers this policy reads: each
+    /// `request::header_map`), with only the headers this policy reads: each
     /// header kept costs two allocations per request, and a proxy's request
     /// carries many this policy never looks at.
     pub fn request_from_header_map(

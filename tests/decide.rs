@@ -314,7 +314,7 @@ fn kept_decisions_match_fresh_ones() {
     ];
     // Leeway 60: valid from nbf - 60 = NOW + 40 until exp + 60 = NOW + 260.
     let times = [0, 39, 40, 41, 150, 30, 199, 200, 259, 260, 261, 100];
-    let mut cache = rolegate::engine::cache::TokenCache::new(16);
+    let mut cache = rolegate::TokenCache::new(16);
     // Envoy's state, where kept decisions are also found from a header block.
     let mut state = policy.new_state();
     let quiet = rolegate::DecideOptions { explain: false };
@@ -377,7 +377,7 @@ fn kept_decisions_for_raw_bytes_need_the_same_text() {
     let quiet = rolegate::DecideOptions { explain: false };
     let mut state = policy.new_state();
     let raw: &[u8] = b"/pa-admin-api/v3/users?q=\xff";
-    let block = rolegate::request::header_map::serialize(&[
+    let block = rolegate::testing::header_block(&[
         (&b":method"[..], &b"GET"[..]),
         (b":path", raw),
         (b"authorization", bearer.as_bytes()),
@@ -392,7 +392,7 @@ fn kept_decisions_for_raw_bytes_need_the_same_text() {
     assert!(kept.as_ref().is_some_and(|d| d.allowed), "{kept:?}");
     assert_eq!(policy.kept_decision(&state, &view), None);
     // The escaped text sent as such is that request.
-    let escaped = rolegate::request::header_map::serialize(&[
+    let escaped = rolegate::testing::header_block(&[
         (":method", "GET"),
         (":path", "/pa-admin-api/v3/users?q=%FF"),
         ("authorization", &bearer),
@@ -402,7 +402,7 @@ fn kept_decisions_for_raw_bytes_need_the_same_text() {
     // Nor for another request with the same token, a second Authorization
     // header, a claims preview, or once the token expired.
     let other = |pairs: &[(&str, &str)], now: u64| {
-        let block = rolegate::request::header_map::serialize(pairs);
+        let block = rolegate::testing::header_block(pairs);
         let view = policy.view_header_map(&block, now).unwrap();
         policy.kept_decision(&state, &view)
     };
@@ -484,7 +484,7 @@ fn cached_tokens_do_not_excuse_malformed_headers() {
                "group": "cn=pingaccess-auditors,o=myorg", "iat": NOW, "exp": NOW + 200}),
     );
     let quiet = rolegate::DecideOptions { explain: false };
-    let mut cache = rolegate::engine::cache::TokenCache::new(16);
+    let mut cache = rolegate::TokenCache::new(16);
     let path = "/pa-admin-api/v3/users";
     let plain = Request::new("GET", path, NOW).bearer(&t);
     let (first, _) = policy.decide_cached(&plain, quiet, &mut cache);

@@ -3,8 +3,8 @@
 
 mod support;
 
-use rolegate::engine::remote::{HttpCall, Purpose};
 use rolegate::{DecideOptions, Policy, Reason, Request, State, Step};
+use rolegate::{HttpCall, Purpose};
 use serde_json::{json, Value};
 use support::TestKeys;
 
@@ -312,7 +312,7 @@ fn introspection_with_a_client_secret() {
     );
 
     let other = get("another-opaque-token", NOW);
-    let cases: Vec<(rolegate::engine::remote::HttpResult, u16, Option<&str>)> = vec![
+    let cases: Vec<(rolegate::HttpResult, u16, Option<&str>)> = vec![
         (
             Ok((200, br#"{"active": false}"#.to_vec())),
             401,
@@ -414,7 +414,7 @@ fn introspection_with_private_key_jwt() {
     }).to_string()).unwrap();
     let d = verifier.decide(&Request::new("POST", "/introspect", NOW).bearer(&assertion));
     assert!(d.allowed, "{d:?}");
-    let payload = rolegate::jose::token::decode_unverified(&assertion)
+    let payload = rolegate::testing::decode_unverified(&assertion)
         .unwrap()
         .payload;
     assert_eq!(payload["sub"], "rolegate");
@@ -492,7 +492,7 @@ fn an_unusable_introspection_answer_says_why() {
         Purpose::Introspection,
     );
     // node-oidc-provider, asked about a structured JWT with tokens: "all".
-    let refused: rolegate::engine::remote::HttpResult = Ok((
+    let refused: rolegate::HttpResult = Ok((
         400,
         br#"{"error":"unsupported_token_type","error_description":"structured JWT Access Tokens can not be introspected"}"#.to_vec(),
     ));
@@ -504,12 +504,11 @@ fn an_unusable_introspection_answer_says_why() {
         (d.status, d.cause),
         (503, Some("introspection_unavailable"))
     );
-    let bare: rolegate::engine::remote::HttpResult =
-        Ok((502, b"<html>bad gateway</html>".to_vec()));
+    let bare: rolegate::HttpResult = Ok((502, b"<html>bad gateway</html>".to_vec()));
     assert_eq!(
         policy.introspection_problem(&call, &bare).as_deref(),
         Some("the server answered 502")
     );
-    let fine: rolegate::engine::remote::HttpResult = Ok((200, br#"{"active": false}"#.to_vec()));
+    let fine: rolegate::HttpResult = Ok((200, br#"{"active": false}"#.to_vec()));
     assert_eq!(policy.introspection_problem(&call, &fine), None);
 }

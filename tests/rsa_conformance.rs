@@ -4,7 +4,7 @@
 
 mod support;
 
-use rolegate::jose::rsa_verify::{RsaHash, RsaPublicKey};
+use rolegate::testing::{RsaHash, RsaPublicKey};
 use rsa::pkcs1v15;
 use rsa::pss;
 use rsa::signature::{RandomizedSigner, SignatureEncoding, Signer, Verifier};
@@ -75,7 +75,7 @@ fn private(keys: &TestKeys, name: &str) -> rsa::RsaPrivateKey {
     let jwk = keys.private(name);
     let b = |f: &str| {
         rsa::BigUint::from_bytes_be(
-            &rolegate::jose::keys::b64url_decode(jwk[f].as_str().unwrap()).unwrap(),
+            &rolegate::testing::b64url_decode(jwk[f].as_str().unwrap()).unwrap(),
         )
     };
     rsa::RsaPrivateKey::from_components(b("n"), b("e"), b("d"), vec![b("p"), b("q")]).unwrap()

@@ -3,8 +3,8 @@
 
 mod support;
 
-use rolegate::token_endpoint::{create_client, MemoryTokenStore};
 use rolegate::Route;
+use rolegate::{create_client, MemoryTokenStore};
 use rolegate::{Policy, Reason, Request};
 use serde_json::{json, Value};
 use support::TestKeys;
@@ -47,7 +47,7 @@ fn assertion(keys: &TestKeys, key: &str, client: &str, extra: Value) -> String {
 }
 
 fn rand_id() -> String {
-    rolegate::jose::mint::random_id().unwrap()
+    rolegate::testing::random_id().unwrap()
 }
 
 fn post(form: &str) -> (Request, Vec<u8>) {
@@ -102,7 +102,7 @@ fn a_client_gets_a_token_and_its_role_decides() {
     assert_eq!(body["token_type"], "bearer");
     assert_eq!(body["expires_in"], 3600);
     let token = body["access_token"].as_str().unwrap();
-    let claims = rolegate::jose::token::decode_unverified(token).unwrap();
+    let claims = rolegate::testing::decode_unverified(token).unwrap();
     assert_eq!(claims.header["typ"], "at+jwt");
     assert_eq!(claims.payload["role"], "administrator");
     assert_eq!(claims.payload["client_id"], "c-admin");
@@ -204,6 +204,29 @@ fn bad_assertions_are_refused() {
         (
             "issued in the future",
             assertion(&keys, "ec-a", "c-admin", json!({"iat": NOW + 600})),
+        ),
+        // The JWT time checks every token gets: a time that is no
+        // NumericDate is an error, never skipped.
+        (
+            "nbf not a number",
+            assertion(&keys, "ec-a", "c-admin", json!({"nbf": "soon"})),
+        ),
+        (
+            "iat not a number",
+            assertion(&keys, "ec-a", "c-admin", json!({"iat": "today"})),
+        ),
+        (
+            "not valid before a minute from now",
+            assertion(&keys, "ec-a", "c-admin", json!({"nbf": NOW + 61})),
+        ),
+        (
+            "aud array naming another",
+            assertion(
+                &keys,
+                "ec-a",
+                "c-admin",
+                json!({"aud": ["https://elsewhere/token"]}),
+            ),
         ),
         (
             "another client's key",
@@ -344,7 +367,7 @@ fn administrators_list_active_tokens() {
 }
 
 fn store_count(store: &MemoryTokenStore, now: u64) -> usize {
-    use rolegate::token_endpoint::TokenStore;
+    use rolegate::TokenStore;
     store.active(now).unwrap().len()
 }
 
@@ -430,9 +453,9 @@ fn create_client_adds_a_working_client() {
     let id = &created.client_id;
     let claims =
         json!({"iss": id, "sub": id, "aud": created.token_url, "exp": NOW + 60, "jti": rand_id()});
-    let assertion = rolegate::jose::mint::mint(&rolegate::jose::mint::MintRequest {
+    let assertion = rolegate::testing::mint(&rolegate::testing::MintRequest {
         alg: None,
-        key: Some(&rolegate::jose::mint::SigningKey::from_jwk(&created.private_jwk).unwrap()),
+        key: Some(&rolegate::testing::SigningKey::from_jwk(&created.private_jwk).unwrap()),
         claims: claims.as_object().unwrap().clone(),
         header: Default::default(),
     })

@@ -176,7 +176,7 @@ fn run_case(
     };
     let options = rolegate::DecideOptions { explain: false };
     let verified = policy.verify_bearer(&request);
-    let mut cache = rolegate::engine::cache::TokenCache::new(4);
+    let mut cache = rolegate::TokenCache::new(4);
     let runs = [
         policy.decide_with(&request, options, verified.as_ref()),
         (*policy.decide_cached(&request, options, &mut cache).0).clone(),

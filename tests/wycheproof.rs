@@ -6,9 +6,9 @@
 
 mod support;
 
-use rolegate::jose::alg::Alg;
-use rolegate::jose::keys::{b64url_encode, VerificationKey};
-use rolegate::jose::token::CompactJws;
+use rolegate::testing::Alg;
+use rolegate::testing::CompactJws;
+use rolegate::testing::{b64url_encode, VerificationKey};
 use rolegate::Policy;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
@@ -65,7 +65,7 @@ fn policy_with(keys: Vec<Value>) -> Result<Policy, rolegate::PolicyError> {
     let hmac = keys.iter().all(|k| k["kty"] == "oct");
     let all: Vec<&str> = Alg::ALL
         .iter()
-        .filter(|a| (a.key_type() == rolegate::jose::alg::KeyType::Hmac) == hmac)
+        .filter(|a| (a.key_type() == rolegate::testing::KeyType::Hmac) == hmac)
         .map(|a| a.name())
         .collect();
     Policy::from_json(

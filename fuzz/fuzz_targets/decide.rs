@@ -29,7 +29,7 @@ fuzz_target!(|data: &[u8]| {
         !full.allowed || full.reason == rolegate::Reason::OutsidePrefix,
         "{request:?} -> {full:?}"
     );
-    let mut cache = rolegate::engine::cache::TokenCache::new(8);
+    let mut cache = rolegate::TokenCache::new(8);
     let (quick, _) = policy().decide_cached(
         &request,
         rolegate::DecideOptions { explain: false },
@@ -46,7 +46,7 @@ fuzz_target!(|data: &[u8]| {
     // A proxy's pseudo-headers come only from the request line.
     let headers = request.headers.iter().filter(|(n, _)| !n.starts_with(':'));
     pairs.extend(headers.map(|(n, v)| (n.as_str(), v.as_str())));
-    let block = rolegate::request::header_map::serialize(&pairs);
+    let block = rolegate::testing::header_block(&pairs);
     let proxied = policy()
         .request_from_header_map(&block, request.now)
         .expect("a serialized block reads back");

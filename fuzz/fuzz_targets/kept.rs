@@ -7,7 +7,7 @@
 //! path would.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
-use rolegate::jose::mint::{mint, MintRequest, SigningKey};
+use rolegate::testing::{mint, MintRequest, SigningKey};
 use rolegate::{CacheUse, DecideOptions, Policy, Request, Step};
 use std::rc::Rc;
 use std::sync::OnceLock;
@@ -52,7 +52,7 @@ fuzz_target!(|data: &[u8]| {
     while let (Some(name), Some(value)) = (fields.next(), fields.next()) {
         pairs.push((name, value));
     }
-    let block = rolegate::request::header_map::serialize(&pairs);
+    let block = rolegate::testing::header_block(&pairs);
     let mut request = Request::default();
     let view = policy
         .view_header_map(&block, NOW)

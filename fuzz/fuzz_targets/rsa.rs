@@ -3,7 +3,7 @@
 //! any odd exponent from 3 up, and any input (refused exactly when >= n).
 #![no_main]
 use libfuzzer_sys::fuzz_target;
-use rolegate::jose::rsa_verify::RsaPublicKey;
+use rolegate::testing::RsaPublicKey;
 use rsa::BigUint;
 
 fuzz_target!(|data: &[u8]| {

@@ -3,10 +3,11 @@
 //! signature, then lifetime and audience at the request's time.
 
 use crate::authorize::trace::Tracer;
+use crate::jose::claims::{audience_accepted, check_lifetime, Lifetime};
 use crate::jose::json::{parse_strict_object, StrictJsonError};
 use crate::jose::keys::VerificationKey;
 use crate::jose::token::{
-    fail, normalise_media_type, numeric_date, seconds, CompactJws, TokenError, TokenErrorKind,
+    fail, normalise_media_type, seconds, CompactJws, TokenError, TokenErrorKind,
 };
 use crate::policy::Issuer;
 use serde_json::{Map, Value};
@@ -22,10 +23,12 @@ pub(crate) trait FetchedKeys {
 }
 
 /// A token whose signature was verified by one of its issuer's keys. Claims
-/// still need [`check_claims`] against the current time.
+/// still need `check_claims` against the current time.
 #[derive(Debug, Clone)]
 pub struct VerifiedToken {
+    /// Index of the issuer (in the policy's `issuers`) whose key verified it.
     pub issuer: usize,
+    /// The payload's claims.
     pub claims: Map<String, Value>,
 }
 
@@ -176,69 +179,7 @@ pub(crate) fn check_claims(
     trace: &mut Tracer,
 ) -> Result<ClaimTimes, TokenError> {
     use TokenErrorKind::*;
-    let now_f = now as f64;
-    let leeway = issuer.leeway as f64;
-    let exp = match claims.get("exp") {
-        None => return fail(MissingExp, "the token has no exp claim"),
-        Some(v) => numeric_date(v).ok_or_else(|| TokenError {
-            kind: InvalidExp,
-            detail: format!(
-                "exp must be a non-negative number, not {}",
-                crate::jose::claims::preview(v)
-            ),
-        })?,
-    };
-    if now_f >= exp + leeway {
-        return fail(
-            Expired,
-            format!(
-                "exp {} is in the past (now {now}, leeway {}s)",
-                seconds(exp),
-                issuer.leeway
-            ),
-        );
-    }
-    if let Some(v) = claims.get("nbf") {
-        let nbf = numeric_date(v).ok_or_else(|| TokenError {
-            kind: InvalidNbf,
-            detail: format!(
-                "nbf must be a non-negative number, not {}",
-                crate::jose::claims::preview(v)
-            ),
-        })?;
-        if nbf > now_f + leeway {
-            return fail(
-                NotYetValid,
-                format!(
-                    "nbf {} is in the future (now {now}, leeway {}s)",
-                    seconds(nbf),
-                    issuer.leeway
-                ),
-            );
-        }
-    }
-    let iat = match claims.get("iat") {
-        None => None,
-        Some(v) => Some(numeric_date(v).ok_or_else(|| TokenError {
-            kind: InvalidIat,
-            detail: format!(
-                "iat must be a non-negative number, not {}",
-                crate::jose::claims::preview(v)
-            ),
-        })?),
-    };
-    if let Some(iat) = iat {
-        if iat > now_f + leeway {
-            return fail(
-                IssuedInFuture,
-                format!(
-                    "iat {} is in the future (now {now}, leeway {}s)",
-                    seconds(iat),
-                    issuer.leeway
-                ),
-            );
-        }
-    }
+    let Lifetime { exp, iat } = check_lifetime(claims, now, issuer.leeway)?;
     if let Some(max) = issuer.max_lifetime {
         let Some(iat) = iat else {
             return fail(
@@ -301,37 +242,7 @@ fn check_audience(issuer: &Issuer, claims: &Map<String, Value>) -> Result<(), To
             ),
         };
     }
-    let matched = match aud {
-        None => return fail(MissingAudience, "the token has no aud claim"),
-        Some(Value::String(a)) => expected(a),
-        Some(Value::Array(items)) if !items.is_empty() => {
-            let mut any = false;
-            for item in items {
-                match item {
-                    Value::String(a) => any |= expected(a),
-                    other => {
-                        return fail(
-                            InvalidAudience,
-                            format!(
-                                "aud entries must be strings, not {}",
-                                crate::jose::claims::preview(other)
-                            ),
-                        )
-                    }
-                }
-            }
-            any
-        }
-        Some(other) => {
-            return fail(
-                InvalidAudience,
-                format!(
-                    "aud must be a string or a non-empty array of strings, not {}",
-                    crate::jose::claims::preview(other)
-                ),
-            )
-        }
-    };
+    let matched = audience_accepted(aud, expected)?;
     if matched {
         Ok(())
     } else {

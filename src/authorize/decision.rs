@@ -53,6 +53,7 @@ pub enum Reason {
 }
 
 impl Reason {
+    /// Stable snake_case code (`invalid_token`, `insufficient_scope`, ...).
     pub fn as_str(self) -> &'static str {
         match self {
             Reason::Allowed => "allowed",
@@ -77,6 +78,7 @@ impl Reason {
         }
     }
 
+    /// The HTTP status this reason answers with.
     pub fn status(self) -> u16 {
         match self {
             Reason::Allowed
@@ -135,37 +137,52 @@ impl Reason {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Credential {
+    /// No credentials.
     None,
+    /// An `Authorization: Bearer` token.
     Bearer,
+    /// `Authorization: Basic` credentials.
     Basic,
     /// A claims-only preview: every check except the signature.
     Claims,
+    /// Another `Authorization` scheme.
     Other,
 }
 
 /// The rule that decided: `roles[role].rules[index]`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct RuleRef {
+    /// The role's name.
     pub role: String,
+    /// The rule's index in the role's `rules` (zero-based).
     pub index: usize,
+    /// Whether the rule allows or denies.
     pub effect: Effect,
 }
 
 /// How one role was evaluated against the token's claims.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RoleCheck {
+    /// The role's name.
     pub role: String,
+    /// Whether the role is enabled.
     pub enabled: bool,
+    /// Whether the token was granted the role.
     pub granted: bool,
     /// `"attributes"` or `"any_valid_token"`.
     pub grant: &'static str,
+    /// Each required attribute, matched or not.
     pub attributes: Vec<AttributeCheck>,
 }
 
+/// How one required attribute compared with the token's claims.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct AttributeCheck {
+    /// The claim's name or path.
     pub claim: String,
+    /// The value the role requires.
     pub value: String,
+    /// Whether the token carries it.
     pub matched: bool,
     /// The token's value of the claim, if it has one.
     pub actual: Option<Value>,
@@ -174,8 +191,11 @@ pub struct AttributeCheck {
 /// One step of the evaluation, in order.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct TraceStep {
+    /// The step's name (`path`, `token.signature`, `scope`, ...).
     pub step: &'static str,
+    /// Whether the step passed.
     pub ok: bool,
+    /// What was checked, for people.
     pub detail: String,
 }
 
@@ -184,18 +204,25 @@ pub struct TraceStep {
 pub struct Decision {
     /// What enforcement does (in dry run: what it would do).
     pub allowed: bool,
+    /// The HTTP status: 200, or 400/401/403/429/503 for a refusal.
     pub status: u16,
+    /// Why, as a stable code.
     pub reason: Reason,
     /// The precise check behind `reason`, e.g. `expired` or `encoded_slash`.
     pub cause: Option<&'static str>,
     /// The `WWW-Authenticate` value to send (RFC 6750 §3), if any.
     pub www_authenticate: Option<String>,
+    /// How the request presented itself.
     pub credential: Credential,
+    /// The token's issuer, when it was verified.
     pub issuer: Option<String>,
+    /// The subject for audit logs (the policy's `subject_claim`).
     pub subject: Option<String>,
+    /// The client id (the policy's `client_id_claim`).
     pub client_id: Option<String>,
     /// Granted role names, in policy order.
     pub roles: Vec<String>,
+    /// The rule that decided, if one did.
     pub rule: Option<RuleRef>,
     /// The canonical path (without query), when the path could be canonicalised.
     pub path: Option<String>,
@@ -209,6 +236,7 @@ pub struct Decision {
     pub role_checks: Vec<RoleCheck>,
     /// Ordered steps (empty unless explaining).
     pub trace: Vec<TraceStep>,
+    /// Whether the policy is in dry run (everything is forwarded).
     pub dry_run: bool,
 }
 

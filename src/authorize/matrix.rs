@@ -14,21 +14,29 @@ use serde_json::{Map, Value};
 /// What to tabulate.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct MatrixRequest {
+    /// Paths to tabulate (with the policy's prefix, as requests carry them).
     pub paths: Vec<String>,
+    /// Methods to tabulate.
     pub methods: Vec<String>,
     /// When set, one row for these claims (a claims-only preview) instead of
     /// one row per role.
     pub claims: Option<Map<String, Value>>,
+    /// The time the claims are judged at (seconds since the epoch).
     pub now: u64,
 }
 
+/// Allowed or denied per role (or claims) x path x method.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Matrix {
+    /// The paths, as asked.
     pub paths: Vec<String>,
+    /// The methods, as asked.
     pub methods: Vec<String>,
+    /// One row per role, or one for the claims.
     pub rows: Vec<MatrixRow>,
 }
 
+/// One row of a [`Matrix`].
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct MatrixRow {
     /// The role's name, or `"token"` for a claims row.
@@ -43,11 +51,16 @@ pub struct MatrixRow {
     pub cells: Vec<Vec<MatrixCell>>,
 }
 
+/// What one role (or the claims) gets for one path and method.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct MatrixCell {
+    /// Whether it is allowed.
     pub allowed: bool,
+    /// Why.
     pub reason: Reason,
+    /// The precise check behind `reason`.
     pub cause: Option<&'static str>,
+    /// The rule that decided, if one did.
     pub rule: Option<RuleRef>,
 }
 

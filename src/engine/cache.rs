@@ -225,7 +225,7 @@ pub struct TokenCache {
 }
 
 impl TokenCache {
-    /// A cache of at most `capacity` tokens weighing [`DEFAULT_CACHE_BYTES`].
+    /// A cache of at most `capacity` tokens weighing `DEFAULT_CACHE_BYTES` (32 MiB).
     pub fn new(capacity: usize) -> Self {
         TokenCache::bounded(capacity, DEFAULT_CACHE_BYTES)
     }
@@ -267,14 +267,17 @@ impl TokenCache {
         self.entries.get(&key.slot).filter(|e| e.holds(key))
     }
 
+    /// Tokens held.
     pub fn len(&self) -> usize {
         self.entries.len()
     }
 
+    /// Whether no token is held.
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()
     }
 
+    /// The most tokens held at once.
     pub fn capacity(&self) -> usize {
         self.capacity
     }
@@ -428,6 +431,7 @@ impl TokenCache {
         }
     }
 
+    /// Forgets every token and decision.
     pub fn clear(&mut self) {
         self.entries.clear();
         self.order.clear();

@@ -115,7 +115,9 @@ impl Policy {
 
 /// What a proxy keeps for one policy: verified tokens and remote issuers' keys.
 pub struct State {
+    /// Verified tokens and the decisions kept with them.
     pub cache: TokenCache,
+    /// Remote issuers' keys and endpoints, as fetched.
     pub keys: KeyStore,
 }
 
@@ -387,7 +389,9 @@ fn remember_verified(
 pub enum CacheUse {
     /// No bearer token to cache.
     None,
+    /// Found in the cache.
     Hit,
+    /// Not in the cache (verified now, and kept when it may be).
     Miss,
 }
 

@@ -17,7 +17,9 @@ pub enum Handling<'a> {
     /// Send this answer instead of forwarding; `endpoint` names it in the
     /// audit line (`token`, `list_tokens`, `metadata`, `jwks`).
     Reply {
+        /// Which endpoint answers, for the audit line.
         endpoint: &'static str,
+        /// The answer.
         reply: Reply,
     },
     /// A token request whose body is still to come: make these header edits
@@ -65,7 +67,7 @@ impl Policy {
 
     /// The next step for a token request's body: `body_size` bytes have
     /// arrived so far; `read` fetches them once they are all there. Over
-    /// [`token_endpoint::MAX_BODY_BYTES`] the answer is 413 at once.
+    /// `MAX_BODY_BYTES` (16 KiB) the answer is 413 at once.
     pub fn token_body(
         &self,
         request: &Request,

@@ -17,20 +17,28 @@ use serde_json::{Map, Value};
 /// Why an HTTP call is made.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Purpose {
+    /// The OpenID discovery document (it names the JWKS and introspection endpoint).
     Discovery,
+    /// The issuer's JWKS.
     Jwks,
+    /// RFC 7662 introspection of an opaque token.
     Introspection,
 }
 
 /// An HTTP call for the host to make on the core's behalf.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HttpCall {
+    /// The issuer the call is for (index in the policy's `issuers`).
     pub issuer: usize,
+    /// Why the call is made.
     pub purpose: Purpose,
+    /// The Envoy cluster to call.
     pub cluster: String,
     /// Pseudo-headers first (`:method`, `:path`, `:authority`), then the rest.
     pub headers: Vec<(String, String)>,
+    /// The request body (introspection's form), if any.
     pub body: Option<Vec<u8>>,
+    /// How long to wait for the answer.
     pub timeout_ms: u64,
     /// Answers longer than this are failures.
     pub max_response_bytes: usize,

@@ -5,16 +5,27 @@ use std::fmt;
 /// A JWS signature algorithm (RFC 7518). `none` is deliberately absent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Alg {
+    /// HMAC with SHA-256.
     HS256,
+    /// HMAC with SHA-384.
     HS384,
+    /// HMAC with SHA-512.
     HS512,
+    /// RSASSA-PKCS1-v1_5 with SHA-256.
     RS256,
+    /// RSASSA-PKCS1-v1_5 with SHA-384.
     RS384,
+    /// RSASSA-PKCS1-v1_5 with SHA-512.
     RS512,
+    /// RSASSA-PSS with SHA-256.
     PS256,
+    /// RSASSA-PSS with SHA-384.
     PS384,
+    /// RSASSA-PSS with SHA-512.
     PS512,
+    /// ECDSA on P-256 with SHA-256.
     ES256,
+    /// ECDSA on P-384 with SHA-384.
     ES384,
     /// RFC 8037's polymorphic name; on an Ed25519 key the same as [`Alg::Ed25519`].
     EdDSA,
@@ -27,14 +38,20 @@ pub enum Alg {
 /// means "ES256 with a P-384 key" is simply a mismatch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum KeyType {
+    /// An HMAC secret.
     Hmac,
+    /// An RSA key.
     Rsa,
+    /// An EC key on P-256.
     EcP256,
+    /// An EC key on P-384.
     EcP384,
+    /// An Ed25519 key.
     Ed25519,
 }
 
 impl Alg {
+    /// Every algorithm rolegate verifies.
     pub const ALL: [Alg; 13] = [
         Alg::HS256,
         Alg::HS384,
@@ -56,6 +73,7 @@ impl Alg {
         Alg::ALL.into_iter().find(|a| a.name() == name)
     }
 
+    /// The JOSE name (`RS256`).
     pub fn name(self) -> &'static str {
         match self {
             Alg::HS256 => "HS256",
@@ -74,6 +92,7 @@ impl Alg {
         }
     }
 
+    /// The kind of key the algorithm needs.
     pub fn key_type(self) -> KeyType {
         match self {
             Alg::HS256 | Alg::HS384 | Alg::HS512 => KeyType::Hmac,
@@ -131,6 +150,7 @@ impl fmt::Display for Alg {
 }
 
 impl KeyType {
+    /// What the algorithm is, for people.
     pub fn describe(self) -> &'static str {
         match self {
             KeyType::Hmac => "HMAC secret",

@@ -1,5 +1,6 @@
 //! Reading claims: names and dotted paths, attribute equality, scopes.
 
+use crate::jose::token::{fail, numeric_date, seconds, TokenError, TokenErrorKind};
 use serde_json::{Map, Value};
 
 /// A claim name from the policy. A literal top-level key is looked up first
@@ -170,6 +171,115 @@ pub fn preview(value: &Value) -> String {
         cut -= 1;
     }
     format!("{}...", text.get(..cut).unwrap_or_default())
+}
+
+/// A JWT's times (RFC 7519 §4.1.4-6): `exp` required, `nbf` and `iat`
+/// optional, each a NumericDate (fractions count), judged at `now` with
+/// `leeway` seconds either way.
+pub(crate) struct Lifetime {
+    pub exp: f64,
+    pub iat: Option<f64>,
+}
+
+/// Checks [`Lifetime`] of `claims`; the issuer's rules (a longest lifetime)
+/// are the caller's.
+pub(crate) fn check_lifetime(
+    claims: &Map<String, Value>,
+    now: u64,
+    leeway: u64,
+) -> Result<Lifetime, TokenError> {
+    use TokenErrorKind::*;
+    let now_f = now as f64;
+    let leeway_f = leeway as f64;
+    let exp = match claims.get("exp") {
+        None => return fail(MissingExp, "the token has no exp claim"),
+        Some(v) => numeric_date(v).ok_or_else(|| TokenError {
+            kind: InvalidExp,
+            detail: format!("exp must be a non-negative number, not {}", preview(v)),
+        })?,
+    };
+    if now_f >= exp + leeway_f {
+        return fail(
+            Expired,
+            format!(
+                "exp {} is in the past (now {now}, leeway {}s)",
+                seconds(exp),
+                leeway
+            ),
+        );
+    }
+    if let Some(v) = claims.get("nbf") {
+        let nbf = numeric_date(v).ok_or_else(|| TokenError {
+            kind: InvalidNbf,
+            detail: format!("nbf must be a non-negative number, not {}", preview(v)),
+        })?;
+        if nbf > now_f + leeway_f {
+            return fail(
+                NotYetValid,
+                format!(
+                    "nbf {} is in the future (now {now}, leeway {}s)",
+                    seconds(nbf),
+                    leeway
+                ),
+            );
+        }
+    }
+    let iat = match claims.get("iat") {
+        None => None,
+        Some(v) => Some(numeric_date(v).ok_or_else(|| TokenError {
+            kind: InvalidIat,
+            detail: format!("iat must be a non-negative number, not {}", preview(v)),
+        })?),
+    };
+    if let Some(iat) = iat {
+        if iat > now_f + leeway_f {
+            return fail(
+                IssuedInFuture,
+                format!(
+                    "iat {} is in the future (now {now}, leeway {}s)",
+                    seconds(iat),
+                    leeway
+                ),
+            );
+        }
+    }
+    Ok(Lifetime { exp, iat })
+}
+
+/// Whether `aud` (a string, or a non-empty array of strings) names an
+/// audience `accepted` takes: `Ok(false)` when it names none, an error when
+/// it is missing or of another shape.
+pub(crate) fn audience_accepted(
+    aud: Option<&Value>,
+    accepted: impl Fn(&str) -> bool,
+) -> Result<bool, TokenError> {
+    use TokenErrorKind::*;
+    match aud {
+        None => fail(MissingAudience, "the token has no aud claim"),
+        Some(Value::String(a)) => Ok(accepted(a)),
+        Some(Value::Array(items)) if !items.is_empty() => {
+            let mut any = false;
+            for item in items {
+                match item {
+                    Value::String(a) => any |= accepted(a),
+                    other => {
+                        return fail(
+                            InvalidAudience,
+                            format!("aud entries must be strings, not {}", preview(other)),
+                        )
+                    }
+                }
+            }
+            Ok(any)
+        }
+        Some(other) => fail(
+            InvalidAudience,
+            format!(
+                "aud must be a string or a non-empty array of strings, not {}",
+                preview(other)
+            ),
+        ),
+    }
 }
 
 #[cfg(test)]

@@ -20,9 +20,11 @@ const PRIVATE_MEMBERS: [&str; 7] = ["d", "p", "q", "dp", "dq", "qi", "oth"];
 
 /// A key that may verify token signatures, with the JWK metadata that limits it.
 pub struct VerificationKey {
+    /// The key's `kid`, if it has one.
     pub kid: Option<String>,
     /// The JWK `alg`: when present, the only algorithm this key verifies.
     pub alg: Option<Alg>,
+    /// The kind of key.
     pub key_type: KeyType,
     /// False when `use` or `key_ops` say the key is not for verifying signatures.
     pub verify_permitted: bool,
@@ -119,6 +121,7 @@ pub fn b64url_decode(text: &str) -> Option<Vec<u8>> {
     URL_SAFE_NO_PAD.decode(text).ok()
 }
 
+/// Base64url without padding (RFC 7515 §2).
 pub fn b64url_encode(bytes: &[u8]) -> String {
     URL_SAFE_NO_PAD.encode(bytes)
 }

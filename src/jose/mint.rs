@@ -13,6 +13,7 @@ use std::fmt;
 pub struct MintError {
     /// Where in the input, e.g. `key.d`.
     pub path: String,
+    /// What went wrong.
     pub message: String,
 }
 
@@ -39,7 +40,9 @@ impl std::error::Error for MintError {}
 
 /// A private key that signs tokens.
 pub struct SigningKey {
+    /// The kind of key.
     pub key_type: KeyType,
+    /// The key's `kid`, if it has one.
     pub kid: Option<String>,
     /// The JWK `alg`, when the key names one.
     pub alg: Option<Alg>,
@@ -304,7 +307,9 @@ pub fn sign_raw(
 pub struct MintRequest<'a> {
     /// `None` uses the key's default algorithm; `Some("none")` makes an unsigned token.
     pub alg: Option<&'a str>,
+    /// The signing key; `None` for an unsigned (`alg: none`) token.
     pub key: Option<&'a SigningKey>,
+    /// The payload.
     pub claims: Map<String, Value>,
     /// Merged over `{"alg", "typ": "JWT", "kid"}`; a `null` member removes one.
     pub header: Map<String, Value>,

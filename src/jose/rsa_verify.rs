@@ -21,8 +21,11 @@ use sha2::{Digest, Sha256, Sha384, Sha512};
 /// The hash of a JWS RSA algorithm.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RsaHash {
+    /// SHA-256.
     Sha256,
+    /// SHA-384.
     Sha384,
+    /// SHA-512.
     Sha512,
 }
 
@@ -138,6 +141,7 @@ impl RsaPublicKey {
         })
     }
 
+    /// The modulus's length in bits.
     pub fn bits(&self) -> usize {
         self.mod_bits
     }

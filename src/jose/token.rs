@@ -17,38 +17,70 @@ pub const MAX_TOKEN_BYTES: usize = 64 * 1024;
 /// alike; 32 KiB admits them with room, and a tighter policy can say less.
 pub const DEFAULT_MAX_TOKEN_BYTES: usize = 32 * 1024;
 
+/// Why a token was refused: the decision's `cause`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum TokenErrorKind {
+    /// Longer than the policy's `max_token_bytes`.
     TooLarge,
+    /// Not a compact JWS (three base64url parts with JSON header and payload).
     Malformed,
+    /// A JSON object in the header or payload names a member twice.
     DuplicateJsonKey,
+    /// The header is not as RFC 7515 requires (`alg`, `kid`, `typ` types).
     InvalidHeader,
+    /// `alg: none`: never accepted.
     AlgNone,
+    /// An algorithm the issuer does not list.
     AlgorithmNotAllowed,
+    /// A `crit` header parameter rolegate does not understand.
     UnknownCriticalHeader,
+    /// `typ` is not the issuer's `token_type`.
     InvalidTokenType,
+    /// No `iss` claim.
     MissingIssuer,
+    /// `iss` is not a string.
     InvalidIssuer,
+    /// `iss` names no configured issuer.
     UnknownIssuer,
+    /// The `kid` names no key of the issuer.
     UnknownKey,
+    /// The key does not fit the algorithm (type, curve, `alg`, `use`).
     KeyAlgorithmMismatch,
+    /// The issuer has no key for the algorithm.
     NoUsableKey,
+    /// The signature part is empty.
     MissingSignature,
+    /// The signature does not verify.
     InvalidSignature,
+    /// No `exp` claim.
     MissingExp,
+    /// `exp` is not a NumericDate.
     InvalidExp,
+    /// `exp` has passed (with leeway).
     Expired,
+    /// `nbf` is not a NumericDate.
     InvalidNbf,
+    /// `nbf` is still to come (with leeway).
     NotYetValid,
+    /// `iat` is not a NumericDate.
     InvalidIat,
+    /// `iat` is in the future (with leeway).
     IssuedInFuture,
+    /// No `iat` where `max_lifetime_seconds` needs one.
     MissingIat,
+    /// `exp - iat` exceeds the issuer's `max_lifetime_seconds`.
     LifetimeTooLong,
+    /// No `aud` (nor an accepted `client_id` for issuers with `client_ids`).
     MissingAudience,
+    /// `aud` is neither a string nor an array of strings.
     InvalidAudience,
+    /// `aud` names none of the issuer's audiences.
     WrongAudience,
+    /// The subject claim is not a string.
     InvalidSubject,
+    /// The client id claim is not a string.
     InvalidClientId,
+    /// `scope` or `scp` is neither a string nor an array of strings.
     InvalidScopeClaim,
     /// Introspection says the token is not active.
     Inactive,
@@ -157,17 +189,22 @@ pub(crate) fn fail<T>(kind: TokenErrorKind, detail: impl Into<String>) -> Result
 /// structure, strict base64url, a JSON header without duplicate members,
 /// `alg` (never `none`), no `crit`, `kid` and `typ` strings.
 pub struct CompactJws<'t> {
+    /// The protected header.
     pub header: Map<String, Value>,
     /// The decoded payload bytes (a JWT's are JSON; a bare JWS's may be anything).
     pub payload: Vec<u8>,
+    /// The header's `alg`.
     pub alg: Alg,
+    /// The header's `kid`, if any.
     pub kid: Option<String>,
+    /// The header's `typ`, if any.
     pub typ: Option<String>,
     signing_input: &'t str,
     signature_b64: &'t str,
 }
 
 impl<'t> CompactJws<'t> {
+    /// Splits and checks a compact JWS (see the type's documentation).
     pub fn parse(token: &'t str) -> Result<CompactJws<'t>, TokenError> {
         use TokenErrorKind::*;
         if token.len() > MAX_TOKEN_BYTES {
@@ -319,7 +356,9 @@ impl<'t> CompactJws<'t> {
 /// A token's header and payload, as [`decode_unverified`] returns them.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct DecodedToken {
+    /// The header, as sent.
     pub header: Map<String, Value>,
+    /// The payload, as sent.
     pub payload: Map<String, Value>,
 }
 

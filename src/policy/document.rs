@@ -9,6 +9,7 @@ use serde_json::Value;
 pub struct PolicyDocument {
     /// Free text for people; ignored by the engine.
     #[serde(default)]
+    #[allow(dead_code)]
     pub description: Option<String>,
     /// May be empty only when a `token_endpoint` issues the tokens.
     #[serde(default)]
@@ -228,7 +229,9 @@ pub struct SecretDocument {
 #[serde(deny_unknown_fields)]
 pub struct RoleDocument {
     pub name: String,
+    /// Free text for people; ignored by the engine.
     #[serde(default)]
+    #[allow(dead_code)]
     pub description: Option<String>,
     #[serde(default = "yes")]
     pub enabled: bool,
@@ -256,7 +259,9 @@ pub struct RuleDocument {
     /// Administrator loses write access to `/auth` once Platform Administrator is on).
     #[serde(default)]
     pub when_role_enabled: Option<String>,
+    /// Free text for people; ignored by the engine.
     #[serde(default)]
+    #[allow(dead_code)]
     pub description: Option<String>,
 }
 

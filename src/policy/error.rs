@@ -26,6 +26,7 @@ pub enum PolicyErrorCode {
 }
 
 impl PolicyErrorCode {
+    /// The stable snake_case code (`invalid_value`, ...).
     pub fn as_str(self) -> &'static str {
         match self {
             PolicyErrorCode::InvalidJson => "invalid_json",
@@ -44,12 +45,16 @@ impl PolicyErrorCode {
 /// value (`roles[2].rules[0].paths[1]`), empty for the document itself.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PolicyError {
+    /// The JSON path of the offending value; empty for the document itself.
     pub path: String,
+    /// What kind of mistake.
     pub code: PolicyErrorCode,
+    /// What is wrong and how to fix it.
     pub message: String,
 }
 
 impl PolicyError {
+    /// An error at `path` (a rendered JSON path).
     pub fn new(path: impl Into<String>, code: PolicyErrorCode, message: impl Into<String>) -> Self {
         PolicyError {
             path: path.into(),

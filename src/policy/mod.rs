@@ -96,7 +96,9 @@ pub(crate) struct Rule {
 /// A role's name and state, for hosts that list roles.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub struct RoleSummary<'a> {
+    /// The role's name.
     pub name: &'a str,
+    /// Whether the role is enabled.
     pub enabled: bool,
 }
 
@@ -108,9 +110,13 @@ pub const DEFAULT_CACHE_BYTES: usize = 32 * 1024 * 1024;
 /// Settings of the Envoy filter, from the policy's optional `envoy` object.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EnvoySettings {
+    /// Header carrying the subject upstream.
     pub subject_header: String,
+    /// Header carrying the granted roles upstream (comma-separated).
     pub roles_header: String,
+    /// Header carrying the client id upstream.
     pub client_id_header: String,
+    /// Prefix of the filter's counters in Envoy's stats.
     pub stat_prefix: String,
     /// Verified tokens kept per Envoy VM.
     pub cache_size: usize,
@@ -149,10 +155,12 @@ impl Policy {
         compile::compile(text)
     }
 
+    /// `enforce` or `dry_run`.
     pub fn mode(&self) -> Mode {
         self.mode
     }
 
+    /// The Envoy filter's settings (the policy's `envoy` object).
     pub fn envoy_settings(&self) -> &EnvoySettings {
         &self.envoy
     }
@@ -189,13 +197,14 @@ impl Policy {
         &self.notices
     }
 
+    /// The `realm` of the `WWW-Authenticate` challenges.
     pub fn realm(&self) -> &str {
         &self.realm
     }
 
     /// A raw request target in canonical form, refused (400 `invalid_path`)
     /// when it is ambiguous or when the upstream could read it as another
-    /// resource (see [`crate::request::path::UpstreamPaths`]). What decisions and the
+    /// resource (see `UpstreamPaths`). What decisions and the
     /// matrix match.
     pub fn canonical_path(
         &self,

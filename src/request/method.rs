@@ -86,10 +86,6 @@ impl MethodSet {
             self.write || self.names.iter().any(|n| n == method)
         }
     }
-
-    pub fn names(&self) -> &[String] {
-        &self.names
-    }
 }
 
 #[cfg(test)]

@@ -17,6 +17,7 @@ pub(crate) const READ_HEADERS: [&str; 2] = ["authorization", "content-type"];
 /// One HTTP request to decide. Time is always given: the core never reads a clock.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Request {
+    /// The HTTP method, as sent.
     pub method: String,
     /// The raw request target (path and optional query), as received.
     pub path: String,
@@ -32,6 +33,7 @@ pub struct Request {
 }
 
 impl Request {
+    /// A request without headers, at `now` (seconds since the epoch).
     pub fn new(method: impl Into<String>, path: impl Into<String>, now: u64) -> Self {
         Request {
             method: method.into(),
@@ -134,11 +136,13 @@ impl Request {
         }
     }
 
+    /// Adds a header (repeated names are kept, as sent).
     pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
         self.headers.push((name.into(), value.into()));
         self
     }
 
+    /// Adds `Authorization: Bearer <token>`.
     pub fn bearer(self, token: &str) -> Self {
         self.header("authorization", format!("Bearer {token}"))
     }
@@ -167,7 +171,7 @@ impl Request {
     }
 
     /// Every value of a header, in order, under every spelling of its name
-    /// (see [`same_header_name`]).
+    /// (see `same_header_name`).
     pub fn header_values<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
         self.headers
             .iter()
@@ -195,6 +199,7 @@ pub fn same_header_name(a: &[u8], b: &[u8]) -> bool {
 /// and builds a [`Request`] from it only when there is something to decide.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RequestView<'a> {
+    /// The HTTP method, as sent.
     pub method: &'a [u8],
     /// The raw request target (path and optional query), as received.
     pub path: &'a [u8],
@@ -233,7 +238,7 @@ impl<'a> RequestView<'a> {
     }
 
     /// Every value of a header, in order, under every spelling of its name
-    /// (see [`same_header_name`]).
+    /// (see `same_header_name`).
     pub fn header_values<'n>(
         &self,
         name: &'n str,
@@ -245,7 +250,7 @@ impl<'a> RequestView<'a> {
     }
 
     /// The distinct spellings of header `name` this request carries (see
-    /// [`same_header_name`]): what a proxy removes to remove the header.
+    /// `same_header_name`): what a proxy removes to remove the header.
     pub fn header_spellings(&self, name: &str) -> SmallVec<[&'a str; 2]> {
         let mut spellings: SmallVec<[&'a str; 2]> = SmallVec::new();
         for (n, _) in &self.headers {

@@ -14,9 +14,12 @@ use std::collections::BTreeMap;
 pub enum Refusal {
     /// The client is over one of its limits; it may retry after this many seconds.
     Limit {
+        /// Which limit, for the audit line.
         detail: String,
+        /// Seconds until the client is within it again (`Retry-After`).
         retry_after: u64,
     },
+    /// The storage failed (why).
     Unavailable(String),
 }
 

@@ -9,8 +9,9 @@ pub mod limits;
 
 use crate::effect::Response;
 use crate::jose::alg::{Alg, KeyType};
+use crate::jose::claims;
 use crate::jose::mint::{self, MintRequest};
-use crate::jose::token::CompactJws;
+use crate::jose::token::{CompactJws, TokenErrorKind};
 use crate::policy::error::{JsonPath, PolicyError};
 use crate::policy::token_endpoint::{OAuthClient, TokenEndpoint};
 use crate::policy::Policy;
@@ -35,11 +36,17 @@ pub fn body_too_large() -> Reply {
 /// A token the endpoint issued and that has not expired.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ActiveToken {
+    /// The client the token was issued to.
     pub client_id: String,
+    /// The client's name.
     pub name: String,
+    /// The role the client is bound to.
     pub role: String,
+    /// The token's `jti`.
     pub jti: String,
+    /// When it was issued (seconds since the epoch).
     pub issued_at: u64,
+    /// When it expires.
     pub expires_at: u64,
 }
 
@@ -98,7 +105,9 @@ impl TokenStore for MemoryTokenStore {
 /// the audit line says of it (never a token or an assertion).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Reply {
+    /// What the host sends.
     pub response: Response,
+    /// What the audit line says of it.
     pub audit: ReplyAudit,
 }
 
@@ -454,36 +463,30 @@ impl TokenEndpoint {
                     e.kind.code()
                 )
             })?;
-        let audience_ok = match claims.get("aud") {
-            Some(Value::String(a)) => *a == self.url || *a == self.issuer,
-            Some(Value::Array(items)) => items.iter().any(|a| {
-                a.as_str()
-                    .is_some_and(|a| a == self.url || a == self.issuer)
-            }),
-            _ => false,
-        };
-        if !audience_ok {
-            return Err(
-                format!("the assertion's aud must name this endpoint ({})", self.url).into(),
-            );
+        // The JWT checks every token gets (RFC 7523 §3: a JWT like any).
+        let for_this_endpoint = |a: &str| a == self.url || a == self.issuer;
+        let must_name = || format!("the assertion's aud must name this endpoint ({})", self.url);
+        match claims::audience_accepted(claims.get("aud"), for_this_endpoint) {
+            Ok(true) => {}
+            Ok(false) => return Err(must_name().into()),
+            Err(e) => return Err(format!("{}: {}", must_name(), e.detail).into()),
         }
-        let number = |name: &str| claims.get(name).and_then(Value::as_f64);
-        let exp = number("exp").ok_or("the assertion has no exp")?;
-        let now_f = now as f64;
-        if now_f >= exp + LEEWAY_SECONDS as f64 {
-            return Err("the assertion expired".into());
-        }
+        let lifetime = claims::check_lifetime(&claims, now, LEEWAY_SECONDS).map_err(|e| {
+            let what = match e.kind {
+                TokenErrorKind::Expired => "the assertion expired",
+                TokenErrorKind::NotYetValid | TokenErrorKind::IssuedInFuture => {
+                    "the assertion is not valid yet"
+                }
+                _ => "the assertion's times are not valid",
+            };
+            format!("{what}: {}", e.detail)
+        })?;
         let longest = self.max_assertion_seconds;
-        if exp > now_f + (longest + LEEWAY_SECONDS) as f64 {
+        if lifetime.exp > (now + longest + LEEWAY_SECONDS) as f64 {
             return Err(format!(
                 "the assertion lives longer than {longest} seconds (max_assertion_seconds)"
             )
             .into());
-        }
-        if number("nbf").is_some_and(|nbf| nbf > now_f + LEEWAY_SECONDS as f64)
-            || number("iat").is_some_and(|iat| iat > now_f + LEEWAY_SECONDS as f64)
-        {
-            return Err("the assertion is not valid yet".into());
         }
         let jti = text("jti")
             .filter(|j| !j.is_empty())
@@ -497,7 +500,7 @@ impl TokenEndpoint {
             .map_err(AssertionError::Refused)?;
         // Replays are found by the assertion's id, never its signature bytes
         // (an ECDSA signature has a second valid form).
-        let until = exp as u64 + LEEWAY_SECONDS;
+        let until = lifetime.exp as u64 + LEEWAY_SECONDS;
         let in_flight = self
             .client_limits
             .assertions_in_flight(self.max_assertion_seconds + 2 * LEEWAY_SECONDS);
@@ -611,11 +614,13 @@ impl TokenEndpoint {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct NewClient {
+    /// The new client's id.
     pub client_id: String,
     /// The `oauth2_clients` entry: `{client_id, name, role, jwk}`.
     pub entry: Value,
     /// The policy document with `entry` appended to `oauth2_clients`.
     pub document: Value,
+    /// The client's private key: shown once, never stored by rolegate.
     pub private_jwk: Value,
     /// Where the client posts its assertion (and the `aud` it names).
     pub token_url: String,

@@ -3,7 +3,7 @@
 
 pub mod wycheproof;
 
-use rolegate::jose::mint::{self, MintRequest, SigningKey};
+use rolegate::testing::{self as mint, MintRequest, SigningKey};
 use rolegate::{Policy, Request};
 use serde_json::{Map, Value};
 use std::path::{Path, PathBuf};
@@ -156,7 +156,7 @@ pub fn mint_token(desc: &Value, keys: &TestKeys) -> String {
     let hmac_key;
     let key = if let Some(name) = desc.get("hmac_secret_of").and_then(Value::as_str) {
         let secret = serde_json::to_string(&keys.public(name)).unwrap();
-        let k = rolegate::jose::keys::b64url_encode(secret.as_bytes());
+        let k = rolegate::testing::b64url_encode(secret.as_bytes());
         hmac_key =
             SigningKey::from_jwk(&serde_json::json!({"kty": "oct", "k": k, "kid": name})).unwrap();
         Some(&hmac_key)
@@ -193,7 +193,7 @@ pub fn mint_token(desc: &Value, keys: &TestKeys) -> String {
             tampered.insert(k.clone(), v.clone());
         }
         let parts: Vec<&str> = token.split('.').collect();
-        let payload = rolegate::jose::keys::b64url_encode(&serde_json::to_vec(&tampered).unwrap());
+        let payload = rolegate::testing::b64url_encode(&serde_json::to_vec(&tampered).unwrap());
         token = format!("{}.{}.{}", parts[0], payload, parts[2]);
     }
     if desc.get("tamper_signature").and_then(Value::as_bool) == Some(true) {
@@ -259,5 +259,5 @@ pub fn header_block(request: &Request) -> Vec<u8> {
             .iter()
             .map(|(n, v)| (n.as_str(), v.as_str())),
     );
-    rolegate::request::header_map::serialize(&pairs)
+    rolegate::testing::header_block(&pairs)
 }
