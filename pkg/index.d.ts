@@ -319,3 +319,6 @@ export interface CaseResult {
 
 /** Runs decision cases (`{now?, cases: [...]}` or an array): the `rolegate test` format. */
 export function runCases(policy: Policy, cases: { now?: number; cases: DecisionCase[] } | DecisionCase[]): CaseResult[];
+
+/** Reads a cases file as `runCases` does: each case with its name, request and expectation; throws an `Error` with `code` `invalid_cases` and the `path` at fault. */
+export function normaliseCases(cases: { now?: number; cases: DecisionCase[] } | DecisionCase[]): { name: string; request: DecideRequest; expect: Partial<Decision> }[];

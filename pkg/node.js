@@ -6,7 +6,7 @@ initSync({ module: readFileSync(new URL('./dist/rolegate_bg.wasm', import.meta.u
 
 export { initSync, Policy, decodeToken, mintToken, generateKey, createClient } from './dist/rolegate.js';
 export { envoyConfig, envoyBootstrap } from './envoy-config.js';
-export { runCases } from './cases.js';
+export { runCases, normaliseCases } from './cases.js';
 
 /** Present for symmetry with the browser entry; the module is already initialised. */
 export default async function init() {}

@@ -2,4 +2,4 @@
 // init() fetches dist/rolegate_bg.wasm next to this module (or takes a URL/bytes).
 export { default, initSync, Policy, decodeToken, mintToken, generateKey, createClient } from './dist/rolegate.js';
 export { envoyConfig, envoyBootstrap } from './envoy-config.js';
-export { runCases } from './cases.js';
+export { runCases, normaliseCases } from './cases.js';

@@ -1,0 +1,98 @@
+// The token endpoint's OAuth2 clients (Pexip): listed as the core compiled
+// them, created by the package's createClient.
+
+import { createClient, generateKey } from './rolegate/web.js';
+import { page } from './page.js';
+import { $, status, escapeHtml } from './dom.js';
+import { policyJson } from './toggles.js';
+import { recompute } from './app.js';
+
+/** The token endpoint and its clients, as the core compiled them. */
+export function renderClients() {
+  const doc = policyJson();
+  const endpoint = page.policy?.tokenEndpoint ?? null;
+  $('endpoint-missing').hidden = !page.policy || Boolean(endpoint);
+  $('endpoint-add').disabled = !doc?.issuers?.length;
+  $('client-create').disabled = !endpoint;
+  if (!page.policy) return; // keep showing the last valid state while the text is being fixed
+  $('endpoint-box').hidden = !endpoint;
+  if (!endpoint) return;
+  const facts = [
+    ['Issuer', endpoint.issuer],
+    ['Token URL', endpoint.url],
+    ['Token lifetime', `${endpoint.expiration_seconds} s`],
+    ['Active tokens', `GET ${endpoint.active_tokens_path} (role ${endpoint.active_tokens_role})`],
+  ];
+  $('endpoint-facts').innerHTML = facts.map(([k, v]) => `<dt>${escapeHtml(k)}</dt><dd>${escapeHtml(v)}</dd>`).join('');
+  $('clients').querySelector('tbody').innerHTML = endpoint.clients.length
+    ? endpoint.clients.map((c) => `<tr><td><code>${escapeHtml(c.client_id)}</code></td><td>${escapeHtml(c.name)}</td>`
+      + `<td>${escapeHtml(c.role)}</td><td>${escapeHtml(c.alg ?? '')}</td></tr>`).join('')
+    : '<tr><td colspan="4">No clients yet.</td></tr>';
+  const select = $('client-role');
+  const current = select.value;
+  const names = page.policy.roles.map((r) => r.name);
+  select.innerHTML = names.map((n) => `<option>${escapeHtml(n)}</option>`).join('');
+  if (names.includes(current)) select.value = current;
+}
+
+/**
+ * Pexip's model: the management node issues the tokens. The first issuer
+ * becomes the token endpoint (same name and audience) with a fresh signing key.
+ */
+export function addTokenEndpoint() {
+  const doc = policyJson();
+  const [first, ...rest] = doc?.issuers ?? [];
+  if (!first) return;
+  const roles = (page.policy?.roles ?? []).map((r) => r.name);
+  doc.token_endpoint = {
+    issuer: first.issuer,
+    audience: first.audiences?.[0] ?? 'admin-api',
+    signing_key: generateKey({ alg: 'ES256', kid: `token-endpoint-${Math.random().toString(36).slice(2, 10)}` }).privateJwk,
+    access_token_expiration_seconds: 3600,
+    active_tokens_role: roles.includes('administrator') ? 'administrator' : roles[0],
+  };
+  doc.issuers = rest;
+  $('policy').value = JSON.stringify(doc, null, 2);
+  status('client-status', `The filter now issues the tokens of ${first.issuer}, signed by a new key (in the policy).`, 'ok');
+  recompute();
+}
+
+export function createClientFromForm() {
+  const name = $('client-name').value.trim();
+  let created;
+  try {
+    created = createClient($('policy').value, { name, role: $('client-role').value, alg: $('client-alg').value });
+  } catch (e) {
+    status('client-status', e.message, 'error');
+    return;
+  }
+  $('policy').value = JSON.stringify(created.policy, null, 2);
+  $('client-secret-id').textContent = created.clientId;
+  $('client-secret-url').textContent = created.tokenUrl;
+  $('client-secret-key').value = JSON.stringify(created.privateJwk, null, 2);
+  $('client-secret').hidden = false;
+  $('client-name').value = '';
+  status('client-status', `Client ${name} added to the policy.`, 'ok');
+  recompute();
+  $('client-secret-key').focus();
+  $('client-secret-key').setSelectionRange(0, 0);
+  $('client-secret-key').scrollTop = 0;
+}
+
+export async function copyClientKey() {
+  try {
+    await navigator.clipboard.writeText($('client-secret-key').value);
+    status('client-status', 'Private key copied.', 'ok');
+  } catch {
+    $('client-secret-key').select();
+    status('client-status', 'Select and copy the private key.', 'warn');
+  }
+}
+
+export function forgetClientKey() {
+  $('client-secret-key').value = '';
+  $('client-secret-id').textContent = '';
+  $('client-secret-url').textContent = '';
+  $('client-secret').hidden = true;
+  status('client-status', 'The private key is gone from this page.');
+}

@@ -1,0 +1,76 @@
+// The token pane: decode a pasted token (unverified, for reading), mint a
+// test token, and say whether the core verified its signature.
+
+import { decodeToken, mintToken, generateKey } from './rolegate/web.js';
+import { page } from './page.js';
+import { $, status } from './dom.js';
+import { policyJson } from './toggles.js';
+import { showMode, recompute } from './app.js';
+
+export function showToken() {
+  const token = $('token').value.trim();
+  $('token-header').textContent = '';
+  $('token-payload').textContent = '';
+  if (page.state.mode !== 'token') return;
+  if (!token) {
+    status('token-status', 'Paste a JWT, or mint one from claims.', 'warn');
+    return;
+  }
+  try {
+    const { header, payload } = decodeToken(token);
+    $('token-header').textContent = JSON.stringify(header, null, 2);
+    $('token-payload').textContent = JSON.stringify(payload, null, 2);
+  } catch (e) {
+    status('token-status', `Not a JWT: ${e.message}`, 'error');
+  }
+}
+
+/** Marks whether the signature was verified against the policy's keys. */
+export function renderSignature() {
+  if (page.state.mode !== 'token' || !$('token').value.trim() || !page.lastDecision || !page.policy) return;
+  const step = page.lastDecision.trace.find((s) => s.step === 'token.signature');
+  const tokenStep = page.lastDecision.trace.find((s) => s.step === 'token');
+  if (step?.ok) {
+    status('token-status', `Signature verified against the policy's keys: ${step.detail}.`, 'ok');
+  } else if (tokenStep) {
+    // The core's own steps say it: `token.signature` when it verified,
+    // `token` when the token failed (before or at the signature).
+    status('token-status', `Signature NOT verified: ${tokenStep ? tokenStep.detail : page.lastDecision.cause}.`, 'error');
+  } else {
+    status('token-status', 'The signature was not checked (the request was decided before the token).', 'warn');
+  }
+  $('token-status').dataset.verified = step?.ok ? 'true' : 'false';
+}
+
+export function mint() {
+  let claims;
+  try {
+    claims = JSON.parse($('claims').value);
+  } catch (e) {
+    status('claims-status', `Claims: ${e.message}`, 'error');
+    return;
+  }
+  page.testKey ??= generateKey({ alg: 'ES256', kid: `rolegate-preview-${Math.random().toString(36).slice(2, 10)}` });
+  $('token').value = mintToken({ key: page.testKey.privateJwk, claims });
+  page.state.mode = 'token';
+  showMode();
+  $('test-key-note').hidden = false;
+  $('test-key-text').textContent = `Signed with a generated test key (ES256, kid ${page.testKey.publicJwk.kid}). `
+    + 'A real policy does not trust it; trust it here to preview a verified token.';
+  recompute();
+}
+
+/** Adds the generated key to the issuer the token names (else the first). */
+export function trustTestKey() {
+  const doc = policyJson();
+  if (!doc || !page.testKey) return;
+  let iss;
+  try { iss = decodeToken($('token').value.trim()).payload.iss; } catch { iss = undefined; }
+  const issuer = doc.issuers.find((i) => i.issuer === iss) ?? doc.issuers[0];
+  issuer.jwks ??= { keys: [] };
+  if (!issuer.jwks.keys.some((k) => k.kid === page.testKey.publicJwk.kid)) issuer.jwks.keys.push(page.testKey.publicJwk);
+  if (!issuer.algorithms.includes('ES256')) issuer.algorithms.push('ES256');
+  $('policy').value = JSON.stringify(doc, null, 2);
+  $('test-key-note').hidden = true;
+  recompute();
+}
