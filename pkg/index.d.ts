@@ -1,38 +1,26 @@
 // Types of the rolegate package. tests/node/types.test.mjs checks that every
 // interface here lists exactly the fields the real objects carry.
 
+// The types of what the core returns are derived from its Rust types
+// (generated.d.ts, checked by `cargo test`); the rest of this file is the
+// package's own surface.
+import type {
+  Decision, Reason, Credential, RuleRef, RoleCheck, AttributeCheck, TraceStep,
+  Matrix, MatrixRow, MatrixCell, RoleSummary, EndpointSummary, ClientSummary, DecodedToken, JsonValue,
+} from './generated.js';
+export type {
+  Decision, Reason, Credential, RuleRef, RoleCheck, AttributeCheck, TraceStep,
+  Matrix, MatrixRow, MatrixCell, RoleSummary, EndpointSummary, ClientSummary, DecodedToken, JsonValue,
+};
+/** The token endpoint as `policy.tokenEndpoint` reports it. */
+export type TokenEndpointSummary = EndpointSummary;
+
 /** A JWS algorithm rolegate accepts. `none` is never accepted. */
 export type Alg =
   | 'HS256' | 'HS384' | 'HS512'
   | 'RS256' | 'RS384' | 'RS512'
   | 'PS256' | 'PS384' | 'PS512'
-  | 'ES256' | 'ES384' | 'EdDSA';
-
-/** Why a request was allowed or denied; each reason has one HTTP status. */
-export type Reason =
-  | 'allowed'
-  | 'outside_prefix'
-  | 'outside_prefix_denied'
-  | 'missing_credentials'
-  | 'unsupported_scheme'
-  | 'invalid_request'
-  | 'invalid_token'
-  | 'insufficient_scope'
-  | 'no_role'
-  | 'denied_by_rule'
-  | 'not_permitted'
-  | 'forbidden_method'
-  | 'authentication_config_protected'
-  | 'basic_auth_disabled'
-  | 'basic_auth_pass_through'
-  | 'invalid_path'
-  | 'keys_unavailable'
-  | 'introspection_unavailable'
-  /** rolegate's own token endpoint (or token list): answered by the filter, never forwarded. */
-  | 'token_endpoint';
-
-/** How the request presented itself. */
-export type Credential = 'none' | 'bearer' | 'basic' | 'claims' | 'other';
+  | 'ES256' | 'ES384' | 'EdDSA' | 'Ed25519';
 
 /** A JSON object, as claims and JWKs are. */
 export type JsonObject = { [key: string]: unknown };
@@ -60,100 +48,12 @@ export interface DecideRequest {
   now?: number;
 }
 
-/** The rule that decided: `roles[role].rules[index]`. */
-export interface RuleRef {
-  role: string;
-  index: number;
-  effect: 'allow' | 'deny';
-}
-
-export interface AttributeCheck {
-  claim: string;
-  value: string;
-  matched: boolean;
-  /** The token's value of the claim, or null when it has none. */
-  actual: unknown;
-}
-
-export interface RoleCheck {
-  role: string;
-  enabled: boolean;
-  granted: boolean;
-  grant: 'attributes' | 'any_valid_token';
-  attributes: AttributeCheck[];
-}
-
-export interface TraceStep {
-  step: string;
-  ok: boolean;
-  detail: string;
-}
-
-export interface Decision {
-  /** What enforcement does (in dry run: what it would do). */
-  allowed: boolean;
-  /** 503 only when a remote issuer's keys or introspection are unavailable (Envoy). */
-  status: 200 | 400 | 401 | 403 | 503;
-  reason: Reason;
-  /** The precise check behind `reason`, e.g. `expired` or `encoded_slash`. */
-  cause: string | null;
-  /** The WWW-Authenticate value to send (RFC 6750), if any. */
-  www_authenticate: string | null;
-  credential: Credential;
-  issuer: string | null;
-  subject: string | null;
-  client_id: string | null;
-  /** Granted roles, in policy order. */
-  roles: string[];
-  rule: RuleRef | null;
-  /** The canonical path, when the path could be canonicalised. */
-  path: string | null;
-  /** What the upstream receives: canonical path plus query. */
-  upstream_path: string | null;
-  /** The request method, then any override. */
-  methods: string[];
-  /** The token's exp (seconds). */
-  expires_at: number | null;
-  role_checks: RoleCheck[];
-  trace: TraceStep[];
-  dry_run: boolean;
-}
-
 export interface MatrixRequest {
   paths: string[];
   methods: string[];
   /** One row for these claims instead of one row per role. */
   claims?: JsonObject;
   now?: number;
-}
-
-export interface MatrixCell {
-  allowed: boolean;
-  reason: Reason;
-  cause: string | null;
-  rule: RuleRef | null;
-}
-
-export interface MatrixRow {
-  /** A role name, or `token`. */
-  name: string;
-  kind: 'role' | 'token';
-  enabled: boolean;
-  /** The roles behind the row. */
-  roles: string[];
-  /** cells[path][method] */
-  cells: MatrixCell[][];
-}
-
-export interface Matrix {
-  paths: string[];
-  methods: string[];
-  rows: MatrixRow[];
-}
-
-export interface RoleSummary {
-  name: string;
-  enabled: boolean;
 }
 
 /** The Error every rolegate function throws. */
@@ -179,11 +79,6 @@ export class Policy {
   readonly tokenEndpoint: TokenEndpointSummary | null;
   /** Releases the wasm memory now instead of at garbage collection. */
   free(): void;
-}
-
-export interface DecodedToken {
-  header: JsonObject;
-  payload: JsonObject;
 }
 
 /** A token's header and payload, NOT verified. Throws on malformed tokens. */
@@ -213,31 +108,6 @@ export interface KeyPair {
 
 /** A fresh key pair (RSA 2048, P-256, P-384, Ed25519, or an HMAC secret). */
 export function generateKey(options: { alg: Alg; kid?: string }): KeyPair;
-
-export interface TokenEndpointSummary {
-  issuer: string;
-  audience: string;
-  /** Canonical path clients post to (default `/oauth/token/`). */
-  path: string;
-  /** What client assertions name as `aud`. */
-  url: string;
-  expiration_seconds: number;
-  active_tokens_path: string;
-  active_tokens_role: string;
-  /** Where the signing key's public JWKS is served (RFC 8414 `jwks_uri`; default `/oauth/jwks/`). */
-  jwks_path: string;
-  /** Where the RFC 8414 and OpenID discovery documents are served. */
-  metadata_paths: string[];
-  clients: ClientSummary[];
-}
-
-export interface ClientSummary {
-  client_id: string;
-  name: string;
-  role: string;
-  /** The first algorithm the client's key can sign with. */
-  alg: Alg | null;
-}
 
 /** An `oauth2_clients` entry of a policy with a `token_endpoint`. */
 export interface OAuthClientEntry {

@@ -41,6 +41,7 @@ mod jose;
 mod policy;
 mod request;
 mod token_endpoint;
+mod typescript;
 
 #[cfg(feature = "web")]
 mod web;

@@ -8,6 +8,7 @@ use serde_json::Value;
 /// Why a request was allowed or denied. Each reason has one status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub enum Reason {
     /// A granted role allows the method on the path.
     Allowed,
@@ -136,6 +137,7 @@ impl Reason {
 /// How the request presented itself.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub enum Credential {
     /// No credentials.
     None,
@@ -151,6 +153,7 @@ pub enum Credential {
 
 /// The rule that decided: `roles[role].rules[index]`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct RuleRef {
     /// The role's name.
     pub role: String,
@@ -162,6 +165,7 @@ pub struct RuleRef {
 
 /// How one role was evaluated against the token's claims.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct RoleCheck {
     /// The role's name.
     pub role: String,
@@ -170,6 +174,7 @@ pub struct RoleCheck {
     /// Whether the token was granted the role.
     pub granted: bool,
     /// `"attributes"` or `"any_valid_token"`.
+    #[cfg_attr(test, ts(type = "'attributes' | 'any_valid_token'"))]
     pub grant: &'static str,
     /// Each required attribute, matched or not.
     pub attributes: Vec<AttributeCheck>,
@@ -177,6 +182,7 @@ pub struct RoleCheck {
 
 /// How one required attribute compared with the token's claims.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct AttributeCheck {
     /// The claim's name or path.
     pub claim: String,
@@ -190,6 +196,7 @@ pub struct AttributeCheck {
 
 /// One step of the evaluation, in order.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct TraceStep {
     /// The step's name (`path`, `token.signature`, `scope`, ...).
     pub step: &'static str,
@@ -201,6 +208,7 @@ pub struct TraceStep {
 
 /// The answer to one request.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct Decision {
     /// What enforcement does (in dry run: what it would do).
     pub allowed: bool,
@@ -231,6 +239,7 @@ pub struct Decision {
     /// Methods judged: the request method, then any override.
     pub methods: Vec<String>,
     /// The token's `exp`, for caches.
+    #[cfg_attr(test, ts(type = "number | null"))]
     pub expires_at: Option<u64>,
     /// Per-role attribute evaluation (empty unless explaining).
     pub role_checks: Vec<RoleCheck>,

@@ -27,6 +27,7 @@ pub struct MatrixRequest {
 
 /// Allowed or denied per role (or claims) x path x method.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct Matrix {
     /// The paths, as asked.
     pub paths: Vec<String>,
@@ -38,10 +39,12 @@ pub struct Matrix {
 
 /// One row of a [`Matrix`].
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct MatrixRow {
     /// The role's name, or `"token"` for a claims row.
     pub name: String,
     /// `"role"` or `"token"`.
+    #[cfg_attr(test, ts(type = "'role' | 'token'"))]
     pub kind: &'static str,
     /// For a role row: whether the role is enabled (a disabled role allows nothing).
     pub enabled: bool,
@@ -53,6 +56,7 @@ pub struct MatrixRow {
 
 /// What one role (or the claims) gets for one path and method.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct MatrixCell {
     /// Whether it is allowed.
     pub allowed: bool,

@@ -355,6 +355,7 @@ impl<'t> CompactJws<'t> {
 
 /// A token's header and payload, as [`decode_unverified`] returns them.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct DecodedToken {
     /// The header, as sent.
     pub header: Map<String, Value>,

@@ -95,6 +95,7 @@ pub(crate) struct Rule {
 
 /// A role's name and state, for hosts that list roles.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct RoleSummary<'a> {
     /// The role's name.
     pub name: &'a str,

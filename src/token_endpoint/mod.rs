@@ -559,11 +559,13 @@ impl TokenEndpoint {
 
 /// What a host shows of the token endpoint (no key material).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct EndpointSummary<'a> {
     pub issuer: &'a str,
     pub audience: &'a str,
     pub path: &'a str,
     pub url: &'a str,
+    #[cfg_attr(test, ts(type = "number"))]
     pub expiration_seconds: u64,
     pub active_tokens_path: &'a str,
     pub active_tokens_role: &'a str,
@@ -573,6 +575,7 @@ pub struct EndpointSummary<'a> {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct ClientSummary<'a> {
     pub client_id: &'a str,
     pub name: &'a str,

@@ -19,16 +19,21 @@ test('a sample harness type-checks against index.d.ts (tsc --noEmit)', () => {
   }
 });
 
-/** interface name -> member names, read from index.d.ts with the TypeScript parser. */
+/**
+ * Type name -> member names, read with the TypeScript parser from index.d.ts
+ * (interfaces) and generated.d.ts (object types derived from the Rust types).
+ */
 function declaredInterfaces() {
-  const file = here('../../pkg/index.d.ts');
-  const source = ts.createSourceFile(file, readFileSync(file, 'utf8'), ts.ScriptTarget.Latest, true);
   const out = {};
-  source.forEachChild((node) => {
-    if (ts.isInterfaceDeclaration(node)) {
-      out[node.name.text] = node.members.filter(ts.isPropertySignature).map((m) => m.name.getText(source)).sort();
-    }
-  });
+  for (const name of ['index.d.ts', 'generated.d.ts']) {
+    const file = here(`../../pkg/${name}`);
+    const source = ts.createSourceFile(file, readFileSync(file, 'utf8'), ts.ScriptTarget.Latest, true);
+    source.forEachChild((node) => {
+      const members = ts.isInterfaceDeclaration(node) ? node.members
+        : ts.isTypeAliasDeclaration(node) && ts.isTypeLiteralNode(node.type) ? node.type.members : null;
+      if (members) out[node.name.text] = members.filter(ts.isPropertySignature).map((m) => m.name.getText(source)).sort();
+    });
+  }
   return out;
 }
 
@@ -65,10 +70,10 @@ test('every interface lists exactly the fields of the real objects', () => {
   );
   objects.NewClient = created;
   objects.OAuthClientEntry = created.entry;
-  objects.TokenEndpointSummary = Policy.parse(created.policy).tokenEndpoint;
-  objects.ClientSummary = objects.TokenEndpointSummary.clients[0];
+  objects.EndpointSummary = Policy.parse(created.policy).tokenEndpoint;
+  objects.ClientSummary = objects.EndpointSummary.clients[0];
   for (const [name, object] of Object.entries(objects)) {
-    assert.ok(declared[name], `index.d.ts has no interface ${name}`);
+    assert.ok(declared[name], `index.d.ts and generated.d.ts declare no ${name}`);
     assert.ok(object && typeof object === 'object', `${name}: no sample object`);
     assert.deepEqual(Object.keys(object).sort(), declared[name], `interface ${name} drifted from the real object`);
   }

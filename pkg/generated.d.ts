@@ -1,0 +1,272 @@
+// Generated from the Rust types by src/typescript.rs; do not edit.
+// ROLEGATE_WRITE_TYPES=1 cargo test --lib typescript rewrites it.
+
+export type JsonValue = number | string | boolean | Array<JsonValue> | { [key in string]?: JsonValue } | null;
+
+/**
+ * The answer to one request.
+ */
+export type Decision = { 
+/**
+ * What enforcement does (in dry run: what it would do).
+ */
+allowed: boolean, 
+/**
+ * The HTTP status: 200, or 400/401/403/429/503 for a refusal.
+ */
+status: number, 
+/**
+ * Why, as a stable code.
+ */
+reason: Reason, 
+/**
+ * The precise check behind `reason`, e.g. `expired` or `encoded_slash`.
+ */
+cause: string | null, 
+/**
+ * The `WWW-Authenticate` value to send (RFC 6750 §3), if any.
+ */
+www_authenticate: string | null, 
+/**
+ * How the request presented itself.
+ */
+credential: Credential, 
+/**
+ * The token's issuer, when it was verified.
+ */
+issuer: string | null, 
+/**
+ * The subject for audit logs (the policy's `subject_claim`).
+ */
+subject: string | null, 
+/**
+ * The client id (the policy's `client_id_claim`).
+ */
+client_id: string | null, 
+/**
+ * Granted role names, in policy order.
+ */
+roles: Array<string>, 
+/**
+ * The rule that decided, if one did.
+ */
+rule: RuleRef | null, 
+/**
+ * The canonical path (without query), when the path could be canonicalised.
+ */
+path: string | null, 
+/**
+ * What the upstream should receive as `:path`: canonical path plus query.
+ */
+upstream_path: string | null, 
+/**
+ * Methods judged: the request method, then any override.
+ */
+methods: Array<string>, 
+/**
+ * The token's `exp`, for caches.
+ */
+expires_at: number | null, 
+/**
+ * Per-role attribute evaluation (empty unless explaining).
+ */
+role_checks: Array<RoleCheck>, 
+/**
+ * Ordered steps (empty unless explaining).
+ */
+trace: Array<TraceStep>, 
+/**
+ * Whether the policy is in dry run (everything is forwarded).
+ */
+dry_run: boolean, };
+
+/**
+ * Why a request was allowed or denied. Each reason has one status.
+ */
+export type Reason = "allowed" | "outside_prefix" | "outside_prefix_denied" | "missing_credentials" | "unsupported_scheme" | "invalid_request" | "invalid_token" | "insufficient_scope" | "no_role" | "denied_by_rule" | "not_permitted" | "forbidden_method" | "authentication_config_protected" | "basic_auth_disabled" | "basic_auth_pass_through" | "invalid_path" | "keys_unavailable" | "introspection_unavailable" | "token_endpoint";
+
+/**
+ * How the request presented itself.
+ */
+export type Credential = "none" | "bearer" | "basic" | "claims" | "other";
+
+/**
+ * The rule that decided: `roles[role].rules[index]`.
+ */
+export type RuleRef = { 
+/**
+ * The role's name.
+ */
+role: string, 
+/**
+ * The rule's index in the role's `rules` (zero-based).
+ */
+index: number, 
+/**
+ * Whether the rule allows or denies.
+ */
+effect: Effect, };
+
+export type Effect = "allow" | "deny";
+
+/**
+ * How one role was evaluated against the token's claims.
+ */
+export type RoleCheck = { 
+/**
+ * The role's name.
+ */
+role: string, 
+/**
+ * Whether the role is enabled.
+ */
+enabled: boolean, 
+/**
+ * Whether the token was granted the role.
+ */
+granted: boolean, 
+/**
+ * `"attributes"` or `"any_valid_token"`.
+ */
+grant: 'attributes' | 'any_valid_token', 
+/**
+ * Each required attribute, matched or not.
+ */
+attributes: Array<AttributeCheck>, };
+
+/**
+ * How one required attribute compared with the token's claims.
+ */
+export type AttributeCheck = { 
+/**
+ * The claim's name or path.
+ */
+claim: string, 
+/**
+ * The value the role requires.
+ */
+value: string, 
+/**
+ * Whether the token carries it.
+ */
+matched: boolean, 
+/**
+ * The token's value of the claim, if it has one.
+ */
+actual: JsonValue | null, };
+
+/**
+ * One step of the evaluation, in order.
+ */
+export type TraceStep = { 
+/**
+ * The step's name (`path`, `token.signature`, `scope`, ...).
+ */
+step: string, 
+/**
+ * Whether the step passed.
+ */
+ok: boolean, 
+/**
+ * What was checked, for people.
+ */
+detail: string, };
+
+/**
+ * Allowed or denied per role (or claims) x path x method.
+ */
+export type Matrix = { 
+/**
+ * The paths, as asked.
+ */
+paths: Array<string>, 
+/**
+ * The methods, as asked.
+ */
+methods: Array<string>, 
+/**
+ * One row per role, or one for the claims.
+ */
+rows: Array<MatrixRow>, };
+
+/**
+ * One row of a [`Matrix`].
+ */
+export type MatrixRow = { 
+/**
+ * The role's name, or `"token"` for a claims row.
+ */
+name: string, 
+/**
+ * `"role"` or `"token"`.
+ */
+kind: 'role' | 'token', 
+/**
+ * For a role row: whether the role is enabled (a disabled role allows nothing).
+ */
+enabled: boolean, 
+/**
+ * The roles behind the row (for a token row: those its claims are granted).
+ */
+roles: Array<string>, 
+/**
+ * `cells[path][method]`.
+ */
+cells: Array<Array<MatrixCell>>, };
+
+/**
+ * What one role (or the claims) gets for one path and method.
+ */
+export type MatrixCell = { 
+/**
+ * Whether it is allowed.
+ */
+allowed: boolean, 
+/**
+ * Why.
+ */
+reason: Reason, 
+/**
+ * The precise check behind `reason`.
+ */
+cause: string | null, 
+/**
+ * The rule that decided, if one did.
+ */
+rule: RuleRef | null, };
+
+/**
+ * A role's name and state, for hosts that list roles.
+ */
+export type RoleSummary = { 
+/**
+ * The role's name.
+ */
+name: string, 
+/**
+ * Whether the role is enabled.
+ */
+enabled: boolean, };
+
+export type Mode = "enforce" | "dry_run";
+
+/**
+ * What a host shows of the token endpoint (no key material).
+ */
+export type EndpointSummary = { issuer: string, audience: string, path: string, url: string, expiration_seconds: number, active_tokens_path: string, active_tokens_role: string, jwks_path: string, metadata_paths: Array<string>, clients: Array<ClientSummary>, };
+
+export type ClientSummary = { client_id: string, name: string, role: string, alg: string | null, };
+
+/**
+ * A token's header and payload, as [`decode_unverified`] returns them.
+ */
+export type DecodedToken = { 
+/**
+ * The header, as sent.
+ */
+header: { [key in string]?: JsonValue }, 
+/**
+ * The payload, as sent.
+ */
+payload: { [key in string]?: JsonValue }, };
+
