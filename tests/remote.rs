@@ -3,7 +3,7 @@
 
 mod support;
 
-use rolegate::{DecideOptions, Policy, Reason, Request, State, Step};
+use rolegate::{DecideOptions, Parked, Policy, Reason, Request, State, Step};
 use rolegate::{HttpCall, Purpose};
 use serde_json::{json, Value};
 use support::TestKeys;
@@ -86,6 +86,18 @@ fn keys_load_on_first_use_and_waiters_wait() {
         policy.decide_step(&mut state, &get(&t, NOW), OPTIONS),
         Step::Wait(0)
     ));
+    // The waiting request is parked in the core until the keys are in.
+    state.park(
+        0,
+        Parked {
+            id: 7,
+            request: get(&t, NOW),
+        },
+    );
+    assert!(
+        state.release(0).is_empty(),
+        "released while the fetch is in flight"
+    );
     assert!(policy
         .complete_call(
             &mut state,
@@ -94,7 +106,10 @@ fn keys_load_on_first_use_and_waiters_wait() {
             NOW
         )
         .is_empty());
-    let d = expect_done(policy.decide_step(&mut state, &get(&t, NOW), OPTIONS));
+    let released = state.release(0);
+    assert_eq!(released.iter().map(|p| p.id).collect::<Vec<_>>(), [7]);
+    assert!(state.release(0).is_empty(), "released once");
+    let d = expect_done(policy.decide_step(&mut state, &released[0].request, OPTIONS));
     assert!(d.allowed, "{d:?}");
     // Cached now: the next request is a cache hit.
     assert!(matches!(

@@ -80,7 +80,8 @@ fn concept_of(root: &Path, file: &Path) -> Option<&'static str> {
     let name = first.trim_end_matches(".rs");
     match name {
         "envoy" | "web" => Some("hosts"),
-        "lib" => None,
+        // The facade and the test-only TypeScript generator stand above the layers.
+        "lib" | "typescript" => None,
         _ => LAYERS.iter().copied().find(|l| *l == name),
     }
 }
@@ -92,7 +93,7 @@ fn concepts_import_only_the_layers_before_them() {
     rust_files(&root.join("src"), &mut files);
     let mut found = Vec::new();
     for file in &files {
-        if file.ends_with("src/lib.rs") {
+        if file.ends_with("src/lib.rs") || file.ends_with("src/typescript.rs") {
             continue;
         }
         let concept = concept_of(root, file)

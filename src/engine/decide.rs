@@ -14,6 +14,7 @@ use crate::engine::remote::{
 use crate::jose::token::{CompactJws, TokenError, TokenErrorKind};
 use crate::policy::Policy;
 use crate::request::{Request, RequestView};
+use std::collections::HashMap;
 use std::rc::Rc;
 
 impl Policy {
@@ -113,15 +114,44 @@ impl Policy {
     }
 }
 
-/// What a proxy keeps for one policy: verified tokens and remote issuers' keys.
+/// What a proxy keeps for one policy: verified tokens, remote issuers' keys,
+/// and the requests waiting for those keys.
 pub struct State {
     /// Verified tokens and the decisions kept with them.
     pub cache: TokenCache,
     /// Remote issuers' keys and endpoints, as fetched.
     pub keys: KeyStore,
+    /// Requests paused until an issuer's keys arrive, by issuer.
+    parked: HashMap<usize, Vec<Parked>>,
+}
+
+/// A request a host paused until an issuer's keys arrive ([`Step::Wait`]):
+/// the host's handle for it (Envoy: its context id) and the request to
+/// decide again.
+#[derive(Debug)]
+pub struct Parked {
+    /// The host's handle for the paused request.
+    pub id: u32,
+    /// The request, to decide again with [`Policy::decide_step`].
+    pub request: Request,
 }
 
 impl State {
+    /// Parks a request that got [`Step::Wait`] for `issuer`.
+    pub fn park(&mut self, issuer: usize, parked: Parked) {
+        self.parked.entry(issuer).or_default().push(parked);
+    }
+
+    /// The requests parked on `issuer`, once no fetch of its keys is in
+    /// flight (after [`Policy::complete_call`]): decide each again. While a
+    /// fetch continues (discovery led to the JWKS), they stay parked.
+    pub fn release(&mut self, issuer: usize) -> Vec<Parked> {
+        if self.keys.issuer(issuer).is_some_and(|set| set.in_flight) {
+            return Vec::new();
+        }
+        self.parked.remove(&issuer).unwrap_or_default()
+    }
+
     /// The fetched keys, as an evaluation reads them.
     fn fetched(&self) -> Option<&dyn authenticate::FetchedKeys> {
         Some(&self.keys)
@@ -147,6 +177,7 @@ impl Policy {
         State {
             cache: TokenCache::bounded(self.envoy.cache_size, self.envoy.cache_bytes),
             keys: KeyStore::new(&self.issuers),
+            parked: HashMap::new(),
         }
     }
 

@@ -18,6 +18,7 @@ mod store;
 
 use crate::authorize::decision::Decision;
 use crate::effect::{HeaderChanges, Response};
+use crate::engine::decide::Parked;
 use crate::engine::exchange::{BodyStep, Handling};
 use crate::engine::remote::{HttpCall, HttpResult, Purpose};
 use crate::policy::Policy;
@@ -46,12 +47,6 @@ fn log(level: LogLevel, message: &str) {
     let _ = hostcalls::log(level, message);
 }
 
-/// A paused request: which context, and the request to decide again.
-struct Waiter {
-    context: u32,
-    request: Request,
-}
-
 /// What every context of this VM shares: the compiled policy, its state
 /// (verified tokens, remote keys), metric ids, and the calls and requests in
 /// flight. Replaced whole on reconfiguration.
@@ -59,11 +54,9 @@ struct Shared {
     policy: Policy,
     state: RefCell<State>,
     metrics: Metrics,
-    /// Dispatched calls by token, with the request waiting on each (none for
+    /// Dispatched calls by token, with the request paused on each (none for
     /// the root's refreshes).
-    calls: RefCell<HashMap<u32, (HttpCall, Option<Waiter>)>>,
-    /// Requests waiting for an issuer's keys, by issuer.
-    waiting: RefCell<HashMap<usize, Vec<Waiter>>>,
+    calls: RefCell<HashMap<u32, (HttpCall, Option<Parked>)>>,
     /// The request being decided, refilled from each request's headers so
     /// its buffers are allocated once, not per request.
     scratch: RefCell<Request>,
@@ -129,7 +122,6 @@ impl RootContext for Root {
             policy,
             metrics,
             calls: RefCell::new(HashMap::new()),
-            waiting: RefCell::new(HashMap::new()),
             scratch: RefCell::new(Request::default()),
         });
         self.shared = Some(Rc::clone(&shared));
@@ -325,16 +317,24 @@ fn step(shared: &Rc<Shared>, context: u32, request: &Request, resumed: bool) -> 
         }
         Step::Call(call) => {
             let request = request.clone();
-            dispatch(shared, call, Some(Waiter { context, request }));
+            dispatch(
+                shared,
+                call,
+                Some(Parked {
+                    id: context,
+                    request,
+                }),
+            );
             Action::Pause
         }
         Step::Wait(issuer) => {
-            if let Ok(mut waiting) = shared.waiting.try_borrow_mut() {
-                let request = request.clone();
-                waiting
-                    .entry(issuer)
-                    .or_default()
-                    .push(Waiter { context, request });
+            let parked = Parked {
+                id: context,
+                request: request.clone(),
+            };
+            match shared.state.try_borrow_mut() {
+                Ok(mut state) => state.park(issuer, parked),
+                Err(_) => return refuse("rolegate: state busy"),
             }
             Action::Pause
         }
@@ -343,7 +343,7 @@ fn step(shared: &Rc<Shared>, context: u32, request: &Request, resumed: bool) -> 
 
 /// Makes an HTTP call for the core. A call that cannot even start is
 /// answered at once as a failure, so nothing waits forever.
-fn dispatch(shared: &Rc<Shared>, call: HttpCall, waiter: Option<Waiter>) {
+fn dispatch(shared: &Rc<Shared>, call: HttpCall, waiter: Option<Parked>) {
     let headers: Vec<(&str, &str)> = call
         .headers
         .iter()
@@ -410,7 +410,7 @@ fn read_call_response(headers: usize, body_size: usize, max: usize) -> HttpResul
 }
 
 /// Hands an answer to the core and continues whatever was waiting on it.
-fn complete(shared: &Rc<Shared>, call: HttpCall, waiter: Option<Waiter>, result: HttpResult) {
+fn complete(shared: &Rc<Shared>, call: HttpCall, waiter: Option<Parked>, result: HttpResult) {
     if let Err(why) = &result {
         log(
             LogLevel::Warn,
@@ -420,7 +420,11 @@ fn complete(shared: &Rc<Shared>, call: HttpCall, waiter: Option<Waiter>, result:
     let now = clock::now_seconds();
     match call.purpose {
         Purpose::Introspection => {
-            let Some(Waiter { context, request }) = waiter else {
+            let Some(Parked {
+                id: context,
+                request,
+            }) = waiter
+            else {
                 return;
             };
             if hostcalls::set_effective_context(context).is_err() {
@@ -478,16 +482,15 @@ fn complete(shared: &Rc<Shared>, call: HttpCall, waiter: Option<Waiter>, result:
             for next in follow {
                 dispatch(shared, next, waiter.take());
             }
-            let mut woken = shared
-                .waiting
-                .try_borrow_mut()
-                .ok()
-                .and_then(|mut waiting| waiting.remove(&call.issuer))
-                .unwrap_or_default();
+            // The core says which paused requests may be decided again.
+            let mut woken = match shared.state.try_borrow_mut() {
+                Ok(mut state) => state.release(call.issuer),
+                Err(_) => Vec::new(),
+            };
             woken.extend(waiter);
-            for Waiter { context, request } in woken {
-                if hostcalls::set_effective_context(context).is_ok() {
-                    if let Action::Continue = step(shared, context, &request, true) {
+            for Parked { id, request } in woken {
+                if hostcalls::set_effective_context(id).is_ok() {
+                    if let Action::Continue = step(shared, id, &request, true) {
                         let _ = hostcalls::resume_http_request();
                     }
                 }

@@ -213,3 +213,18 @@ test('introspection with private_key_jwt (RFC 7523), every JWT of the issuer', {
   assert.equal(denied.status, 401);
   assert.equal(seen.size, 2, 'each call has a new jti');
 });
+
+test('requests that arrive while discovery and the JWKS load wait, then are decided; no fetch per request', { timeout: 60_000 }, async (t) => {
+  const iss = 'https://slow.test';
+  tenant('slow', { issuer: iss, jwks: ['rsa-a'], mode: 'slow' });
+  const envoy = await envoyWith([{ issuers: [{ issuer: iss, audiences: ['api'], algorithms: ['RS256'],
+    discovery: `${base}/slow/discovery`, remote: REMOTE({ timeout_ms: 4000 }) }], roles: ROLES }]);
+  t.after(() => envoy.stop());
+  const token = jwt('rsa-a', iss);
+  // Discovery answers after 1.5 s and the JWKS 1.5 s later: these all wait.
+  const answers = await Promise.all(Array.from({ length: 6 }, () => rawRequest(envoy.ports[0], { path: '/x', headers: bearer(token) })));
+  assert.deepEqual(answers.map((a) => a.status), [200, 200, 200, 200, 200, 200]);
+  // One fetch per Envoy VM (the main thread's and the worker's), however
+  // many requests wait: none of them starts its own.
+  assert.ok(hits.slow.discovery <= 2 && hits.slow.jwks <= 2, JSON.stringify(hits.slow));
+});
