@@ -65,7 +65,7 @@ pub use effect::{HeaderChanges, Response};
 // The protocol a proxy runs.
 pub use authorize::authenticate::VerifiedToken;
 pub use engine::cache::TokenCache;
-pub use engine::decide::{CacheUse, Parked, State, Step};
+pub use engine::decide::{CacheUse, Introspected, Parked, State, Step};
 pub use engine::exchange::{BodyStep, Handling};
 pub use engine::remote::{HttpCall, HttpResult, Purpose};
 pub use jose::token::TokenErrorKind;

@@ -303,13 +303,15 @@ fn introspection_with_a_client_secret() {
     assert!(form(&call).contains(&("token".into(), opaque.into())));
     let active = json!({"active": true, "sub": "alice", "client_id": "app", "aud": "api", "scope": "read",
                         "group": ["readers"], "exp": NOW + 3600});
-    let d = policy.decide_introspected(
-        &mut state,
-        &req,
-        OPTIONS,
-        &call,
-        Ok((200, serde_json::to_vec(&active).unwrap())),
-    );
+    let d = policy
+        .decide_introspected(
+            &mut state,
+            &req,
+            OPTIONS,
+            &call,
+            Ok((200, serde_json::to_vec(&active).unwrap())),
+        )
+        .decision;
     assert!(d.allowed, "{d:?}");
     assert_eq!(
         (d.subject.as_deref(), d.client_id.as_deref()),
@@ -391,7 +393,9 @@ fn introspection_with_a_client_secret() {
             policy.decide_step(&mut state, &other, OPTIONS),
             Purpose::Introspection,
         );
-        let d = policy.decide_introspected(&mut state, &other, OPTIONS, &call, result);
+        let d = policy
+            .decide_introspected(&mut state, &other, OPTIONS, &call, result)
+            .decision;
         assert_eq!((d.status, d.cause), (status, cause), "{d:?}");
         assert_eq!(d.allowed, status == 200);
     }
@@ -511,19 +515,21 @@ fn an_unusable_introspection_answer_says_why() {
         400,
         br#"{"error":"unsupported_token_type","error_description":"structured JWT Access Tokens can not be introspected"}"#.to_vec(),
     ));
-    let why = policy.introspection_problem(&call, &refused).unwrap();
+    let mut ask = |result: rolegate::HttpResult| {
+        policy.decide_introspected(&mut state, &req, OPTIONS, &call, result)
+    };
+    let answered = ask(refused);
+    let why = answered.problem.unwrap();
     assert!(why.contains("400: \"unsupported_token_type\""), "{why}");
     assert!(why.contains("can not be introspected"), "{why}");
-    let d = policy.decide_introspected(&mut state, &req, OPTIONS, &call, refused);
+    let d = answered.decision;
     assert_eq!(
         (d.status, d.cause),
         (503, Some("introspection_unavailable"))
     );
-    let bare: rolegate::HttpResult = Ok((502, b"<html>bad gateway</html>".to_vec()));
-    assert_eq!(
-        policy.introspection_problem(&call, &bare).as_deref(),
-        Some("the server answered 502")
-    );
-    let fine: rolegate::HttpResult = Ok((200, br#"{"active": false}"#.to_vec()));
-    assert_eq!(policy.introspection_problem(&call, &fine), None);
+    let bare = ask(Ok((502, b"<html>bad gateway</html>".to_vec())));
+    assert_eq!(bare.problem.as_deref(), Some("the server answered 502"));
+    // A usable answer has no problem, whatever it says of the token.
+    let fine = ask(Ok((200, br#"{"active": false}"#.to_vec())));
+    assert_eq!((fine.problem, fine.decision.status), (None, 401));
 }

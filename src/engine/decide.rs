@@ -9,7 +9,7 @@ use crate::authorize::route::Route;
 use crate::authorize::trace::Tracer;
 use crate::engine::cache::{TokenCache, TokenKey};
 use crate::engine::remote::{
-    interpret_introspection, HttpCall, HttpResult, Introspected, KeyStore,
+    interpret_introspection, HttpCall, HttpResult, IntrospectionAnswer as Answer, KeyStore,
 };
 use crate::jose::token::{CompactJws, TokenError, TokenErrorKind};
 use crate::policy::Policy;
@@ -360,18 +360,17 @@ impl Policy {
         options: DecideOptions,
         call: &HttpCall,
         result: HttpResult,
-    ) -> Decision {
+    ) -> Introspected {
         let remote = state.fetched();
-        let Some(issuer) = self.issuers.get(call.issuer) else {
-            return self.evaluate(
-                request,
-                options,
-                Prior::Unavailable("unknown issuer"),
-                remote,
-            );
+        let unusable = |why: String| Introspected {
+            decision: self.evaluate(request, options, Prior::Unavailable(&why), remote),
+            problem: Some(why),
         };
-        match interpret_introspection(issuer, result, request.now) {
-            Introspected::Active(claims) => {
+        let Some(issuer) = self.issuers.get(call.issuer) else {
+            return unusable("unknown issuer".to_owned());
+        };
+        let decision = match interpret_introspection(issuer, result, request.now) {
+            Answer::Active(claims) => {
                 let verified = Rc::new(VerifiedToken {
                     issuer: call.issuer,
                     claims,
@@ -388,14 +387,24 @@ impl Policy {
                 }
                 d
             }
-            Introspected::Rejected(err) => {
-                self.evaluate(request, options, Prior::Failed(&err), remote)
-            }
-            Introspected::Unavailable(why) => {
-                self.evaluate(request, options, Prior::Unavailable(&why), remote)
-            }
+            Answer::Rejected(err) => self.evaluate(request, options, Prior::Failed(&err), remote),
+            Answer::Unavailable(why) => return unusable(why),
+        };
+        Introspected {
+            decision,
+            problem: None,
         }
     }
+}
+
+/// A decision made with an introspection answer.
+#[derive(Debug)]
+pub struct Introspected {
+    /// The decision.
+    pub decision: Decision,
+    /// Why the answer was unusable (the endpoint's status and `error`), for
+    /// the host's log; `None` when it was usable, whatever it said.
+    pub problem: Option<String>,
 }
 
 /// Caches a token verified for this decision (when its time checks passed)

@@ -430,7 +430,7 @@ impl Introspection {
 
 /// What an introspection answer means.
 #[derive(Debug)]
-pub(crate) enum Introspected {
+pub(crate) enum IntrospectionAnswer {
     /// `active: true`: the claims to judge (with `iss` and `exp` filled in).
     Active(Map<String, Value>),
     /// `active: false` or a claim of the wrong shape: 401.
@@ -440,34 +440,22 @@ pub(crate) enum Introspected {
 }
 
 /// Interprets an RFC 7662 answer for `issuer`.
-impl crate::policy::Policy {
-    /// Why the answer to introspection call `call` is unusable (status and
-    /// the server's `error`), for hosts to log; `None` when it is usable.
-    pub fn introspection_problem(&self, call: &HttpCall, result: &HttpResult) -> Option<String> {
-        let issuer = self.issuers.get(call.issuer)?;
-        match interpret_introspection(issuer, result.clone(), 0) {
-            Introspected::Unavailable(why) => Some(why),
-            _ => None,
-        }
-    }
-}
-
 pub(crate) fn interpret_introspection(
     issuer: &Issuer,
     result: HttpResult,
     now: u64,
-) -> Introspected {
+) -> IntrospectionAnswer {
     let Some(settings) = issuer.introspection.as_ref() else {
-        return Introspected::Unavailable("this issuer has no introspection".to_owned());
+        return IntrospectionAnswer::Unavailable("this issuer has no introspection".to_owned());
     };
     let body = match checked_body(result, settings.max_response_bytes) {
         Ok(body) => body,
-        Err(why) => return Introspected::Unavailable(why),
+        Err(why) => return IntrospectionAnswer::Unavailable(why),
     };
     let mut claims = match parse_strict_object(&body) {
         Ok(claims) => claims,
         Err(e) => {
-            return Introspected::Unavailable(format!(
+            return IntrospectionAnswer::Unavailable(format!(
                 "the introspection answer is not a JSON object: {e:?}"
             ))
         }
@@ -475,13 +463,13 @@ pub(crate) fn interpret_introspection(
     match claims.get("active") {
         Some(Value::Bool(true)) => {}
         Some(Value::Bool(false)) => {
-            return Introspected::Rejected(TokenError {
+            return IntrospectionAnswer::Rejected(TokenError {
                 kind: TokenErrorKind::Inactive,
                 detail: "the authorization server says the token is not active".to_owned(),
             })
         }
         _ => {
-            return Introspected::Unavailable(
+            return IntrospectionAnswer::Unavailable(
                 "the introspection answer has no boolean \"active\"".to_owned(),
             )
         }
@@ -492,7 +480,7 @@ pub(crate) fn interpret_introspection(
         }
         Some(Value::String(iss)) if *iss == issuer.issuer => {}
         Some(other) => {
-            return Introspected::Rejected(TokenError {
+            return IntrospectionAnswer::Rejected(TokenError {
                 kind: TokenErrorKind::UnknownIssuer,
                 detail: format!(
                     "the introspection answer names issuer {}, not \"{}\"",
@@ -511,7 +499,7 @@ pub(crate) fn interpret_introspection(
             claims.insert("aud".into(), Value::String(aud.clone()));
         }
     }
-    Introspected::Active(claims)
+    IntrospectionAnswer::Active(claims)
 }
 
 /// `application/x-www-form-urlencoded` value encoding.

@@ -430,17 +430,8 @@ fn complete(shared: &Rc<Shared>, call: HttpCall, waiter: Option<Parked>, result:
             if hostcalls::set_effective_context(context).is_err() {
                 return; // the request is gone
             }
-            let problem = match &result {
-                Ok(_) => shared.policy.introspection_problem(&call, &result),
-                Err(_) => None, // logged above
-            };
-            if let Some(why) = problem {
-                log(
-                    LogLevel::Warn,
-                    &format!("rolegate: introspection of issuer {}: {why}", call.issuer),
-                );
-            }
-            let decision = match shared.state.try_borrow_mut() {
+            let failed_call = result.is_err(); // logged above
+            let answered = match shared.state.try_borrow_mut() {
                 Ok(mut state) => shared
                     .policy
                     .decide_introspected(&mut state, &request, OPTIONS, &call, result),
@@ -449,6 +440,13 @@ fn complete(shared: &Rc<Shared>, call: HttpCall, waiter: Option<Parked>, result:
                     return;
                 }
             };
+            if let (Some(why), false) = (&answered.problem, failed_call) {
+                log(
+                    LogLevel::Warn,
+                    &format!("rolegate: introspection of issuer {}: {why}", call.issuer),
+                );
+            }
+            let decision = answered.decision;
             // Usable answers count as ok, whatever they said of the token.
             let usable =
                 decision.reason != crate::authorize::decision::Reason::IntrospectionUnavailable;

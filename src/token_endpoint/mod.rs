@@ -145,26 +145,14 @@ fn reply(status: u16, body: Value) -> Reply {
     Reply { response, audit }
 }
 
-/// The client a token request names, for the audit log: its `client_id`
-/// field, else its assertion's `iss` (unverified; at most 128 bytes).
-fn claimed_client(body: &[u8]) -> Option<String> {
-    let form = parse_form(body).ok()?;
-    let field = |name: &str| {
-        form.iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
-    };
-    let named = field("client_id").map(str::to_owned).or_else(|| {
-        let assertion = field("client_assertion").or_else(|| field("assertion"))?;
-        let jws = CompactJws::parse(assertion).ok()?;
-        let claims = crate::jose::json::parse_strict_object(&jws.payload).ok()?;
-        claims.get("iss")?.as_str().map(str::to_owned)
-    })?;
+/// A client name as the audit line shows it: at most 128 bytes (it was
+/// read from an unverified request).
+fn audit_text(named: &str) -> String {
     let mut end = named.len().min(128);
     while !named.is_char_boundary(end) {
         end -= 1;
     }
-    named.get(..end).map(str::to_owned)
+    named.get(..end).unwrap_or_default().to_owned()
 }
 
 /// 405 unless the request is GET or HEAD.
@@ -252,9 +240,11 @@ impl Policy {
     /// Answers a token request: `grant_type=client_credentials` with a
     /// `private_key_jwt` client assertion, or the RFC 7523 JWT bearer grant.
     pub fn issue_token(&self, request: &Request, body: &[u8], store: &mut dyn TokenStore) -> Reply {
-        let mut reply = self.answer_token_request(request, body, store);
+        // Who the request names, as far as it was read (for the audit line).
+        let mut claimed = None;
+        let mut reply = self.answer_token_request(request, body, store, &mut claimed);
         if reply.audit.client_id.is_none() {
-            reply.audit.client_id = claimed_client(body);
+            reply.audit.client_id = claimed.map(|named| audit_text(&named));
         }
         reply
     }
@@ -264,6 +254,7 @@ impl Policy {
         request: &Request,
         body: &[u8],
         store: &mut dyn TokenStore,
+        claimed: &mut Option<String>,
     ) -> Reply {
         let Some(endpoint) = self.token_endpoint.as_ref() else {
             return oauth_error("invalid_request", "this policy has no token endpoint");
@@ -297,6 +288,7 @@ impl Policy {
                 .map(|(_, v)| v.as_str())
         };
         let now = request.now;
+        *claimed = field("client_id").map(str::to_owned);
         // Which error code an assertion failure earns depends on its role.
         let (assertion, failure_code) = match field("grant_type") {
             None => return oauth_error("invalid_request", "grant_type is missing"),
@@ -326,7 +318,23 @@ impl Policy {
                 )
             }
         };
-        let client = match endpoint.check_assertion(assertion, field("client_id"), now, store) {
+        // Parsed once: its issuer names the client for the audit line too.
+        let parsed = CompactJws::parse(assertion)
+            .map_err(|e| format!("the assertion is not a JWS: {}", e.detail))
+            .and_then(|jws| {
+                let claims = crate::jose::json::parse_strict_object(&jws.payload)
+                    .map_err(|e| format!("the assertion's claims are not a JSON object: {e:?}"))?;
+                Ok((jws, claims))
+            });
+        let (jws, claims) = match parsed {
+            Ok(parsed) => parsed,
+            Err(why) => return oauth_error(failure_code, why),
+        };
+        if claimed.is_none() {
+            *claimed = claims.get("iss").and_then(Value::as_str).map(str::to_owned);
+        }
+        let checked = endpoint.check_assertion(&jws, claims, field("client_id"), now, store);
+        let client = match checked {
             Ok(client) => client,
             Err(AssertionError::Invalid(why)) => return oauth_error(failure_code, why),
             Err(AssertionError::Refused(refusal)) => return refused(refusal),
@@ -430,15 +438,12 @@ impl TokenEndpoint {
     /// `aud` this endpoint, `exp` in the near future, a `jti` never seen.
     pub fn check_assertion<'c>(
         &'c self,
-        assertion: &str,
+        jws: &CompactJws,
+        claims: Map<String, Value>,
         client_id: Option<&str>,
         now: u64,
         store: &mut dyn TokenStore,
     ) -> Result<&'c OAuthClient, AssertionError> {
-        let jws = CompactJws::parse(assertion)
-            .map_err(|e| format!("the assertion is not a JWS: {}", e.detail))?;
-        let claims = crate::jose::json::parse_strict_object(&jws.payload)
-            .map_err(|e| format!("the assertion's claims are not a JSON object: {e:?}"))?;
         let text = |name: &str| claims.get(name).and_then(Value::as_str);
         let iss = text("iss").ok_or("the assertion has no iss (the client id)")?;
         if text("sub") != Some(iss) {
