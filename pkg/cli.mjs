@@ -1,11 +1,14 @@
 #!/usr/bin/env node
 // rolegate command line: check a policy, run decision cases in CI, decide one
 // request, print the Envoy config, make keys and test tokens.
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Policy, createClient, decodeToken, envoyConfig, generateKey, mintToken, runCases } from './node.js';
 
 const USAGE = `usage:
-  rolegate check <policy.json>                 validate a policy
+  rolegate check <policy.json | dir>... [--strict]
+                  validate policies (each .json of a directory); --strict
+                  makes notes of likely mistakes errors
   rolegate test <policy.json> <cases.json>     run decision cases; exit 1 on a failure
   rolegate decide <policy.json> --path P [--method M] [--token T | --claims claims.json]
                   [--header 'Name: value']... [--now SECONDS]
@@ -16,25 +19,90 @@ const USAGE = `usage:
                   private key is written once, to --key-out (mode 600)
   rolegate keygen --alg ES256 [--kid K]        print a new key pair (JWKs)
   rolegate mint --key private.json --claims claims.json [--alg A]
-  rolegate decode <token>`;
+  rolegate decode <token>
+  rolegate <command> --help                    one command's usage
+  rolegate --version`;
 
 class UsageError extends Error {}
 
-function parseArgs(argv) {
-  const positional = [];
-  const flags = {};
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    if (a.startsWith('--')) {
-      const name = a.slice(2);
-      const value = argv[++i];
-      if (value === undefined) throw new UsageError(`--${name} needs a value`);
-      (flags[name] ??= []).push(value);
-    } else {
-      positional.push(a);
+/** Edit distance, for "did you mean" on a misspelt flag. */
+function distance(a, b) {
+  const row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    let prev = row[0];
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const next = Math.min(row[j] + 1, row[j - 1] + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
+      prev = row[j];
+      row[j] = next;
     }
   }
+  return row[b.length];
+}
+
+/**
+ * Reads `argv` as `spec` declares it: `spec.flags` maps each flag to
+ * 'value' (last one wins), 'list' (repeatable) or 'switch' (no value);
+ * `spec.args` is [min, max] positional arguments. Anything else is an error.
+ */
+function parseArgs(argv, spec) {
+  const positional = [];
+  const flags = {};
+  const known = Object.keys(spec.flags);
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (!a.startsWith('--') || a === '--') {
+      positional.push(a);
+      continue;
+    }
+    const [name, inline] = a.slice(2).split(/=(.*)/s, 2);
+    const kind = spec.flags[name];
+    if (!kind) {
+      const near = known.filter((k) => distance(k, name) <= 2);
+      const hint = near.length ? ` (did you mean --${near[0]}?)` : '';
+      throw new UsageError(`unknown flag --${name}${hint}; ${known.length ? `flags: ${known.map((k) => `--${k}`).join(', ')}` : 'this command takes no flags'}`);
+    }
+    if (kind === 'switch') {
+      if (inline !== undefined) throw new UsageError(`--${name} takes no value`);
+      flags[name] = [true];
+      continue;
+    }
+    const value = inline ?? argv[++i];
+    if (value === undefined || (inline === undefined && value.startsWith('--'))) throw new UsageError(`--${name} needs a value`);
+    (flags[name] ??= []).push(value);
+  }
+  const [min, max] = spec.args;
+  if (positional.length < min) throw new UsageError(`expected ${spec.argNames}`);
+  if (positional.length > max) throw new UsageError(`unexpected argument ${JSON.stringify(positional[max])}; expected ${spec.argNames}`);
   return { positional, flag: (n) => flags[n]?.at(-1), flags: (n) => flags[n] ?? [] };
+}
+
+/** Seconds since the epoch from `--now`: a non-negative number (fractions are floored). */
+function seconds(text) {
+  if (!/^\d+(\.\d+)?$/.test(text)) throw new UsageError(`--now ${JSON.stringify(text)}: give seconds since the epoch, e.g. --now 1800000000`);
+  return Math.floor(Number(text));
+}
+
+/** A TCP port from `--port` or a HOST:PORT. */
+function port(text, what) {
+  if (!/^\d+$/.test(text) || Number(text) < 1 || Number(text) > 65535) throw new UsageError(`${what} ${JSON.stringify(text)}: a port is a number from 1 to 65535`);
+  return Number(text);
+}
+
+/** The policy files `check` is given: files, and the .json files of directories. */
+function policyFiles(names) {
+  return names.flatMap((name) => {
+    let stat;
+    try {
+      stat = statSync(name);
+    } catch (e) {
+      throw new UsageError(`cannot read ${name}: ${e.message}`);
+    }
+    if (!stat.isDirectory()) return [name];
+    const found = readdirSync(name).filter((f) => f.endsWith('.json')).sort().map((f) => join(name, f));
+    if (!found.length) throw new UsageError(`${name}: no .json files in this directory`);
+    return found;
+  });
 }
 
 function readJson(file, what) {
@@ -73,12 +141,24 @@ function summary(d) {
 
 const commands = {
   check(args) {
-    const file = args.positional[0];
-    const policy = loadPolicy(file);
-    const roles = policy.roles;
-    console.log(`${file}: ok (${roles.length} roles: ${roles.map((r) => (r.enabled ? r.name : `${r.name} [disabled]`)).join(', ')}; mode ${policy.mode})`);
-    for (const notice of policy.notices) console.log(`${file}: note: ${notice}`);
-    return 0;
+    let failed = 0;
+    for (const file of policyFiles(args.positional)) {
+      let policy;
+      try {
+        policy = loadPolicy(file);
+      } catch (e) {
+        if (!(e && typeof e.code === 'string')) throw e;
+        console.error(`${file}: ${e.message} [${e.code}]`);
+        failed++;
+        continue;
+      }
+      const roles = policy.roles;
+      console.log(`${file}: ok (${roles.length} roles: ${roles.map((r) => (r.enabled ? r.name : `${r.name} [disabled]`)).join(', ')}; mode ${policy.mode})`);
+      for (const notice of policy.notices) console.log(`${file}: note: ${notice}`);
+      // --strict: a likely mistake fails the check as an error does.
+      if (args.flag('strict') && policy.notices.length) failed++;
+    }
+    return failed ? 2 : 0;
   },
 
   test(args) {
@@ -111,7 +191,7 @@ const commands = {
     if (args.flag('token')) headers.push(['authorization', `Bearer ${args.flag('token')}`]);
     const request = { method: args.flag('method') ?? 'GET', path, headers };
     if (args.flag('claims')) request.claims = readJson(args.flag('claims'), 'claims');
-    if (args.flag('now')) request.now = Number(args.flag('now'));
+    if (args.flag('now') !== undefined) request.now = seconds(args.flag('now'));
     const decision = policy.decide(request);
     console.log(JSON.stringify(decision, null, 2));
     return decision.allowed ? 0 : 1;
@@ -120,12 +200,14 @@ const commands = {
   'envoy-config'(args) {
     const file = args.positional[0];
     loadPolicy(file); // refuse to print a config Envoy would reject
-    const upstream = (args.flag('upstream') ?? '127.0.0.1:9000').split(':');
+    const upstream = args.flag('upstream') ?? '127.0.0.1:9000';
+    const at = upstream.match(/^([A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\]):(\d+)$/);
+    if (!at) throw new UsageError(`--upstream ${JSON.stringify(upstream)}: write HOST:PORT, e.g. 127.0.0.1:9000`);
     process.stdout.write(envoyConfig(readFileSync(file, 'utf8'), {
       wasmPath: args.flag('wasm'),
-      listenPort: args.flag('port') ? Number(args.flag('port')) : undefined,
-      upstreamHost: upstream[0],
-      upstreamPort: Number(upstream[1] ?? 9000),
+      listenPort: args.flag('port') === undefined ? undefined : port(args.flag('port'), '--port'),
+      upstreamHost: at[1],
+      upstreamPort: port(at[2], '--upstream port'),
       underscoreHeaders: args.flag('underscore-headers'),
     }));
     return 0;
@@ -181,22 +263,48 @@ get a token: sign an assertion {iss, sub: "${created.clientId}", aud: "${created
   },
 };
 
+
+/** What each command takes: its usage line, positional arguments and flags. */
+const SPECS = {
+  check: { usage: 'rolegate check <policy.json | directory>... [--strict]', argNames: 'one or more policy files or directories', args: [1, Infinity], flags: { strict: 'switch' } },
+  test: { usage: 'rolegate test <policy.json> <cases.json>', argNames: 'the policy file and the cases file', args: [2, 2], flags: {} },
+  decide: { usage: "rolegate decide <policy.json> --path P [--method M] [--token T | --claims claims.json] [--header 'Name: value']... [--now SECONDS]", argNames: 'the policy file', args: [1, 1], flags: { path: 'value', method: 'value', token: 'value', claims: 'value', header: 'list', now: 'value' } },
+  'envoy-config': { usage: 'rolegate envoy-config <policy.json> [--wasm PATH] [--port N] [--upstream HOST:PORT] [--underscore-headers reject|drop|allow]', argNames: 'the policy file', args: [1, 1], flags: { wasm: 'value', port: 'value', upstream: 'value', 'underscore-headers': 'value' } },
+  'add-client': { usage: 'rolegate add-client <policy.json> --name N --role R --key-out client-key.json [--alg ES256]', argNames: 'the policy file', args: [1, 1], flags: { name: 'value', role: 'value', 'key-out': 'value', alg: 'value' } },
+  keygen: { usage: 'rolegate keygen --alg ES256 [--kid K]', argNames: 'no arguments', args: [0, 0], flags: { alg: 'value', kid: 'value' } },
+  mint: { usage: 'rolegate mint --key private.json [--claims claims.json] [--alg A]', argNames: 'no arguments', args: [0, 0], flags: { key: 'value', claims: 'value', alg: 'value' } },
+  decode: { usage: 'rolegate decode <token>', argNames: 'the token', args: [1, 1], flags: {} },
+};
+
+function version() {
+  return JSON.parse(readFileSync(new URL('./package.json', import.meta.url), 'utf8')).version;
+}
+
 function main(argv) {
   const [command, ...rest] = argv;
   if (!command || command === '--help' || command === '-h' || command === 'help') {
     console.log(USAGE);
     return command ? 0 : 2;
   }
+  if (command === '--version' || command === '-V') {
+    console.log(`rolegate ${version()}`);
+    return 0;
+  }
   const run = commands[command];
   if (!run) {
     console.error(`unknown command ${JSON.stringify(command)}\n${USAGE}`);
     return 2;
   }
+  const spec = SPECS[command];
+  if (rest.includes('--help') || rest.includes('-h')) {
+    console.log(`usage: ${spec.usage}`);
+    return 0;
+  }
   try {
-    return run(parseArgs(rest));
+    return run(parseArgs(rest, spec));
   } catch (e) {
     if (e instanceof UsageError) {
-      console.error(`rolegate ${command}: ${e.message}\n${USAGE}`);
+      console.error(`rolegate ${command}: ${e.message}\nusage: ${spec.usage}`);
       return 2;
     }
     if (e && typeof e.code === 'string') {

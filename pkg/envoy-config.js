@@ -23,7 +23,25 @@ import { Policy } from './dist/rolegate.js';
  *   the headers it knows, and 'reject' keeps every other one from the upstream too.
  * @returns {string}
  */
+const BOOTSTRAP_OPTIONS = ['listeners', 'wasmPath', 'listenAddress', 'upstreamHost', 'upstreamPort', 'adminPort', 'directResponse', 'clusters', 'underscoreHeaders'];
+
+/** Throws for an option nobody reads (a misspelt `wasm` would silently keep the default). */
+function checkOptions(options, known, what) {
+  if (!options || typeof options !== 'object') throw new TypeError(`${what}: options must be an object`);
+  for (const key of Object.keys(options)) {
+    if (!known.includes(key)) throw new TypeError(`${what}: unknown option ${JSON.stringify(key)}; options are ${known.join(', ')}`);
+  }
+}
+
+/** Throws unless `value` (when given) is a TCP port. */
+function checkPort(value, what) {
+  if (value !== undefined && !(Number.isInteger(value) && value >= 1 && value <= 65535)) {
+    throw new TypeError(`${what} must be a port number from 1 to 65535, not ${JSON.stringify(value)}`);
+  }
+}
+
 export function envoyBootstrap(options) {
+  checkOptions(options, BOOTSTRAP_OPTIONS, 'envoyBootstrap');
   const {
     listeners,
     wasmPath = '/etc/envoy/rolegate_filter.wasm',
@@ -35,6 +53,9 @@ export function envoyBootstrap(options) {
     clusters: extraClusters = [],
     underscoreHeaders = 'reject',
   } = options;
+  checkPort(upstreamPort, 'upstreamPort');
+  checkPort(adminPort, 'adminPort');
+  for (const [i, l] of listeners.entries()) checkPort(l.listenPort, `listeners[${i}].listenPort`);
   const underscoreAction = UNDERSCORE_ACTIONS[underscoreHeaders];
   if (!underscoreAction) {
     throw new TypeError(`underscoreHeaders must be one of ${Object.keys(UNDERSCORE_ACTIONS).join(', ')}, not ${JSON.stringify(underscoreHeaders)}`);
@@ -169,6 +190,10 @@ function tokenEndpoint(policyText) {
  * @returns {string}
  */
 export function envoyConfig(policy, options = {}) {
+  checkOptions(options, ['listenPort', ...BOOTSTRAP_OPTIONS.filter((o) => o !== 'listeners')], 'envoyConfig');
+  // A config Envoy would start with a plugin that refuses to load is no
+  // config: the policy's error (with its JSON path) is thrown here instead.
+  Policy.parse(typeof policy === 'string' ? policy : JSON.stringify(policy)).free();
   const { listenPort = 8080, ...rest } = options;
   return envoyBootstrap({ ...rest, listeners: [{ policy, listenPort }] });
 }

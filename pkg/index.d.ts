@@ -102,8 +102,10 @@ export interface MintOptions {
 export function mintToken(options: MintOptions): string;
 
 export interface KeyPair {
+  /** The private key; for HMAC, the secret itself. */
   privateJwk: Jwk;
-  publicJwk: Jwk;
+  /** What verifiers trust; `null` for an HMAC secret, which has no public half. */
+  publicJwk: Jwk | null;
 }
 
 /** A fresh key pair (RSA 2048, P-256, P-384, Ed25519, or an HMAC secret). */

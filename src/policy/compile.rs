@@ -96,6 +96,7 @@ fn compile_document(doc: PolicyDocument) -> Result<Policy, PolicyError> {
         }
         issuers.push(compile_issuer(issuer, &path, &mut notices)?);
     }
+    super::lint::method_notices(&doc.roles, &mut notices);
 
     let prefix = match doc.path_prefix {
         None => None,

@@ -3,6 +3,7 @@
 mod compile;
 pub mod document;
 pub mod error;
+mod lint;
 pub mod pattern;
 pub mod remote;
 pub mod token_endpoint;

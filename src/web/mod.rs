@@ -52,13 +52,22 @@ fn output<T: Serialize>(value: &T) -> Result<JsValue, JsValue> {
         .map_err(|e| js_error("internal", "", &e.to_string()))
 }
 
-/// Seconds since the epoch: the caller's `now`, else the browser's clock.
-fn now_or_clock(now: Option<f64>) -> u64 {
-    let seconds = now.unwrap_or_else(|| js_sys::Date::now() / 1000.0);
-    if seconds.is_finite() && seconds > 0.0 {
-        seconds as u64
-    } else {
-        0
+/// Seconds since the epoch: the caller's `now` (fractions floored), else the
+/// browser's clock. A `now` that is no time (NaN, negative, infinite) is an
+/// error: deciding at time 0 would pass every expired token.
+fn now_or_clock(now: Option<f64>) -> Result<u64, JsValue> {
+    match now {
+        None => Ok((js_sys::Date::now() / 1000.0) as u64),
+        Some(seconds) if seconds.is_finite() && (0.0..9.0e15).contains(&seconds) => {
+            Ok(seconds as u64)
+        }
+        Some(other) => Err(js_error(
+            "invalid_argument",
+            "now",
+            &format!(
+                "now: seconds since the epoch (a number from 0), not {other}; leave it out for the current time"
+            ),
+        )),
     }
 }
 
@@ -94,8 +103,10 @@ fn get() -> String {
     "GET".to_owned()
 }
 
-impl From<JsRequest> for Request {
-    fn from(r: JsRequest) -> Request {
+impl TryFrom<JsRequest> for Request {
+    type Error = JsValue;
+
+    fn try_from(r: JsRequest) -> Result<Request, JsValue> {
         let mut headers = Vec::new();
         match r.headers {
             None => {}
@@ -111,13 +122,13 @@ impl From<JsRequest> for Request {
                 }
             }
         }
-        Request {
+        Ok(Request {
             method: r.method,
             path: r.path,
             headers,
-            now: now_or_clock(r.now),
+            now: now_or_clock(r.now)?,
             claims: r.claims,
-        }
+        })
     }
 }
 
@@ -176,7 +187,7 @@ impl WebPolicy {
             "request",
             &["method", "path", "headers", "claims", "now"],
         )?;
-        output(&self.inner.decide(&request.into()))
+        output(&self.inner.decide(&Request::try_from(request)?))
     }
 
     /// Tabulates `{paths, methods, claims?, now?}` for every role (or the claims).
@@ -186,7 +197,7 @@ impl WebPolicy {
             paths: r.paths,
             methods: r.methods,
             claims: r.claims,
-            now: now_or_clock(r.now),
+            now: now_or_clock(r.now)?,
         }))
     }
 
@@ -311,10 +322,14 @@ pub fn generate_key(options: JsValue) -> Result<JsValue, JsValue> {
     };
     let private = mint::generate_key(alg, Some(&kid))
         .map_err(|e| js_error("internal", &e.path, &e.to_string()))?;
-    let public = private
-        .as_object()
-        .map(mint::public_jwk)
-        .unwrap_or(Value::Null);
+    // An HMAC secret has no public half: it is shared whole (`secrets`).
+    let public = match alg.key_type() {
+        crate::jose::alg::KeyType::Hmac => Value::Null,
+        _ => private
+            .as_object()
+            .map(mint::public_jwk)
+            .unwrap_or(Value::Null),
+    };
     #[derive(Serialize)]
     #[serde(rename_all = "camelCase")]
     struct Pair {

@@ -1,5 +1,6 @@
 // The package's API: errors, tokens, keys, headers, matrix, cases.
 import { test } from 'node:test';
+import { readFileSync } from 'node:fs';
 import assert from 'node:assert/strict';
 import { Policy, createClient, decodeToken, mintToken, generateKey, envoyConfig, runCases } from '../../pkg/node.js';
 
@@ -171,13 +172,23 @@ test('runCases compares expectations and reports mismatches', () => {
 });
 
 test('envoyConfig embeds the policy as a JSON string', () => {
-  const yaml = envoyConfig({ roles: [], note: 'quote " and \\ and ünicode' }, { wasmPath: '/x/f.wasm', listenPort: 1234 });
+  const doc = JSON.parse(readFileSync(new URL('../../examples/pingaccess.json', import.meta.url), 'utf8'));
+  doc.roles[0].description = 'quote " and \\ and ünicode';
+  const yaml = envoyConfig(doc, { wasmPath: '/x/f.wasm', listenPort: 1234 });
   assert.match(yaml, /port_value: 1234/);
   assert.match(yaml, /filename: "\/x\/f.wasm"/);
   assert.match(yaml, /failure_policy: FAIL_CLOSED/);
   const line = yaml.split('\n').find((l) => l.trim().startsWith('value: '));
   const embedded = JSON.parse(JSON.parse(line.trim().slice('value: '.length)));
-  assert.equal(embedded.note, 'quote " and \\ and ünicode');
+  assert.equal(embedded.roles[0].description, 'quote " and \\ and ünicode');
+});
+
+test('envoyConfig refuses an invalid policy and options it does not know', () => {
+  const doc = JSON.parse(readFileSync(new URL('../../examples/pingaccess.json', import.meta.url), 'utf8'));
+  assert.throws(() => envoyConfig({ roles: [] }), (e) => e.code === 'missing_field' && e.path === 'issuers');
+  assert.throws(() => envoyConfig(doc, { wasm: '/x.wasm' }), /unknown option "wasm"; options are listenPort, wasmPath/);
+  assert.throws(() => envoyConfig(doc, { listenPort: NaN }), /listenPort must be a port number/);
+  assert.throws(() => envoyConfig(doc, { upstreamPort: 70000 }), /upstreamPort must be a port number/);
 });
 
 test('createClient adds a Pexip-style OAuth2 client and hands out its private key once', () => {
@@ -273,4 +284,16 @@ test('a pasted JWKS with an encryption key loads, and the policy says what it sk
   const p = policyFor([encryption, { ...signing, x5c: ['MIIC'], x5t: 'abc', 'x5t#S256': 'def', issuer: 'https://idp.test' }]);
   assert.deepEqual(p.notices, ['issuers[0].jwks.keys[0]: skipped: an encryption key (use: enc)']);
   assert.deepEqual(policyFor([signing]).notices, []);
+});
+
+test('a time that is no time is an error, never "the epoch"', () => {
+  const p = Policy.parse(readFileSync(new URL('../../examples/pingaccess.json', import.meta.url), 'utf8'));
+  const claims = { iss: 'https://idp.example.com', aud: 'pingaccess-admin-api', scope: 'admin', exp: 1_800_000_000, group: 'cn=pingaccess-auditors,o=myorg' };
+  for (const now of [NaN, -1, Infinity]) {
+    assert.throws(() => p.decide({ path: '/pa-admin-api/v3/users', claims, now }), (e) => e.code === 'invalid_argument' && e.path === 'now', String(now));
+    assert.throws(() => p.matrix({ paths: ['/pa-admin-api/v3/users'], methods: ['GET'], now }), (e) => e.code === 'invalid_argument', String(now));
+  }
+  // Fractions of a second are times (Date.now() / 1000): floored (60 s leeway).
+  assert.equal(p.decide({ path: '/pa-admin-api/v3/users', claims, now: 1_800_000_060.5 }).cause, 'expired');
+  assert.equal(p.decide({ path: '/pa-admin-api/v3/users', claims, now: 1_800_000_059.9 }).allowed, true);
 });

@@ -118,3 +118,74 @@ test('unknown commands and --help', () => {
   assert.equal(help.code, 0);
   assert.match(help.out, /rolegate test <policy.json> <cases.json>/);
 });
+
+test('mistakes on the command line are errors, never ignored', () => {
+  const expired = { ...auditor, exp: NOW - 600 };
+  const claims = file('expired-claims.json', expired);
+  for (const [args, says] of [
+    [['decide', preset, '--path', '/pa-admin-api/v3/users', '--tokn', 'x'], /unknown flag --tokn \(did you mean --token\?\)/],
+    [['decide', preset, '--path', '/pa-admin-api/v3/users', '--claims', claims, '--now', 'abc'], /--now "abc": give seconds since the epoch/],
+    [['decide', preset, '--path', '/pa-admin-api/v3/users', '--now', '-5'], /--now "-5"/],
+    [['decide', preset, 'extra', '--path', '/x'], /unexpected argument "extra"/],
+    [['envoy-config', preset, '--wsam', 'x'], /unknown flag --wsam \(did you mean --wasm\?\)/],
+    [['envoy-config', preset, '--port', 'abc'], /--port "abc": a port is a number from 1 to 65535/],
+    [['envoy-config', preset, '--upstream', 'localhost'], /--upstream "localhost": write HOST:PORT/],
+    [['test', preset, preset, '--format', 'junit'], /unknown flag --format/],
+    [['keygen', '--alg'], /--alg needs a value/],
+  ]) {
+    const r = run(...args);
+    assert.equal(r.code, 2, `${args.join(' ')}: ${r.out}`);
+    assert.match(r.err, says, args.join(' '));
+    assert.equal(r.out, '', `${args.join(' ')} printed a result`);
+  }
+});
+
+test('every command has --help, and the CLI has --version', () => {
+  for (const command of ['check', 'test', 'decide', 'envoy-config', 'add-client', 'keygen', 'mint', 'decode']) {
+    const r = run(command, '--help');
+    assert.equal(r.code, 0, `${command} --help: ${r.err}`);
+    assert.match(r.out, new RegExp(`^usage: rolegate ${command}`), command);
+  }
+  const version = JSON.parse(readFileSync(new URL('../../pkg/package.json', import.meta.url), 'utf8')).version;
+  assert.equal(run('--version').out.trim(), `rolegate ${version}`);
+});
+
+test('check takes several files and directories and reports each', () => {
+  const sub = join(dir, 'policies');
+  rmSync(sub, { recursive: true, force: true });
+  writeFileSync(join(dir, 'bad-policy.json'), '{"roles": 1}');
+  const good = run('check', preset, join(dir, '..', dir.split('/').at(-1), 'bad-policy.json'));
+  assert.equal(good.code, 2);
+  assert.match(good.out, /pingaccess\.json: ok/);
+  assert.match(good.err, /bad-policy\.json: .*roles/);
+  const presets = fileURLToPath(new URL('../../examples/', import.meta.url));
+  const all = run('check', presets);
+  assert.equal(all.code, 0, all.err);
+  assert.match(all.out, /pexip\.json: ok/);
+  assert.match(all.out, /pingaccess\.json: ok/);
+});
+
+test('a decision at an explicit time uses that time', () => {
+  const claims = file('late-claims.json', { ...auditor, exp: NOW - 600 });
+  const r = run('decide', preset, '--path', '/pa-admin-api/v3/users', '--claims', claims, '--now', String(NOW));
+  assert.equal(r.code, 1);
+  assert.equal(JSON.parse(r.out).cause, 'expired');
+});
+
+test('keygen --alg HS256 gives a secret, not a "public" key', () => {
+  const pair = JSON.parse(run('keygen', '--alg', 'HS256').out);
+  assert.equal(pair.privateJwk.kty, 'oct');
+  assert.equal(pair.publicJwk, null);
+});
+
+test('check notes a method that differs from a keyword only by case; --strict fails on it', () => {
+  const doc = JSON.parse(readFileSync(preset, 'utf8'));
+  doc.roles[2].rules[0].methods = ['READ'];
+  const typo = file('read-typo.json', doc);
+  const lenient = run('check', typo);
+  assert.equal(lenient.code, 0, lenient.err);
+  assert.match(lenient.out, /roles\[2\]\.rules\[0\]\.methods\[0\]: "READ" is the method named READ, not the keyword "read"/);
+  const strict = run('check', typo, '--strict');
+  assert.equal(strict.code, 2);
+  assert.equal(run('check', preset, '--strict').code, 0);
+});
