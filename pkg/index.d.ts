@@ -194,3 +194,9 @@ export function runCases(policy: Policy, cases: { now?: number; cases: DecisionC
 
 /** Reads a cases file as `runCases` does: each case with its name, request and expectation; throws an `Error` with `code` `invalid_cases` and the `path` at fault. */
 export function normaliseCases(cases: { now?: number; cases: DecisionCase[] } | DecisionCase[]): { name: string; request: DecideRequest; expect: Partial<Decision> }[];
+
+/** Trusts a public JWK for the issuer named `issuer` (else the first): the policy again, with the key in that issuer's `jwks` and its algorithm in `algorithms`. Throws a `RolegateError` if the result would not load. */
+export function trustKey(policy: string | JsonObject, jwk: Jwk, issuer?: string): JsonObject;
+
+/** Pexip's model: the policy's first issuer becomes rolegate's own token endpoint (same issuer and audience, a fresh P-256 signing key, one-hour tokens). The policy again. */
+export function addTokenEndpoint(policy: string | JsonObject): JsonObject;

@@ -1,7 +1,7 @@
 // The token endpoint's OAuth2 clients (Pexip): listed as the core compiled
 // them, created by the package's createClient.
 
-import { createClient, generateKey } from './rolegate/web.js';
+import { createClient, addTokenEndpoint as addTokenEndpointTo } from './rolegate/web.js';
 import { page } from './page.js';
 import { $, status, escapeHtml } from './dom.js';
 import { policyJson } from './toggles.js';
@@ -40,20 +40,15 @@ export function renderClients() {
  * becomes the token endpoint (same name and audience) with a fresh signing key.
  */
 export function addTokenEndpoint() {
-  const doc = policyJson();
-  const [first, ...rest] = doc?.issuers ?? [];
-  if (!first) return;
-  const roles = (page.policy?.roles ?? []).map((r) => r.name);
-  doc.token_endpoint = {
-    issuer: first.issuer,
-    audience: first.audiences?.[0] ?? 'admin-api',
-    signing_key: generateKey({ alg: 'ES256', kid: `token-endpoint-${Math.random().toString(36).slice(2, 10)}` }).privateJwk,
-    access_token_expiration_seconds: 3600,
-    active_tokens_role: roles.includes('administrator') ? 'administrator' : roles[0],
-  };
-  doc.issuers = rest;
+  let doc;
+  try {
+    doc = addTokenEndpointTo($('policy').value);
+  } catch (e) {
+    status('client-status', e.message, 'error');
+    return;
+  }
   $('policy').value = JSON.stringify(doc, null, 2);
-  status('client-status', `The filter now issues the tokens of ${first.issuer}, signed by a new key (in the policy).`, 'ok');
+  status('client-status', `The filter now issues the tokens of ${doc.token_endpoint.issuer}, signed by a new key (in the policy).`, 'ok');
   recompute();
 }
 

@@ -1,10 +1,9 @@
 // The token pane: decode a pasted token (unverified, for reading), mint a
 // test token, and say whether the core verified its signature.
 
-import { decodeToken, mintToken, generateKey } from './rolegate/web.js';
+import { decodeToken, mintToken, generateKey, trustKey } from './rolegate/web.js';
 import { page } from './page.js';
 import { $, status } from './dom.js';
-import { policyJson } from './toggles.js';
 import { showMode, recompute } from './app.js';
 
 export function showToken() {
@@ -62,15 +61,15 @@ export function mint() {
 
 /** Adds the generated key to the issuer the token names (else the first). */
 export function trustTestKey() {
-  const doc = policyJson();
-  if (!doc || !page.testKey) return;
+  if (!page.testKey) return;
   let iss;
   try { iss = decodeToken($('token').value.trim()).payload.iss; } catch { iss = undefined; }
-  const issuer = doc.issuers.find((i) => i.issuer === iss) ?? doc.issuers[0];
-  issuer.jwks ??= { keys: [] };
-  if (!issuer.jwks.keys.some((k) => k.kid === page.testKey.publicJwk.kid)) issuer.jwks.keys.push(page.testKey.publicJwk);
-  if (!issuer.algorithms.includes('ES256')) issuer.algorithms.push('ES256');
-  $('policy').value = JSON.stringify(doc, null, 2);
+  try {
+    $('policy').value = JSON.stringify(trustKey($('policy').value, page.testKey.publicJwk, iss), null, 2);
+  } catch (e) {
+    status('token-status', `Cannot trust the key: ${e.message}`, 'error');
+    return;
+  }
   $('test-key-note').hidden = true;
   recompute();
 }

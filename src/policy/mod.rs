@@ -2,6 +2,7 @@
 
 mod compile;
 pub mod document;
+pub mod edit;
 pub mod error;
 mod lint;
 pub mod pattern;

@@ -392,3 +392,28 @@ pub fn create_client(document: JsValue, options: JsValue) -> Result<JsValue, JsV
     }
     Ok(result.into())
 }
+
+/// Trusts a public JWK for the issuer named `issuer` (else the first):
+/// the policy document again, with the key in that issuer's `jwks` and its
+/// algorithm in `algorithms`.
+#[wasm_bindgen(js_name = trustKey)]
+pub fn trust_key(
+    document: JsValue,
+    jwk: JsValue,
+    issuer: Option<String>,
+) -> Result<JsValue, JsValue> {
+    let jwk: Value = serde_wasm_bindgen::from_value(jwk)
+        .map_err(|_| js_error("invalid_argument", "jwk", "jwk: a public JWK object"))?;
+    let doc = crate::policy::edit::trust_key(&document_text(&document)?, &jwk, issuer.as_deref())
+        .map_err(|e| policy_error(&e))?;
+    output(&doc)
+}
+
+/// Pexip's model: the policy's first issuer becomes rolegate's own token
+/// endpoint, with a fresh signing key. The policy document again.
+#[wasm_bindgen(js_name = addTokenEndpoint)]
+pub fn add_token_endpoint(document: JsValue) -> Result<JsValue, JsValue> {
+    let doc = crate::policy::edit::add_token_endpoint(&document_text(&document)?)
+        .map_err(|e| policy_error(&e))?;
+    output(&doc)
+}

@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import { readFileSync } from 'node:fs';
 import assert from 'node:assert/strict';
-import { Policy, createClient, decodeToken, mintToken, generateKey, envoyConfig, runCases } from '../../pkg/node.js';
+import { Policy, createClient, decodeToken, mintToken, generateKey, envoyConfig, runCases, trustKey, addTokenEndpoint } from '../../pkg/node.js';
 
 const NOW = 1_800_000_000;
 const issuer = 'https://idp.test';
@@ -296,4 +296,25 @@ test('a time that is no time is an error, never "the epoch"', () => {
   // Fractions of a second are times (Date.now() / 1000): floored (60 s leeway).
   assert.equal(p.decide({ path: '/pa-admin-api/v3/users', claims, now: 1_800_000_060.5 }).cause, 'expired');
   assert.equal(p.decide({ path: '/pa-admin-api/v3/users', claims, now: 1_800_000_059.9 }).allowed, true);
+});
+
+test('trustKey and addTokenEndpoint edit the policy in the core, keeping its member order', () => {
+  const text = readFileSync(new URL('../../examples/pingaccess.json', import.meta.url), 'utf8');
+  const doc = JSON.parse(text);
+  const { privateJwk, publicJwk } = generateKey({ alg: 'EdDSA', kid: 'preview' });
+  const trusted = trustKey(text, publicJwk, doc.issuers[0].issuer);
+  assert.deepEqual(Object.keys(trusted), Object.keys(doc), 'members stay in the order written');
+  assert.ok(trusted.issuers[0].jwks.keys.some((k) => k.kid === 'preview'));
+  assert.ok(trusted.issuers[0].algorithms.includes('EdDSA'));
+  const now = 1_800_000_000;
+  const token = mintToken({ key: privateJwk, claims: { iss: doc.issuers[0].issuer, aud: doc.issuers[0].audiences[0], exp: now + 60, scope: 'admin', group: 'cn=pingaccess-auditors,o=myorg' } });
+  const d = Policy.parse(trusted).decide({ path: '/pa-admin-api/v3/users', headers: { authorization: `Bearer ${token}` }, now });
+  assert.equal(d.allowed, true, JSON.stringify(d.trace));
+  assert.throws(() => trustKey(text, generateKey({ alg: 'HS256' }).privateJwk), (e) => e.path === 'jwk');
+
+  const issuing = addTokenEndpoint(text);
+  assert.equal(issuing.token_endpoint.issuer, doc.issuers[0].issuer);
+  assert.equal(issuing.token_endpoint.active_tokens_role, 'administrator');
+  assert.equal(Policy.parse(issuing).tokenEndpoint.issuer, doc.issuers[0].issuer);
+  assert.throws(() => addTokenEndpoint(issuing), (e) => e.code === 'conflict' && e.path === 'token_endpoint');
 });
