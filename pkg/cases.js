@@ -5,6 +5,26 @@
 //     "request": { "method": "GET", "path": "/x", "headers": {...}, "claims": {...} },
 //     "expect": { "allowed": true, "status": 200, "reason": "allowed", "roles": ["auditor"] } } ] }
 
+/** Edit distance of two short words. */
+function distance(a, b) {
+  const row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    let prev = row[0];
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const next = Math.min(row[j] + 1, row[j - 1] + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
+      prev = row[j];
+      row[j] = next;
+    }
+  }
+  return row[b.length];
+}
+
+/** The candidate within two edits of `word`, for "did you mean". */
+export function nearest(word, candidates) {
+  return candidates.find((c) => distance(c, word) <= 2);
+}
+
 /** Deep equality for JSON values. */
 export function jsonEqual(a, b) {
   if (a === b) return true;
@@ -19,11 +39,14 @@ export function jsonEqual(a, b) {
 export function normaliseCases(doc) {
   const list = Array.isArray(doc) ? doc : doc && doc.cases;
   if (!Array.isArray(list)) throw Object.assign(new Error('cases: expected {"cases": [...]} or an array'), { code: 'invalid_cases', path: 'cases' });
+  if (!list.length) throw Object.assign(new Error('cases: there are no cases; a run of none proves nothing'), { code: 'invalid_cases', path: 'cases' });
   return list.map((c, i) => {
     const where = `cases[${i}]`;
     if (!c || typeof c !== 'object') throw Object.assign(new Error(`${where}: a case must be an object`), { code: 'invalid_cases', path: where });
     if (!c.request || typeof c.request.path !== 'string') throw Object.assign(new Error(`${where}.request.path: every case needs a request with a path`), { code: 'invalid_cases', path: `${where}.request.path` });
-    if (!c.expect || typeof c.expect !== 'object') throw Object.assign(new Error(`${where}.expect: say what to expect, e.g. {"allowed": true}`), { code: 'invalid_cases', path: `${where}.expect` });
+    if (!c.expect || typeof c.expect !== 'object' || Array.isArray(c.expect) || !Object.keys(c.expect).length) {
+      throw Object.assign(new Error(`${where}.expect: say what to expect, e.g. {"allowed": true}`), { code: 'invalid_cases', path: `${where}.expect` });
+    }
     return { name: c.name || `case ${i + 1}`, request: c.request, expect: c.expect };
   });
 }
@@ -34,8 +57,21 @@ export function normaliseCases(doc) {
  */
 export function runCases(policy, doc) {
   const defaultNow = !Array.isArray(doc) && doc && typeof doc.now === 'number' ? doc.now : undefined;
-  return normaliseCases(doc).map(({ name, request, expect }) => {
-    const decision = policy.decide({ now: defaultNow, ...request });
+  return normaliseCases(doc).map(({ name, request, expect }, i) => {
+    let decision;
+    try {
+      decision = policy.decide({ now: defaultNow, ...request });
+    } catch (e) {
+      throw Object.assign(new Error(`cases[${i}].request: ${e.message}`), { code: e.code ?? 'invalid_cases', path: `cases[${i}].request${e.path ? `.${e.path}` : ''}` });
+    }
+    // An expectation naming no field of a decision would never be checked.
+    for (const field of Object.keys(expect)) {
+      if (!Object.hasOwn(decision, field)) {
+        const fields = Object.keys(decision);
+        const near = nearest(field, fields);
+        throw Object.assign(new Error(`cases[${i}].expect.${field}: a decision has no field ${JSON.stringify(field)}${near ? ` (did you mean ${JSON.stringify(near)}?)` : ''}; fields: ${fields.join(', ')}`), { code: 'invalid_cases', path: `cases[${i}].expect.${field}` });
+      }
+    }
     const mismatches = Object.entries(expect)
       .filter(([field, expected]) => !jsonEqual(decision[field], expected))
       .map(([field, expected]) => ({ field, expected, actual: decision[field] === undefined ? null : decision[field] }));

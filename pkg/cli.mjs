@@ -4,12 +4,15 @@
 import { readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Policy, createClient, decodeToken, envoyConfig, generateKey, mintToken, runCases } from './node.js';
+import { nearest, normaliseCases } from './cases.js';
 
 const USAGE = `usage:
   rolegate check <policy.json | dir>... [--strict]
                   validate policies (each .json of a directory); --strict
                   makes notes of likely mistakes errors
   rolegate test <policy.json> <cases.json>     run decision cases; exit 1 on a failure
+                  [--format text|json|junit|tap] [--coverage] [--fail-under PERCENT]
+                  [--run PATTERN]
   rolegate decide <policy.json> --path P [--method M] [--token T | --claims claims.json]
                   [--header 'Name: value']... [--now SECONDS]
   rolegate envoy-config <policy.json> [--wasm PATH] [--port N] [--upstream HOST:PORT]
@@ -24,21 +27,6 @@ const USAGE = `usage:
   rolegate --version`;
 
 class UsageError extends Error {}
-
-/** Edit distance, for "did you mean" on a misspelt flag. */
-function distance(a, b) {
-  const row = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    let prev = row[0];
-    row[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const next = Math.min(row[j] + 1, row[j - 1] + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
-      prev = row[j];
-      row[j] = next;
-    }
-  }
-  return row[b.length];
-}
 
 /**
  * Reads `argv` as `spec` declares it: `spec.flags` maps each flag to
@@ -58,8 +46,8 @@ function parseArgs(argv, spec) {
     const [name, inline] = a.slice(2).split(/=(.*)/s, 2);
     const kind = spec.flags[name];
     if (!kind) {
-      const near = known.filter((k) => distance(k, name) <= 2);
-      const hint = near.length ? ` (did you mean --${near[0]}?)` : '';
+      const near = nearest(name, known);
+      const hint = near ? ` (did you mean --${near}?)` : '';
       throw new UsageError(`unknown flag --${name}${hint}; ${known.length ? `flags: ${known.map((k) => `--${k}`).join(', ')}` : 'this command takes no flags'}`);
     }
     if (kind === 'switch') {
@@ -115,8 +103,44 @@ function readJson(file, what) {
   try {
     return JSON.parse(text);
   } catch (e) {
-    throw new UsageError(`${file}: not JSON: ${e.message}`);
+    throw new UsageError(`${file}${jsonWhere(text, e)}: not JSON: ${e.message}`);
   }
+}
+
+/** `:line:column` of a JSON.parse error, from the position it names. */
+function jsonWhere(text, error) {
+  const at = /position (\d+)/.exec(error.message);
+  if (!at) return '';
+  const before = text.slice(0, Number(at[1])).split('\n');
+  return `:${before.length}:${before.at(-1).length + 1}`;
+}
+
+const xml = (text) => String(text).replace(/[<>&"']/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;', "'": '&apos;' }[c]));
+
+/** Why a case failed, for people: each mismatch, what was decided, and where. */
+function failure(r) {
+  const d = r.decision;
+  const lines = r.mismatches.map((m) => `${m.field}: expected ${JSON.stringify(m.expected)}, got ${JSON.stringify(m.actual)}`);
+  lines.push(`decided: ${summary(d)}${d.rule ? ` by rule ${d.rule.role}#${d.rule.index} (${d.rule.effect})` : ''}${d.roles.length ? `, roles ${d.roles.join(', ')}` : ', no role granted'}`);
+  const stopped = d.trace.find((t) => !t.ok);
+  if (stopped) lines.push(`trace: ${stopped.step}: ${stopped.detail}`);
+  return lines;
+}
+
+/**
+ * Which rules and roles the cases exercised: a rule when it decided some
+ * case, a role when some case was granted it. `doc` is the policy document.
+ */
+function coverage(doc, results) {
+  const rules = (doc.roles ?? []).flatMap((role) => (role.rules ?? []).map((_, i) => `${role.name}#${i}`));
+  const roles = (doc.roles ?? []).map((role) => role.name);
+  const decided = new Set(results.filter((r) => r.decision.rule).map((r) => `${r.decision.rule.role}#${r.decision.rule.index}`));
+  const granted = new Set(results.flatMap((r) => r.decision.roles));
+  const percent = rules.length ? Math.floor((100 * rules.filter((k) => decided.has(k)).length) / rules.length) : 100;
+  return {
+    rules: { total: rules.length, covered: rules.filter((k) => decided.has(k)).length, percent, missed: rules.filter((k) => !decided.has(k)) },
+    roles: { total: roles.length, covered: roles.filter((k) => granted.has(k)).length, missed: roles.filter((k) => !granted.has(k)) },
+  };
 }
 
 function loadPolicy(file) {
@@ -163,20 +187,68 @@ const commands = {
 
   test(args) {
     const [policyFile, casesFile] = args.positional;
-    if (!casesFile) throw new UsageError('name the policy file and the cases file');
     const policy = loadPolicy(policyFile);
-    const results = runCases(policy, readJson(casesFile, 'cases'));
-    const width = Math.min(48, Math.max(4, ...results.map((r) => r.name.length)));
-    console.log(` ${pad('#', 4)} ${pad('result', 6)} ${pad('case', width)} detail`);
-    results.forEach((r, i) => {
-      const detail = r.pass
-        ? summary(r.decision)
-        : r.mismatches.map((m) => `${m.field}: expected ${JSON.stringify(m.expected)}, got ${JSON.stringify(m.actual)}`).join('; ');
-      console.log(` ${pad(i + 1, 4)} ${pad(r.pass ? 'PASS' : 'FAIL', 6)} ${pad(r.name, width)} ${detail}`);
-    });
+    const doc = readJson(casesFile, 'cases');
+    const format = args.flag('format') ?? 'text';
+    if (!['text', 'json', 'junit', 'tap'].includes(format)) throw new UsageError(`--format ${JSON.stringify(format)}: one of text, json, junit, tap`);
+    const failUnder = args.flag('fail-under');
+    if (failUnder !== undefined && !/^\d+$/.test(failUnder)) throw new UsageError(`--fail-under ${JSON.stringify(failUnder)}: a percentage of rules, 0 to 100`);
+    let cases = normaliseCases(doc);
+    const pattern = args.flag('run');
+    if (pattern !== undefined) {
+      let match;
+      try {
+        match = new RegExp(pattern);
+      } catch (e) {
+        throw new UsageError(`--run ${JSON.stringify(pattern)}: ${e.message}`);
+      }
+      cases = cases.filter((c) => match.test(c.name));
+      if (!cases.length) throw new UsageError(`--run ${JSON.stringify(pattern)} matches no case's name`);
+    }
+    const now = !Array.isArray(doc) && typeof doc.now === 'number' ? doc.now : undefined;
+    const results = runCases(policy, { now, cases });
     const failed = results.filter((r) => !r.pass).length;
-    console.log(`\n${results.length - failed} passed, ${failed} failed`);
-    return failed === 0 ? 0 : 1;
+    const covered = args.flag('coverage') || failUnder !== undefined ? coverage(readJson(policyFile, 'policy'), results) : null;
+    const short = (r) => ({ name: r.name, pass: r.pass, mismatches: r.mismatches,
+      decision: (({ allowed, status, reason, cause, rule, roles }) => ({ allowed, status, reason, cause, rule, roles }))(r.decision) });
+    if (format === 'json') {
+      console.log(JSON.stringify({ passed: results.length - failed, failed, cases: results.map(short), coverage: covered ?? undefined }, null, 2));
+    } else if (format === 'junit') {
+      console.log('<?xml version="1.0" encoding="UTF-8"?>');
+      console.log(`<testsuites><testsuite name="${xml(policyFile)}" tests="${results.length}" failures="${failed}">`);
+      for (const r of results) {
+        const body = r.pass ? '' : `<failure message="${xml(r.mismatches.map((m) => m.field).join(', '))} differ">${xml(failure(r).join('\n'))}</failure>`;
+        console.log(`  <testcase classname="${xml(casesFile)}" name="${xml(r.name)}">${body}</testcase>`);
+      }
+      console.log('</testsuite></testsuites>');
+    } else if (format === 'tap') {
+      console.log(`TAP version 13\n1..${results.length}`);
+      results.forEach((r, i) => {
+        console.log(`${r.pass ? 'ok' : 'not ok'} ${i + 1} - ${r.name}`);
+        if (!r.pass) console.log(['  ---', ...failure(r).map((l) => `  # ${l}`), '  ...'].join('\n'));
+      });
+    } else {
+      const width = Math.min(48, Math.max(4, ...results.map((r) => r.name.length)));
+      console.log(` ${pad('#', 4)} ${pad('result', 6)} ${pad('case', width)} detail`);
+      results.forEach((r, i) => {
+        const [first, ...more] = r.pass ? [summary(r.decision)] : failure(r);
+        console.log(` ${pad(i + 1, 4)} ${pad(r.pass ? 'PASS' : 'FAIL', 6)} ${pad(r.name, width)} ${first}`);
+        for (const line of more) console.log(` ${' '.repeat(4 + 6 + width + 2)} ${line}`);
+      });
+      console.log(`\n${results.length - failed} passed, ${failed} failed`);
+    }
+    let low = false;
+    if (covered) {
+      const { rules, roles } = covered;
+      const lines = [`coverage: ${rules.covered} of ${rules.total} rules (${rules.percent}%), ${roles.covered} of ${roles.total} roles`];
+      if (rules.missed.length) lines.push(`  rules no case was decided by: ${rules.missed.join(', ')}`);
+      if (roles.missed.length) lines.push(`  roles no case was granted: ${roles.missed.join(', ')}`);
+      low = failUnder !== undefined && rules.percent < Number(failUnder);
+      if (low) lines.push(`  below --fail-under ${failUnder}%`);
+      // Machine formats keep stdout to themselves.
+      (format === 'text' ? console.log : console.error)(lines.join('\n'));
+    }
+    return failed === 0 && !low ? 0 : 1;
   },
 
   decide(args) {
@@ -267,7 +339,7 @@ get a token: sign an assertion {iss, sub: "${created.clientId}", aud: "${created
 /** What each command takes: its usage line, positional arguments and flags. */
 const SPECS = {
   check: { usage: 'rolegate check <policy.json | directory>... [--strict]', argNames: 'one or more policy files or directories', args: [1, Infinity], flags: { strict: 'switch' } },
-  test: { usage: 'rolegate test <policy.json> <cases.json>', argNames: 'the policy file and the cases file', args: [2, 2], flags: {} },
+  test: { usage: 'rolegate test <policy.json> <cases.json> [--format text|json|junit|tap] [--coverage] [--fail-under PERCENT] [--run PATTERN]', argNames: 'the policy file and the cases file', args: [2, 2], flags: { format: 'value', coverage: 'switch', 'fail-under': 'value', run: 'value' } },
   decide: { usage: "rolegate decide <policy.json> --path P [--method M] [--token T | --claims claims.json] [--header 'Name: value']... [--now SECONDS]", argNames: 'the policy file', args: [1, 1], flags: { path: 'value', method: 'value', token: 'value', claims: 'value', header: 'list', now: 'value' } },
   'envoy-config': { usage: 'rolegate envoy-config <policy.json> [--wasm PATH] [--port N] [--upstream HOST:PORT] [--underscore-headers reject|drop|allow]', argNames: 'the policy file', args: [1, 1], flags: { wasm: 'value', port: 'value', upstream: 'value', 'underscore-headers': 'value' } },
   'add-client': { usage: 'rolegate add-client <policy.json> --name N --role R --key-out client-key.json [--alg ES256]', argNames: 'the policy file', args: [1, 1], flags: { name: 'value', role: 'value', 'key-out': 'value', alg: 'value' } },

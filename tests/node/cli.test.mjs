@@ -130,7 +130,7 @@ test('mistakes on the command line are errors, never ignored', () => {
     [['envoy-config', preset, '--wsam', 'x'], /unknown flag --wsam \(did you mean --wasm\?\)/],
     [['envoy-config', preset, '--port', 'abc'], /--port "abc": a port is a number from 1 to 65535/],
     [['envoy-config', preset, '--upstream', 'localhost'], /--upstream "localhost": write HOST:PORT/],
-    [['test', preset, preset, '--format', 'junit'], /unknown flag --format/],
+    [['test', preset, preset, '--format', 'xml'], /--format "xml": one of text, json, junit, tap/],
     [['keygen', '--alg'], /--alg needs a value/],
   ]) {
     const r = run(...args);
@@ -188,4 +188,45 @@ test('check notes a method that differs from a keyword only by case; --strict fa
   const strict = run('check', typo, '--strict');
   assert.equal(strict.code, 2);
   assert.equal(run('check', preset, '--strict').code, 0);
+});
+
+test('rolegate test: CI formats, coverage, --run, and cases that prove nothing are errors', () => {
+  const cases = file('ci-cases.json', { now: NOW, cases: [
+    { name: 'auditors read users', request: { path: '/pa-admin-api/v3/users', claims: auditor }, expect: { allowed: true } },
+    { name: 'auditors write config', request: { method: 'PUT', path: '/pa-admin-api/v3/config', claims: auditor }, expect: { allowed: true } },
+  ] });
+  const text = run('test', preset, cases);
+  assert.equal(text.code, 1);
+  assert.match(text.out, /FAIL\s+auditors write config\s+allowed: expected true, got false/);
+  assert.match(text.out, /decided: denied 403 \S+/);
+  assert.match(text.out, /trace: /);
+  const junit = run('test', preset, cases, '--format', 'junit');
+  assert.equal(junit.code, 1);
+  assert.match(junit.out, /<testsuite name="[^"]+" tests="2" failures="1">/);
+  assert.match(junit.out, /<testcase classname="[^"]+" name="auditors write config"><failure message="allowed differ">/);
+  const tap = run('test', preset, cases, '--format', 'tap');
+  assert.match(tap.out, /^TAP version 13\n1\.\.2\nok 1 - auditors read users\nnot ok 2 - auditors write config/);
+  const json = JSON.parse(run('test', preset, cases, '--format', 'json', '--coverage').out);
+  assert.deepEqual([json.passed, json.failed], [1, 1]);
+  assert.ok(json.coverage.rules.total > json.coverage.rules.covered);
+  assert.ok(json.coverage.roles.missed.includes('administrator'));
+  const covered = run('test', preset, cases, '--run', 'read', '--coverage');
+  assert.equal(covered.code, 0, covered.out);
+  assert.match(covered.out, /1 passed, 0 failed/);
+  assert.match(covered.out, /coverage: \d+ of \d+ rules \(\d+%\), 1 of 3 roles\n  rules no case was decided by: administrator#0/);
+  assert.equal(run('test', preset, cases, '--run', 'read', '--fail-under', '100').code, 1);
+  assert.equal(run('test', preset, cases, '--run', 'read', '--fail-under', '0').code, 0);
+  for (const [doc, says] of [
+    [{ cases: [] }, /there are no cases/],
+    [{ cases: [{ request: { path: '/x' }, expect: {} }] }, /cases\[0\]\.expect: say what to expect/],
+    [{ cases: [{ request: { path: '/x' }, expect: { alowed: true } }] }, /cases\[0\]\.expect\.alowed: a decision has no field "alowed" \(did you mean "allowed"\?\)/],
+  ]) {
+    const r = run('test', preset, file('bad-cases.json', doc));
+    assert.equal(r.code, 2, JSON.stringify(doc));
+    assert.match(r.err, says);
+  }
+  const syntax = run('test', preset, file('syntax.json', '{"cases": [\n  {"name": "x",}\n]}'));
+  assert.equal(syntax.code, 2);
+  assert.match(syntax.err, /syntax\.json:2:\d+: not JSON/);
+  assert.match(run('test', preset, cases, '--run', 'nothing-like-this').err, /matches no case's name/);
 });
