@@ -32,7 +32,7 @@ export function currentRequest() {
       return { error: 'Fix the claims first.' };
     }
   } else if (page.state.mode === 'token') {
-    const token = $('token').value.trim();
+    const token = pastedToken();
     if (token) request.headers.push(['authorization', `Bearer ${token}`]);
   }
   return { request };
@@ -43,7 +43,15 @@ export function currentClaims() {
     try { return JSON.parse($('claims').value); } catch { return null; }
   }
   if (page.state.mode === 'token') {
-    try { return decodeToken($('token').value.trim()).payload; } catch { return null; }
+    try { return decodeToken(pastedToken()).payload; } catch { return null; }
   }
   return null;
+}
+
+/**
+ * The token as a person pastes it: a `Bearer ` prefix (any case) and line
+ * breaks or spaces from wrapping are not part of a JWT.
+ */
+export function pastedToken() {
+  return $('token').value.replace(/^\s*bearer\s+/i, '').replace(/\s+/g, '');
 }

@@ -5,9 +5,10 @@ import { decodeToken, mintToken, generateKey, trustKey } from './rolegate/web.js
 import { page } from './page.js';
 import { $, status } from './dom.js';
 import { showMode, recompute } from './app.js';
+import { pastedToken } from './request.js';
 
 export function showToken() {
-  const token = $('token').value.trim();
+  const token = pastedToken();
   $('token-header').textContent = '';
   $('token-payload').textContent = '';
   if (page.state.mode !== 'token') return;
@@ -26,7 +27,7 @@ export function showToken() {
 
 /** Marks whether the signature was verified against the policy's keys. */
 export function renderSignature() {
-  if (page.state.mode !== 'token' || !$('token').value.trim() || !page.lastDecision || !page.policy) return;
+  if (page.state.mode !== 'token' || !pastedToken() || !page.lastDecision || !page.policy) return;
   const step = page.lastDecision.trace.find((s) => s.step === 'token.signature');
   const tokenStep = page.lastDecision.trace.find((s) => s.step === 'token');
   if (step?.ok) {
@@ -63,7 +64,7 @@ export function mint() {
 export function trustTestKey() {
   if (!page.testKey) return;
   let iss;
-  try { iss = decodeToken($('token').value.trim()).payload.iss; } catch { iss = undefined; }
+  try { iss = decodeToken(pastedToken()).payload.iss; } catch { iss = undefined; }
   try {
     $('policy').value = JSON.stringify(trustKey($('policy').value, page.testKey.publicJwk, iss), null, 2);
   } catch (e) {

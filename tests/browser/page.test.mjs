@@ -158,6 +158,12 @@ test('a minted token is decoded, and verified once its key is trusted', async ()
   assert.equal(await page.getAttribute('#token-status', 'data-verified'), 'true');
   assert.match(await page.textContent('#token-status'), /Signature verified against the policy's keys/);
   assert.match(await verdict(), /ALLOWED 200 allowed/);
+  // Pasted as people paste it: with its scheme, wrapped over lines.
+  await page.fill('#token', `Bearer ${token.slice(0, 40)}\n${token.slice(40)}\n`);
+  await settle();
+  assert.match(await verdict(), /ALLOWED 200 allowed/);
+  assert.match(await page.textContent('#token-header'), /"alg": "ES256"/);
+  assert.equal(await page.getAttribute('#token-status', 'data-verified'), 'true');
   // A pasted token whose signature is broken is clearly marked.
   await page.fill('#token', `${token.slice(0, -4)}AAAA`);
   await settle();
