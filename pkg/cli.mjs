@@ -13,6 +13,8 @@ const USAGE = `usage:
   rolegate test <policy.json> <cases.json>     run decision cases; exit 1 on a failure
                   [--format text|json|junit|tap] [--coverage] [--fail-under PERCENT]
                   [--run PATTERN]
+  rolegate diff <old.json> <new.json>          which role x method x path cells change;
+                  exit 1 when access grows [--paths paths.txt] [--methods M,...]
   rolegate decide <policy.json> --path P [--method M] [--token T | --claims claims.json]
                   [--header 'Name: value']... [--now SECONDS]
   rolegate envoy-config <policy.json> [--wasm PATH] [--port N] [--upstream HOST:PORT]
@@ -125,6 +127,26 @@ function failure(r) {
   const stopped = d.trace.find((t) => !t.ok);
   if (stopped) lines.push(`trace: ${stopped.step}: ${stopped.detail}`);
   return lines;
+}
+
+/**
+ * Paths a diff looks at: each rule pattern of either policy under its
+ * prefix, with `*` and `**` as a sample segment, and a `**` pattern's base.
+ */
+function samplePaths(docs) {
+  const out = new Set();
+  for (const doc of docs) {
+    const prefix = (doc.path_prefix ?? '').replace(/\/$/, '');
+    for (const role of doc.roles ?? []) {
+      for (const rule of role.rules ?? []) {
+        for (const pattern of rule.paths ?? []) {
+          out.add(`${prefix}${pattern.replace(/\*\*|\*/g, 'x')}` || '/');
+          if (pattern.endsWith('/**')) out.add(`${prefix}${pattern.slice(0, -3).replace(/\*/g, 'x')}` || '/');
+        }
+      }
+    }
+  }
+  return [...out].sort();
 }
 
 /**
@@ -251,6 +273,39 @@ const commands = {
     return failed === 0 && !low ? 0 : 1;
   },
 
+  diff(args) {
+    const [oldFile, newFile] = args.positional;
+    const before = loadPolicy(oldFile);
+    const after = loadPolicy(newFile);
+    const docs = [readJson(oldFile, 'policy'), readJson(newFile, 'policy')];
+    const methods = (args.flag('methods') ?? 'GET,HEAD,POST,PUT,PATCH,DELETE').split(',').map((m) => m.trim()).filter(Boolean);
+    const paths = args.flag('paths') ? readFileSync(args.flag('paths'), 'utf8').split('\n').map((l) => l.trim()).filter(Boolean) : samplePaths(docs);
+    const cells = (policy) => {
+      const out = new Map();
+      for (const row of policy.matrix({ paths, methods }).rows) {
+        row.cells.forEach((byMethod, p) => byMethod.forEach((cell, m) => out.set(`${row.name}\t${methods[m]}\t${paths[p]}`, cell.allowed)));
+      }
+      return out;
+    };
+    const was = cells(before);
+    const now = cells(after);
+    const changes = [];
+    for (const key of new Set([...was.keys(), ...now.keys()])) {
+      const a = was.get(key) ?? false;
+      const b = now.get(key) ?? false;
+      if (a !== b) changes.push({ grows: b, key });
+    }
+    changes.sort((x, y) => x.key.localeCompare(y.key));
+    for (const { grows, key } of changes) {
+      const [role, method, path] = key.split('\t');
+      console.log(`${grows ? '+' : '-'} ${role} ${method} ${path}${grows ? '  (now allowed)' : '  (now denied)'}`);
+    }
+    const grown = changes.filter((c) => c.grows).length;
+    console.log(`${changes.length ? '' : 'no change; '}${grown} cell(s) allowed that were denied, ${changes.length - grown} denied that were allowed (${paths.length} paths x ${methods.length} methods)`);
+    // Review gate: access that grows needs a person's yes.
+    return grown ? 1 : 0;
+  },
+
   decide(args) {
     const policy = loadPolicy(args.positional[0]);
     const path = args.flag('path');
@@ -340,6 +395,7 @@ get a token: sign an assertion {iss, sub: "${created.clientId}", aud: "${created
 const SPECS = {
   check: { usage: 'rolegate check <policy.json | directory>... [--strict]', argNames: 'one or more policy files or directories', args: [1, Infinity], flags: { strict: 'switch' } },
   test: { usage: 'rolegate test <policy.json> <cases.json> [--format text|json|junit|tap] [--coverage] [--fail-under PERCENT] [--run PATTERN]', argNames: 'the policy file and the cases file', args: [2, 2], flags: { format: 'value', coverage: 'switch', 'fail-under': 'value', run: 'value' } },
+  diff: { usage: 'rolegate diff <old.json> <new.json> [--paths paths.txt] [--methods GET,POST,...]', argNames: 'the old and the new policy file', args: [2, 2], flags: { paths: 'value', methods: 'value' } },
   decide: { usage: "rolegate decide <policy.json> --path P [--method M] [--token T | --claims claims.json] [--header 'Name: value']... [--now SECONDS]", argNames: 'the policy file', args: [1, 1], flags: { path: 'value', method: 'value', token: 'value', claims: 'value', header: 'list', now: 'value' } },
   'envoy-config': { usage: 'rolegate envoy-config <policy.json> [--wasm PATH] [--port N] [--upstream HOST:PORT] [--underscore-headers reject|drop|allow]', argNames: 'the policy file', args: [1, 1], flags: { wasm: 'value', port: 'value', upstream: 'value', 'underscore-headers': 'value' } },
   'add-client': { usage: 'rolegate add-client <policy.json> --name N --role R --key-out client-key.json [--alg ES256]', argNames: 'the policy file', args: [1, 1], flags: { name: 'value', role: 'value', 'key-out': 'value', alg: 'value' } },

@@ -230,3 +230,23 @@ test('rolegate test: CI formats, coverage, --run, and cases that prove nothing a
   assert.match(syntax.err, /syntax\.json:2:\d+: not JSON/);
   assert.match(run('test', preset, cases, '--run', 'nothing-like-this').err, /matches no case's name/);
 });
+
+test('rolegate diff lists the cells that change and exits 1 when access grows', () => {
+  const doc = JSON.parse(readFileSync(preset, 'utf8'));
+  doc.roles[2].rules[0].methods = ['*'];
+  const grown = file('grown.json', doc);
+  const more = run('diff', preset, grown);
+  assert.equal(more.code, 1, more.err);
+  assert.match(more.out, /^\+ auditor PUT \/pa-admin-api\/v3\/users {2}\(now allowed\)$/m);
+  assert.doesNotMatch(more.out, /^- /m);
+  const less = run('diff', grown, preset);
+  assert.equal(less.code, 0, less.err);
+  assert.match(less.out, /^- auditor PUT \/pa-admin-api\/v3\/users {2}\(now denied\)$/m);
+  const same = run('diff', preset, preset);
+  assert.equal(same.code, 0);
+  assert.match(same.out, /^no change;/);
+  const paths = file('diff-paths.txt', '/pa-admin-api/v3/users\n');
+  const narrow = run('diff', preset, grown, '--paths', paths, '--methods', 'GET,DELETE');
+  assert.match(narrow.out, /1 paths x 2 methods/);
+  assert.equal(narrow.code, 1);
+});
