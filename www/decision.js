@@ -1,6 +1,6 @@
 // The decision the core made, drawn with its trace and role checks.
 
-import { $, escapeHtml } from './dom.js';
+import { $, escapeHtml, ruleLabel } from './dom.js';
 import { policyJson } from './toggles.js';
 
 export function renderDecision(d, message) {
@@ -54,7 +54,7 @@ export function renderDecision(d, message) {
   if (d.role_checks.length === 0) $('role-checks').textContent = 'Roles were not evaluated (the request was decided before).';
   if (d.rule) {
     const rule = policyJson()?.roles?.find((r) => r.name === d.rule.role)?.rules?.[d.rule.index];
-    $('deciding-rule').textContent = `roles["${d.rule.role}"].rules[${d.rule.index}] (${d.rule.effect})\n${rule ? JSON.stringify(rule, null, 2) : ''}`;
+    $('deciding-rule').textContent = `${ruleLabel(d.rule)}\n${rule ? JSON.stringify(rule, null, 2) : ''}`;
   } else {
     $('deciding-rule').textContent = 'none';
   }

@@ -18,3 +18,8 @@ export function statusHtml(id, html, kind) {
 export function escapeHtml(text) {
   return String(text).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' }[c]));
 }
+
+/** A rule as people count it (one-based), with where it is in the policy. */
+export function ruleLabel(rule) {
+  return `${rule.role} rule ${rule.index + 1} (${rule.effect}; roles["${rule.role}"].rules[${rule.index}])`;
+}

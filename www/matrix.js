@@ -1,7 +1,7 @@
 // The access matrix: what each role (or the current claims) gets per path and method.
 
 import { page } from './page.js';
-import { $, escapeHtml } from './dom.js';
+import { ruleLabel, $, escapeHtml } from './dom.js';
 import { nowSeconds, currentClaims } from './request.js';
 
 export function renderMatrix() {
@@ -14,7 +14,14 @@ export function renderMatrix() {
     wrap.textContent = 'List at least one path and choose at least one method.';
     return;
   }
-  const request = { paths, methods, now: nowSeconds() };
+  let now;
+  try {
+    now = nowSeconds();
+  } catch (e) {
+    wrap.textContent = `${e.message}.`;
+    return;
+  }
+  const request = { paths, methods, now };
   if (page.state.matrixRows === 'credential') {
     const claims = currentClaims();
     if (!claims) {
@@ -45,7 +52,7 @@ export function renderMatrix() {
         td.dataset.method = method;
         td.dataset.allowed = String(cell.allowed);
         const why = `${row.name} ${method} ${path}: ${cell.allowed ? 'allowed' : 'denied'} (${cell.reason}${cell.cause ? `, ${cell.cause}` : ''})`
-          + (cell.rule ? ` by rule ${cell.rule.index} of ${cell.rule.role}` : '');
+          + (cell.rule ? ` by ${ruleLabel(cell.rule)}` : '');
         td.title = why;
         td.setAttribute('aria-label', why);
         tr.append(td);

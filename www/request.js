@@ -4,23 +4,41 @@ import { decodeToken } from './rolegate/web.js';
 import { page } from './page.js';
 import { $, status } from './dom.js';
 
+/**
+ * The Time field: empty for now, seconds since the epoch, or a date and
+ * time (ISO 8601). Anything else throws: a time nobody meant is no time.
+ */
 export function nowSeconds() {
   const text = $('now').value.trim();
-  return text && /^\d+$/.test(text) ? Number(text) : Math.floor(Date.now() / 1000);
+  if (!text) return Math.floor(Date.now() / 1000);
+  if (/^\d+$/.test(text)) return Number(text);
+  const ms = /^\d{4}-\d{2}-\d{2}/.test(text) ? Date.parse(text) : NaN;
+  if (Number.isNaN(ms)) throw new Error(`Time: "${text}" is neither seconds since the epoch nor a date and time like 2026-12-04T09:30:00Z`);
+  return Math.floor(ms / 1000);
 }
 
+/** The extra header lines; a line that is no `Name: value` throws. */
 export function extraHeaders() {
   const headers = [];
-  for (const line of $('headers').value.split('\n')) {
+  $('headers').value.split('\n').forEach((line, n) => {
+    if (!line.trim()) return;
     const i = line.indexOf(':');
-    if (line.trim() && i > 0) headers.push([line.slice(0, i).trim(), line.slice(i + 1).trim()]);
-  }
+    if (i < 1) throw new Error(`Extra headers, line ${n + 1}: "${line.trim()}" is no header; write Name: value`);
+    headers.push([line.slice(0, i).trim(), line.slice(i + 1).trim()]);
+  });
   return headers;
 }
 
 /** The decide() request for the current inputs, or {error}. */
 export function currentRequest() {
-  const request = { method: $('method').value, path: $('path').value, headers: extraHeaders(), now: nowSeconds() };
+  let request;
+  try {
+    request = { method: $('method').value, path: $('path').value, headers: extraHeaders(), now: nowSeconds() };
+    status('request-status', '');
+  } catch (e) {
+    status('request-status', e.message, 'error');
+    return { error: e.message };
+  }
   if (page.state.mode === 'claims') {
     try {
       const claims = JSON.parse($('claims').value);

@@ -23,6 +23,11 @@ export async function encodeState(state) {
 }
 
 export async function decodeState(fragment) {
-  const bytes = await pipe(fromBase64Url(fragment), new DecompressionStream('deflate-raw'));
-  return JSON.parse(new TextDecoder().decode(bytes));
+  try {
+    const bytes = await pipe(fromBase64Url(fragment), new DecompressionStream('deflate-raw'));
+    return JSON.parse(new TextDecoder().decode(bytes));
+  } catch {
+    // atob, inflate and JSON each fail in their own words ("Failed to fetch").
+    throw new Error('the link is damaged or cut short: its state cannot be read');
+  }
 }

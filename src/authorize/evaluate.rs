@@ -291,10 +291,10 @@ impl<'p> Evaluation<'p> {
         }
         self.trace.step("method", true, || {
             if self.methods.len() == 1 {
-                format!("method {}", self.methods.join(""))
+                self.methods.join("")
             } else {
                 format!(
-                    "methods {} (with override; all must be allowed)",
+                    "{} (the method and its override; all must be allowed)",
                     self.methods.join(", ")
                 )
             }

@@ -88,7 +88,7 @@ test('the PingAccess preset decides: an auditor may not read config', async () =
   assert.equal(await page.getAttribute('#verdict', 'data-allowed'), 'false');
   assert.equal(await page.getAttribute('.role[data-role=auditor] .attr', 'data-matched'), 'true');
   assert.equal(await page.getAttribute('.role[data-role=administrator] .attr', 'data-matched'), 'false');
-  assert.match(await page.textContent('#deciding-rule'), /roles\["auditor"\]\.rules\[1\] \(deny\)/);
+  assert.match(await page.textContent('#deciding-rule'), /auditor rule 2 \(deny; roles\["auditor"\]\.rules\[1\]\)/);
   assert.match(await page.textContent('#trace'), /rules failed: GET \/pa-admin-api\/v3\/config\/export: denied by role auditor rule 1/);
   await page.fill('#path', '/pa-admin-api/v3/users/../applications');
   await settle();
@@ -340,4 +340,39 @@ test('figure: the matrix for 10 roles x 50 paths x 5 methods in the browser buil
   });
   t.diagnostic(`matrix 10 roles x 50 paths x 5 methods in Chromium: ${ms.toFixed(2)} ms (goal 16 ms)`);
   assert.ok(ms > 0);
+});
+
+test('times, header lines and links people get wrong are said, never guessed', async () => {
+  await page.click('#preset-pingaccess');
+  await settle();
+  await page.click('#mode-claims');
+  await setClaims(await auditorClaims({ exp: Date.parse('2026-06-01T00:00:00Z') / 1000 }));
+  await page.fill('#path', '/pa-admin-api/v3/users');
+  // A date and time is a time; before the token's exp it is allowed, after it expired.
+  await page.fill('#now', '2026-05-31T23:00:00Z');
+  await settle();
+  assert.match(await verdict(), /ALLOWED 200/);
+  await page.fill('#now', '2026-06-02T00:00:00Z');
+  await settle();
+  assert.match(await verdict(), /DENIED 401 invalid_token \(expired\)/);
+  // "yesterday" is no time: said, and nothing is decided at some other time.
+  await page.fill('#now', 'yesterday');
+  await settle();
+  assert.match(await page.textContent('#request-status'), /Time: "yesterday" is neither seconds since the epoch nor a date/);
+  assert.doesNotMatch(await verdict(), /ALLOWED|DENIED/);
+  await page.fill('#now', '');
+  // A header line without a colon is no header.
+  await page.fill('#headers', 'X-HTTP-Method-Override DELETE');
+  await settle();
+  assert.match(await page.textContent('#request-status'), /Extra headers, line 1: "X-HTTP-Method-Override DELETE" is no header/);
+  await page.fill('#headers', '');
+  await settle();
+  assert.equal(await page.textContent('#request-status'), '');
+  // The trace says the method once.
+  assert.doesNotMatch(await page.textContent('#trace'), /method method/);
+  // A damaged link says so.
+  const broken = await open(`${page.url().split('#')[0]}#s=garbage`);
+  assert.match(await broken.textContent('#toolbar-status'), /the link is damaged or cut short/);
+  assert.doesNotMatch(await broken.textContent('#toolbar-status'), /Failed to fetch/);
+  await broken.close();
 });

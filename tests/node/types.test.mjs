@@ -61,7 +61,7 @@ test('every interface lists exactly the fields of the real objects', () => {
     RoleSummary: policy.roles[0],
     KeyPair: generateKey({ alg: 'HS256' }),
     DecodedToken: decodeToken(token),
-    CaseResult: runCases(policy, [{ request: { path: '/p', claims, now }, expect: {} }])[0],
+    CaseResult: runCases(policy, [{ request: { path: '/p', claims, now }, expect: { allowed: true } }])[0],
   };
   const created = createClient(
     { token_endpoint: { issuer: 'i', audience: 'a', signing_key: privateJwk, active_tokens_role: 'r' },
