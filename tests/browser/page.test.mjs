@@ -376,3 +376,18 @@ test('times, header lines and links people get wrong are said, never guessed', a
   assert.doesNotMatch(await broken.textContent('#toolbar-status'), /Failed to fetch/);
   await broken.close();
 });
+
+test('only the verdict is announced, not the whole decision section', async () => {
+  assert.equal(await page.getAttribute('#decision-panel', 'aria-live'), null);
+  assert.equal(await page.getAttribute('#verdict', 'aria-live'), 'polite');
+});
+
+test('a 390 px phone shows the page without sideways scrolling', async () => {
+  const phone = await open(page.url().split('#')[0]);
+  await phone.setViewportSize({ width: 390, height: 844 });
+  await settle(phone);
+  const overflow = await phone.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+  await shot('phone', phone);
+  assert.ok(overflow <= 0, `the page is ${overflow} px wider than the phone`);
+  await phone.close();
+});
