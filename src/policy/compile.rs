@@ -60,9 +60,22 @@ fn serde_code(message: &str) -> PolicyErrorCode {
 /// serde's messages are precise; add the fix where it is not obvious.
 fn fix_serde_message(message: String) -> String {
     if message.starts_with("unknown field") {
-        format!("{message} (fields are case-sensitive; remove or rename it)")
-    } else {
-        message
+        return format!("{message} (fields are case-sensitive; remove or rename it)");
+    }
+    // serde names its own types ("a sequence", "struct RoleDocument"); say
+    // what to write in JSON.
+    let message = message
+        .replace(
+            "expected a sequence",
+            "expected a list (a JSON array, e.g. [\"...\"])",
+        )
+        .replace("expected a map", "expected an object");
+    match message.split_once("expected struct ") {
+        Some((before, after)) => {
+            let rest = after.trim_start_matches(|c: char| c.is_ascii_alphanumeric() || c == '_');
+            format!("{before}expected an object{rest}")
+        }
+        None => message,
     }
 }
 

@@ -21,12 +21,80 @@ fn js_error(code: &str, path: &str, message: &str) -> JsValue {
     error.into()
 }
 
-/// Converts a JS argument, refusing members `T` does not have: serde-wasm-bindgen
-/// reads only the fields it knows, so a misspelt `header` would pass unnoticed.
+/// Whether a JS value has the shape a member takes.
+type Fits = fn(&JsValue) -> bool;
+
+/// What an argument's member must be, in a JS caller's words (checked before
+/// serde, whose messages name its own types: "untagged enum Headers").
+fn expected_shape(member: &str) -> Option<(Fits, &'static str)> {
+    let plain_object = |v: &JsValue| v.is_object() && !js_sys::Array::is_array(v);
+    Some(match member {
+        "method" | "path" | "alg" | "kid" | "name" | "role" | "headerJson" | "payloadJson" => {
+            (|v: &JsValue| v.is_string(), "a string")
+        }
+        "now" => (
+            |v: &JsValue| v.as_f64().is_some(),
+            "a number of seconds since the epoch",
+        ),
+        "claims" => (plain_object, "an object of claims, e.g. {sub: 'alice'}"),
+        "header" | "key" => (plain_object, "an object"),
+        "headers" => (
+            |v: &JsValue| v.is_object(),
+            "an object like {authorization: 'Bearer …'} or a list of [name, value] pairs",
+        ),
+        "paths" | "methods" => (
+            |v: &JsValue| js_sys::Array::is_array(v),
+            "a list of strings",
+        ),
+        _ => return None,
+    })
+}
+
+/// A JS value named for people: `the string "x"`, `a list`, `null`.
+fn describe(value: &JsValue) -> String {
+    if let Some(text) = value.as_string() {
+        format!("the string {text:?}")
+    } else if let Some(n) = value.as_f64() {
+        format!("the number {n}")
+    } else if js_sys::Array::is_array(value) {
+        "a list".to_owned()
+    } else if value.is_object() {
+        "an object".to_owned()
+    } else if value.as_bool().is_some() {
+        "a boolean".to_owned()
+    } else {
+        "nothing".to_owned()
+    }
+}
+
+/// Converts a JS argument, refusing members `T` does not have (serde-wasm-bindgen
+/// reads only the fields it knows, so a misspelt `header` would pass unnoticed)
+/// and members of the wrong shape, each error naming the member and what it takes.
 fn input<T: DeserializeOwned>(value: JsValue, what: &str, fields: &[&str]) -> Result<T, JsValue> {
+    if !value.is_object() || js_sys::Array::is_array(&value) {
+        return Err(js_error(
+            "invalid_argument",
+            what,
+            &format!(
+                "{what}: expected an object with {}, not {}",
+                fields.join(", "),
+                describe(&value)
+            ),
+        ));
+    }
     if value.is_object() {
         for key in js_sys::Object::keys(value.unchecked_ref::<js_sys::Object>()).iter() {
             let key = key.as_string().unwrap_or_default();
+            let member = Reflect::get(&value, &key.as_str().into()).unwrap_or(JsValue::UNDEFINED);
+            if let Some((fits, shape)) = expected_shape(&key) {
+                if !member.is_undefined() && !member.is_null() && !fits(&member) {
+                    return Err(js_error(
+                        "invalid_argument",
+                        &format!("{what}.{key}"),
+                        &format!("{what}.{key}: expected {shape}, not {}", describe(&member)),
+                    ));
+                }
+            }
             if !fields.contains(&key.as_str()) {
                 return Err(js_error(
                     "invalid_argument",

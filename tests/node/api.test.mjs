@@ -318,3 +318,18 @@ test('trustKey and addTokenEndpoint edit the policy in the core, keeping its mem
   assert.equal(Policy.parse(issuing).tokenEndpoint.issuer, doc.issuers[0].issuer);
   assert.throws(() => addTokenEndpoint(issuing), (e) => e.code === 'conflict' && e.path === 'token_endpoint');
 });
+
+test('arguments of the wrong shape say what was expected, where', () => {
+  const p = Policy.parse(readFileSync(new URL('../../examples/pingaccess.json', import.meta.url), 'utf8'));
+  for (const [request, says] of [
+    [{ path: '/x', claims: 'x' }, /^request\.claims: expected an object of claims, e\.g\. \{sub: 'alice'\}, not the string "x"$/],
+    [{ path: '/x', headers: 'authorization: Bearer x' }, /^request\.headers: expected an object like \{authorization: 'Bearer …'\} or a list of \[name, value\] pairs, not the string/],
+    [{ path: 7 }, /^request\.path: expected a string, not the number 7$/],
+    ['GET /x', /^request: expected an object with method, path, headers, claims, now, not the string "GET \/x"$/],
+  ]) {
+    assert.throws(() => p.decide(request), (e) => e.code === 'invalid_argument' && says.test(e.message), JSON.stringify(request));
+  }
+  assert.throws(() => p.matrix({ paths: '/x', methods: ['GET'] }), (e) => e.path === 'request.paths' && /expected a list of strings/.test(e.message));
+  assert.throws(() => Policy.parse({ issuers: [{ issuer: 'i', audiences: 'x', algorithms: ['RS256'] }], roles: [] }),
+    (e) => e.path === 'issuers[0].audiences' && /expected a list \(a JSON array/.test(e.message) && !/sequence/.test(e.message));
+});
