@@ -19,6 +19,7 @@ import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { createClient, envoyBootstrap, generateKey, mintToken, Policy } from '../pkg/node.js';
 import { serveStatic } from './static-server.mjs';
+import { encodeState, decodeState } from '../www/share.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const out = join(root, 'target', 'demo');
@@ -185,6 +186,14 @@ const tokens = {
 writeFileSync(join(out, 'tokens.json'), `${JSON.stringify(tokens, null, 2)}\n`);
 
 const base = `http://127.0.0.1:${ports.envoy}${PREFIX}`;
+// The page opens on this run's own policy (which trusts this run's issuer
+// key) with the auditor's token: every printed token decides there as here.
+const pageLink = page ? `http://127.0.0.1:${page.port}/#s=${await encodeState({
+  v: 1, preset: 'pingaccess', policy: JSON.stringify(policy, null, 2), mode: 'token', claims: '',
+  token: tokens.auditor, method: 'GET', path: `${PREFIX}/users`, headers: '', now: '',
+  matrixPaths: ['/users', '/config', '/applications/1', '/users/1'].map((p) => `${PREFIX}${p}`).join('\n'),
+  matrixMethods: ['GET', 'POST', 'PUT', 'DELETE'], matrixRows: 'roles', cases: [],
+})}` : null;
 const examples = [
   ['auditor', 'GET', '/users', 200, 'auditors read everything else'],
   ['auditor', 'GET', '/config', 403, 'but have no access to /config'],
@@ -212,7 +221,7 @@ rolegate demo is running.
 
   Envoy with the filter:  http://127.0.0.1:${ports.envoy}${PREFIX}/...   (admin: http://127.0.0.1:${ports.admin}/stats?filter=wasmcustom)
   demo admin API:         http://127.0.0.1:${ports.upstream}/ (behind Envoy)
-  ${page ? `preview page:           http://127.0.0.1:${page.port}/` : 'preview page:           not built (run scripts/build-pkg.sh)'}
+  ${page ? `preview page:           http://127.0.0.1:${page.port}/ (this run's policy and the auditor's token: ${pageLink})` : 'preview page:           not built (run scripts/build-pkg.sh)'}
   policy:                 ${join(out, 'policy.json')}
   Envoy config and log:   ${configPath}, ${join(out, 'envoy.log')}
 
@@ -285,6 +294,15 @@ if (selfTest) {
   if (page) {
     const html = await (await fetch(`http://127.0.0.1:${page.port}/`)).text();
     if (!html.includes('rolegate')) { failed++; console.log('FAIL the preview page is not served'); }
+    // The page's link carries this run's policy: the core the page runs
+    // decides each printed example as Envoy did.
+    const linked = await decodeState(pageLink.split('#s=')[1]);
+    const onPage = Policy.parse(linked.policy);
+    for (const [who, method, path, status] of examples) {
+      const headers = who ? { authorization: `Bearer ${tokens[who]}` } : {};
+      const d = onPage.decide({ method, path: `${PREFIX}${path}`, headers });
+      check(d.status === status, `the page decides ${who ?? 'anonymous'} ${method} ${path} as Envoy: ${d.status}`, JSON.stringify(d.trace));
+    }
   }
   await new Promise((r) => setTimeout(r, 1_300)); // counters reach Envoy once a second
   const stats = await (await fetch(`http://127.0.0.1:${ports.admin}/stats?filter=wasmcustom`)).text();

@@ -16,7 +16,10 @@ test('the demo self-test passes', { timeout: 120_000 }, async () => {
   assert.match(output, /self-test: all examples behave as printed/);
   assert.match(output, /export TOKEN_AUDITOR=ey/);
   assert.match(output, new RegExp(`curl -i -X PUT -H "Authorization: Bearer \\$TOKEN_ADMINISTRATOR" http://127.0.0.1:${env.ROLEGATE_PORT}/pa-admin-api/v3/users/1`));
-  assert.match(output, new RegExp(`preview page: +http://127.0.0.1:${env.ROLEGATE_PAGE_PORT}/`));
+  assert.match(output, new RegExp(`preview page: +http://127.0.0.1:${env.ROLEGATE_PAGE_PORT}/ \\(this run's policy and the auditor's token: http://127.0.0.1:${env.ROLEGATE_PAGE_PORT}/#s=[A-Za-z0-9_-]+\\)`));
+  // The page link's policy decides every printed example as Envoy did.
+  assert.match(output, /ok {3}the page decides auditor GET \/users as Envoy: 200/);
+  assert.match(output, /ok {3}the page decides anonymous GET \/users as Envoy: 401/);
   assert.match(output, /export ASSERTION_DASHBOARD=ey/);
   assert.match(output, new RegExp(`curl -s -d "grant_type=client_credentials&[^"]*\\$ASSERTION_DASHBOARD" http://127.0.0.1:${env.ROLEGATE_PEXIP_PORT}/oauth/token/`));
   assert.match(output, /ok {3}the administrator client lists both active tokens/);
