@@ -391,3 +391,13 @@ test('a 390 px phone shows the page without sideways scrolling', async () => {
   assert.ok(overflow <= 0, `the page is ${overflow} px wider than the phone`);
   await phone.close();
 });
+
+test('the longest Pexip path fits its box', async () => {
+  await page.click('#preset-pexip');
+  await settle();
+  await page.fill('#path', '/api/admin/configuration/v1/authentication/1/');
+  const [scroll, client] = await page.$eval('#path', (el) => [el.scrollWidth, el.clientWidth]);
+  assert.ok(scroll <= client, `the path needs ${scroll} px in a ${client} px box`);
+  await page.click('#preset-pingaccess');
+  await settle();
+});
