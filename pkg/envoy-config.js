@@ -93,7 +93,7 @@ const UNDERSCORE_ACTIONS = { reject: 'REJECT_REQUEST', drop: 'DROP_HEADER', allo
 
 function listenerYaml({ name, policy, port, listenAddress, wasmPath, directResponse, underscoreAction }) {
   // Text is passed as given (the filter reports what is wrong with it).
-  const policyText = typeof policy === 'string' ? policy : JSON.stringify(policy);
+  const policyText = typeof policy === 'string' ? policy : JSON.stringify(policy, null, 2);
   const route = directResponse
     ? 'direct_response: {status: 200, body: {inline_string: "ok"}}'
     : 'route: {cluster: admin_api}';
@@ -161,11 +161,22 @@ ${ownRoutes}              - match: {prefix: "/"}
                   code: {local: {filename: ${JSON.stringify(wasmPath)}}}
                 configuration:
                   "@type": type.googleapis.com/google.protobuf.StringValue
-                  value: ${JSON.stringify(policyText)}
+                  value: ${policyBlock(policyText, ' '.repeat(20))}
 ${bufferFilter}          - name: envoy.filters.http.router
             typed_config:
               "@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router
 `;
+}
+
+/**
+ * The policy as YAML a person can read and edit: its text as written (a
+ * string policy is never re-serialised, so what the filter gets is exactly
+ * it, duplicate keys and all) in a literal block. Leading blank space is not
+ * JSON and would confuse YAML's indentation, so it goes.
+ */
+function policyBlock(text, indent) {
+  const lines = text.replace(/^\s+/, '').replace(/\s+$/, '').split(/\r?\n/);
+  return `|\n${lines.map((line) => (line ? `${indent}${line}` : '')).join('\n')}`;
 }
 
 /** The token endpoint's paths as the core reads them; none for a policy the filter will refuse anyway. */

@@ -64,6 +64,8 @@ export async function copyEnvoyConfig() {
     return;
   }
   $('envoy-config-details').open = true;
+  // Opened where the person is looking, not below the fold.
+  $('envoy-config-details').scrollIntoView({ block: 'nearest' });
   try {
     await navigator.clipboard.writeText($('envoy-config').value);
     status('toolbar-status', 'Envoy configuration copied.');

@@ -225,6 +225,10 @@ test('the Envoy config for the current policy is one click away', async () => {
   assert.match(yaml, /envoy\.filters\.http\.wasm/);
   assert.ok(yaml.includes('pingaccess-admin-api'));
   assert.equal(await page.evaluate(() => navigator.clipboard.readText()), yaml);
+  // The policy is a block a person can read and edit, one member per line.
+  assert.match(yaml, /value: \|\n {20}\{\n {22}"description"/);
+  const box = await page.$eval('#envoy-config-details', (el) => { const r = el.getBoundingClientRect(); return r.top < innerHeight && r.bottom > 0; });
+  assert.ok(box, 'the opened config is in view');
 });
 
 test('a shared URL restores the whole state in a new page', async () => {

@@ -178,8 +178,17 @@ test('envoyConfig embeds the policy as a JSON string', () => {
   assert.match(yaml, /port_value: 1234/);
   assert.match(yaml, /filename: "\/x\/f.wasm"/);
   assert.match(yaml, /failure_policy: FAIL_CLOSED/);
-  const line = yaml.split('\n').find((l) => l.trim().startsWith('value: '));
-  const embedded = JSON.parse(JSON.parse(line.trim().slice('value: '.length)));
+  // A literal block a person can read: the policy as written, indented.
+  const lines = yaml.split('\n');
+  const at = lines.findIndex((l) => l.trim() === 'value: |');
+  assert.ok(at > 0, 'the policy is a literal block');
+  const block = [];
+  for (const l of lines.slice(at + 1)) {
+    if (l && !l.startsWith(' '.repeat(20))) break;
+    block.push(l.slice(20));
+  }
+  assert.ok(block.length > 10, 'one member per line');
+  const embedded = JSON.parse(block.join('\n'));
   assert.equal(embedded.roles[0].description, 'quote " and \\ and ünicode');
 });
 
