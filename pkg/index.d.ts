@@ -200,3 +200,6 @@ export function trustKey(policy: string | JsonObject, jwk: Jwk, issuer?: string)
 
 /** Pexip's model: the policy's first issuer becomes rolegate's own token endpoint (same issuer and audience, a fresh P-256 signing key, one-hour tokens). The policy again. */
 export function addTokenEndpoint(policy: string | JsonObject): JsonObject;
+
+/** Grants role `name` by the claim the token endpoint issues (`role` = its name), replacing its required attributes: the fix `createClient` proposes when a role needs attributes issued tokens never carry. The policy again. */
+export function grantByRoleClaim(policy: string | JsonObject, name: string): JsonObject;

@@ -4,7 +4,7 @@ import { initSync } from './dist/rolegate.js';
 
 initSync({ module: readFileSync(new URL('./dist/rolegate_bg.wasm', import.meta.url)) });
 
-export { initSync, Policy, decodeToken, mintToken, generateKey, createClient, trustKey, addTokenEndpoint } from './dist/rolegate.js';
+export { initSync, Policy, decodeToken, mintToken, generateKey, createClient, trustKey, addTokenEndpoint, grantByRoleClaim } from './dist/rolegate.js';
 export { envoyConfig, envoyBootstrap } from './envoy-config.js';
 export { runCases, normaliseCases } from './cases.js';
 

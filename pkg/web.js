@@ -1,5 +1,5 @@
 // Browser entry: `import init, { Policy } from 'rolegate'; await init();`
 // init() fetches dist/rolegate_bg.wasm next to this module (or takes a URL/bytes).
-export { default, initSync, Policy, decodeToken, mintToken, generateKey, createClient, trustKey, addTokenEndpoint } from './dist/rolegate.js';
+export { default, initSync, Policy, decodeToken, mintToken, generateKey, createClient, trustKey, addTokenEndpoint, grantByRoleClaim } from './dist/rolegate.js';
 export { envoyConfig, envoyBootstrap } from './envoy-config.js';
 export { runCases, normaliseCases } from './cases.js';

@@ -56,7 +56,7 @@ pub use authorize::decision::{
 pub use authorize::evaluate::DecideOptions;
 pub use authorize::matrix::{Matrix, MatrixCell, MatrixRequest, MatrixRow};
 pub use authorize::route::Route;
-pub use policy::edit::{add_token_endpoint, trust_key};
+pub use policy::edit::{add_token_endpoint, grant_by_role_claim, trust_key};
 pub use policy::{EnvoySettings, Policy, PolicyError, PolicyErrorCode, RoleSummary};
 pub use request::{Request, RequestView};
 

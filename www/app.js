@@ -13,7 +13,7 @@ import { renderDecision } from './decision.js';
 import { renderMatrix } from './matrix.js';
 import { addCase, renderCases, exportCases, importCasesFile, importCasesText } from './test-cases.js';
 import { share, copyEnvoyConfig } from './sharing.js';
-import { renderClients, addTokenEndpoint, createClientFromForm, copyClientKey, forgetClientKey } from './clients.js';
+import { renderClients, addTokenEndpoint, createClientFromForm, copyClientKey, forgetClientKey, grantRoleAndCreate } from './clients.js';
 
 export function wire() {
   $('preset-pingaccess').addEventListener('click', () => loadPreset('pingaccess'));
@@ -45,6 +45,7 @@ export function wire() {
   $('cases-clear').addEventListener('click', () => { page.state.cases = []; recompute(); });
   $('endpoint-add').addEventListener('click', addTokenEndpoint);
   $('client-form').addEventListener('submit', (e) => { e.preventDefault(); createClientFromForm(); });
+  $('client-fix').addEventListener('click', grantRoleAndCreate);
   $('client-secret-copy').addEventListener('click', copyClientKey);
   $('client-secret-done').addEventListener('click', forgetClientKey);
 }

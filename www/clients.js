@@ -1,7 +1,7 @@
 // The token endpoint's OAuth2 clients (Pexip): listed as the core compiled
 // them, created by the package's createClient.
 
-import { createClient, addTokenEndpoint as addTokenEndpointTo } from './rolegate/web.js';
+import { createClient, addTokenEndpoint as addTokenEndpointTo, grantByRoleClaim } from './rolegate/web.js';
 import { page } from './page.js';
 import { $, status, escapeHtml } from './dom.js';
 import { policyJson } from './toggles.js';
@@ -54,11 +54,20 @@ export function addTokenEndpoint() {
 
 export function createClientFromForm() {
   const name = $('client-name').value.trim();
+  const role = $('client-role').value;
   let created;
+  $('client-fix').hidden = true;
   try {
-    created = createClient($('policy').value, { name, role: $('client-role').value, alg: $('client-alg').value });
+    created = createClient($('policy').value, { name, role, alg: $('client-alg').value });
   } catch (e) {
     status('client-status', e.message, 'error');
+    // The role needs attributes issued tokens never carry: offer the fix
+    // the message describes, done by the core.
+    if (/^oauth2_clients\[\d+\]\.role$/.test(e.path ?? '') && /grant the role by/.test(e.message)) {
+      $('client-fix').textContent = `Grant ${role} by role = "${role}" (replaces its required attributes) and create the client`;
+      $('client-fix').dataset.role = role;
+      $('client-fix').hidden = false;
+    }
     return;
   }
   $('policy').value = JSON.stringify(created.policy, null, 2);
@@ -90,4 +99,16 @@ export function forgetClientKey() {
   $('client-secret-url').textContent = '';
   $('client-secret').hidden = true;
   status('client-status', 'The private key is gone from this page.');
+}
+
+/** Applies the fix a refused client was offered, then creates the client. */
+export function grantRoleAndCreate() {
+  try {
+    $('policy').value = JSON.stringify(grantByRoleClaim($('policy').value, $('client-fix').dataset.role), null, 2);
+  } catch (e) {
+    status('client-status', e.message, 'error');
+    return;
+  }
+  recompute();
+  createClientFromForm();
 }

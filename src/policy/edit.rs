@@ -173,6 +173,41 @@ pub fn add_token_endpoint(policy: &str) -> Result<Value, PolicyError> {
     checked(doc)
 }
 
+/// Grants role `name` by the claim the token endpoint puts in its tokens
+/// (`role` = the role's name), replacing its required attributes: the fix
+/// when a role needs attributes (an IdP's group) that issued tokens never
+/// carry, so no OAuth2 client could be bound to it.
+pub fn grant_by_role_claim(policy: &str, name: &str) -> Result<Value, PolicyError> {
+    let mut doc = document(policy)?;
+    let roles_path = JsonPath::root().field("roles");
+    let roles = doc
+        .get_mut("roles")
+        .and_then(Value::as_array_mut)
+        .ok_or_else(|| PolicyError::missing(&roles_path, "the policy has no roles"))?;
+    let Some((index, role)) = roles
+        .iter_mut()
+        .enumerate()
+        .find(|(_, r)| r.get("name").and_then(Value::as_str) == Some(name))
+    else {
+        return Err(PolicyError::value(
+            &roles_path,
+            format!("no role is named \"{}\"", name.escape_debug()),
+        ));
+    };
+    let Some(role) = role.as_object_mut() else {
+        return Err(PolicyError::wrong_type(
+            &roles_path.index(index),
+            "a role is an object",
+        ));
+    };
+    role.remove("grant");
+    role.insert(
+        "required_attributes".to_owned(),
+        json!([{"claim": "role", "value": name}]),
+    );
+    checked(doc)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -217,5 +252,19 @@ mod tests {
         assert!(doc["issuers"].as_array().unwrap().is_empty());
         let twice = add_token_endpoint(&doc.to_string()).unwrap_err();
         assert_eq!(twice.path, "token_endpoint");
+        // Its roles need an IdP's groups: no client can be bound to them...
+        let text = doc.to_string();
+        let refused = crate::token_endpoint::create_client(&text, "ci", "auditor", None);
+        assert!(refused.unwrap_err().message.contains("grant the role by"));
+        // ...until the role is granted by the claim issued tokens carry.
+        let fixed = grant_by_role_claim(&text, "auditor").unwrap();
+        assert_eq!(
+            fixed["roles"][2]["required_attributes"],
+            json!([{"claim": "role", "value": "auditor"}])
+        );
+        assert!(
+            crate::token_endpoint::create_client(&fixed.to_string(), "ci", "auditor", None).is_ok()
+        );
+        assert!(grant_by_role_claim(&text, "nobody").is_err());
     }
 }

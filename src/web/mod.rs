@@ -485,3 +485,12 @@ pub fn add_token_endpoint(document: JsValue) -> Result<JsValue, JsValue> {
         .map_err(|e| policy_error(&e))?;
     output(&doc)
 }
+
+/// Grants role `name` by the claim the token endpoint issues (`role` = its
+/// name), replacing its required attributes; the policy document again.
+#[wasm_bindgen(js_name = grantByRoleClaim)]
+pub fn grant_by_role_claim(document: JsValue, name: &str) -> Result<JsValue, JsValue> {
+    let doc = crate::policy::edit::grant_by_role_claim(&document_text(&document)?, name)
+        .map_err(|e| policy_error(&e))?;
+    output(&doc)
+}

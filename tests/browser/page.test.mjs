@@ -405,3 +405,28 @@ test('the longest Pexip path fits its box', async () => {
   await page.click('#preset-pingaccess');
   await settle();
 });
+
+test('on the PingAccess preset, a client for a group-granted role is offered the fix the error describes', async () => {
+  await page.click('#preset-pingaccess');
+  await settle();
+  await page.click('#endpoint-add');
+  await settle();
+  await page.fill('#client-name', 'ci');
+  await page.selectOption('#client-role', 'auditor');
+  await page.click('#client-create');
+  await settle();
+  assert.match(await page.textContent('#client-status'), /grant the role by/);
+  assert.equal(await page.isVisible('#client-fix'), true);
+  assert.match(await page.textContent('#client-fix'), /Grant auditor by role = "auditor"/);
+  await page.click('#client-fix');
+  await settle();
+  const doc = await policyDoc();
+  assert.deepEqual(doc.roles.find((r) => r.name === 'auditor').required_attributes, [{ claim: 'role', value: 'auditor' }]);
+  assert.equal(doc.oauth2_clients.length, 1);
+  assert.equal(doc.oauth2_clients[0].role, 'auditor');
+  assert.equal(await page.isHidden('#client-fix'), true);
+  assert.match(await page.textContent('#client-secret-id'), /^[A-Za-z0-9_-]{16,}$/);
+  await page.click('#client-secret-done');
+  await page.click('#preset-pingaccess');
+  await settle();
+});
