@@ -165,7 +165,8 @@ function coverage(doc, results) {
   };
 }
 
-function loadPolicy(file) {
+/** A policy file's text, read once; the document and the loaded Policy from it. */
+function readPolicy(file) {
   if (!file) throw new UsageError('name the policy file');
   let text;
   try {
@@ -173,7 +174,12 @@ function loadPolicy(file) {
   } catch (e) {
     throw new UsageError(`cannot read policy ${file}: ${e.message}`);
   }
-  return Policy.parse(text);
+  const policy = Policy.parse(text);
+  return { text, policy, doc: JSON.parse(text) };
+}
+
+function loadPolicy(file) {
+  return readPolicy(file).policy;
 }
 
 function pad(s, n) {
@@ -209,7 +215,7 @@ const commands = {
 
   test(args) {
     const [policyFile, casesFile] = args.positional;
-    const policy = loadPolicy(policyFile);
+    const { policy, doc: policyDoc } = readPolicy(policyFile);
     const doc = readJson(casesFile, 'cases');
     const format = args.flag('format') ?? 'text';
     if (!['text', 'json', 'junit', 'tap'].includes(format)) throw new UsageError(`--format ${JSON.stringify(format)}: one of text, json, junit, tap`);
@@ -230,7 +236,7 @@ const commands = {
     const now = !Array.isArray(doc) && typeof doc.now === 'number' ? doc.now : undefined;
     const results = runCases(policy, { now, cases });
     const failed = results.filter((r) => !r.pass).length;
-    const covered = args.flag('coverage') || failUnder !== undefined ? coverage(readJson(policyFile, 'policy'), results) : null;
+    const covered = args.flag('coverage') || failUnder !== undefined ? coverage(policyDoc, results) : null;
     const short = (r) => ({ name: r.name, pass: r.pass, mismatches: r.mismatches,
       decision: (({ allowed, status, reason, cause, rule, roles }) => ({ allowed, status, reason, cause, rule, roles }))(r.decision) });
     if (format === 'json') {
@@ -275,9 +281,10 @@ const commands = {
 
   diff(args) {
     const [oldFile, newFile] = args.positional;
-    const before = loadPolicy(oldFile);
-    const after = loadPolicy(newFile);
-    const docs = [readJson(oldFile, 'policy'), readJson(newFile, 'policy')];
+    const old = readPolicy(oldFile);
+    const next = readPolicy(newFile);
+    const [before, after] = [old.policy, next.policy];
+    const docs = [old.doc, next.doc];
     const methods = (args.flag('methods') ?? 'GET,HEAD,POST,PUT,PATCH,DELETE').split(',').map((m) => m.trim()).filter(Boolean);
     const paths = args.flag('paths') ? readFileSync(args.flag('paths'), 'utf8').split('\n').map((l) => l.trim()).filter(Boolean) : samplePaths(docs);
     const cells = (policy) => {
@@ -326,11 +333,11 @@ const commands = {
 
   'envoy-config'(args) {
     const file = args.positional[0];
-    loadPolicy(file); // refuse to print a config Envoy would reject
+    const { text } = readPolicy(file); // refuse to print a config Envoy would reject
     const upstream = args.flag('upstream') ?? '127.0.0.1:9000';
     const at = upstream.match(/^([A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\]):(\d+)$/);
     if (!at) throw new UsageError(`--upstream ${JSON.stringify(upstream)}: write HOST:PORT, e.g. 127.0.0.1:9000`);
-    process.stdout.write(envoyConfig(readFileSync(file, 'utf8'), {
+    process.stdout.write(envoyConfig(text, {
       wasmPath: args.flag('wasm'),
       listenPort: args.flag('port') === undefined ? undefined : port(args.flag('port'), '--port'),
       upstreamHost: at[1],

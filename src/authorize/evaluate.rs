@@ -69,7 +69,7 @@ impl Policy {
     /// the decision that refuses them (401/403).
     pub(crate) fn granted_roles(&self, request: &Request) -> Result<Vec<String>, Box<Decision>> {
         let mut e = Evaluation::new(self, false);
-        match e.grant(request) {
+        match e.grant(request, Prior::Unknown) {
             Ok(roles) => Ok(roles.iter().map(|r| r.name.clone()).collect()),
             Err(end) => Err(Box::new(e.finish(end.reason, end.cause, end.challenge))),
         }
@@ -87,7 +87,7 @@ impl Policy {
             ..Request::default()
         };
         Evaluation::new(self, false)
-            .grant(&request)
+            .grant(&request, Prior::Unknown)
             .map_err(|end| (end.reason, end.cause))
     }
 
@@ -218,10 +218,7 @@ impl<'p> Evaluation<'p> {
             });
         }
 
-        let claims = self.authenticate(req, prior)?;
-        self.identity(&claims)?;
-        self.check_scope(&claims)?;
-        let granted = self.grant_roles(&claims)?;
+        let granted = self.grant(req, prior)?;
         self.apply_rules(&granted, &segments)?;
         self.guard_authentication_paths(&segments)?;
         Ok(())
@@ -231,8 +228,8 @@ impl<'p> Evaluation<'p> {
     /// decision says so (hosts answer them before deciding anything).
     /// Credentials, identity, scope and roles: what a request is granted
     /// whatever its path.
-    fn grant(&mut self, req: &Request) -> Result<Vec<&'p Role>, End> {
-        let claims = self.authenticate(req, Prior::Unknown)?;
+    fn grant(&mut self, req: &Request, prior: Prior) -> Result<Vec<&'p Role>, End> {
+        let claims = self.authenticate(req, prior)?;
         self.identity(&claims)?;
         self.check_scope(&claims)?;
         self.grant_roles(&claims)

@@ -50,6 +50,19 @@ pub enum KeyType {
     Ed25519,
 }
 
+impl KeyType {
+    /// The usual algorithm for this kind of key, when a JWK names none.
+    pub fn default_alg(self) -> Alg {
+        match self {
+            KeyType::Hmac => Alg::HS256,
+            KeyType::Rsa => Alg::RS256,
+            KeyType::EcP256 => Alg::ES256,
+            KeyType::EcP384 => Alg::ES384,
+            KeyType::Ed25519 => Alg::EdDSA,
+        }
+    }
+}
+
 impl Alg {
     /// Every algorithm rolegate verifies.
     pub const ALL: [Alg; 13] = [

@@ -244,13 +244,7 @@ impl SigningKey {
 
     /// The algorithm to use when none is given: the key's own, else the usual one for its type.
     pub fn default_alg(&self) -> Alg {
-        self.alg.unwrap_or(match self.key_type {
-            KeyType::Hmac => Alg::HS256,
-            KeyType::Rsa => Alg::RS256,
-            KeyType::EcP256 => Alg::ES256,
-            KeyType::EcP384 => Alg::ES384,
-            KeyType::Ed25519 => Alg::EdDSA,
-        })
+        self.alg.unwrap_or(self.key_type.default_alg())
     }
 }
 

@@ -12,7 +12,7 @@ use crate::jose::mint;
 use serde_json::{json, Map, Value};
 
 /// The document as a JSON object, or why not.
-fn document(text: &str) -> Result<Map<String, Value>, PolicyError> {
+pub(crate) fn document(text: &str) -> Result<Map<String, Value>, PolicyError> {
     match parse_strict(text.as_bytes()) {
         Ok(Value::Object(doc)) => Ok(doc),
         Ok(_) => Err(PolicyError::wrong_type(
@@ -24,7 +24,7 @@ fn document(text: &str) -> Result<Map<String, Value>, PolicyError> {
 }
 
 /// The document again after an edit: refused if it no longer loads.
-fn checked(doc: Map<String, Value>) -> Result<Value, PolicyError> {
+pub(crate) fn checked(doc: Map<String, Value>) -> Result<Value, PolicyError> {
     let doc = Value::Object(doc);
     Policy::from_json(&doc.to_string())?;
     Ok(doc)
@@ -45,12 +45,7 @@ pub fn trust_key(
             "trust a public key here; an HMAC secret goes in the issuer's secrets",
         ));
     }
-    let alg = key.alg.unwrap_or(match key.key_type {
-        KeyType::Rsa => crate::jose::alg::Alg::RS256,
-        KeyType::EcP384 => crate::jose::alg::Alg::ES384,
-        KeyType::Ed25519 => crate::jose::alg::Alg::EdDSA,
-        KeyType::EcP256 | KeyType::Hmac => crate::jose::alg::Alg::ES256,
-    });
+    let alg = key.alg.unwrap_or(key.key_type.default_alg());
     let mut doc = document(policy)?;
     let issuers_path = JsonPath::root().field("issuers");
     let issuers = doc

@@ -322,8 +322,9 @@ impl Policy {
         let parsed = CompactJws::parse(assertion)
             .map_err(|e| format!("the assertion is not a JWS: {}", e.detail))
             .and_then(|jws| {
-                let claims = crate::jose::json::parse_strict_object(&jws.payload)
-                    .map_err(|e| format!("the assertion's claims are not a JSON object: {e:?}"))?;
+                let claims = crate::authorize::authenticate::payload_claims(&jws).map_err(|e| {
+                    format!("the assertion's claims are not a JSON object: {}", e.detail)
+                })?;
                 Ok((jws, claims))
             });
         let (jws, claims) = match parsed {
@@ -651,12 +652,11 @@ pub fn create_client(
              signing_key: a private P-256 JWK, active_tokens_role) first",
         ));
     };
-    let mut doc = crate::jose::json::parse_strict(document.as_bytes())
-        .map_err(|e| PolicyError::value(&JsonPath::root(), e.to_string()))?;
+    let mut doc = crate::policy::edit::document(document)?;
     let Some(clients) = doc
-        .as_object_mut()
-        .map(|d| d.entry("oauth2_clients").or_insert_with(|| json!([])))
-        .and_then(Value::as_array_mut)
+        .entry("oauth2_clients")
+        .or_insert_with(|| json!([]))
+        .as_array_mut()
     else {
         return Err(PolicyError::wrong_type(
             &JsonPath::root().field("oauth2_clients"),
@@ -695,7 +695,7 @@ pub fn create_client(
     clients.push(entry.clone());
     let token_url = endpoint.url.clone();
     // The whole policy again: an unknown role fails here, at its path.
-    Policy::from_json(&doc.to_string())?;
+    let doc = crate::policy::edit::checked(doc)?;
     Ok(NewClient {
         client_id,
         entry,
