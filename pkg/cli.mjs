@@ -5,6 +5,7 @@ import { readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Policy, createClient, decodeToken, envoyConfig, generateKey, mintToken, runCases } from './node.js';
 import { nearest, normaliseCases } from './cases.js';
+import { changedSettings } from './diff.js';
 
 const USAGE = `usage:
   rolegate check <policy.json | dir>... [--strict]
@@ -127,26 +128,6 @@ function failure(r) {
   const stopped = d.trace.find((t) => !t.ok);
   if (stopped) lines.push(`trace: ${stopped.step}: ${stopped.detail}`);
   return lines;
-}
-
-/**
- * Paths a diff looks at: each rule pattern of either policy under its
- * prefix, with `*` and `**` as a sample segment, and a `**` pattern's base.
- */
-function samplePaths(docs) {
-  const out = new Set();
-  for (const doc of docs) {
-    const prefix = (doc.path_prefix ?? '').replace(/\/$/, '');
-    for (const role of doc.roles ?? []) {
-      for (const rule of role.rules ?? []) {
-        for (const pattern of rule.paths ?? []) {
-          out.add(`${prefix}${pattern.replace(/\*\*|\*/g, 'x')}` || '/');
-          if (pattern.endsWith('/**')) out.add(`${prefix}${pattern.slice(0, -3).replace(/\*/g, 'x')}` || '/');
-        }
-      }
-    }
-  }
-  return [...out].sort();
 }
 
 /**
@@ -280,37 +261,25 @@ const commands = {
   },
 
   diff(args) {
-    const [oldFile, newFile] = args.positional;
-    const old = readPolicy(oldFile);
-    const next = readPolicy(newFile);
+    const [old, next] = args.positional.map((file) => readPolicy(file));
     const [before, after] = [old.policy, next.policy];
-    const docs = [old.doc, next.doc];
-    const methods = (args.flag('methods') ?? 'GET,HEAD,POST,PUT,PATCH,DELETE').split(',').map((m) => m.trim()).filter(Boolean);
-    const paths = args.flag('paths') ? readFileSync(args.flag('paths'), 'utf8').split('\n').map((l) => l.trim()).filter(Boolean) : samplePaths(docs);
-    const cells = (policy) => {
-      const out = new Map();
-      for (const row of policy.matrix({ paths, methods }).rows) {
-        row.cells.forEach((byMethod, p) => byMethod.forEach((cell, m) => out.set(`${row.name}\t${methods[m]}\t${paths[p]}`, cell.allowed)));
-      }
-      return out;
-    };
-    const was = cells(before);
-    const now = cells(after);
-    const changes = [];
-    for (const key of new Set([...was.keys(), ...now.keys()])) {
-      const a = was.get(key) ?? false;
-      const b = now.get(key) ?? false;
-      if (a !== b) changes.push({ grows: b, key });
+    const request = {};
+    if (args.flag('methods')) request.methods = args.flag('methods').split(',').map((m) => m.trim()).filter(Boolean);
+    if (args.flag('paths')) request.paths = readFileSync(args.flag('paths'), 'utf8').split('\n').map((l) => l.trim()).filter(Boolean);
+    const diff = before.diff(after, request);
+    const changes = diff.rows.flatMap((row) => diff.paths.flatMap((path, p) => diff.methods.map((method, m) => ({ role: row.name, method, path, change: row.cells[p][m].change }))))
+      .filter((c) => c.change !== 'same')
+      .sort((x, y) => `${x.role}\t${x.method}\t${x.path}`.localeCompare(`${y.role}\t${y.method}\t${y.path}`));
+    for (const { role, method, path, change } of changes) {
+      console.log(`${change === 'grows' ? '+' : '-'} ${role} ${method} ${path}${change === 'grows' ? '  (now allowed)' : '  (now denied)'}`);
     }
-    changes.sort((x, y) => x.key.localeCompare(y.key));
-    for (const { grows, key } of changes) {
-      const [role, method, path] = key.split('\t');
-      console.log(`${grows ? '+' : '-'} ${role} ${method} ${path}${grows ? '  (now allowed)' : '  (now denied)'}`);
-    }
-    const grown = changes.filter((c) => c.grows).length;
-    console.log(`${changes.length ? '' : 'no change; '}${grown} cell(s) allowed that were denied, ${changes.length - grown} denied that were allowed (${paths.length} paths x ${methods.length} methods)`);
-    // Review gate: access that grows needs a person's yes.
-    return grown ? 1 : 0;
+    for (const row of diff.rows.filter((r) => r.presence !== 'both')) console.log(`  role ${row.name} ${row.presence}`);
+    const settings = changedSettings(old.doc, next.doc);
+    // Settings change access in ways no cell shows (who may call at all).
+    if (settings.length) console.log(`  settings changed: ${settings.join(', ')} (review them: the cells assume a token that passes authentication)`);
+    console.log(`${changes.length ? '' : 'no change; '}${diff.grown} cell(s) allowed that were denied, ${diff.shrunk} denied that were allowed (${diff.paths.length} paths x ${diff.methods.length} methods)`);
+    // Review gate: access that grows, or may grow, needs a person's yes.
+    return diff.grown || settings.length ? 1 : 0;
   },
 
   decide(args) {

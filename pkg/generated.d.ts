@@ -236,6 +236,75 @@ cause: string | null,
 rule: RuleRef | null, };
 
 /**
+ * Role x path x method, before and after.
+ */
+export type MatrixDiff = { 
+/**
+ * The paths compared.
+ */
+paths: Array<string>, 
+/**
+ * The methods compared.
+ */
+methods: Array<string>, 
+/**
+ * The older policy's roles in its order, then the roles only the newer has.
+ */
+rows: Array<DiffRow>, 
+/**
+ * How many cells are allowed now that were denied.
+ */
+grown: number, 
+/**
+ * How many cells are denied now that were allowed.
+ */
+shrunk: number, };
+
+/**
+ * One role's cells in a [`MatrixDiff`].
+ */
+export type DiffRow = { 
+/**
+ * The role's name.
+ */
+name: string, 
+/**
+ * Which policies have the role.
+ */
+presence: Presence, 
+/**
+ * `cells[path][method]`.
+ */
+cells: Array<Array<DiffCell>>, };
+
+/**
+ * One role, path and method, before and after.
+ */
+export type DiffCell = { 
+/**
+ * Which way access changed.
+ */
+change: Change, 
+/**
+ * The older policy's cell (`null` when it has no such role).
+ */
+before: MatrixCell | null, 
+/**
+ * The newer policy's cell (`null` when it has no such role).
+ */
+after: MatrixCell | null, };
+
+/**
+ * Whether one cell's access changed, and which way.
+ */
+export type Change = "same" | "grows" | "shrinks";
+
+/**
+ * Whether a role is in the older policy, the newer, or both.
+ */
+export type Presence = "both" | "added" | "removed";
+
+/**
  * A role's name and state, for hosts that list roles.
  */
 export type RoleSummary = { 

@@ -6,11 +6,11 @@
 // package's own surface.
 import type {
   Decision, Reason, Credential, RuleRef, RoleCheck, AttributeCheck, TraceStep,
-  Matrix, MatrixRow, MatrixCell, RoleSummary, EndpointSummary, ClientSummary, DecodedToken, JsonValue,
+  Matrix, MatrixRow, MatrixCell, MatrixDiff, DiffRow, DiffCell, Change, Presence, RoleSummary, EndpointSummary, ClientSummary, DecodedToken, JsonValue,
 } from './generated.js';
 export type {
   Decision, Reason, Credential, RuleRef, RoleCheck, AttributeCheck, TraceStep,
-  Matrix, MatrixRow, MatrixCell, RoleSummary, EndpointSummary, ClientSummary, DecodedToken, JsonValue,
+  Matrix, MatrixRow, MatrixCell, MatrixDiff, DiffRow, DiffCell, Change, Presence, RoleSummary, EndpointSummary, ClientSummary, DecodedToken, JsonValue,
 };
 /** The token endpoint as `policy.tokenEndpoint` reports it. */
 export type TokenEndpointSummary = EndpointSummary;
@@ -56,6 +56,15 @@ export interface MatrixRequest {
   now?: number;
 }
 
+/** What `policy.diff` compares; each member defaults as described. */
+export interface DiffRequest {
+  /** Default: the sample paths of both policies (each rule pattern, `*` as `x`). */
+  paths?: string[];
+  /** Default: GET, HEAD, POST, PUT, PATCH, DELETE. */
+  methods?: string[];
+  now?: number;
+}
+
 /** The Error every rolegate function throws. */
 export interface RolegateError extends Error {
   /** e.g. `unknown_field`, `invalid_value`, `invalid_key`, `malformed_token`. */
@@ -71,6 +80,8 @@ export class Policy {
   static parse(document: string | JsonObject): Policy;
   decide(request: DecideRequest): Decision;
   matrix(request: MatrixRequest): Matrix;
+  /** Compares this (older) policy with `newer`, role x path x method. */
+  diff(newer: Policy, request?: DiffRequest): MatrixDiff;
   readonly roles: RoleSummary[];
   readonly mode: 'enforce' | 'dry_run';
   /** What loading skipped (e.g. a JWKS's encryption keys), each naming its JSON path. */

@@ -53,6 +53,7 @@ mod envoy;
 pub use authorize::decision::{
     AttributeCheck, Credential, Decision, Reason, RoleCheck, RuleRef, TraceStep,
 };
+pub use authorize::diff::{Change, DiffCell, DiffRow, MatrixDiff, Presence};
 pub use authorize::evaluate::DecideOptions;
 pub use authorize::matrix::{Matrix, MatrixCell, MatrixRequest, MatrixRow};
 pub use authorize::route::Route;

@@ -4,6 +4,7 @@
 
 pub(crate) mod authenticate;
 pub mod decision;
+pub mod diff;
 pub(crate) mod evaluate;
 pub mod matrix;
 pub mod route;

@@ -86,15 +86,6 @@ fn input<T: DeserializeOwned>(value: JsValue, what: &str, fields: &[&str]) -> Re
         for key in js_sys::Object::keys(value.unchecked_ref::<js_sys::Object>()).iter() {
             let key = key.as_string().unwrap_or_default();
             let member = Reflect::get(&value, &key.as_str().into()).unwrap_or(JsValue::UNDEFINED);
-            if let Some((fits, shape)) = expected_shape(&key) {
-                if !member.is_undefined() && !member.is_null() && !fits(&member) {
-                    return Err(js_error(
-                        "invalid_argument",
-                        &format!("{what}.{key}"),
-                        &format!("{what}.{key}: expected {shape}, not {}", describe(&member)),
-                    ));
-                }
-            }
             if !fields.contains(&key.as_str()) {
                 return Err(js_error(
                     "invalid_argument",
@@ -104,6 +95,15 @@ fn input<T: DeserializeOwned>(value: JsValue, what: &str, fields: &[&str]) -> Re
                         fields.join(", ")
                     ),
                 ));
+            }
+            if let Some((fits, shape)) = expected_shape(&key) {
+                if !member.is_undefined() && !member.is_null() && !fits(&member) {
+                    return Err(js_error(
+                        "invalid_argument",
+                        &format!("{what}.{key}"),
+                        &format!("{what}.{key}: expected {shape}, not {}", describe(&member)),
+                    ));
+                }
             }
         }
     }
@@ -211,6 +211,17 @@ struct JsMatrixRequest {
     now: Option<f64>,
 }
 
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct JsDiffRequest {
+    #[serde(default)]
+    paths: Option<Vec<String>>,
+    #[serde(default)]
+    methods: Option<Vec<String>>,
+    #[serde(default)]
+    now: Option<f64>,
+}
+
 /// A policy document given as JSON text or a plain object, as text.
 fn document_text(document: &JsValue) -> Result<String, JsValue> {
     match document.as_string() {
@@ -267,6 +278,27 @@ impl WebPolicy {
             claims: r.claims,
             now: now_or_clock(r.now)?,
         }))
+    }
+
+    /// Compares this (older) policy with `newer`, cell by cell, on
+    /// `{paths?, methods?, now?}` (by default both policies' sample paths
+    /// and the common methods).
+    pub fn diff(&self, newer: &WebPolicy, request: JsValue) -> Result<JsValue, JsValue> {
+        let defaults = MatrixRequest::for_diff(&self.inner, &newer.inner);
+        let r: JsDiffRequest = if request.is_undefined() || request.is_null() {
+            JsDiffRequest::default()
+        } else {
+            input(request, "request", &["paths", "methods", "now"])?
+        };
+        output(&self.inner.diff(
+            &newer.inner,
+            &MatrixRequest {
+                paths: r.paths.unwrap_or(defaults.paths),
+                methods: r.methods.unwrap_or(defaults.methods),
+                claims: None,
+                now: now_or_clock(r.now)?,
+            },
+        ))
     }
 
     /// Role names with their enabled state, in policy order.

@@ -135,6 +135,31 @@ test('matrix tabulates roles x paths x methods and a token row', () => {
   assert.deepEqual(grid(t.rows[0]), [['Y', 'not_permitted']]);
 });
 
+test('diff compares two policies cell by cell, on their own sample paths by default', () => {
+  const keys = [generateKey({ alg: 'ES256' }).publicJwk];
+  const before = policyFor(keys);
+  const after = Policy.parse({
+    issuers: [{ issuer, audiences: ['api'], jwks: { keys }, algorithms: ['ES256'] }],
+    roles: [
+      { name: 'reader', required_attributes: [{ claim: 'role', value: 'reader' }], rules: [{ effect: 'allow', methods: ['read', 'DELETE'], paths: ['/**'] }] },
+    ],
+  });
+  const d = before.diff(after);
+  assert.deepEqual(d.paths, ['/', '/x']);
+  assert.deepEqual(d.methods, ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE']);
+  assert.deepEqual(d.rows.map((r) => [r.name, r.presence]), [['admin', 'removed'], ['reader', 'both']]);
+  const reader = d.rows[1].cells[0];
+  assert.deepEqual(reader.map((c) => c.change), ['same', 'same', 'same', 'same', 'same', 'grows']);
+  assert.equal(reader[5].before.reason, 'not_permitted');
+  assert.equal(reader[5].after.rule.role, 'reader');
+  assert.equal(d.rows[0].cells[0][0].after, null);
+  assert.deepEqual([d.grown, d.shrunk], [2, 12]);
+  const narrow = before.diff(after, { paths: ['/only'], methods: ['DELETE'], now: NOW });
+  assert.deepEqual([narrow.paths, narrow.grown, narrow.shrunk], [['/only'], 1, 1]);
+  assert.throws(() => before.diff(after, { path: ['/x'] }), (e) => e.code === 'invalid_argument' && /unknown member `path`; expected one of paths/.test(e.message));
+  assert.throws(() => before.diff({}, {}), /Policy/);
+});
+
 test('the matrix for 10 roles x 50 paths x 5 methods is quick', () => {
   const roles = Array.from({ length: 10 }, (_, i) => ({
     name: `role${i}`,

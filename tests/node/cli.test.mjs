@@ -249,4 +249,17 @@ test('rolegate diff lists the cells that change and exits 1 when access grows', 
   const narrow = run('diff', preset, grown, '--paths', paths, '--methods', 'GET,DELETE');
   assert.match(narrow.out, /1 paths x 2 methods/);
   assert.equal(narrow.code, 1);
+  // A settings change shows no cell but still needs review.
+  const unscoped = JSON.parse(readFileSync(preset, 'utf8'));
+  unscoped.required_scopes = [];
+  const settings = run('diff', preset, file('unscoped.json', unscoped));
+  assert.equal(settings.code, 1);
+  assert.match(settings.out, /settings changed: required_scopes/);
+  // A role only one policy has: its cells grow or shrink, and it is named.
+  const renamed = JSON.parse(readFileSync(preset, 'utf8'));
+  renamed.roles[2].name = 'reader';
+  const roles = run('diff', preset, file('renamed.json', renamed));
+  assert.match(roles.out, /^ {2}role auditor removed$/m);
+  assert.match(roles.out, /^ {2}role reader added$/m);
+  assert.match(roles.out, /^\+ reader GET /m);
 });

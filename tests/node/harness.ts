@@ -1,6 +1,6 @@
 // A sample test harness, type-checked by types.test.mjs (tsc --noEmit) against pkg/index.d.ts.
 import { Policy, mintToken, generateKey, decodeToken, runCases, envoyConfig, createClient } from 'rolegate';
-import type { Decision, Matrix, RolegateError, CaseResult, NewClient } from 'rolegate';
+import type { Decision, Matrix, MatrixDiff, RolegateError, CaseResult, NewClient } from 'rolegate';
 
 const { privateJwk, publicJwk } = generateKey({ alg: 'ES256', kid: 'test' });
 const policy = Policy.parse({
@@ -16,6 +16,8 @@ const firstRule: number | undefined = decision.rule?.index;
 const attribute: boolean | undefined = decision.role_checks[0]?.attributes[0]?.matched;
 const matrix: Matrix = policy.matrix({ paths: ['/users'], methods: ['GET', 'POST'] });
 const cell: boolean | undefined = matrix.rows[0]?.cells[0]?.[1]?.allowed;
+const diff: MatrixDiff = policy.diff(policy);
+const grows: boolean = diff.rows[0]?.cells[0]?.[0]?.change === 'grows' && diff.grown > 0;
 const header = decodeToken(token).header;
 const results: CaseResult[] = runCases(policy, [{ request: { path: '/users', claims: { group: 'auditors' } }, expect: { allowed: false } }]);
 const yaml: string = envoyConfig(policy.roles.length > 0 ? { a: 1 } : '{}', { listenPort: 8080 });
@@ -40,4 +42,4 @@ createClient('{}', { name: 'n', role: 'r', alg: 'HS256' });
 // @ts-expect-error: reasons are a closed set
 const reason: typeof decision.reason = 'maybe';
 
-console.log(clientKey, status, firstRule, attribute, cell, header, results, yaml, reason);
+console.log(clientKey, status, firstRule, attribute, cell, grows, header, results, yaml, reason);

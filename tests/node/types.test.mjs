@@ -49,6 +49,7 @@ test('every interface lists exactly the fields of the real objects', () => {
   const decision = policy.decide({ path: '/p', claims, now });
   const matrix = policy.matrix({ paths: ['/p'], methods: ['GET'], now });
   const token = mintToken({ key: privateJwk, claims });
+  const diff = policy.diff(policy, { paths: ['/p'], methods: ['GET'] });
   const objects = {
     Decision: decision,
     RuleRef: decision.rule,
@@ -58,6 +59,10 @@ test('every interface lists exactly the fields of the real objects', () => {
     Matrix: matrix,
     MatrixRow: matrix.rows[0],
     MatrixCell: matrix.rows[0].cells[0][0],
+    MatrixDiff: diff,
+    DiffRow: diff.rows[0],
+    DiffCell: diff.rows[0].cells[0][0],
+    DiffRequest: { paths: [], methods: [], now: 0 },
     RoleSummary: policy.roles[0],
     KeyPair: generateKey({ alg: 'HS256' }),
     DecodedToken: decodeToken(token),
