@@ -181,7 +181,8 @@ const commands = {
         policy = loadPolicy(file);
       } catch (e) {
         if (!(e && typeof e.code === 'string')) throw e;
-        console.error(`${file}: ${e.message} [${e.code}]`);
+        // file:line:column, as compilers print it, so an editor can jump there.
+        console.error(`${file}${e.line ? `:${e.line}:${e.column}` : ''}: ${e.message} [${e.code}]`);
         failed++;
         continue;
       }

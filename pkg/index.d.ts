@@ -71,6 +71,12 @@ export interface RolegateError extends Error {
   code: string;
   /** JSON path of the offending value, e.g. `roles[2].rules[0].paths[1]`. */
   path: string;
+  /** `Policy.parse` only: where the offending value (or JSON syntax error) is, line and column from 1. */
+  line?: number;
+  column?: number;
+  /** `Policy.parse` only: the offending value's range as string offsets (`text.slice(from, to)`). */
+  from?: number;
+  to?: number;
 }
 
 /** A loaded, checked policy. */

@@ -166,8 +166,17 @@ fn load_policy() -> Result<Policy, String> {
     };
     let text = std::str::from_utf8(&bytes)
         .map_err(|e| format!("rolegate: the configuration is not UTF-8: {e}"))?;
-    Policy::from_json(text)
-        .map_err(|e| format!("rolegate: invalid configuration: {e} [{}]", e.code.as_str()))
+    Policy::from_json(text).map_err(|e| {
+        let at = e
+            .location
+            .as_ref()
+            .map(|l| format!(" (line {}, column {})", l.line, l.column))
+            .unwrap_or_default();
+        format!(
+            "rolegate: invalid configuration{at}: {e} [{}]",
+            e.code.as_str()
+        )
+    })
 }
 
 /// Starts the key loads and refreshes that are due (from the root context).

@@ -4,7 +4,7 @@
 use super::document::{
     EnvoyDocument, Grant, IssuerDocument, PolicyDocument, RoleDocument, RuleDocument,
 };
-use super::error::{JsonPath, PolicyError, PolicyErrorCode};
+use super::error::{JsonPath, Location, PolicyError, PolicyErrorCode};
 use super::{Attribute, EnvoySettings, Issuer, Policy, Role, RoleGrant, Rule};
 use crate::jose::alg::{Alg, KeyType};
 use crate::jose::claims::ClaimPath;
@@ -23,7 +23,8 @@ const MAX_CACHE_SIZE: u64 = 1_000_000;
 const MAX_CACHE_BYTES: u64 = 1 << 30;
 
 pub(super) fn compile(text: &str) -> Result<Policy, PolicyError> {
-    let value = crate::jose::json::parse_strict(text.as_bytes()).map_err(json_error)?;
+    let value =
+        crate::jose::json::parse_strict(text.as_bytes()).map_err(|e| json_error(text, e))?;
     let doc: PolicyDocument = serde_path_to_error::deserialize(value).map_err(|e| {
         let path = e.path().to_string();
         let path = if path == "." { String::new() } else { path };
@@ -33,14 +34,17 @@ pub(super) fn compile(text: &str) -> Result<Policy, PolicyError> {
     compile_document(doc)
 }
 
-fn json_error(e: serde_json::Error) -> PolicyError {
+fn json_error(text: &str, e: serde_json::Error) -> PolicyError {
     let message = e.to_string();
     let code = if message.starts_with("duplicate key") {
         PolicyErrorCode::DuplicateKey
     } else {
         PolicyErrorCode::InvalidJson
     };
-    PolicyError::new("", code, message)
+    PolicyError {
+        location: Some(Location::at_line_column(text, e.line(), e.column())),
+        ..PolicyError::new("", code, message)
+    }
 }
 
 fn serde_code(message: &str) -> PolicyErrorCode {

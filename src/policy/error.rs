@@ -1,5 +1,6 @@
 //! The one error type of policy loading: where (a JSON path), what kind, and how to fix it.
 
+pub use super::locate::Location;
 pub(crate) use crate::jose::json::JsonPath;
 use std::fmt;
 
@@ -51,6 +52,8 @@ pub struct PolicyError {
     pub code: PolicyErrorCode,
     /// What is wrong and how to fix it.
     pub message: String,
+    /// Where in the policy text (set by [`Policy::from_json`](crate::Policy::from_json)).
+    pub location: Option<Location>,
 }
 
 impl PolicyError {
@@ -60,7 +63,17 @@ impl PolicyError {
             path: path.into(),
             code,
             message: message.into(),
+            location: None,
         }
+    }
+
+    /// The error with where `path` is in `text` (unless already known).
+    pub(crate) fn located_in(mut self, text: &str) -> Self {
+        if self.location.is_none() {
+            self.location =
+                super::locate::locate(text, &self.path).map(|bytes| Location::of(text, bytes));
+        }
+        self
     }
 
     pub(crate) fn value(path: &JsonPath, message: impl Into<String>) -> Self {

@@ -5,6 +5,7 @@ pub mod document;
 pub mod edit;
 pub mod error;
 mod lint;
+mod locate;
 pub mod pattern;
 pub mod remote;
 pub mod token_endpoint;
@@ -155,7 +156,7 @@ impl Policy {
     /// Parses and checks a policy document. Every error names the JSON path of
     /// the offending value and says how to fix it.
     pub fn from_json(text: &str) -> Result<Policy, PolicyError> {
-        compile::compile(text)
+        compile::compile(text).map_err(|e| e.located_in(text))
     }
 
     /// `enforce` or `dry_run`.

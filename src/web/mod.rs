@@ -243,6 +243,24 @@ fn policy_error(e: &crate::PolicyError) -> JsValue {
     js_error(e.code.as_str(), &e.path, &e.to_string())
 }
 
+/// A policy error with where it is in `text`: `line` and `column` (from 1)
+/// and `from`/`to`, the offsets a JS string (and an editor) counts in.
+fn policy_error_in(e: &crate::PolicyError, text: &str) -> JsValue {
+    let error = policy_error(e);
+    if let Some(location) = &e.location {
+        let utf16 = |at: usize| text.get(..at).map_or(0, |t| t.encode_utf16().count());
+        for (name, value) in [
+            ("line", location.line),
+            ("column", location.column),
+            ("from", utf16(location.bytes.start)),
+            ("to", utf16(location.bytes.end)),
+        ] {
+            let _ = Reflect::set(&error, &name.into(), &(value as f64).into());
+        }
+    }
+    error
+}
+
 /// A loaded, checked policy.
 #[wasm_bindgen(js_name = Policy)]
 pub struct WebPolicy {
@@ -254,9 +272,10 @@ impl WebPolicy {
     /// Loads a policy from JSON text or a plain object. Throws an `Error` with
     /// `code` and `path` (e.g. `roles[2].rules[0].paths[1]`).
     pub fn parse(document: JsValue) -> Result<WebPolicy, JsValue> {
-        Policy::from_json(&document_text(&document)?)
+        let text = document_text(&document)?;
+        Policy::from_json(&text)
             .map(|inner| WebPolicy { inner })
-            .map_err(|e| policy_error(&e))
+            .map_err(|e| policy_error_in(&e, &text))
     }
 
     /// Decides `{method, path, headers?, claims?, now?}`.

@@ -135,6 +135,20 @@ test('matrix tabulates roles x paths x methods and a token row', () => {
   assert.deepEqual(grid(t.rows[0]), [['Y', 'not_permitted']]);
 });
 
+test('a policy error says where in the text it is: line, column and the range of the value', () => {
+  const jwk = JSON.stringify(generateKey({ alg: 'ES256' }).publicJwk);
+  const text = `{\n  "issuers": [{"issuer": "i", "audiences": ["a"], "algorithms": ["ES256"], "jwks": {"keys": [${jwk}]}}],\n`
+    + '  "description": "é",\n  "roles": [{"name": "r", "grant": "any_valid_token", "rules": [{"effect": "allow", "methods": ["GET"], "paths": ["/ok", "x**"]}]}]\n}';
+  const error = (t) => { try { Policy.parse(t); } catch (e) { return e; } return assert.fail('parsed'); };
+  const e = error(text);
+  assert.equal(e.path, 'roles[0].rules[0].paths[1]');
+  assert.equal(text.slice(e.from, e.to), '"x**"');
+  assert.equal(e.line, 4);
+  assert.equal(text.split('\n')[3].slice(e.column - 1, e.column + 4), '"x**"');
+  const syntax = error('{\n  "roles": [,]\n}');
+  assert.deepEqual([syntax.code, syntax.line, syntax.column, syntax.from, syntax.to], ['invalid_json', 2, 13, 14, 14]);
+});
+
 test('diff compares two policies cell by cell, on their own sample paths by default', () => {
   const keys = [generateKey({ alg: 'ES256' }).publicJwk];
   const before = policyFor(keys);

@@ -31,7 +31,7 @@ test('check accepts the presets and names the bad field', () => {
   assert.match(ok.out, /ok \(3 roles: administrator, platform_administrator, auditor; mode enforce\)/);
   const bad = run('check', file('bad.json', { issuers: [], roles: [], colour: 1 }));
   assert.equal(bad.code, 2);
-  assert.match(bad.err, /colour: unknown field `colour`.*\[unknown_field\]/);
+  assert.match(bad.err, /bad\.json:1:35: colour: unknown field `colour`.*\[unknown_field\]/);
   assert.equal(run('check', join(dir, 'missing.json')).code, 2);
   assert.equal(run('check').code, 2);
 });
@@ -157,7 +157,7 @@ test('check takes several files and directories and reports each', () => {
   const good = run('check', preset, join(dir, '..', dir.split('/').at(-1), 'bad-policy.json'));
   assert.equal(good.code, 2);
   assert.match(good.out, /pingaccess\.json: ok/);
-  assert.match(good.err, /bad-policy\.json: .*roles/);
+  assert.match(good.err, /bad-policy\.json:1:11: roles/);
   const presets = fileURLToPath(new URL('../../examples/', import.meta.url));
   const all = run('check', presets);
   assert.equal(all.code, 0, all.err);
