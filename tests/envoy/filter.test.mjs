@@ -198,7 +198,7 @@ test('an invalid policy stops Envoy from starting, naming the field', async () =
   const bad = basePolicy();
   bad.roles[1].rules[0].paths = ['/a**'];
   await assert.rejects(startEnvoy({ policies: [bad], upstreamPort: upstream.port, timeoutMs: 30_000 }), (e) => {
-    assert.match(e.message, /rolegate: invalid configuration: roles\[1\]\.rules\[0\]\.paths\[0\]: '\*\*' may only be a whole segment \[invalid_value\]/);
+    assert.match(e.message, /rolegate: invalid configuration \(line \d+, column \d+\): roles\[1\]\.rules\[0\]\.paths\[0\]: '\*\*' may only be a whole segment \[invalid_value\]/);
     return true;
   });
   await assert.rejects(startEnvoy({ policies: ['{"issuers": ['], upstreamPort: upstream.port, timeoutMs: 30_000 }), /rolegate: invalid configuration: .*\[invalid_json\]/);
