@@ -25,3 +25,6 @@ mkdir -p www/rolegate/dist www/presets
 cp pkg/web.js pkg/envoy-config.js pkg/cases.js pkg/diff.js www/rolegate/
 cp pkg/dist/rolegate.js pkg/dist/rolegate_bg.wasm www/rolegate/dist/
 cp examples/pingaccess.json examples/pexip.json www/presets/
+# The page's code editor: CodeMirror 6 from the lockfile, one ES module.
+node_modules/.bin/esbuild www/vendor-src/codemirror.js --bundle --format=esm --minify \
+    --log-level=warning --outfile=www/vendor/codemirror.js

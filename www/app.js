@@ -13,12 +13,17 @@ import { renderDecision } from './decision.js';
 import { renderMatrix } from './matrix.js';
 import { addCase, renderCases, exportCases, importCasesFile, importCasesText } from './test-cases.js';
 import { share, copyEnvoyConfig } from './sharing.js';
+import { onPolicyEdit, policyText, setPolicyText, showPolicyError, revealPolicyRange } from './editor.js';
 import { renderClients, addTokenEndpoint, createClientFromForm, copyClientKey, forgetClientKey, grantRoleAndCreate } from './clients.js';
 
 export function wire() {
   $('preset-pingaccess').addEventListener('click', () => loadPreset('pingaccess'));
   $('preset-pexip').addEventListener('click', () => loadPreset('pexip'));
-  $('policy').addEventListener('input', () => { syncToggles(); schedule(); });
+  onPolicyEdit(() => { syncToggles(); schedule(); });
+  $('policy-status').addEventListener('click', (e) => {
+    const at = e.target.closest('[data-from]');
+    if (at) revealPolicyRange(Number(at.dataset.from), Number(at.dataset.to));
+  });
   for (const id of ['claims', 'token', 'path', 'headers', 'now', 'matrix-paths']) $(id).addEventListener('input', schedule);
   $('method').addEventListener('change', schedule);
   for (const radio of document.querySelectorAll('input[name=credential]')) {
@@ -62,7 +67,7 @@ export function loadPreset(name) {
   const now = Math.floor(Date.now() / 1000);
   page.state.preset = name;
   page.stashedAdminAttributes = null;
-  $('policy').value = JSON.stringify(doc, null, 2);
+  setPolicyText(JSON.stringify(doc, null, 2));
   $('claims').value = JSON.stringify(preset.claims(doc, now), null, 2);
   $('path').value = preset.path;
   $('method').value = 'GET';
@@ -102,21 +107,25 @@ export function recompute() {
   renderMatrix();
   renderCases();
   renderClients();
-  $('envoy-config').value = page.policy ? envoyConfig($('policy').value, { wasmPath: '/etc/envoy/rolegate_filter.wasm' }) : '';
+  $('envoy-config').value = page.policy ? envoyConfig(policyText(), { wasmPath: '/etc/envoy/rolegate_filter.wasm' }) : '';
 }
 
 export function loadPolicy() {
-  const text = $('policy').value;
+  const text = policyText();
   if (page.policy) page.policy.free();
   page.policy = null;
   try {
     page.policy = Policy.parse(text);
     const roles = page.policy.roles.map((r) => (r.enabled ? r.name : `${r.name} (disabled)`));
     status('policy-status', `Policy OK: ${roles.length} roles (${roles.join(', ')}), mode ${page.policy.mode}.`, 'ok');
+    $('policy-status').dataset.path = '';
+    showPolicyError(null);
   } catch (e) {
     const where = e.path ? `<code>${escapeHtml(e.path)}</code>: ` : '';
     const message = e.path && e.message.startsWith(`${e.path}: `) ? e.message.slice(e.path.length + 2) : e.message;
-    statusHtml('policy-status', `Policy error (${escapeHtml(e.code ?? 'error')}) at ${where}${escapeHtml(message)}`, 'error');
+    const place = e.line ? ` <button type="button" class="link" data-from="${e.from}" data-to="${e.to}">line ${e.line}, column ${e.column}</button>` : '';
+    statusHtml('policy-status', `Policy error (${escapeHtml(e.code ?? 'error')}) at ${where}${escapeHtml(message)}${place}`, 'error');
     $('policy-status').dataset.path = e.path ?? '';
+    showPolicyError(e);
   }
 }

@@ -6,6 +6,7 @@ import { page } from './page.js';
 import { $, status, escapeHtml } from './dom.js';
 import { policyJson } from './toggles.js';
 import { recompute } from './app.js';
+import { policyText, setPolicyText } from './editor.js';
 
 /** The token endpoint and its clients, as the core compiled them. */
 export function renderClients() {
@@ -42,12 +43,12 @@ export function renderClients() {
 export function addTokenEndpoint() {
   let doc;
   try {
-    doc = addTokenEndpointTo($('policy').value);
+    doc = addTokenEndpointTo(policyText());
   } catch (e) {
     status('client-status', e.message, 'error');
     return;
   }
-  $('policy').value = JSON.stringify(doc, null, 2);
+  setPolicyText(JSON.stringify(doc, null, 2));
   status('client-status', `The filter now issues the tokens of ${doc.token_endpoint.issuer}, signed by a new key (in the policy).`, 'ok');
   recompute();
 }
@@ -58,7 +59,7 @@ export function createClientFromForm() {
   let created;
   $('client-fix').hidden = true;
   try {
-    created = createClient($('policy').value, { name, role, alg: $('client-alg').value });
+    created = createClient(policyText(), { name, role, alg: $('client-alg').value });
   } catch (e) {
     status('client-status', e.message, 'error');
     // The role needs attributes issued tokens never carry: offer the fix
@@ -70,7 +71,7 @@ export function createClientFromForm() {
     }
     return;
   }
-  $('policy').value = JSON.stringify(created.policy, null, 2);
+  setPolicyText(JSON.stringify(created.policy, null, 2));
   $('client-secret-id').textContent = created.clientId;
   $('client-secret-url').textContent = created.tokenUrl;
   $('client-secret-key').value = JSON.stringify(created.privateJwk, null, 2);
@@ -104,7 +105,7 @@ export function forgetClientKey() {
 /** Applies the fix a refused client was offered, then creates the client. */
 export function grantRoleAndCreate() {
   try {
-    $('policy').value = JSON.stringify(grantByRoleClaim($('policy').value, $('client-fix').dataset.role), null, 2);
+    setPolicyText(JSON.stringify(grantByRoleClaim(policyText(), $('client-fix').dataset.role), null, 2));
   } catch (e) {
     status('client-status', e.message, 'error');
     return;

@@ -7,8 +7,10 @@ import { page, ALL_METHODS, PRESETS } from './page.js';
 import { $, status } from './dom.js';
 import { wire, loadPreset } from './app.js';
 import { applyState } from './sharing.js';
+import { mountPolicyEditor } from './editor.js';
 
 await init();
+mountPolicyEditor($('policy'));
 await Promise.all(Object.entries(PRESETS).map(async ([name, p]) => {
   page.presetDocs[name] = await (await fetch(p.file)).json();
 }));

@@ -5,12 +5,13 @@ import { page } from './page.js';
 import { $, status } from './dom.js';
 import { syncToggles } from './toggles.js';
 import { showMode, recompute } from './app.js';
+import { policyText, setPolicyText } from './editor.js';
 
 export function collectState() {
   return {
     v: 1,
     preset: page.state.preset,
-    policy: $('policy').value,
+    policy: policyText(),
     mode: page.state.mode,
     claims: $('claims').value,
     token: $('token').value,
@@ -28,7 +29,7 @@ export function collectState() {
 export function applyState(s) {
   if (!s || s.v !== 1) throw new Error('unknown link format');
   page.state.preset = s.preset ?? 'pingaccess';
-  $('policy').value = s.policy ?? '';
+  setPolicyText(s.policy ?? '');
   page.state.mode = ['claims', 'token', 'none'].includes(s.mode) ? s.mode : 'claims';
   $('claims').value = s.claims ?? '';
   $('token').value = s.token ?? '';

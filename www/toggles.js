@@ -4,9 +4,10 @@
 import { page } from './page.js';
 import { $ } from './dom.js';
 import { recompute } from './app.js';
+import { policyText, setPolicyText } from './editor.js';
 
 export function policyJson() {
-  try { return JSON.parse($('policy').value); } catch { return null; }
+  try { return JSON.parse(policyText()); } catch { return null; }
 }
 
 export const roleNamed = (doc, name) => doc?.roles?.find?.((r) => r && r.name === name);
@@ -55,7 +56,7 @@ export function applyToggles() {
     platform.enabled = false;
     auditor.enabled = false;
   }
-  $('policy').value = JSON.stringify(doc, null, 2);
+  setPolicyText(JSON.stringify(doc, null, 2));
   syncToggles();
   recompute();
 }

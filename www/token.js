@@ -6,6 +6,7 @@ import { page } from './page.js';
 import { $, status } from './dom.js';
 import { showMode, recompute } from './app.js';
 import { pastedToken } from './request.js';
+import { policyText, setPolicyText } from './editor.js';
 
 export function showToken() {
   const token = pastedToken();
@@ -66,7 +67,7 @@ export function trustTestKey() {
   let iss;
   try { iss = decodeToken(pastedToken()).payload.iss; } catch { iss = undefined; }
   try {
-    $('policy').value = JSON.stringify(trustKey($('policy').value, page.testKey.publicJwk, iss), null, 2);
+    setPolicyText(JSON.stringify(trustKey(policyText(), page.testKey.publicJwk, iss), null, 2));
   } catch (e) {
     status('token-status', `Cannot trust the key: ${e.message}`, 'error');
     return;

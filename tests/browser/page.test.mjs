@@ -63,7 +63,16 @@ async function open(url) {
 const settle = (p = page) => p.waitForTimeout(300);
 const shot = (name, p = page) => p.screenshot({ path: join(artifacts, `${name}.png`), fullPage: true });
 const verdict = () => page.textContent('#verdict');
-const policyDoc = async () => JSON.parse(await page.inputValue('#policy'));
+/** The policy editor's text (CodeMirror holds it, not a form field). */
+const policyText = (p = page) => p.evaluate(async () => (await import('/editor.js')).policyText());
+const policyDoc = async () => JSON.parse(await policyText());
+/** Replaces the policy as a person does: select all in the editor, paste. */
+async function typePolicy(text, p = page) {
+  await p.click('#policy .cm-content');
+  await p.keyboard.press('Control+A');
+  await p.keyboard.insertText(text);
+  await settle(p);
+}
 async function setClaims(claims) {
   await page.fill('#claims', JSON.stringify(claims, null, 2));
   await settle();
@@ -125,19 +134,40 @@ test('the role toggles follow PingAccess semantics', async () => {
 });
 
 test('policy errors appear next to the editor with their JSON path', async () => {
-  const good = await page.inputValue('#policy');
+  const good = await policyText();
   const doc = JSON.parse(good);
   doc.roles[2].rules[1].paths[0] = '/config**';
-  await page.fill('#policy', JSON.stringify(doc, null, 2));
-  await settle();
+  const bad = JSON.stringify(doc, null, 2);
+  await typePolicy(bad);
   const statusText = await page.textContent('#policy-status');
   assert.match(statusText, /Policy error \(invalid_value\) at roles\[2\]\.rules\[1\]\.paths\[0\]: '\*\*' may only be a whole segment/);
   assert.equal(await page.getAttribute('#policy-status', 'data-path'), 'roles[2].rules[1].paths[0]');
   assert.match(await verdict(), /Fix the policy first/);
+  // The editor underlines exactly the value the core names, and the status
+  // links to its line and column.
+  await page.waitForSelector('#policy .cm-lintRange-error');
+  const marked = await page.$$eval('#policy .cm-lintRange-error', (els) => els.map((e) => e.textContent).join(''));
+  assert.equal(marked, '"/config**"');
+  assert.equal(await page.locator('#policy .cm-gutter-lint .cm-lint-marker-error').count(), 1);
+  const line = bad.split('\n').findIndex((l) => l.includes('"/config**"')) + 1;
+  const place = page.locator('#policy-status button[data-from]');
+  assert.match(await place.textContent(), new RegExp(`^line ${line}, column \\d+$`));
+  await place.click();
+  const selected = await page.evaluate(() => getSelection().toString());
+  assert.equal(selected, '"/config**"');
   await shot('policy-error');
-  await page.fill('#policy', good);
+  // A syntax error is marked where the parser stopped.
+  await typePolicy(good.replace('"roles": [', '"roles": [,'));
+  assert.match(await page.textContent('#policy-status'), /Policy error \(invalid_json\).*line \d+, column \d+/);
+  assert.equal(await page.locator('#policy .cm-lintRange-error').count(), 1);
+  await shot('policy-syntax-error');
+  // Typing goes through the editor like any edit: undo restores the text.
+  await page.keyboard.press('Control+Z');
   await settle();
+  assert.equal(await policyText(), bad);
+  await typePolicy(good);
   assert.match(await page.textContent('#policy-status'), /Policy OK/);
+  assert.equal(await page.locator('#policy .cm-lintRange-error').count(), 0);
 });
 
 test('a minted token is decoded, and verified once its key is trusted', async () => {
@@ -255,7 +285,7 @@ test('the Pexip preset guards authentication configuration', async () => {
   await page.click('#preset-pexip');
   await settle();
   assert.equal(await page.isHidden('#pingaccess-toggles'), true);
-  assert.match(await page.inputValue('#policy'), /pexip-management-api/);
+  assert.match(await policyText(), /pexip-management-api/);
   await page.selectOption('#method', 'PATCH');
   await settle();
   assert.match(await verdict(), /DENIED 403 authentication_config_protected/);
@@ -263,7 +293,7 @@ test('the Pexip preset guards authentication configuration', async () => {
   await page.focus('#preset-pingaccess');
   await page.keyboard.press('Enter');
   await settle();
-  assert.match(await page.inputValue('#policy'), /pingaccess-admin-api/);
+  assert.match(await policyText(), /pingaccess-admin-api/);
   await shot('pexip-then-pingaccess');
 });
 
