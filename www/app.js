@@ -13,6 +13,7 @@ import { renderDecision } from './decision.js';
 import { renderMatrix } from './matrix.js';
 import { addCase, renderCases, exportCases, importCasesFile, importCasesText } from './test-cases.js';
 import { share, copyEnvoyConfig } from './sharing.js';
+import { wireCompare } from './compare.js';
 import { onPolicyEdit, policyText, setPolicyText, showPolicyError, revealPolicyRange } from './editor.js';
 import { renderClients, addTokenEndpoint, createClientFromForm, copyClientKey, forgetClientKey, grantRoleAndCreate } from './clients.js';
 
@@ -53,6 +54,7 @@ export function wire() {
   $('client-fix').addEventListener('click', grantRoleAndCreate);
   $('client-secret-copy').addEventListener('click', copyClientKey);
   $('client-secret-done').addEventListener('click', forgetClientKey);
+  wireCompare();
 }
 
 let timer = null;

@@ -3,6 +3,7 @@
 import { page } from './page.js';
 import { ruleLabel, $, escapeHtml } from './dom.js';
 import { nowSeconds, currentClaims } from './request.js';
+import { settingsChanged } from './compare.js';
 
 export function renderMatrix() {
   const wrap = $('matrix');
@@ -22,6 +23,10 @@ export function renderMatrix() {
     return;
   }
   const request = { paths, methods, now };
+  if (page.baseline && page.state.matrixRows === 'roles') {
+    renderDiff(wrap, page.baseline.policy.diff(page.policy, request));
+    return;
+  }
   if (page.state.matrixRows === 'credential') {
     const claims = currentClaims();
     if (!claims) {
@@ -62,4 +67,49 @@ export function renderMatrix() {
   });
   table.append(body);
   wrap.append(table);
+}
+
+const verdictOf = (cell) => (cell ? `${cell.allowed ? 'allowed' : 'denied'} (${cell.reason}${cell.cause ? `, ${cell.cause}` : ''})${cell.rule ? ` by ${ruleLabel(cell.rule)}` : ''}` : 'no such role');
+
+/** The matrix compared with the baseline: the new verdict per cell, framed by its change. */
+function renderDiff(wrap, diff) {
+  const { paths, methods } = diff;
+  const settings = settingsChanged();
+  const summary = document.createElement('p');
+  summary.id = 'diff-summary';
+  summary.className = 'hint';
+  summary.textContent = `Compared with the baseline: ${diff.grown} cell(s) allowed that were denied, ${diff.shrunk} denied that were allowed`
+    + `${diff.rows.filter((r) => r.presence !== 'both').map((r) => `; role ${r.name} ${r.presence}`).join('')}`
+    + `${settings.length ? `; settings changed: ${settings.join(', ')} (their effect shows in no cell)` : ''}.`;
+  summary.dataset.grown = String(diff.grown);
+  summary.dataset.shrunk = String(diff.shrunk);
+  const table = document.createElement('table');
+  table.className = 'matrix diff';
+  const groupHead = diff.rows.map((r) => `<th scope="colgroup" colspan="${methods.length}" class="${r.presence}">${escapeHtml(r.name)}${r.presence === 'both' ? '' : ` (${r.presence})`}</th>`).join('');
+  const methodHead = diff.rows.map(() => methods.map((m) => `<th scope="col">${m}</th>`).join('')).join('');
+  table.innerHTML = '<caption class="visually-hidden">Changes from the baseline per path and method: + now allowed, − now denied</caption>'
+    + `<thead><tr><th scope="col" rowspan="2">Path</th>${groupHead}</tr><tr>${methodHead}</tr></thead>`;
+  const body = document.createElement('tbody');
+  paths.forEach((path, p) => {
+    const tr = document.createElement('tr');
+    tr.innerHTML = `<th scope="row" class="path">${escapeHtml(path)}</th>`;
+    for (const row of diff.rows) {
+      methods.forEach((method, m) => {
+        const cell = row.cells[p][m];
+        const td = document.createElement('td');
+        const now = cell.after;
+        td.className = `cell ${now ? (now.allowed ? 'allow' : 'deny') : 'absent'} ${cell.change}`;
+        td.textContent = `${{ grows: '+', shrinks: '−', same: '' }[cell.change]}${now?.allowed ? '✓' : '✗'}`;
+        Object.assign(td.dataset, { row: row.name, path, method, change: cell.change });
+        const why = `${row.name} ${method} ${path}: ${cell.change === 'same' ? 'unchanged' : cell.change === 'grows' ? 'now allowed' : 'now denied'};`
+          + ` before ${verdictOf(cell.before)}, now ${verdictOf(now)}`;
+        td.title = why;
+        td.setAttribute('aria-label', why);
+        tr.append(td);
+      });
+    }
+    body.append(tr);
+  });
+  table.append(body);
+  wrap.append(summary, table);
 }

@@ -39,6 +39,8 @@ export const page = {
   /** The loaded Policy, or null while the text is invalid. */
   policy: null,
   lastDecision: null,
+  /** {policy, doc}: the policy the matrix is compared with, or null. */
+  baseline: null,
   /** {privateJwk, publicJwk}, made on the first mint. */
   testKey: null,
   stashedAdminAttributes: null,

@@ -6,6 +6,7 @@ import { $, status } from './dom.js';
 import { syncToggles } from './toggles.js';
 import { showMode, recompute } from './app.js';
 import { policyText, setPolicyText } from './editor.js';
+import { loadBaseline } from './compare.js';
 
 export function collectState() {
   return {
@@ -23,6 +24,7 @@ export function collectState() {
     matrixMethods: page.state.matrixMethods,
     matrixRows: page.state.matrixRows,
     cases: page.state.cases,
+    baseline: $('baseline').value,
   };
 }
 
@@ -41,6 +43,9 @@ export function applyState(s) {
   page.state.matrixMethods = Array.isArray(s.matrixMethods) ? s.matrixMethods : page.state.matrixMethods;
   page.state.matrixRows = s.matrixRows === 'credential' ? 'credential' : 'roles';
   page.state.cases = Array.isArray(s.cases) ? s.cases : [];
+  $('baseline').value = typeof s.baseline === 'string' ? s.baseline : '';
+  if ($('baseline').value) $('compare-details').open = true;
+  loadBaseline();
   syncToggles();
   showMode();
   recompute();

@@ -219,6 +219,53 @@ test('the matrix shows each role and recomputes with the policy', async () => {
   await shot('matrix');
 });
 
+test('compared with a baseline, the matrix marks the cells that change, as rolegate diff does', async () => {
+  const change = (row, method, path) => page.getAttribute(`td.cell[data-row="${row}"][data-method="${method}"][data-path="${path}"]`, 'data-change');
+  await page.click('#compare-details summary');
+  await page.click('#baseline-snapshot');
+  await settle();
+  assert.match(await page.textContent('#baseline-status'), /Baseline OK/);
+  assert.match(await page.textContent('#diff-summary'), /0 cell\(s\) allowed that were denied, 0 denied that were allowed\.$/);
+  // PingAccess: without the Platform Administrator role, administrators may write users again.
+  await page.uncheck('#toggle-platform');
+  await settle();
+  assert.equal(await change('administrator', 'PUT', '/pa-admin-api/v3/users/1'), 'grows');
+  assert.equal(await change('platform_administrator', 'PUT', '/pa-admin-api/v3/users/1'), 'shrinks');
+  assert.equal(await change('auditor', 'GET', '/pa-admin-api/v3/applications'), 'same');
+  const title = await page.getAttribute('td.cell[data-row="administrator"][data-method="PUT"][data-path="/pa-admin-api/v3/users/1"]', 'title');
+  assert.match(title, /now allowed; before denied \(denied_by_rule\) by administrator rule 2 .*, now allowed \(allowed\) by administrator rule 1/);
+  // The counts are the core's: the same Policy.diff as the CLI, on the matrix's paths and methods.
+  const counts = await page.evaluate(async () => {
+    const { Policy } = await import('/rolegate/web.js');
+    const { policyText } = await import('/editor.js');
+    const paths = document.getElementById('matrix-paths').value.split('\n').filter(Boolean);
+    const methods = [...document.querySelectorAll('#matrix-methods input:checked')].map((i) => i.value);
+    const d = Policy.parse(document.getElementById('baseline').value).diff(Policy.parse(policyText()), { paths, methods });
+    return [d.grown, d.shrunk];
+  });
+  const summary = page.locator('#diff-summary');
+  assert.deepEqual([Number(await summary.getAttribute('data-grown')), Number(await summary.getAttribute('data-shrunk'))], counts);
+  assert.ok(counts[0] > 0 && counts[1] > 0);
+  await shot('matrix-diff');
+  // A settings change shows in no cell, so the summary names it.
+  const doc = await policyDoc();
+  doc.required_scopes = [];
+  await typePolicy(JSON.stringify(doc, null, 2));
+  assert.match(await page.textContent('#diff-summary'), /settings changed: required_scopes/);
+  // A baseline that is no policy says so; the matrix stays as it was.
+  await page.fill('#baseline', '{"roles": 1}');
+  await settle();
+  assert.match(await page.textContent('#baseline-status'), /not a valid policy: roles: /);
+  await page.click('#baseline-clear');
+  await settle();
+  assert.equal(await page.locator('#diff-summary').count(), 0);
+  doc.required_scopes = ['admin'];
+  await typePolicy(JSON.stringify(doc, null, 2));
+  await page.check('#toggle-platform');
+  await settle();
+  assert.equal(await page.locator('td.cell[data-change]').count(), 0);
+});
+
 test('test cases run, export and import', async () => {
   await page.click('#mode-claims');
   await setClaims(await auditorClaims());
