@@ -40,6 +40,14 @@ function checkPort(value, what) {
   }
 }
 
+const isIpAddress = (host) => /^\d{1,3}(\.\d{1,3}){3}$/.test(host) || /^\[?[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*\]?$/.test(host);
+
+function checkHost(value, what) {
+  if (typeof value !== 'string' || !(isIpAddress(value) || /^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*$/.test(value))) {
+    throw new TypeError(`${what} must be an IP address or a host name, not ${JSON.stringify(value)}`);
+  }
+}
+
 export function envoyBootstrap(options) {
   checkOptions(options, BOOTSTRAP_OPTIONS, 'envoyBootstrap');
   const {
@@ -54,6 +62,11 @@ export function envoyBootstrap(options) {
     underscoreHeaders = 'reject',
   } = options;
   checkPort(upstreamPort, 'upstreamPort');
+  checkHost(upstreamHost, 'upstreamHost');
+  for (const [i, c] of extraClusters.entries()) {
+    checkHost(c.host ?? '127.0.0.1', `clusters[${i}].host`);
+    checkPort(c.port, `clusters[${i}].port`);
+  }
   checkPort(adminPort, 'adminPort');
   for (const [i, l] of listeners.entries()) checkPort(l.listenPort, `listeners[${i}].listenPort`);
   const underscoreAction = UNDERSCORE_ACTIONS[underscoreHeaders];
@@ -63,15 +76,17 @@ export function envoyBootstrap(options) {
   const admin = adminPort === undefined
     ? ''
     : `admin:\n  address: {socket_address: {address: 127.0.0.1, port_value: ${adminPort}}}\n`;
+  // An IP address is used as it is; a host name is resolved by Envoy
+  // (STRICT_DNS: a STATIC cluster refuses names, and Envoy would not start).
   const cluster = (name, host, port) => `  - name: ${name}
-    type: STATIC
+    type: ${isIpAddress(host) ? 'STATIC' : 'STRICT_DNS'}${isIpAddress(host) ? '' : '\n    dns_lookup_family: V4_PREFERRED'}
     connect_timeout: 2s
     load_assignment:
       cluster_name: ${name}
       endpoints:
       - lb_endpoints:
         - endpoint:
-            address: {socket_address: {address: ${host}, port_value: ${port}}}`;
+            address: {socket_address: {address: ${host.replace(/^\[(.*)\]$/, '$1')}, port_value: ${port}}}`;
   const all = [
     ...(directResponse ? [] : [cluster('admin_api', upstreamHost, upstreamPort)]),
     ...extraClusters.map((c) => cluster(c.name, c.host ?? '127.0.0.1', c.port)),

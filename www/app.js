@@ -26,6 +26,7 @@ export function wire() {
     if (at) revealPolicyRange(Number(at.dataset.from), Number(at.dataset.to));
   });
   for (const id of ['claims', 'token', 'path', 'headers', 'now', 'matrix-paths']) $(id).addEventListener('input', schedule);
+  for (const id of ['envoy-wasm-path', 'envoy-listen-port', 'envoy-upstream']) $(id).addEventListener('input', renderEnvoyConfig);
   $('method').addEventListener('change', schedule);
   for (const radio of document.querySelectorAll('input[name=credential]')) {
     radio.addEventListener('change', () => { page.state.mode = radio.value; showMode(); schedule(); });
@@ -109,7 +110,31 @@ export function recompute() {
   renderMatrix();
   renderCases();
   renderClients();
-  $('envoy-config').value = page.policy ? envoyConfig(policyText(), { wasmPath: '/etc/envoy/rolegate_filter.wasm' }) : '';
+  renderEnvoyConfig();
+}
+
+/** The Envoy bootstrap for the policy and the options in the form; a bad option says which. */
+export function renderEnvoyConfig() {
+  $('envoy-config').value = '';
+  if (!page.policy) {
+    status('envoy-status', 'Fix the policy first.', 'error');
+    return;
+  }
+  const port = $('envoy-listen-port').value.trim();
+  const upstream = /^(.+):(\d+)$/.exec($('envoy-upstream').value.trim());
+  if (!/^\d+$/.test(port)) return status('envoy-status', `Listen port: a number from 1 to 65535, not "${port}".`, 'error');
+  if (!upstream) return status('envoy-status', 'Upstream: write host:port, e.g. 127.0.0.1:9000.', 'error');
+  try {
+    $('envoy-config').value = envoyConfig(policyText(), {
+      wasmPath: $('envoy-wasm-path').value.trim(),
+      listenPort: Number(port),
+      upstreamHost: upstream[1],
+      upstreamPort: Number(upstream[2]),
+    });
+    status('envoy-status', '');
+  } catch (e) {
+    status('envoy-status', e.message, 'error');
+  }
 }
 
 export function loadPolicy() {

@@ -25,6 +25,7 @@ export function collectState() {
     matrixRows: page.state.matrixRows,
     cases: page.state.cases,
     baseline: $('baseline').value,
+    envoy: { wasmPath: $('envoy-wasm-path').value, listenPort: $('envoy-listen-port').value, upstream: $('envoy-upstream').value },
   };
 }
 
@@ -46,6 +47,10 @@ export function applyState(s) {
   $('baseline').value = typeof s.baseline === 'string' ? s.baseline : '';
   if ($('baseline').value) $('compare-details').open = true;
   loadBaseline();
+  const envoy = s.envoy ?? {};
+  for (const [id, key] of [['envoy-wasm-path', 'wasmPath'], ['envoy-listen-port', 'listenPort'], ['envoy-upstream', 'upstream']]) {
+    if (typeof envoy[key] === 'string') $(id).value = envoy[key];
+  }
   syncToggles();
   showMode();
   recompute();

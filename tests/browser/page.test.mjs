@@ -306,12 +306,30 @@ test('the Envoy config for the current policy is one click away', async () => {
   assert.match(yaml, /value: \|\n {20}\{\n {22}"description"/);
   const box = await page.$eval('#envoy-config-details', (el) => { const r = el.getBoundingClientRect(); return r.top < innerHeight && r.bottom > 0; });
   assert.ok(box, 'the opened config is in view');
+  // Where the filter is on the Envoy host, the listen port and the upstream are the person's.
+  await page.fill('#envoy-wasm-path', '/opt/rolegate/filter.wasm');
+  await page.fill('#envoy-listen-port', '10000');
+  await page.fill('#envoy-upstream', 'admin-api.internal:8443');
+  const custom = await page.inputValue('#envoy-config');
+  assert.match(custom, /filename: "\/opt\/rolegate\/filter\.wasm"/);
+  assert.match(custom, /port_value: 10000/);
+  assert.match(custom, /type: STRICT_DNS[^]*address: admin-api\.internal, port_value: 8443/);
+  await page.fill('#envoy-listen-port', 'eighty');
+  assert.match(await page.textContent('#envoy-status'), /Listen port: a number from 1 to 65535, not "eighty"/);
+  assert.equal(await page.inputValue('#envoy-config'), '');
+  await page.fill('#envoy-listen-port', '99999');
+  assert.match(await page.textContent('#envoy-status'), /listenPort must be a port number from 1 to 65535/);
+  await page.fill('#envoy-listen-port', '8080');
+  await page.fill('#envoy-upstream', '127.0.0.1:9000');
+  assert.equal(await page.textContent('#envoy-status'), '');
 });
 
 test('a shared URL restores the whole state in a new page', async () => {
   await page.uncheck('#toggle-auditor');
   await page.selectOption('#method', 'DELETE');
   await page.fill('#path', '/pa-admin-api/v3/shared');
+  await page.fill('#envoy-wasm-path', '/srv/shared.wasm');
+  await page.fill('#baseline', await policyText());
   await settle();
   const before = await verdict();
   await page.click('#share');
@@ -324,8 +342,14 @@ test('a shared URL restores the whole state in a new page', async () => {
   assert.equal(await other.isChecked('#toggle-auditor'), false);
   assert.equal(await other.textContent('#verdict'), before);
   assert.equal(await other.$$eval('#cases tbody tr', (rows) => rows.length), 2);
+  assert.equal(await policyText(other), await policyText());
+  assert.match(await other.inputValue('#envoy-config'), /filename: "\/srv\/shared\.wasm"/);
+  assert.match(await other.textContent('#diff-summary'), /^Compared with the baseline: 0 cell/);
   await shot('shared', other);
   await other.close();
+  await page.fill('#envoy-wasm-path', '/etc/envoy/rolegate_filter.wasm');
+  await page.click('#baseline-clear');
+  await settle();
 });
 
 test('the Pexip preset guards authentication configuration', async () => {

@@ -201,7 +201,18 @@ test('an invalid policy stops Envoy from starting, naming the field', async () =
     assert.match(e.message, /rolegate: invalid configuration \(line \d+, column \d+\): roles\[1\]\.rules\[0\]\.paths\[0\]: '\*\*' may only be a whole segment \[invalid_value\]/);
     return true;
   });
-  await assert.rejects(startEnvoy({ policies: ['{"issuers": ['], upstreamPort: upstream.port, timeoutMs: 30_000 }), /rolegate: invalid configuration: .*\[invalid_json\]/);
+  await assert.rejects(startEnvoy({ policies: ['{"issuers": ['], upstreamPort: upstream.port, timeoutMs: 30_000 }), /rolegate: invalid configuration \(line \d+, column \d+\): .*\[invalid_json\]/);
+});
+
+test('an upstream named by a host name is resolved by Envoy (generated config)', async () => {
+  const named = await startEnvoy({ policies: [basePolicy()], upstreamPort: upstream.port, upstreamHost: 'localhost', timeoutMs: 30_000 });
+  try {
+    const res = await rawRequest(named.ports[0], { path: '/api/things', headers: [bearer(token())] });
+    assert.equal(res.status, 200);
+    assert.equal(echoOf(res).headers['x-rolegate-subject'], 'alice');
+  } finally {
+    await named.stop();
+  }
 });
 
 test('oversized tokens and headers are refused, never forwarded', async () => {

@@ -237,6 +237,11 @@ test('envoyConfig refuses an invalid policy and options it does not know', () =>
   assert.throws(() => envoyConfig(doc, { wasm: '/x.wasm' }), /unknown option "wasm"; options are listenPort, wasmPath/);
   assert.throws(() => envoyConfig(doc, { listenPort: NaN }), /listenPort must be a port number/);
   assert.throws(() => envoyConfig(doc, { upstreamPort: 70000 }), /upstreamPort must be a port number/);
+  assert.throws(() => envoyConfig(doc, { upstreamHost: 'admin api:80' }), /upstreamHost must be an IP address or a host name, not "admin api:80"/);
+  // An IP address is a STATIC cluster; a name is resolved by Envoy.
+  assert.match(envoyConfig(doc, { upstreamHost: '10.0.0.7' }), /type: STATIC\n/);
+  assert.match(envoyConfig(doc, { upstreamHost: 'admin-api.internal' }), /type: STRICT_DNS\n {4}dns_lookup_family: V4_PREFERRED\n[^]*address: admin-api\.internal, port_value: 9000/);
+  assert.match(envoyConfig(doc, { upstreamHost: '[::1]' }), /type: STATIC\n[^]*address: ::1, port_value/);
 });
 
 test('createClient adds a Pexip-style OAuth2 client and hands out its private key once', () => {
