@@ -14,8 +14,9 @@ import { renderMatrix } from './matrix.js';
 import { addCase, renderCases, exportCases, importCasesFile, importCasesText } from './test-cases.js';
 import { share, copyEnvoyConfig } from './sharing.js';
 import { wireCompare } from './compare.js';
+import { wireForm, renderForm } from './form.js';
 import { onPolicyEdit, policyText, setPolicyText, showPolicyError, revealPolicyRange } from './editor.js';
-import { renderClients, addTokenEndpoint, createClientFromForm, copyClientKey, forgetClientKey, grantRoleAndCreate } from './clients.js';
+import { renderClients, wireClientTable, addTokenEndpoint, createClientFromForm, copyClientKey, forgetClientKey, grantRoleAndCreate } from './clients.js';
 
 export function wire() {
   $('preset-pingaccess').addEventListener('click', () => loadPreset('pingaccess'));
@@ -56,6 +57,8 @@ export function wire() {
   $('client-secret-copy').addEventListener('click', copyClientKey);
   $('client-secret-done').addEventListener('click', forgetClientKey);
   wireCompare();
+  wireForm();
+  wireClientTable();
 }
 
 let timer = null;
@@ -110,6 +113,7 @@ export function recompute() {
   renderMatrix();
   renderCases();
   renderClients();
+  renderForm();
   renderEnvoyConfig();
 }
 

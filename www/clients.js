@@ -7,6 +7,7 @@ import { $, status, escapeHtml } from './dom.js';
 import { policyJson } from './toggles.js';
 import { recompute } from './app.js';
 import { policyText, setPolicyText } from './editor.js';
+import { edit } from './form.js';
 
 /** The token endpoint and its clients, as the core compiled them. */
 export function renderClients() {
@@ -25,15 +26,36 @@ export function renderClients() {
     ['Active tokens', `GET ${endpoint.active_tokens_path} (role ${endpoint.active_tokens_role})`],
   ];
   $('endpoint-facts').innerHTML = facts.map(([k, v]) => `<dt>${escapeHtml(k)}</dt><dd>${escapeHtml(v)}</dd>`).join('');
+  const roles = page.policy.roles.map((r) => r.name);
+  // Pexip: each client is bound to one role; change it here, or remove the client.
   $('clients').querySelector('tbody').innerHTML = endpoint.clients.length
-    ? endpoint.clients.map((c) => `<tr><td><code>${escapeHtml(c.client_id)}</code></td><td>${escapeHtml(c.name)}</td>`
-      + `<td>${escapeHtml(c.role)}</td><td>${escapeHtml(c.alg ?? '')}</td></tr>`).join('')
-    : '<tr><td colspan="4">No clients yet.</td></tr>';
+    ? endpoint.clients.map((c, i) => `<tr><td><code>${escapeHtml(c.client_id)}</code></td><td>${escapeHtml(c.name)}</td>`
+      + `<td><select data-client-role="${i}" aria-label="Role of client ${escapeHtml(c.name)}">${roles.map((n) => `<option${n === c.role ? ' selected' : ''}>${escapeHtml(n)}</option>`).join('')}</select></td>`
+      + `<td>${escapeHtml(c.alg ?? '')}</td>`
+      + `<td><button type="button" data-remove-client="${i}" aria-label="Remove client ${escapeHtml(c.name)}">Remove</button></td></tr>`).join('')
+    : '<tr><td colspan="5">No clients yet.</td></tr>';
   const select = $('client-role');
   const current = select.value;
   const names = page.policy.roles.map((r) => r.name);
   select.innerHTML = names.map((n) => `<option>${escapeHtml(n)}</option>`).join('');
   if (names.includes(current)) select.value = current;
+}
+
+/** A client's role changed or the client removed, in the clients table. */
+export function wireClientTable() {
+  const body = $('clients').querySelector('tbody');
+  body.addEventListener('change', (e) => {
+    const i = e.target.dataset.clientRole;
+    if (i !== undefined) edit((doc) => { doc.oauth2_clients[Number(i)].role = e.target.value; });
+  });
+  body.addEventListener('click', (e) => {
+    const i = e.target.dataset.removeClient;
+    if (i === undefined) return;
+    edit((doc) => {
+      doc.oauth2_clients.splice(Number(i), 1);
+      if (!doc.oauth2_clients.length) delete doc.oauth2_clients;
+    });
+  });
 }
 
 /**

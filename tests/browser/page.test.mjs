@@ -66,9 +66,10 @@ const verdict = () => page.textContent('#verdict');
 /** The policy editor's text (CodeMirror holds it, not a form field). */
 const policyText = (p = page) => p.evaluate(async () => (await import('/editor.js')).policyText());
 const policyDoc = async () => JSON.parse(await policyText());
+const showForm = (open) => page.$eval('#form-details', (d, o) => { d.open = o; }, open);
 /** Replaces the policy as a person does: select all in the editor, paste. */
 async function typePolicy(text, p = page) {
-  await p.click('#policy .cm-content');
+  await p.focus('#policy .cm-content');
   await p.keyboard.press('Control+A');
   await p.keyboard.insertText(text);
   await settle(p);
@@ -398,7 +399,8 @@ test('an OAuth2 client is created on the Pexip preset and its private key is sho
   assert.equal(doc.oauth2_clients[0].client_id, clientId);
   assert.equal(doc.oauth2_clients[0].jwk.d, undefined, 'the policy holds the public key only');
   assert.equal(doc.oauth2_clients[0].jwk.x, privateJwk.x);
-  assert.match(await page.textContent('#clients tbody'), new RegExp(`${clientId}\\s*dashboard\\s*read_only\\s*ES256`));
+  assert.match(await page.textContent('#clients tbody'), new RegExp(`${clientId}\\s*dashboard`));
+  assert.equal(await page.getByLabel('Role of client dashboard').inputValue(), 'read_only');
   assert.equal(await page.textContent('#client-secret-url'), 'https://pexip-manager.example.com/oauth/token/');
   await shot('oauth2-client-created');
   await page.locator('#clients-panel').screenshot({ path: join(artifacts, 'oauth2-clients-panel.png') });
@@ -528,6 +530,122 @@ test('on the PingAccess preset, a client for a group-granted role is offered the
   assert.equal(await page.isHidden('#client-fix'), true);
   assert.match(await page.textContent('#client-secret-id'), /^[A-Za-z0-9_-]{16,}$/);
   await page.click('#client-secret-done');
+  await page.click('#preset-pingaccess');
+  await settle();
+});
+
+test('the PingAccess Roles form edits required attributes and enable switches, in sync with the JSON', async () => {
+  await page.click('#preset-pingaccess');
+  await page.click('#mode-claims');
+  await setClaims(await auditorClaims());
+  await page.fill('#path', '/pa-admin-api/v3/applications');
+  await settle();
+  await showForm(true);
+  assert.match(await verdict(), /ALLOWED 200/);
+  const value = page.getByLabel('auditor: attribute 1 value');
+  assert.equal(await page.getByLabel('auditor: attribute 1 name').inputValue(), 'group');
+  assert.equal(await value.inputValue(), 'cn=pingaccess-auditors,o=myorg');
+  // Typing in the form edits the JSON keystroke by keystroke, and the focus stays in the box.
+  await value.click();
+  await page.keyboard.press('End');
+  await page.keyboard.type('-x');
+  await settle();
+  assert.equal((await policyDoc()).roles[2].required_attributes[0].value, 'cn=pingaccess-auditors,o=myorg-x');
+  assert.equal(await page.evaluate(() => document.activeElement.getAttribute('aria-label')), 'auditor: attribute 1 value');
+  assert.match(await verdict(), /DENIED 403 no_role/);
+  await page.keyboard.press('Backspace');
+  await page.keyboard.press('Backspace');
+  await settle();
+  assert.match(await verdict(), /ALLOWED 200/);
+  // Add Required Attribute: ALL attributes must match, so a second one the token lacks denies it.
+  await page.locator('[data-role-index="2"]').getByRole('button', { name: 'Add Required Attribute' }).click();
+  await page.keyboard.type('department');
+  await page.getByLabel('auditor: attribute 2 value').fill('audit');
+  await settle();
+  assert.deepEqual((await policyDoc()).roles[2].required_attributes[1], { claim: 'department', value: 'audit' });
+  assert.match(await verdict(), /DENIED 403 no_role/);
+  await setClaims(await auditorClaims({ department: 'audit' }));
+  assert.match(await verdict(), /ALLOWED 200/);
+  await shot('form-roles');
+  await page.getByRole('button', { name: 'Remove auditor attribute 2' }).click();
+  await settle();
+  assert.equal((await policyDoc()).roles[2].required_attributes.length, 1);
+  // The enable switch is the JSON's `enabled`, and the PingAccess toggle follows it.
+  await page.locator('[data-role-index="2"]').getByLabel('Enabled').uncheck();
+  await settle();
+  assert.equal((await policyDoc()).roles[2].enabled, false);
+  assert.equal(await page.isChecked('#toggle-auditor'), false);
+  await page.check('#toggle-auditor');
+  await settle();
+  assert.equal(await page.locator('[data-role-index="2"]').getByLabel('Enabled').isChecked(), true);
+  // JSON -> form: an edit in the editor shows in the form.
+  const doc = await policyDoc();
+  doc.roles[0].required_attributes[0].value = 'cn=admins-edited';
+  await typePolicy(JSON.stringify(doc, null, 2));
+  assert.equal(await page.getByLabel('administrator: attribute 1 value', { exact: true }).inputValue(), 'cn=admins-edited');
+  await showForm(false);
+});
+
+test('the Pexip settings form: Basic authentication, all permissions, token expiration and client roles', async () => {
+  await page.click('#preset-pexip');
+  await settle();
+  await showForm(true);
+  const claims = await policyDoc();
+  await setClaims({ iss: claims.issuers[0].issuer, aud: claims.issuers[0].audiences[0], client_id: 'c1', role: 'administrator', jti: 'form', iat: Math.floor(Date.now() / 1000), exp: Math.floor(Date.now() / 1000) + 600 });
+  await page.fill('#path', '/api/admin/configuration/v1/authentication/1/');
+  await page.selectOption('#method', 'PATCH');
+  await settle();
+  assert.match(await verdict(), /DENIED 403 authentication_config_protected/);
+  // Allow all permissions: OAuth2 clients may then modify authentication configuration.
+  await page.getByLabel('Allow all permissions').check();
+  await settle();
+  assert.equal((await policyDoc()).allow_all_permissions, true);
+  assert.match(await verdict(), /ALLOWED 200/);
+  await page.getByLabel('Allow all permissions').uncheck();
+  await settle();
+  // Disable Basic authentication: unchecked, Basic credentials go to the upstream.
+  assert.equal(await page.getByLabel('Disable Basic authentication').isChecked(), true);
+  await page.click('#mode-none');
+  await page.fill('#headers', 'Authorization: Basic YWRtaW46YWRtaW4=');
+  await settle();
+  assert.match(await verdict(), /DENIED 401/);
+  await page.getByLabel('Disable Basic authentication').uncheck();
+  await settle();
+  assert.equal((await policyDoc()).basic_auth, 'pass_through');
+  assert.match(await verdict(), /ALLOWED 200 basic_pass_through|ALLOWED 200/);
+  await page.getByLabel('Disable Basic authentication').check();
+  await page.fill('#headers', '');
+  await page.click('#mode-claims');
+  await settle();
+  // Token expiration is the token endpoint's; the form offers it once there is one.
+  assert.equal(await page.getByLabel('Access token expiration (seconds)').count(), 0);
+  await page.click('#endpoint-add');
+  await settle();
+  const expiration = page.getByLabel('Access token expiration (seconds)');
+  assert.equal(await expiration.inputValue(), '3600');
+  await expiration.fill('600');
+  await settle();
+  assert.equal((await policyDoc()).token_endpoint.access_token_expiration_seconds, 600);
+  assert.match(await page.textContent('#endpoint-facts'), /600 s/);
+  await expiration.fill('ten');
+  await settle();
+  assert.match(await page.textContent('#form-status'), /Access token expiration: a whole number of seconds, not "ten"/);
+  assert.equal((await policyDoc()).token_endpoint.access_token_expiration_seconds, 600, 'a bad value is not written');
+  // Each OAuth2 client's role, and removing a client.
+  await page.fill('#client-name', 'dashboard');
+  await page.selectOption('#client-role', 'read_only');
+  await page.click('#client-create');
+  await settle();
+  await page.click('#client-secret-done');
+  await page.getByLabel('Role of client dashboard').selectOption('provisioning');
+  await settle();
+  assert.equal((await policyDoc()).oauth2_clients[0].role, 'provisioning');
+  assert.equal(await page.getByLabel('Role of client dashboard').inputValue(), 'provisioning');
+  await shot('form-pexip');
+  await page.getByRole('button', { name: 'Remove client dashboard' }).click();
+  await settle();
+  assert.equal((await policyDoc()).oauth2_clients, undefined);
+  await showForm(false);
   await page.click('#preset-pingaccess');
   await settle();
 });
