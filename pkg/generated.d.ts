@@ -83,7 +83,7 @@ dry_run: boolean, };
 /**
  * Why a request was allowed or denied. Each reason has one status.
  */
-export type Reason = "allowed" | "outside_prefix" | "outside_prefix_denied" | "missing_credentials" | "unsupported_scheme" | "invalid_request" | "invalid_token" | "insufficient_scope" | "no_role" | "denied_by_rule" | "not_permitted" | "forbidden_method" | "authentication_config_protected" | "basic_auth_disabled" | "basic_auth_pass_through" | "invalid_path" | "keys_unavailable" | "introspection_unavailable" | "token_endpoint";
+export type Reason = "allowed" | "outside_prefix" | "outside_prefix_denied" | "missing_credentials" | "unsupported_scheme" | "invalid_request" | "invalid_token" | "insufficient_scope" | "no_role" | "denied_by_rule" | "not_permitted" | "forbidden_method" | "authentication_config_protected" | "basic_auth_disabled" | "basic_auth_pass_through" | "invalid_path" | "keys_unavailable" | "introspection_unavailable" | "token_endpoint" | "cors_preflight";
 
 /**
  * How the request presented itself.

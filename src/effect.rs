@@ -11,6 +11,10 @@ use serde::Serialize;
 use smallvec::SmallVec;
 use std::borrow::Cow;
 
+/// What telling a CORS preflight from a request reads (only with
+/// `bypass_cors_preflight`).
+const CORS_PREFLIGHT_HEADERS: [&str; 3] = ["origin", "access-control-request-method", "cookie"];
+
 /// Request-header edits before forwarding upstream. Borrowed from the
 /// decision and the settings where it can be, and held inline (each list
 /// has room for the most edits a decision makes): this is made per request.
@@ -72,6 +76,11 @@ impl Policy {
                 &settings.roles_header.as_str(),
                 &settings.client_id_header.as_str(),
             ])
+            .chain(if self.bypass_cors_preflight {
+                &CORS_PREFLIGHT_HEADERS[..]
+            } else {
+                &[]
+            })
             .any(|read| same_header_name(read.as_bytes(), name))
     }
 

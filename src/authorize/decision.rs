@@ -51,6 +51,9 @@ pub enum Reason {
     /// The request is for rolegate's own token endpoint (or its active-token
     /// list): the filter answers it itself and forwards nothing.
     TokenEndpoint,
+    /// A genuine CORS preflight while `bypass_cors_preflight` is on: passed
+    /// on, without identity, for Envoy's CORS filter or the upstream to answer.
+    CorsPreflight,
 }
 
 impl Reason {
@@ -76,6 +79,7 @@ impl Reason {
             Reason::KeysUnavailable => "keys_unavailable",
             Reason::IntrospectionUnavailable => "introspection_unavailable",
             Reason::TokenEndpoint => "token_endpoint",
+            Reason::CorsPreflight => "cors_preflight",
         }
     }
 
@@ -85,7 +89,8 @@ impl Reason {
             Reason::Allowed
             | Reason::OutsidePrefix
             | Reason::BasicAuthPassThrough
-            | Reason::TokenEndpoint => 200,
+            | Reason::TokenEndpoint
+            | Reason::CorsPreflight => 200,
             Reason::InvalidRequest | Reason::InvalidPath => 400,
             Reason::MissingCredentials
             | Reason::UnsupportedScheme
@@ -106,12 +111,15 @@ impl Reason {
     pub fn is_allowed(self) -> bool {
         matches!(
             self,
-            Reason::Allowed | Reason::OutsidePrefix | Reason::BasicAuthPassThrough
+            Reason::Allowed
+                | Reason::OutsidePrefix
+                | Reason::BasicAuthPassThrough
+                | Reason::CorsPreflight
         )
     }
 
     /// Every reason, for hosts that pre-register one counter per reason.
-    pub const ALL: [Reason; 19] = [
+    pub const ALL: [Reason; 20] = [
         Reason::Allowed,
         Reason::OutsidePrefix,
         Reason::OutsidePrefixDenied,
@@ -131,6 +139,7 @@ impl Reason {
         Reason::KeysUnavailable,
         Reason::IntrospectionUnavailable,
         Reason::TokenEndpoint,
+        Reason::CorsPreflight,
     ];
 }
 

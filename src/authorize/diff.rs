@@ -95,7 +95,8 @@ pub const DIFF_METHODS: [&str; 6] = ["GET", "HEAD", "POST", "PUT", "PATCH", "DEL
 
 impl MatrixRequest {
     /// What a diff of `older` and `newer` compares by default: the sample
-    /// paths of both ([`Policy::sample_paths`]) and [`DIFF_METHODS`].
+    /// paths of both ([`Policy::sample_paths`]) and GET, HEAD, POST, PUT,
+    /// PATCH and DELETE.
     pub fn for_diff(older: &Policy, newer: &Policy) -> MatrixRequest {
         let mut paths = older.sample_paths();
         paths.extend(newer.sample_paths());

@@ -218,6 +218,7 @@ impl<'p> Evaluation<'p> {
             });
         }
 
+        self.pass_cors_preflight(req)?;
         let granted = self.grant(req, prior)?;
         self.apply_rules(&granted, &segments)?;
         self.guard_authentication_paths(&segments)?;
@@ -233,6 +234,39 @@ impl<'p> Evaluation<'p> {
         self.identity(&claims)?;
         self.check_scope(&claims)?;
         self.grant_roles(&claims)
+    }
+
+    /// With `bypass_cors_preflight`, a genuine preflight ends here, allowed
+    /// without identity: `OPTIONS` with one `Origin` and one valid
+    /// `Access-Control-Request-Method`, and nothing a browser never sends on
+    /// a preflight (credentials, cookies, a method override). Anything else
+    /// is decided like every request.
+    fn pass_cors_preflight(&mut self, req: &Request) -> Result<(), End> {
+        if !self.policy.bypass_cors_preflight || req.method != "OPTIONS" {
+            return Ok(());
+        }
+        let one = |name| {
+            let mut values = req.header_values(name);
+            match (values.next(), values.next()) {
+                (Some(v), None) if !v.trim().is_empty() => Some(v.trim()),
+                _ => None,
+            }
+        };
+        let genuine = one("origin").is_some()
+            && one("access-control-request-method").is_some_and(is_token)
+            && self.methods.len() == 1
+            && req.claims.is_none()
+            && req.header_values("authorization").next().is_none()
+            && req.header_values("cookie").next().is_none();
+        if !genuine {
+            return Ok(());
+        }
+        self.trace.step("cors", true, || {
+            "a CORS preflight (OPTIONS with Origin and Access-Control-Request-Method, no \
+             credentials): passed on without identity (bypass_cors_preflight)"
+                .to_owned()
+        });
+        Err(self.end(Reason::CorsPreflight, None, None))
     }
 
     fn check_route(&mut self, req: &Request) -> Result<(), End> {

@@ -249,6 +249,7 @@ fn compile_document(doc: PolicyDocument) -> Result<Policy, PolicyError> {
         client_id_claim,
         basic_auth: doc.basic_auth,
         allow_all_permissions: doc.allow_all_permissions,
+        bypass_cors_preflight: doc.bypass_cors_preflight,
         authentication_paths,
         upstream_paths,
         roles,

@@ -31,6 +31,10 @@ pub struct PolicyDocument {
     pub basic_auth: BasicAuth,
     #[serde(default)]
     pub allow_all_permissions: bool,
+    /// Let genuine CORS preflights through undecided (like jwt_authn's
+    /// `bypass_cors_preflight`): browsers send them without credentials.
+    #[serde(default)]
+    pub bypass_cors_preflight: bool,
     #[serde(default)]
     pub authentication_paths: Vec<String>,
     /// What the upstream does with paths; every behaviour is assumed unless

@@ -35,6 +35,7 @@ pub struct Policy {
     pub(crate) client_id_claim: ClaimPath,
     pub(crate) basic_auth: BasicAuth,
     pub(crate) allow_all_permissions: bool,
+    pub(crate) bypass_cors_preflight: bool,
     pub(crate) authentication_paths: Vec<PathPattern>,
     /// What the upstream may do with paths (deny matching, refused spellings).
     pub(crate) upstream_paths: crate::request::path::UpstreamPaths,

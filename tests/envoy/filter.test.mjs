@@ -39,6 +39,7 @@ const POLICIES = [
   basePolicy({ envoy: { subject_header: 'x-admin-subject', roles_header: 'x-admin-roles', client_id_header: 'x-admin-client', stat_prefix: 'custom', forward_authorization: true, audit_log: false } }),
   basePolicy({ basic_auth: 'pass_through', outside_prefix: 'allow' }),
   basePolicy({ envoy: { forward_identity: false, stat_prefix: 'noidentity' } }),
+  basePolicy({ bypass_cors_preflight: true, envoy: { stat_prefix: 'cors' } }),
 ];
 const port = (i) => envoy.ports[i];
 // Identity headers a client might send to impersonate someone.
@@ -51,6 +52,26 @@ before(async () => {
 after(async () => {
   await envoy?.stop();
   await upstream?.close();
+});
+
+test('with bypass_cors_preflight, only a genuine preflight reaches the upstream, without identity', async () => {
+  const preflight = [['origin', 'https://console.example.com'], ['access-control-request-method', 'DELETE'], ['access-control-request-headers', 'authorization']];
+  const res = await rawRequest(port(5), { method: 'OPTIONS', path: '/api/users/1', headers: [...preflight, ...spoof] });
+  assert.equal(res.status, 200);
+  const echo = echoOf(res);
+  assert.equal(echo.method, 'OPTIONS');
+  assert.equal(echo.headers.origin, 'https://console.example.com');
+  for (const name of ['x-rolegate-subject', 'x-rolegate-roles', 'x-rolegate-client-id']) assert.equal(echo.headers[name], undefined, `${name} is stripped`);
+  // Not a preflight, or not only one: decided like any request.
+  const withToken = await rawRequest(port(5), { method: 'OPTIONS', path: '/api/users/1', headers: [...preflight, bearer('x.y.z')] });
+  assert.equal(withToken.status, 401);
+  const bare = await rawRequest(port(5), { method: 'OPTIONS', path: '/api/users/1', headers: [['origin', 'https://console.example.com']] });
+  assert.equal(bare.status, 401);
+  const off = await rawRequest(port(0), { method: 'OPTIONS', path: '/api/users/1', headers: preflight });
+  assert.equal(off.status, 401);
+  // A real preflight from the browser's side: its token-carrying request after it is decided.
+  const after = await rawRequest(port(5), { method: 'DELETE', path: '/api/users/1', headers: [['origin', 'https://console.example.com'], bearer(token())] });
+  assert.equal(after.status, 403);
 });
 
 test('identity headers from the client never reach the upstream', async () => {
