@@ -18,7 +18,7 @@ const USAGE = `usage:
                   exit 1 when access grows [--paths paths.txt] [--methods M,...]
   rolegate decide <policy.json> --path P [--method M] [--token T | --claims claims.json]
                   [--header 'Name: value']... [--now SECONDS]
-  rolegate envoy-config <policy.json> [--wasm PATH] [--port N] [--upstream HOST:PORT]
+  rolegate envoy-config <policy.json> [--wasm PATH] [--port N] [--upstream HOST:PORT] [--access-log PATH|none]
                   [--underscore-headers reject|drop|allow]
   rolegate add-client <policy.json> --name N --role R --key-out client-key.json [--alg ES256]
                   add an OAuth2 client to the policy's token endpoint; its
@@ -313,6 +313,7 @@ const commands = {
       upstreamHost: at[1],
       upstreamPort: port(at[2], '--upstream port'),
       underscoreHeaders: args.flag('underscore-headers'),
+      ...(args.flag('access-log') === undefined ? {} : { accessLog: args.flag('access-log') === 'none' ? null : args.flag('access-log') }),
     }));
     return 0;
   },
@@ -374,7 +375,7 @@ const SPECS = {
   test: { usage: 'rolegate test <policy.json> <cases.json> [--format text|json|junit|tap] [--coverage] [--fail-under PERCENT] [--run PATTERN]', argNames: 'the policy file and the cases file', args: [2, 2], flags: { format: 'value', coverage: 'switch', 'fail-under': 'value', run: 'value' } },
   diff: { usage: 'rolegate diff <old.json> <new.json> [--paths paths.txt] [--methods GET,POST,...]', argNames: 'the old and the new policy file', args: [2, 2], flags: { paths: 'value', methods: 'value' } },
   decide: { usage: "rolegate decide <policy.json> --path P [--method M] [--token T | --claims claims.json] [--header 'Name: value']... [--now SECONDS]", argNames: 'the policy file', args: [1, 1], flags: { path: 'value', method: 'value', token: 'value', claims: 'value', header: 'list', now: 'value' } },
-  'envoy-config': { usage: 'rolegate envoy-config <policy.json> [--wasm PATH] [--port N] [--upstream HOST:PORT] [--underscore-headers reject|drop|allow]', argNames: 'the policy file', args: [1, 1], flags: { wasm: 'value', port: 'value', upstream: 'value', 'underscore-headers': 'value' } },
+  'envoy-config': { usage: 'rolegate envoy-config <policy.json> [--wasm PATH] [--port N] [--upstream HOST:PORT] [--underscore-headers reject|drop|allow] [--access-log PATH|none]', argNames: 'the policy file', args: [1, 1], flags: { wasm: 'value', port: 'value', upstream: 'value', 'underscore-headers': 'value', 'access-log': 'value' } },
   'add-client': { usage: 'rolegate add-client <policy.json> --name N --role R --key-out client-key.json [--alg ES256]', argNames: 'the policy file', args: [1, 1], flags: { name: 'value', role: 'value', 'key-out': 'value', alg: 'value' } },
   keygen: { usage: 'rolegate keygen --alg ES256 [--kid K]', argNames: 'no arguments', args: [0, 0], flags: { alg: 'value', kid: 'value' } },
   mint: { usage: 'rolegate mint --key private.json [--claims claims.json] [--alg A]', argNames: 'no arguments', args: [0, 0], flags: { key: 'value', claims: 'value', alg: 'value' } },

@@ -21,9 +21,11 @@ import { Policy } from './dist/rolegate.js';
  *   header names that contain '_' (default 'reject': 400). CGI/WSGI upstreams read
  *   `x_rolegate_roles` as `x-rolegate-roles`; the filter strips and judges such spellings of
  *   the headers it knows, and 'reject' keeps every other one from the upstream too.
+ * @param {string|null} [options.accessLog]  where Envoy writes one JSON line per request with
+ *   rolegate's decision (default /dev/stdout; null: no access log)
  * @returns {string}
  */
-const BOOTSTRAP_OPTIONS = ['listeners', 'wasmPath', 'listenAddress', 'upstreamHost', 'upstreamPort', 'adminPort', 'directResponse', 'clusters', 'underscoreHeaders'];
+const BOOTSTRAP_OPTIONS = ['listeners', 'wasmPath', 'listenAddress', 'upstreamHost', 'upstreamPort', 'adminPort', 'directResponse', 'clusters', 'underscoreHeaders', 'accessLog'];
 
 /** Throws for an option nobody reads (a misspelt `wasm` would silently keep the default). */
 function checkOptions(options, known, what) {
@@ -60,6 +62,7 @@ export function envoyBootstrap(options) {
     directResponse = false,
     clusters: extraClusters = [],
     underscoreHeaders = 'reject',
+    accessLog = '/dev/stdout',
   } = options;
   checkPort(upstreamPort, 'upstreamPort');
   checkHost(upstreamHost, 'upstreamHost');
@@ -100,13 +103,14 @@ export function envoyBootstrap(options) {
     wasmPath,
     directResponse,
     underscoreAction,
+    accessLog,
   }));
   return `${admin}static_resources:\n  listeners:\n${blocks.join('')}${clusters}\n`;
 }
 
 const UNDERSCORE_ACTIONS = { reject: 'REJECT_REQUEST', drop: 'DROP_HEADER', allow: 'ALLOW' };
 
-function listenerYaml({ name, policy, port, listenAddress, wasmPath, directResponse, underscoreAction }) {
+function listenerYaml({ name, policy, port, listenAddress, wasmPath, directResponse, underscoreAction, accessLog }) {
   // Text is passed as given (the filter reports what is wrong with it).
   const policyText = typeof policy === 'string' ? policy : JSON.stringify(policy, null, 2);
   const route = directResponse
@@ -154,7 +158,7 @@ function listenerYaml({ name, policy, port, listenAddress, wasmPath, directRespo
           # x_rolegate_roles would arrive as the identity header.
           common_http_protocol_options:
             headers_with_underscores_action: ${underscoreAction}
-          route_config:
+${accessLogYaml(accessLog)}          route_config:
             virtual_hosts:
             - name: ${name}
               domains: ["*"]
@@ -180,6 +184,38 @@ ${ownRoutes}              - match: {prefix: "/"}
 ${bufferFilter}          - name: envoy.filters.http.router
             typed_config:
               "@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router
+`;
+}
+
+/** The decision fields the filter leaves in filter state (Decision::access_log_fields). */
+const DECISION_FIELDS = ['allowed', 'forwarded', 'status', 'reason', 'cause', 'subject', 'client_id', 'roles', 'rule'];
+
+/**
+ * One JSON line per request: Envoy's own fields and rolegate's decision
+ * (filter state `wasm.rolegate.<field>`). The query is left out, as in
+ * rolegate's audit line: it may hold secrets.
+ */
+function accessLogYaml(path) {
+  if (path === null) return '';
+  const fields = DECISION_FIELDS.map((f) => `                  rolegate_${f}: "%FILTER_STATE(wasm.rolegate.${f}:PLAIN)%"`).join('\n');
+  return `          access_log:
+          - name: envoy.access_loggers.file
+            typed_config:
+              "@type": type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog
+              path: ${JSON.stringify(path)}
+              log_format:
+                formatters:
+                - name: envoy.formatter.req_without_query
+                  typed_config:
+                    "@type": type.googleapis.com/envoy.extensions.formatter.req_without_query.v3.ReqWithoutQuery
+                json_format:
+                  start_time: "%START_TIME%"
+                  method: "%REQ(:METHOD)%"
+                  path: "%REQ_WITHOUT_QUERY(:PATH)%"
+                  response_code: "%RESPONSE_CODE%"
+                  duration_ms: "%DURATION%"
+                  upstream_host: "%UPSTREAM_HOST%"
+${fields}
 `;
 }
 

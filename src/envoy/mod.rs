@@ -520,6 +520,12 @@ fn apply(
     if settings.audit_log {
         log(LogLevel::Info, &decision.audit_line());
     }
+    if settings.access_log_state {
+        // Filter state for Envoy's access log: %FILTER_STATE(wasm.rolegate.reason:PLAIN)%.
+        for (name, value) in decision.access_log_fields() {
+            let _ = hostcalls::set_property(vec![name], Some(value.as_bytes()));
+        }
+    }
     if !decision.forward() {
         return respond(&decision.denial());
     }

@@ -799,6 +799,7 @@ fn compile_envoy(doc: EnvoyDocument, path: &JsonPath) -> Result<EnvoySettings, P
             .unwrap_or(defaults.forward_authorization),
         forward_identity: doc.forward_identity.unwrap_or(defaults.forward_identity),
         audit_log: doc.audit_log.unwrap_or(defaults.audit_log),
+        access_log_state: doc.access_log_state.unwrap_or(defaults.access_log_state),
     })
 }
 

@@ -290,6 +290,8 @@ pub struct EnvoyDocument {
     pub forward_identity: Option<bool>,
     #[serde(default)]
     pub audit_log: Option<bool>,
+    #[serde(default)]
+    pub access_log_state: Option<bool>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]

@@ -135,6 +135,9 @@ pub struct EnvoySettings {
     pub forward_identity: bool,
     /// One JSON log line per decision.
     pub audit_log: bool,
+    /// Each decision's fields as Envoy filter state (`wasm.rolegate.reason`,
+    /// ...) for the access log (default true).
+    pub access_log_state: bool,
 }
 
 impl Default for EnvoySettings {
@@ -149,6 +152,7 @@ impl Default for EnvoySettings {
             forward_authorization: false,
             forward_identity: true,
             audit_log: true,
+            access_log_state: true,
         }
     }
 }

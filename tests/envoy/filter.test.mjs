@@ -5,7 +5,9 @@ import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { mintToken } from '../../pkg/node.js';
 import { loadKeys, publicJwk } from '../vectors/runner.mjs';
-import { readFileSync } from 'node:fs';
+import { readFileSync, mkdtempSync, rmSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { startEnvoy, startUpstream, rawRequest, FILTER_WASM } from './harness.mjs';
 
 const keys = loadKeys();
@@ -223,6 +225,38 @@ test('an invalid policy stops Envoy from starting, naming the field', async () =
     return true;
   });
   await assert.rejects(startEnvoy({ policies: ['{"issuers": ['], upstreamPort: upstream.port, timeoutMs: 30_000 }), /rolegate: invalid configuration \(line \d+, column \d+\): .*\[invalid_json\]/);
+});
+
+test('the access log shows each decision: allowed, status, reason, cause, subject, client, roles, rule', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'rolegate-access-'));
+  const file = join(dir, 'access.log');
+  const logged = await startEnvoy({ policies: [basePolicy()], upstreamPort: upstream.port, accessLog: file, timeoutMs: 30_000 });
+  try {
+    const ok = await rawRequest(logged.ports[0], { path: '/api/things?secret=1', headers: [bearer(token())] });
+    const denied = await rawRequest(logged.ports[0], { method: 'DELETE', path: '/api/things', headers: [bearer(token())] });
+    const missing = await rawRequest(logged.ports[0], { path: '/api/things' });
+    const bad = await rawRequest(logged.ports[0], { path: '/api/things', headers: [bearer(`${token()}x`)] });
+    assert.deepEqual([ok.status, denied.status, missing.status, bad.status], [200, 403, 401, 401]);
+    // Envoy writes the access log when a stream ends, buffered: wait for all four lines.
+    let lines = [];
+    for (let i = 0; i < 100 && lines.length < 4; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      lines = existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l)) : [];
+    }
+    assert.equal(lines.length, 4, 'one access-log line per request');
+    const [a, d, m, b] = lines;
+    assert.deepEqual(
+      { code: a.response_code, path: a.path, allowed: a.rolegate_allowed, forwarded: a.rolegate_forwarded, status: a.rolegate_status, reason: a.rolegate_reason, subject: a.rolegate_subject, client: a.rolegate_client_id, roles: a.rolegate_roles, rule: a.rolegate_rule },
+      { code: 200, path: '/api/things', allowed: 'true', forwarded: 'true', status: '200', reason: 'allowed', subject: 'alice', client: 'cli-1', roles: 'reader', rule: 'reader#0' },
+    );
+    assert.deepEqual([d.response_code, d.method, d.rolegate_reason, d.rolegate_roles, d.rolegate_forwarded], [403, 'DELETE', 'not_permitted', 'reader', 'false']);
+    assert.deepEqual([m.response_code, m.rolegate_reason, m.rolegate_subject], [401, 'missing_credentials', '']);
+    assert.deepEqual([b.rolegate_reason, b.rolegate_cause], ['invalid_token', 'invalid_signature']);
+    assert.ok(lines.every((l) => !JSON.stringify(l).includes('secret=1')), 'the query is not logged');
+  } finally {
+    await logged.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('an upstream named by a host name is resolved by Envoy (generated config)', async () => {

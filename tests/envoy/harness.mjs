@@ -77,7 +77,7 @@ export async function startUpstream() {
  * Starts Envoy with one listener per policy. Resolves when every listener
  * accepts connections; rejects with Envoy's log if it does not start.
  */
-export async function startEnvoy({ policies, upstreamPort, upstreamHost, timeoutMs = 60_000, extraArgs = [], directResponse = false, clusters = [], concurrency = 1, underscoreHeaders, listenPorts }) {
+export async function startEnvoy({ policies, upstreamPort, upstreamHost, accessLog = null, timeoutMs = 60_000, extraArgs = [], directResponse = false, clusters = [], concurrency = 1, underscoreHeaders, listenPorts }) {
   if (!existsSync(FILTER_WASM)) throw new Error(`${FILTER_WASM} is missing: run scripts/build-filter.sh`);
   const dir = mkdtempSync(join(tmpdir(), 'rolegate-envoy-'));
   const adminPort = await freePort();
@@ -89,6 +89,7 @@ export async function startEnvoy({ policies, upstreamPort, upstreamHost, timeout
     wasmPath: FILTER_WASM,
     upstreamPort: upstreamPort ?? 9,
     upstreamHost,
+    accessLog,
     adminPort,
     directResponse,
     clusters,
