@@ -3,7 +3,7 @@
 // request, print the Envoy config, make keys and test tokens.
 import { readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Policy, createClient, decodeToken, envoyConfig, generateKey, mintToken, runCases } from './node.js';
+import { Policy, createClient, decodeToken, envoyConfig, generateKey, istioWasmPlugin, mintToken, runCases } from './node.js';
 import { nearest, normaliseCases } from './cases.js';
 import { changedSettings } from './diff.js';
 
@@ -20,6 +20,11 @@ const USAGE = `usage:
                   [--header 'Name: value']... [--now SECONDS]
   rolegate envoy-config <policy.json> [--wasm PATH] [--port N] [--upstream HOST:PORT] [--access-log PATH|none]
                   [--underscore-headers reject|drop|allow]
+                  (default --wasm: the filter this package ships)
+  rolegate istio-config <policy.json> --image oci://REGISTRY/rolegate/filter:TAG
+                  [--name N] [--namespace NS] [--selector label=value]...
+                  an Istio WasmPlugin (phase AUTHN, failStrategy FAIL_CLOSE);
+                  scripts/build-oci.sh builds the image
   rolegate add-client <policy.json> --name N --role R --key-out client-key.json [--alg ES256]
                   add an OAuth2 client to the policy's token endpoint; its
                   private key is written once, to --key-out (mode 600)
@@ -318,6 +323,29 @@ const commands = {
     return 0;
   },
 
+  'istio-config'(args) {
+    const { text } = readPolicy(args.positional[0]);
+    const selector = {};
+    for (const pair of args.flags('selector')) {
+      const at = pair.match(/^([^=]+)=(.*)$/);
+      if (!at) throw new UsageError(`--selector ${JSON.stringify(pair)}: write label=value, e.g. app=admin-api`);
+      selector[at[1]] = at[2];
+    }
+    if (!args.flag('image')) throw new UsageError('--image is required: where Istio pulls the filter, e.g. oci://registry.example.com/rolegate/filter:0.1.0 (scripts/build-oci.sh builds it)');
+    try {
+      process.stdout.write(istioWasmPlugin(text, {
+        image: args.flag('image'),
+        name: args.flag('name'),
+        namespace: args.flag('namespace'),
+        ...(Object.keys(selector).length ? { selector } : {}),
+      }));
+    } catch (e) {
+      if (e instanceof TypeError) throw new UsageError(e.message.replace(/^istioWasmPlugin: /, '--'));
+      throw e;
+    }
+    return 0;
+  },
+
   'add-client'(args) {
     const file = args.positional[0];
     if (!file) throw new UsageError('name the policy file');
@@ -375,6 +403,7 @@ const SPECS = {
   test: { usage: 'rolegate test <policy.json> <cases.json> [--format text|json|junit|tap] [--coverage] [--fail-under PERCENT] [--run PATTERN]', argNames: 'the policy file and the cases file', args: [2, 2], flags: { format: 'value', coverage: 'switch', 'fail-under': 'value', run: 'value' } },
   diff: { usage: 'rolegate diff <old.json> <new.json> [--paths paths.txt] [--methods GET,POST,...]', argNames: 'the old and the new policy file', args: [2, 2], flags: { paths: 'value', methods: 'value' } },
   decide: { usage: "rolegate decide <policy.json> --path P [--method M] [--token T | --claims claims.json] [--header 'Name: value']... [--now SECONDS]", argNames: 'the policy file', args: [1, 1], flags: { path: 'value', method: 'value', token: 'value', claims: 'value', header: 'list', now: 'value' } },
+  'istio-config': { usage: 'rolegate istio-config <policy.json> --image URL [--name N] [--namespace NS] [--selector label=value]...', argNames: 'the policy file', args: [1, 1], flags: { image: 'value', name: 'value', namespace: 'value', selector: 'list' } },
   'envoy-config': { usage: 'rolegate envoy-config <policy.json> [--wasm PATH] [--port N] [--upstream HOST:PORT] [--underscore-headers reject|drop|allow] [--access-log PATH|none]', argNames: 'the policy file', args: [1, 1], flags: { wasm: 'value', port: 'value', upstream: 'value', 'underscore-headers': 'value', 'access-log': 'value' } },
   'add-client': { usage: 'rolegate add-client <policy.json> --name N --role R --key-out client-key.json [--alg ES256]', argNames: 'the policy file', args: [1, 1], flags: { name: 'value', role: 'value', 'key-out': 'value', alg: 'value' } },
   keygen: { usage: 'rolegate keygen --alg ES256 [--kid K]', argNames: 'no arguments', args: [0, 0], flags: { alg: 'value', kid: 'value' } },

@@ -160,6 +160,7 @@ export function createClient(
 ): NewClient;
 
 export interface EnvoyConfigOptions {
+  /** The filter on the Envoy host. In Node: default `filterPath` (the package's own); in browsers /etc/envoy/rolegate_filter.wasm. */
   wasmPath?: string;
   listenAddress?: string;
   listenPort?: number;
@@ -174,7 +175,26 @@ export interface EnvoyConfigOptions {
    * 'reject': 400). CGI/WSGI upstreams read `x_rolegate_roles` as `x-rolegate-roles`.
    */
   underscoreHeaders?: 'reject' | 'drop' | 'allow';
+  /** Where Envoy writes one JSON line per request with rolegate's decision (default /dev/stdout); null: no access log. */
+  accessLog?: string | null;
 }
+
+export interface IstioWasmPluginOptions {
+  /** Where Istio gets the module: oci://REGISTRY/rolegate/filter:TAG (scripts/build-oci.sh), https://… or file:///… */
+  image: string;
+  /** Default `rolegate`. */
+  name?: string;
+  namespace?: string;
+  /** Workload labels, e.g. `{app: 'admin-api'}`; none: every workload of the namespace. */
+  selector?: Record<string, string>;
+  imagePullPolicy?: 'IfNotPresent' | 'Always';
+}
+
+/** An Istio WasmPlugin (YAML) running the filter with this policy: phase AUTHN, failStrategy FAIL_CLOSE. Throws for an invalid policy or option. */
+export function istioWasmPlugin(policy: string | JsonObject, options: IstioWasmPluginOptions): string;
+
+/** Node: the path of the Envoy filter (rolegate_filter.wasm) inside this package; null in browsers or when it was not built in. */
+export const filterPath: string | null;
 
 /** An Envoy bootstrap (YAML) with the rolegate filter in front of one upstream. */
 export function envoyConfig(policy: string | JsonObject, options?: EnvoyConfigOptions): string;

@@ -24,3 +24,7 @@ keep+=,proxy_on_request_headers,proxy_on_request_body,proxy_on_http_call_respons
 mkdir -p target/envoy
 cargo run --quiet --release -p trim-exports -- "$built" "$out" --keep "$keep"
 echo "$out: $(( $(stat -c %s "$out") / 1024 )) KiB"
+# The npm package ships the filter, so `rolegate envoy-config` points at it.
+if [[ ${1:-} != --example ]]; then
+  mkdir -p pkg/filter && cp "$out" pkg/filter/rolegate_filter.wasm
+fi

@@ -22,7 +22,7 @@ echo "pkg/dist/rolegate_bg.wasm: $((raw / 1024)) KiB, $((gz / 1024)) KiB gzip"
 # directory, so it can be served from any static host.
 rm -rf www/rolegate www/presets
 mkdir -p www/rolegate/dist www/presets
-cp pkg/web.js pkg/envoy-config.js pkg/cases.js pkg/diff.js www/rolegate/
+cp pkg/web.js pkg/envoy-config.js pkg/istio-config.js pkg/cases.js pkg/diff.js www/rolegate/
 cp pkg/dist/rolegate.js pkg/dist/rolegate_bg.wasm www/rolegate/dist/
 cp examples/pingaccess.json examples/pexip.json www/presets/
 # The page's code editor: CodeMirror 6 from the lockfile, one ES module.

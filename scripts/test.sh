@@ -57,7 +57,9 @@ if wants node || wants browser || wants envoy || wants interop; then
 fi
 
 if wants node; then
-    step "node: the vectors, API, types and CLI in Node"
+    step "node: the vectors, API, types, CLI, the packed package and the OCI image"
+    scripts/setup.sh oci
+    scripts/build-filter.sh # the package ships it
     node --test tests/node/
 fi
 
