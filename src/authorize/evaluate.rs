@@ -252,7 +252,7 @@ impl<'p> Evaluation<'p> {
                 _ => None,
             }
         };
-        let genuine = one("origin").is_some()
+        let genuine = one("origin").is_some_and(is_serialized_origin)
             && one("access-control-request-method").is_some_and(is_token)
             && self.methods.len() == 1
             && req.claims.is_none()
@@ -758,4 +758,23 @@ pub(crate) fn outside_prefix_reason(policy: &Policy) -> Reason {
         OutsidePrefix::Allow => Reason::OutsidePrefix,
         OutsidePrefix::Deny => Reason::OutsidePrefixDenied,
     }
+}
+
+/// An `Origin` a browser sends (RFC 6454 §7): `null`, or a scheme, `://`
+/// and a host with an optional port, nothing after it. A list (two headers
+/// a proxy folded into one) or a URL with a path is no origin.
+fn is_serialized_origin(value: &str) -> bool {
+    if value == "null" {
+        return true;
+    }
+    let Some((scheme, host)) = value.split_once("://") else {
+        return false;
+    };
+    let mut scheme_chars = scheme.chars();
+    scheme_chars.next().is_some_and(|c| c.is_ascii_alphabetic())
+        && scheme_chars.all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c))
+        && !host.is_empty()
+        && host
+            .chars()
+            .all(|c| c.is_ascii_graphic() && !"/?#,@\\".contains(c))
 }
