@@ -20,6 +20,7 @@ const USAGE = `usage:
                   [--header 'Name: value']... [--now SECONDS]
   rolegate envoy-config <policy.json> [--wasm PATH] [--port N] [--upstream HOST:PORT] [--access-log PATH|none]
                   [--underscore-headers reject|drop|allow]
+                  [--token-instance HOST:PORT]  (a proxy of a fleet: see docs/envoy.md)
                   (default --wasm: the filter this package ships)
   rolegate istio-config <policy.json> --image oci://REGISTRY/rolegate/filter:TAG
                   [--name N] [--namespace NS] [--selector label=value]...
@@ -307,6 +308,17 @@ const commands = {
   },
 
   'envoy-config'(args) {
+    // A proxy of a fleet: the token instance's cluster, named by the policy.
+    function tokenInstance(policyText, where) {
+      if (where === undefined) return {};
+      const at = where.match(/^([A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\]):(\d+)$/);
+      if (!at) throw new UsageError(`--token-instance ${JSON.stringify(where)}: write HOST:PORT of the Envoy that answers the token endpoint`);
+      const policy = Policy.parse(policyText);
+      const name = policy.tokenEndpoint?.forward_to_cluster;
+      policy.free();
+      if (!name) throw new UsageError('--token-instance needs token_endpoint.forward_to_cluster in the policy (the cluster name to route token requests to)');
+      return { clusters: [{ name, host: at[1], port: port(at[2], '--token-instance port') }] };
+    }
     const file = args.positional[0];
     const { text } = readPolicy(file); // refuse to print a config Envoy would reject
     const upstream = args.flag('upstream') ?? '127.0.0.1:9000';
@@ -318,6 +330,7 @@ const commands = {
       upstreamHost: at[1],
       upstreamPort: port(at[2], '--upstream port'),
       underscoreHeaders: args.flag('underscore-headers'),
+      ...tokenInstance(text, args.flag('token-instance')),
       ...(args.flag('access-log') === undefined ? {} : { accessLog: args.flag('access-log') === 'none' ? null : args.flag('access-log') }),
     }));
     return 0;
@@ -404,7 +417,7 @@ const SPECS = {
   diff: { usage: 'rolegate diff <old.json> <new.json> [--paths paths.txt] [--methods GET,POST,...]', argNames: 'the old and the new policy file', args: [2, 2], flags: { paths: 'value', methods: 'value' } },
   decide: { usage: "rolegate decide <policy.json> --path P [--method M] [--token T | --claims claims.json] [--header 'Name: value']... [--now SECONDS]", argNames: 'the policy file', args: [1, 1], flags: { path: 'value', method: 'value', token: 'value', claims: 'value', header: 'list', now: 'value' } },
   'istio-config': { usage: 'rolegate istio-config <policy.json> --image URL [--name N] [--namespace NS] [--selector label=value]...', argNames: 'the policy file', args: [1, 1], flags: { image: 'value', name: 'value', namespace: 'value', selector: 'list' } },
-  'envoy-config': { usage: 'rolegate envoy-config <policy.json> [--wasm PATH] [--port N] [--upstream HOST:PORT] [--underscore-headers reject|drop|allow] [--access-log PATH|none]', argNames: 'the policy file', args: [1, 1], flags: { wasm: 'value', port: 'value', upstream: 'value', 'underscore-headers': 'value', 'access-log': 'value' } },
+  'envoy-config': { usage: 'rolegate envoy-config <policy.json> [--wasm PATH] [--port N] [--upstream HOST:PORT] [--underscore-headers reject|drop|allow] [--access-log PATH|none] [--token-instance HOST:PORT]', argNames: 'the policy file', args: [1, 1], flags: { wasm: 'value', port: 'value', upstream: 'value', 'underscore-headers': 'value', 'access-log': 'value', 'token-instance': 'value' } },
   'add-client': { usage: 'rolegate add-client <policy.json> --name N --role R --key-out client-key.json [--alg ES256]', argNames: 'the policy file', args: [1, 1], flags: { name: 'value', role: 'value', 'key-out': 'value', alg: 'value' } },
   keygen: { usage: 'rolegate keygen --alg ES256 [--kid K]', argNames: 'no arguments', args: [0, 0], flags: { alg: 'value', kid: 'value' } },
   mint: { usage: 'rolegate mint --key private.json [--claims claims.json] [--alg A]', argNames: 'no arguments', args: [0, 0], flags: { key: 'value', claims: 'value', alg: 'value' } },

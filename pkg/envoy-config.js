@@ -94,6 +94,12 @@ export function envoyBootstrap(options) {
     ...(directResponse ? [] : [cluster('admin_api', upstreamHost, upstreamPort)]),
     ...extraClusters.map((c) => cluster(c.name, c.host ?? '127.0.0.1', c.port)),
   ];
+  for (const [i, l] of listeners.entries()) {
+    const forward = tokenEndpoint(typeof l.policy === 'string' ? l.policy : JSON.stringify(l.policy))?.forward_to_cluster;
+    if (forward && !extraClusters.some((c) => c.name === forward)) {
+      throw new TypeError(`listeners[${i}]: the policy's token_endpoint.forward_to_cluster is ${JSON.stringify(forward)}: add {name: ${JSON.stringify(forward)}, host, port} (the token instance) to clusters`);
+    }
+  }
   const clusters = all.length ? `  clusters:\n${all.join('\n')}` : '  clusters: []';
   const blocks = listeners.map((l, i) => listenerYaml({
     name: l.name ?? (listeners.length === 1 ? 'admin_api' : `admin_api_${i}`),
@@ -122,9 +128,12 @@ function listenerYaml({ name, policy, port, listenAddress, wasmPath, directRespo
   // headers back until rolegate has answered; everywhere else it is off.
   const endpoint = tokenEndpoint(policyText);
   const own = endpoint ? [endpoint.path, endpoint.active_tokens_path, endpoint.jwks_path, ...endpoint.metadata_paths] : [];
-  // Those routes never reach the upstream: if rolegate did not answer, Envoy does (404).
+  // Several proxies, one token instance: token requests and the active-token
+  // list go to its cluster (the filter forwards them only on that route).
+  const forwarded = endpoint?.forward_to_cluster ? [endpoint.path, endpoint.active_tokens_path] : [];
+  // The other routes never reach the upstream: if rolegate did not answer, Envoy does (404).
   const ownRoutes = own.map((p) => `              - match: {path: ${JSON.stringify(p)}}
-                direct_response: {status: 404}
+                ${forwarded.includes(p) ? `route: {cluster: ${endpoint.forward_to_cluster}}` : 'direct_response: {status: 404}'}
 `).join('');
   const bufferOff = own.length
     ? `

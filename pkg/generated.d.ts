@@ -322,7 +322,12 @@ export type Mode = "enforce" | "dry_run";
 /**
  * What a host shows of the token endpoint (no key material).
  */
-export type EndpointSummary = { issuer: string, audience: string, path: string, url: string, expiration_seconds: number, active_tokens_path: string, active_tokens_role: string, jwks_path: string, metadata_paths: Array<string>, clients: Array<ClientSummary>, };
+export type EndpointSummary = { issuer: string, audience: string, path: string, url: string, expiration_seconds: number, active_tokens_path: string, active_tokens_role: string, jwks_path: string, metadata_paths: Array<string>, clients: Array<ClientSummary>, 
+/**
+ * The Envoy cluster of the instance that answers token requests and
+ * the active-token list, when this proxy is not it.
+ */
+forward_to_cluster: string | null, };
 
 export type ClientSummary = { client_id: string, name: string, role: string, alg: string | null, };
 

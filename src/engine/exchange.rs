@@ -22,6 +22,11 @@ pub enum Handling<'a> {
         /// The answer.
         reply: Reply,
     },
+    /// This proxy is not the token instance (`token_endpoint.forward_to_cluster`):
+    /// make these header edits (the identity headers go) and let Envoy's route
+    /// send the request to that cluster, whose rolegate answers it. Checked
+    /// first: the route goes to that cluster, or the host got a `Reply`.
+    Forward(HeaderChanges<'a>),
     /// A token request whose body is still to come: make these header edits
     /// (the identity headers go, as on every path), let the body arrive, and
     /// hand it to [`Policy::token_body`]. The request itself never reaches
@@ -40,16 +45,38 @@ pub enum BodyStep {
 
 impl Policy {
     /// How to handle `request` (whose headers `view` borrows): `store` holds
-    /// the token endpoint's records for the endpoints that read them.
+    /// the token endpoint's records for the endpoints that read them;
+    /// `route_cluster` says which upstream cluster the host's route sends
+    /// the request to (asked only of requests to be forwarded elsewhere).
     pub fn handle<'a>(
         &'a self,
         view: &RequestView,
         request: &Request,
         end_of_stream: bool,
         store: &mut dyn TokenStore,
+        route_cluster: &dyn Fn() -> Option<String>,
     ) -> Handling<'a> {
         let reply = |endpoint, reply| Handling::Reply { endpoint, reply };
-        match self.route(view) {
+        let route = self.route(view);
+        let forward_to = self
+            .token_endpoint()
+            .and_then(|e| e.forward_to_cluster.as_deref());
+        if let (Some(cluster), Route::IssueToken | Route::ListTokens) = (forward_to, route) {
+            // Forwarded undecided, so only to the token instance: a route to
+            // any other cluster (the admin API) is refused, never followed.
+            return match route_cluster() {
+                Some(routed) if routed == cluster => {
+                    let mut changes = HeaderChanges::default();
+                    self.envoy_settings().strip_identity(view, &mut changes);
+                    Handling::Forward(changes)
+                }
+                routed => reply(
+                    "forward",
+                    token_endpoint::misrouted(cluster, routed.as_deref()),
+                ),
+            };
+        }
+        match route {
             Route::Decide => Handling::Decide,
             Route::ListTokens => reply("list_tokens", self.list_tokens(request, store)),
             Route::Metadata => reply("metadata", self.endpoint_metadata(request)),
@@ -103,6 +130,11 @@ mod tests {
 
     /// The Pexip preset with a token endpoint (the test key's private half).
     fn pexip() -> Policy {
+        pexip_with(serde_json::json!({}))
+    }
+
+    /// As `pexip`, with more token endpoint members.
+    fn pexip_with(extra: serde_json::Value) -> Policy {
         let keys: serde_json::Value =
             serde_json::from_str(include_str!("../../tests/vectors/keys.json")).unwrap();
         let mut doc: serde_json::Value =
@@ -111,6 +143,9 @@ mod tests {
         doc["token_endpoint"] = serde_json::json!({"issuer": "https://pexip-manager.test",
             "audience": "pexip-management-api", "signing_key": keys["keys"]["pexip-node"],
             "active_tokens_role": "administrator"});
+        for (k, v) in extra.as_object().unwrap() {
+            doc["token_endpoint"][k] = v.clone();
+        }
         Policy::from_json(&doc.to_string()).unwrap()
     }
 
@@ -121,12 +156,14 @@ mod tests {
         let mut handle = |method: &str, path: &str, end: bool| {
             let request = Request::new(method, path, 1_800_000_000);
             let view = request.view();
-            let said = match policy.handle(&view, &request, end, &mut store) {
+            let unasked = || -> Option<String> { panic!("only a forwarded request asks") };
+            let said = match policy.handle(&view, &request, end, &mut store, &unasked) {
                 Handling::Decide => "decide".to_owned(),
                 Handling::Reply { endpoint, reply } => {
                     format!("{endpoint} {}", reply.response.status)
                 }
                 Handling::ReadBody(_) => "read body".to_owned(),
+                Handling::Forward(_) => "forward".to_owned(),
             };
             said
         };
@@ -139,6 +176,66 @@ mod tests {
             handle("GET", "/.well-known/oauth-authorization-server", true),
             "metadata 200"
         );
+    }
+
+    #[test]
+    fn a_proxy_that_is_not_the_token_instance_forwards_only_to_its_cluster() {
+        let policy = pexip_with(serde_json::json!({"forward_to_cluster": "token_instance"}));
+        let mut store = MemoryTokenStore::default();
+        let mut handle = |method: &str, path: &str, routed: Option<&str>| {
+            let request =
+                Request::new(method, path, 1_800_000_000).header("x-rolegate-subject", "spoofed");
+            let view = request.view();
+            let cluster = || routed.map(str::to_owned);
+            match policy.handle(&view, &request, false, &mut store, &cluster) {
+                Handling::Forward(changes) => {
+                    assert!(changes.remove.iter().any(|h| h == "x-rolegate-subject"));
+                    "forward".to_owned()
+                }
+                Handling::Reply { endpoint, reply } => {
+                    format!("{endpoint} {}", reply.response.status)
+                }
+                Handling::Decide => "decide".to_owned(),
+                Handling::ReadBody(_) => "read body".to_owned(),
+            }
+        };
+        assert_eq!(
+            handle("POST", "/oauth/token/", Some("token_instance")),
+            "forward"
+        );
+        assert_eq!(
+            handle("GET", "/oauth/tokens/", Some("token_instance")),
+            "forward"
+        );
+        // Misrouted: refused, never forwarded undecided.
+        assert_eq!(
+            handle("POST", "/oauth/token/", Some("admin_api")),
+            "forward 503"
+        );
+        assert_eq!(handle("POST", "/oauth/token/", None), "forward 503");
+        // Stateless answers stay local; every other path is decided.
+        assert_eq!(
+            handle("GET", "/oauth/jwks/", Some("token_instance")),
+            "jwks 200"
+        );
+        assert_eq!(
+            handle("POST", "//oauth/token/", Some("token_instance")),
+            "decide"
+        );
+    }
+
+    #[test]
+    fn a_forward_cluster_is_an_envoy_cluster_name() {
+        let keys: serde_json::Value =
+            serde_json::from_str(include_str!("../../tests/vectors/keys.json")).unwrap();
+        let mut doc: serde_json::Value =
+            serde_json::from_str(include_str!("../../examples/pexip.json")).unwrap();
+        doc["issuers"] = serde_json::json!([]);
+        doc["token_endpoint"] = serde_json::json!({"issuer": "https://pexip-manager.test",
+            "audience": "pexip-management-api", "signing_key": keys["keys"]["pexip-node"],
+            "active_tokens_role": "administrator", "forward_to_cluster": "a b"});
+        let e = Policy::from_json(&doc.to_string()).unwrap_err();
+        assert_eq!(e.path, "token_endpoint.forward_to_cluster");
     }
 
     #[test]

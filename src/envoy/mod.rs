@@ -217,11 +217,28 @@ impl Filter {
         end_of_stream: bool,
     ) -> Action {
         let mut store = SharedDataStore::for_policy(&shared.policy);
+        // The cluster Envoy's route picked, for the core's check of a request
+        // it forwards to the token instance.
+        let route_cluster = || {
+            hostcalls::get_property(vec!["xds", "cluster_name"])
+                .ok()
+                .flatten()
+                .and_then(|bytes| String::from_utf8(bytes).ok())
+        };
         match shared
             .policy
-            .handle(view, request, end_of_stream, &mut store)
+            .handle(view, request, end_of_stream, &mut store, &route_cluster)
         {
             Handling::Decide => step(shared, self.id, request, false),
+            Handling::Forward(changes) => {
+                if shared.policy.envoy_settings().audit_log {
+                    log(
+                        LogLevel::Info,
+                        r#"{"rolegate":"forward","to":"token_endpoint.forward_to_cluster"}"#,
+                    );
+                }
+                forward(&changes)
+            }
             Handling::Reply { endpoint, reply } => send_reply(shared, endpoint, &reply),
             Handling::ReadBody(changes) => {
                 // Proxy-wasm delivers a body only after the headers continue

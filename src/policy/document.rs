@@ -102,6 +102,10 @@ pub struct TokenEndpointDocument {
     /// Longest client assertion lifetime accepted (default 3600).
     #[serde(default)]
     pub max_assertion_seconds: Option<u64>,
+    /// Several proxies, one token instance: this proxy sends token requests
+    /// and the active-token list to the instance behind this Envoy cluster.
+    #[serde(default)]
+    pub forward_to_cluster: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -40,6 +40,9 @@ pub struct TokenEndpoint {
     pub client_limits: ClientLimits,
     /// Longest client assertion lifetime accepted.
     pub max_assertion_seconds: u64,
+    /// Token requests and the active-token list go to the instance behind
+    /// this Envoy cluster (the one that keeps the replay store and the list).
+    pub forward_to_cluster: Option<String>,
     /// Where the signing key's public JWKS is served (RFC 8414 `jwks_uri`).
     pub jwks_path: String,
     /// Where the RFC 8414 and OpenID discovery documents are served.
@@ -265,6 +268,18 @@ pub(crate) fn compile(
             format!("from 60 to 86400 seconds (default {DEFAULT_MAX_ASSERTION_SECONDS}, what authlib signs)"),
         ));
     }
+    if let Some(cluster) = &doc.forward_to_cluster {
+        if cluster.is_empty()
+            || !cluster
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"_-.".contains(&b))
+        {
+            return Err(PolicyError::value(
+                &path.field("forward_to_cluster"),
+                "an Envoy cluster name: letters, digits, '_', '-' and '.'",
+            ));
+        }
+    }
     let known = || role_names.iter().map(String::as_str);
     if !role_names.contains(&doc.active_tokens_role) {
         return Err(PolicyError::unknown_role(
@@ -338,6 +353,7 @@ pub(crate) fn compile(
             clients: compiled,
             client_limits,
             max_assertion_seconds,
+            forward_to_cluster: doc.forward_to_cluster,
             jwks_path,
             metadata_paths,
             jwks_uri,

@@ -33,6 +33,23 @@ pub fn body_too_large() -> Reply {
     r
 }
 
+/// A token request this proxy should forward to the token instance's
+/// cluster, but whose route goes elsewhere (or nowhere): 503, never forwarded.
+pub fn misrouted(cluster: &str, routed: Option<&str>) -> Reply {
+    Reply {
+        response: Response::unavailable(),
+        audit: ReplyAudit {
+            error: Some("unavailable".to_owned()),
+            reason: Some(format!(
+                "token_endpoint.forward_to_cluster is {cluster:?}, but the route goes to {}: \
+                 route the token endpoint's paths to that cluster",
+                routed.map_or_else(|| "no cluster".to_owned(), |c| format!("{c:?}"))
+            )),
+            client_id: None,
+        },
+    }
+}
+
 /// A token the endpoint issued and that has not expired.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ActiveToken {
@@ -578,6 +595,9 @@ pub struct EndpointSummary<'a> {
     pub jwks_path: &'a str,
     pub metadata_paths: &'a [String],
     pub clients: Vec<ClientSummary<'a>>,
+    /// The Envoy cluster of the instance that answers token requests and
+    /// the active-token list, when this proxy is not it.
+    pub forward_to_cluster: Option<&'a str>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -600,6 +620,7 @@ impl TokenEndpoint {
             active_tokens_path: &self.active_tokens_path,
             jwks_path: &self.jwks_path,
             metadata_paths: &self.metadata_paths,
+            forward_to_cluster: self.forward_to_cluster.as_deref(),
             active_tokens_role: &self.active_tokens_role,
             clients: self
                 .clients

@@ -77,7 +77,7 @@ export async function startUpstream() {
  * Starts Envoy with one listener per policy. Resolves when every listener
  * accepts connections; rejects with Envoy's log if it does not start.
  */
-export async function startEnvoy({ policies, upstreamPort, upstreamHost, accessLog = null, timeoutMs = 60_000, extraArgs = [], directResponse = false, clusters = [], concurrency = 1, underscoreHeaders, listenPorts }) {
+export async function startEnvoy({ policies, upstreamPort, upstreamHost, accessLog = null, timeoutMs = 60_000, extraArgs = [], directResponse = false, clusters = [], concurrency = 1, underscoreHeaders, listenPorts, configTransform = (yaml) => yaml }) {
   if (!existsSync(FILTER_WASM)) throw new Error(`${FILTER_WASM} is missing: run scripts/build-filter.sh`);
   const dir = mkdtempSync(join(tmpdir(), 'rolegate-envoy-'));
   const adminPort = await freePort();
@@ -96,7 +96,7 @@ export async function startEnvoy({ policies, upstreamPort, upstreamHost, accessL
     underscoreHeaders,
   });
   const configPath = join(dir, 'envoy.yaml');
-  writeFileSync(configPath, config);
+  writeFileSync(configPath, configTransform(config));
   const child = spawnTracked('envoy', [
     '-c', configPath, '--concurrency', String(concurrency), '--use-dynamic-base-id',
     '--log-level', 'warn', '--component-log-level', 'wasm:info', ...extraArgs,

@@ -117,6 +117,21 @@ test('envoy-config prints a fail-closed filter config', () => {
   assert.match(run('envoy-config', preset, '--upstream', 'localhost:9000').out, /type: STRICT_DNS[^]*address: localhost, port_value: 9000/);
 });
 
+test('envoy-config --token-instance routes a fleet proxy\'s token requests to the token instance', () => {
+  const keys = JSON.parse(readFileSync(new URL('../vectors/keys.json', import.meta.url), 'utf8')).keys;
+  const pexip = JSON.parse(readFileSync(new URL('../../examples/pexip.json', import.meta.url), 'utf8'));
+  const endpoint = { issuer: 'https://pexip.test', audience: 'pexip-management-api', signing_key: keys['pexip-node'], active_tokens_role: 'administrator' };
+  const proxy = file('fleet-proxy.json', { ...pexip, issuers: [], token_endpoint: { ...endpoint, forward_to_cluster: 'token_instance' } });
+  const r = run('envoy-config', proxy, '--token-instance', '10.0.0.5:8080');
+  assert.equal(r.code, 0, r.err);
+  assert.match(r.out, /match: \{path: "\/oauth\/token\/"\}\n\s+route: \{cluster: token_instance\}/);
+  assert.match(r.out, /- name: token_instance[^]*address: 10\.0\.0\.5, port_value: 8080/);
+  // The policy names the cluster; without the instance's address the config would route nowhere.
+  assert.match(run('envoy-config', proxy).err, /forward_to_cluster is "token_instance": add/);
+  const instance = file('fleet-instance.json', { ...pexip, issuers: [], token_endpoint: endpoint });
+  assert.match(run('envoy-config', instance, '--token-instance', '10.0.0.5:8080').err, /--token-instance needs token_endpoint\.forward_to_cluster/);
+});
+
 test('unknown commands and --help', () => {
   assert.equal(run('frobnicate').code, 2);
   const help = run('--help');
