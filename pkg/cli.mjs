@@ -18,7 +18,7 @@ const USAGE = `usage:
                   exit 1 when access grows [--paths paths.txt] [--methods M,...]
   rolegate decide <policy.json> --path P [--method M] [--token T | --claims claims.json]
                   [--header 'Name: value']... [--now SECONDS]
-  rolegate envoy-config <policy.json> [--wasm PATH] [--port N] [--upstream HOST:PORT] [--access-log PATH|none]
+  rolegate envoy-config <policy.json> [--wasm PATH] [--port N] [--upstream HOST:PORT] [--access-log stdout|PATH|none]
                   [--underscore-headers reject|drop|allow]
                   [--token-instance HOST:PORT]  (a proxy of a fleet: see docs/envoy.md)
                   (default --wasm: the filter this package ships)
@@ -417,7 +417,7 @@ const SPECS = {
   diff: { usage: 'rolegate diff <old.json> <new.json> [--paths paths.txt] [--methods GET,POST,...]', argNames: 'the old and the new policy file', args: [2, 2], flags: { paths: 'value', methods: 'value' } },
   decide: { usage: "rolegate decide <policy.json> --path P [--method M] [--token T | --claims claims.json] [--header 'Name: value']... [--now SECONDS]", argNames: 'the policy file', args: [1, 1], flags: { path: 'value', method: 'value', token: 'value', claims: 'value', header: 'list', now: 'value' } },
   'istio-config': { usage: 'rolegate istio-config <policy.json> --image URL [--name N] [--namespace NS] [--selector label=value]...', argNames: 'the policy file', args: [1, 1], flags: { image: 'value', name: 'value', namespace: 'value', selector: 'list' } },
-  'envoy-config': { usage: 'rolegate envoy-config <policy.json> [--wasm PATH] [--port N] [--upstream HOST:PORT] [--underscore-headers reject|drop|allow] [--access-log PATH|none] [--token-instance HOST:PORT]', argNames: 'the policy file', args: [1, 1], flags: { wasm: 'value', port: 'value', upstream: 'value', 'underscore-headers': 'value', 'access-log': 'value', 'token-instance': 'value' } },
+  'envoy-config': { usage: 'rolegate envoy-config <policy.json> [--wasm PATH] [--port N] [--upstream HOST:PORT] [--underscore-headers reject|drop|allow] [--access-log stdout|PATH|none] [--token-instance HOST:PORT]', argNames: 'the policy file', args: [1, 1], flags: { wasm: 'value', port: 'value', upstream: 'value', 'underscore-headers': 'value', 'access-log': 'value', 'token-instance': 'value' } },
   'add-client': { usage: 'rolegate add-client <policy.json> --name N --role R --key-out client-key.json [--alg ES256]', argNames: 'the policy file', args: [1, 1], flags: { name: 'value', role: 'value', 'key-out': 'value', alg: 'value' } },
   keygen: { usage: 'rolegate keygen --alg ES256 [--kid K]', argNames: 'no arguments', args: [0, 0], flags: { alg: 'value', kid: 'value' } },
   mint: { usage: 'rolegate mint --key private.json [--claims claims.json] [--alg A]', argNames: 'no arguments', args: [0, 0], flags: { key: 'value', claims: 'value', alg: 'value' } },

@@ -22,7 +22,7 @@ import { Policy } from './dist/rolegate.js';
  *   `x_rolegate_roles` as `x-rolegate-roles`; the filter strips and judges such spellings of
  *   the headers it knows, and 'reject' keeps every other one from the upstream too.
  * @param {string|null} [options.accessLog]  where Envoy writes one JSON line per request with
- *   rolegate's decision (default /dev/stdout; null: no access log)
+ *   rolegate's decision: 'stdout' (default), a file path, or null for no access log
  * @returns {string}
  */
 const BOOTSTRAP_OPTIONS = ['listeners', 'wasmPath', 'listenAddress', 'upstreamHost', 'upstreamPort', 'adminPort', 'directResponse', 'clusters', 'underscoreHeaders', 'accessLog'];
@@ -62,7 +62,7 @@ export function envoyBootstrap(options) {
     directResponse = false,
     clusters: extraClusters = [],
     underscoreHeaders = 'reject',
-    accessLog = '/dev/stdout',
+    accessLog = 'stdout',
   } = options;
   checkPort(upstreamPort, 'upstreamPort');
   checkHost(upstreamHost, 'upstreamHost');
@@ -207,11 +207,18 @@ const DECISION_FIELDS = ['allowed', 'forwarded', 'status', 'reason', 'cause', 's
 function accessLogYaml(path) {
   if (path === null) return '';
   const fields = DECISION_FIELDS.map((f) => `                  rolegate_${f}: "%FILTER_STATE(wasm.rolegate.${f}:PLAIN)%"`).join('\n');
-  return `          access_log:
-          - name: envoy.access_loggers.file
+  // Envoy's stdout logger writes to whatever stdout is (a pipe, a socket);
+  // a file logger opening /dev/stdout fails on a socket.
+  const logger = path === 'stdout'
+    ? `envoy.access_loggers.stdout
+            typed_config:
+              "@type": type.googleapis.com/envoy.extensions.access_loggers.stream.v3.StdoutAccessLog`
+    : `envoy.access_loggers.file
             typed_config:
               "@type": type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog
-              path: ${JSON.stringify(path)}
+              path: ${JSON.stringify(path)}`;
+  return `          access_log:
+          - name: ${logger}
               log_format:
                 formatters:
                 - name: envoy.formatter.req_without_query

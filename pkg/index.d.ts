@@ -175,7 +175,7 @@ export interface EnvoyConfigOptions {
    * 'reject': 400). CGI/WSGI upstreams read `x_rolegate_roles` as `x-rolegate-roles`.
    */
   underscoreHeaders?: 'reject' | 'drop' | 'allow';
-  /** Where Envoy writes one JSON line per request with rolegate's decision (default /dev/stdout); null: no access log. */
+  /** Where Envoy writes one JSON line per request with rolegate's decision: 'stdout' (default), a file path, or null for none. */
   accessLog?: string | null;
 }
 
