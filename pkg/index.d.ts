@@ -116,6 +116,7 @@ export interface MintOptions {
 }
 
 /** Signs a test token. */
+/** Browsers import mintToken, generateKey, createClient and addTokenEndpoint from 'rolegate/testing' (a module loaded on use). */
 export function mintToken(options: MintOptions): string;
 
 export interface KeyPair {

@@ -225,7 +225,8 @@ const wasmFilter = (file, configuration = '') => `
 const floorWasm = join(root, 'target', 'envoy', 'envoy_floor.wasm');
 /** Envoy with the rolegate filter under `policy`, answering 200 itself. */
 const rolegateConfig = (policy) => (port, adminPort) => envoyBootstrap({
-  listeners: [{ policy, listenPort: port, name: 'bench' }], wasmPath, adminPort, directResponse: true,
+  // No access log: the native setups write none either.
+  listeners: [{ policy, listenPort: port, name: 'bench' }], wasmPath, adminPort, directResponse: true, accessLog: null,
 });
 
 // `decides`: whose decisions a setup makes ('native' or 'rolegate'); each is

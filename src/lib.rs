@@ -43,7 +43,7 @@ mod request;
 mod token_endpoint;
 mod typescript;
 
-#[cfg(feature = "web")]
+#[cfg(feature = "web-bindings")]
 mod web;
 
 #[cfg(feature = "envoy")]

@@ -1,7 +1,8 @@
 // The token endpoint's OAuth2 clients (Pexip): listed as the core compiled
 // them, created by the package's createClient.
 
-import { createClient, addTokenEndpoint as addTokenEndpointTo, grantByRoleClaim } from './rolegate/web.js';
+import { grantByRoleClaim } from './rolegate/web.js';
+import { testing } from './testing.js';
 import { page } from './page.js';
 import { $, status, escapeHtml } from './dom.js';
 import { policyJson } from './toggles.js';
@@ -62,7 +63,8 @@ export function wireClientTable() {
  * Pexip's model: the management node issues the tokens. The first issuer
  * becomes the token endpoint (same name and audience) with a fresh signing key.
  */
-export function addTokenEndpoint() {
+export async function addTokenEndpoint() {
+  const { addTokenEndpoint: addTokenEndpointTo } = await testing();
   let doc;
   try {
     doc = addTokenEndpointTo(policyText());
@@ -75,7 +77,8 @@ export function addTokenEndpoint() {
   recompute();
 }
 
-export function createClientFromForm() {
+export async function createClientFromForm() {
+  const { createClient } = await testing();
   const name = $('client-name').value.trim();
   const role = $('client-role').value;
   let created;
@@ -133,5 +136,5 @@ export function grantRoleAndCreate() {
     return;
   }
   recompute();
-  createClientFromForm();
+  return createClientFromForm();
 }

@@ -31,5 +31,7 @@ if (location.hash.startsWith('#s=')) {
 } else {
   loadPreset('pingaccess');
 }
+// When the first decision is on screen (tests/browser reads it as a figure).
+document.body.dataset.firstDecisionMs = String(Math.round(performance.now()));
 document.body.dataset.ready = 'true';
 

@@ -1,7 +1,8 @@
 // The token pane: decode a pasted token (unverified, for reading), mint a
 // test token, and say whether the core verified its signature.
 
-import { decodeToken, mintToken, generateKey, trustKey } from './rolegate/web.js';
+import { decodeToken, trustKey } from './rolegate/web.js';
+import { testing } from './testing.js';
 import { page } from './page.js';
 import { $, status } from './dom.js';
 import { showMode, recompute } from './app.js';
@@ -43,7 +44,7 @@ export function renderSignature() {
   $('token-status').dataset.verified = step?.ok ? 'true' : 'false';
 }
 
-export function mint() {
+export async function mint() {
   let claims;
   try {
     claims = JSON.parse($('claims').value);
@@ -51,6 +52,7 @@ export function mint() {
     status('claims-status', `Claims: ${e.message}`, 'error');
     return;
   }
+  const { generateKey, mintToken } = await testing();
   page.testKey ??= generateKey({ alg: 'ES256', kid: `rolegate-preview-${Math.random().toString(36).slice(2, 10)}` });
   $('token').value = mintToken({ key: page.testKey.privateJwk, claims });
   page.state.mode = 'token';

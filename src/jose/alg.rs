@@ -127,24 +127,6 @@ impl Alg {
             _ => None,
         }
     }
-
-    pub(crate) fn to_jsonwebtoken(self) -> jsonwebtoken::Algorithm {
-        use jsonwebtoken::Algorithm as J;
-        match self {
-            Alg::HS256 => J::HS256,
-            Alg::HS384 => J::HS384,
-            Alg::HS512 => J::HS512,
-            Alg::RS256 => J::RS256,
-            Alg::RS384 => J::RS384,
-            Alg::RS512 => J::RS512,
-            Alg::PS256 => J::PS256,
-            Alg::PS384 => J::PS384,
-            Alg::PS512 => J::PS512,
-            Alg::ES256 => J::ES256,
-            Alg::ES384 => J::ES384,
-            Alg::EdDSA | Alg::Ed25519 => J::EdDSA,
-        }
-    }
 }
 
 impl Alg {

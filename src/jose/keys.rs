@@ -7,7 +7,6 @@ use crate::jose::json::JsonPath;
 use crate::jose::rsa_verify::{RsaHash, RsaPublicKey};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use jsonwebtoken::DecodingKey;
 use serde_json::{Map, Value};
 
 /// Smallest RSA modulus accepted (NIST SP 800-57: 2048 bits until 2030).
@@ -32,13 +31,21 @@ pub struct VerificationKey {
     pub label: String,
     /// HMAC secret length in bytes, to check against each HS algorithm's minimum.
     pub secret_len: Option<usize>,
-    /// RSA keys verify with [`crate::jose::rsa_verify`] (fast in wasm), others with jsonwebtoken.
+    /// RSA keys verify with [`crate::jose::rsa_verify`] (fast in wasm), the
+    /// others with the RustCrypto crates' verifying keys, parsed once here.
     pub(crate) verifier: Verifier,
 }
 
+/// A parsed public key (or HMAC secret). Verification calls the RustCrypto
+/// crates directly, as jsonwebtoken's rust_crypto backend does: going
+/// through jsonwebtoken's provider would also link its signers into every
+/// module that only verifies (the browser's and Envoy's).
 pub(crate) enum Verifier {
     Rsa(RsaPublicKey),
-    Jwt(DecodingKey),
+    P256(p256::ecdsa::VerifyingKey),
+    P384(p384::ecdsa::VerifyingKey),
+    Ed25519(ed25519_dalek::VerifyingKey),
+    Hmac(Vec<u8>),
 }
 
 impl std::fmt::Debug for VerificationKey {
@@ -100,9 +107,11 @@ impl VerificationKey {
                     _ => false,
                 }
             }
-            Verifier::Jwt(key) => {
-                jsonwebtoken::crypto::verify(signature_b64, message, key, alg.to_jsonwebtoken())
-                    .unwrap_or(false)
+            other => {
+                let Some(signature) = b64url_decode(signature_b64) else {
+                    return false;
+                };
+                verify_with(other, alg, message, &signature)
             }
         }
     }
@@ -292,12 +301,8 @@ pub(crate) fn parse_jwk(value: &Value, label: String) -> Result<VerificationKey,
                     ))
                 }
             };
-            let point = ec_point(key_type, &x, &y, path)?;
-            (
-                key_type,
-                Verifier::Jwt(DecodingKey::from_ec_der(&point)),
-                None,
-            )
+            let verifier = ec_point(key_type, &x, &y, path)?;
+            (key_type, verifier, None)
         }
         "OKP" => {
             let crv = required_str(jwk, "crv", path)?;
@@ -311,21 +316,12 @@ pub(crate) fn parse_jwk(value: &Value, label: String) -> Result<VerificationKey,
                 ));
             }
             let x = required_b64(jwk, "x", path)?;
-            check_ed25519(&x, path)?;
-            (
-                KeyType::Ed25519,
-                Verifier::Jwt(DecodingKey::from_ed_der(&x)),
-                None,
-            )
+            (KeyType::Ed25519, ed25519_key(&x, path)?, None)
         }
         "oct" => {
             let k = required_b64(jwk, "k", path)?;
             let len = k.len();
-            (
-                KeyType::Hmac,
-                Verifier::Jwt(DecodingKey::from_secret(&k)),
-                Some(len),
-            )
+            (KeyType::Hmac, Verifier::Hmac(k), Some(len))
         }
         other => {
             return Err(JwkError::key(
@@ -394,7 +390,7 @@ pub(crate) fn secret_key(
         verify_permitted: true,
         label,
         secret_len: Some(bytes.len()),
-        verifier: Verifier::Jwt(DecodingKey::from_secret(&bytes)),
+        verifier: Verifier::Hmac(bytes),
     })
 }
 
@@ -527,7 +523,7 @@ fn bit_length(bytes: &[u8]) -> usize {
 }
 
 /// Checks the point is on the curve and returns it in SEC1 uncompressed form.
-fn ec_point(key_type: KeyType, x: &[u8], y: &[u8], path: &JsonPath) -> Result<Vec<u8>, JwkError> {
+fn ec_point(key_type: KeyType, x: &[u8], y: &[u8], path: &JsonPath) -> Result<Verifier, JwkError> {
     let size = if key_type == KeyType::EcP256 { 32 } else { 48 };
     for (name, coord) in [("x", x), ("y", y)] {
         if coord.len() != size {
@@ -544,20 +540,61 @@ fn ec_point(key_type: KeyType, x: &[u8], y: &[u8], path: &JsonPath) -> Result<Ve
     point.push(0x04);
     point.extend_from_slice(x);
     point.extend_from_slice(y);
-    let on_curve = match key_type {
-        KeyType::EcP256 => p256::PublicKey::from_sec1_bytes(&point).is_ok(),
-        _ => p384::PublicKey::from_sec1_bytes(&point).is_ok(),
+    let verifier = match key_type {
+        KeyType::EcP256 => p256::ecdsa::VerifyingKey::from_sec1_bytes(&point)
+            .ok()
+            .map(Verifier::P256),
+        _ => p384::ecdsa::VerifyingKey::from_sec1_bytes(&point)
+            .ok()
+            .map(Verifier::P384),
     };
-    if !on_curve {
-        return Err(JwkError::key(
+    verifier.ok_or_else(|| {
+        JwkError::key(
             path,
             "x and y are not a point on the curve; copy the key again from its source",
-        ));
-    }
-    Ok(point)
+        )
+    })
 }
 
-fn check_ed25519(x: &[u8], path: &JsonPath) -> Result<(), JwkError> {
+/// Whether `signature` (raw bytes) signs `message` with `alg` under a
+/// non-RSA key: ECDSA as r || s (RFC 7518 §3.4), Ed25519 (RFC 8037), HMAC
+/// compared in constant time.
+fn verify_with(key: &Verifier, alg: Alg, message: &[u8], signature: &[u8]) -> bool {
+    use hmac::{Hmac, Mac};
+    use p256::ecdsa::signature::Verifier as _;
+    fn mac<M: Mac + hmac::digest::KeyInit>(
+        secret: &[u8],
+        message: &[u8],
+        signature: &[u8],
+    ) -> bool {
+        <M as Mac>::new_from_slice(secret).is_ok_and(|mut m| {
+            m.update(message);
+            m.verify_slice(signature).is_ok()
+        })
+    }
+    match (key, alg) {
+        (Verifier::P256(key), Alg::ES256) => p256::ecdsa::Signature::from_slice(signature)
+            .is_ok_and(|s| key.verify(message, &s).is_ok()),
+        (Verifier::P384(key), Alg::ES384) => p384::ecdsa::Signature::from_slice(signature)
+            .is_ok_and(|s| key.verify(message, &s).is_ok()),
+        (Verifier::Ed25519(key), Alg::EdDSA | Alg::Ed25519) => {
+            ed25519_dalek::Signature::from_slice(signature)
+                .is_ok_and(|s| key.verify(message, &s).is_ok())
+        }
+        (Verifier::Hmac(secret), Alg::HS256) => {
+            mac::<Hmac<sha2::Sha256>>(secret, message, signature)
+        }
+        (Verifier::Hmac(secret), Alg::HS384) => {
+            mac::<Hmac<sha2::Sha384>>(secret, message, signature)
+        }
+        (Verifier::Hmac(secret), Alg::HS512) => {
+            mac::<Hmac<sha2::Sha512>>(secret, message, signature)
+        }
+        _ => false,
+    }
+}
+
+fn ed25519_key(x: &[u8], path: &JsonPath) -> Result<Verifier, JwkError> {
     let bytes: [u8; 32] = x.try_into().map_err(|_| {
         JwkError::key(
             &path.field("x"),
@@ -565,7 +602,7 @@ fn check_ed25519(x: &[u8], path: &JsonPath) -> Result<(), JwkError> {
         )
     })?;
     ed25519_dalek::VerifyingKey::from_bytes(&bytes)
-        .map(|_| ())
+        .map(Verifier::Ed25519)
         .map_err(|_| JwkError::key(&path.field("x"), "not a valid Ed25519 public key"))
 }
 

@@ -649,3 +649,42 @@ test('the Pexip settings form: Basic authentication, all permissions, token expi
   await page.click('#preset-pingaccess');
   await settle();
 });
+
+test('the page decides without the testing module, and loads it once, when a token is minted', async (t) => {
+  const timings = [];
+  let fetched;
+  for (let run = 0; run < 3; run++) {
+    const p = await context.newPage();
+    // Routing turns Chromium's HTTP cache off: every load is a cold one.
+    await p.route('**/*', (r) => r.continue());
+    fetched = [];
+    p.on('request', (r) => fetched.push(new URL(r.url()).pathname));
+    p.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
+    await p.goto(`http://127.0.0.1:${server.port}/`);
+    await p.waitForSelector('body[data-ready=true]', { state: 'attached', timeout: 30_000 });
+    timings.push(Number(await p.getAttribute('body', 'data-first-decision-ms')));
+    assert.match(await p.textContent('#verdict'), /DENIED 403|ALLOWED 200/);
+    assert.ok(fetched.includes('/rolegate/dist/rolegate_bg.wasm'));
+    assert.ok(!fetched.some((f) => f.includes('rolegate_testing')), `no testing module at load: ${fetched.join(' ')}`);
+    if (run === 2) {
+      await p.click('#mint');
+      await p.waitForFunction(() => document.getElementById('token').value.split('.').length === 3);
+      assert.equal(fetched.filter((f) => f === '/rolegate/dist/rolegate_testing_bg.wasm').length, 1);
+      await p.click('#mode-claims');
+      await p.click('#mint');
+      await p.waitForTimeout(300);
+      assert.equal(fetched.filter((f) => f === '/rolegate/dist/rolegate_testing_bg.wasm').length, 1, 'loaded once');
+      assert.match(await p.textContent('#verdict'), /DENIED 401 invalid_token \(unknown_key\)/);
+    }
+    await p.close();
+  }
+  timings.sort((a, b) => a - b);
+  const { statSync, readFileSync } = await import('node:fs');
+  const { gzipSync } = await import('node:zlib');
+  const size = (f) => {
+    const bytes = readFileSync(join(root, 'rolegate/dist', f));
+    return `${(statSync(join(root, 'rolegate/dist', f)).size / 1024).toFixed(0)} KiB, ${(gzipSync(bytes, { level: 9 }).length / 1024).toFixed(0)} KiB gzip`;
+  };
+  t.diagnostic(`time to first decision in Chromium (cold, 3 loads): median ${timings[1]} ms (${timings.join(', ')}); `
+    + `rolegate_bg.wasm ${size('rolegate_bg.wasm')}, rolegate_testing_bg.wasm ${size('rolegate_testing_bg.wasm')} (loaded on use)`);
+});

@@ -266,7 +266,7 @@ test('createClient adds a Pexip-style OAuth2 client and hands out its private ke
   assert.deepEqual(parsed.roles.map((r) => r.name), ['admin', 'reader']);
   assert.deepEqual(parsed.tokenEndpoint, {
     issuer: 'https://manager.test', audience: 'admin-api', path: '/oauth/token/', url: 'https://manager.test/oauth/token/',
-    expiration_seconds: 3600, active_tokens_path: '/oauth/tokens/', active_tokens_role: 'admin',
+    expiration_seconds: 3600, active_tokens_path: '/oauth/tokens/', active_tokens_role: 'admin', forward_to_cluster: null,
     jwks_path: '/oauth/jwks/', metadata_paths: ['/.well-known/oauth-authorization-server', '/.well-known/openid-configuration'],
     clients: [{ client_id: created.clientId, name: 'dashboard', role: 'reader', alg: 'ES256' }],
   });

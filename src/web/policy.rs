@@ -1,0 +1,249 @@
+//! The policy module's API: `Policy` (parse, decide, matrix, diff), `decodeToken`
+//! and the document edits that need no key generation.
+
+use super::{document_text, input, js_error, output, policy_error};
+use crate::authorize::matrix::MatrixRequest;
+use crate::{Policy, Request};
+use js_sys::Reflect;
+use serde::Deserialize;
+use serde_json::{Map, Value};
+use std::collections::BTreeMap;
+use wasm_bindgen::prelude::*;
+
+/// A policy error with where it is in `text`: `line` and `column` (from 1)
+/// and `from`/`to`, the offsets a JS string (and an editor) counts in.
+fn policy_error_in(e: &crate::PolicyError, text: &str) -> JsValue {
+    let error = policy_error(e);
+    if let Some(location) = &e.location {
+        let utf16 = |at: usize| text.get(..at).map_or(0, |t| t.encode_utf16().count());
+        for (name, value) in [
+            ("line", location.line),
+            ("column", location.column),
+            ("from", utf16(location.bytes.start)),
+            ("to", utf16(location.bytes.end)),
+        ] {
+            let _ = Reflect::set(&error, &name.into(), &(value as f64).into());
+        }
+    }
+    error
+}
+/// Seconds since the epoch: the caller's `now` (fractions floored), else the
+/// browser's clock. A `now` that is no time (NaN, negative, infinite) is an
+/// error: deciding at time 0 would pass every expired token.
+fn now_or_clock(now: Option<f64>) -> Result<u64, JsValue> {
+    match now {
+        None => Ok((js_sys::Date::now() / 1000.0) as u64),
+        Some(seconds) if seconds.is_finite() && (0.0..9.0e15).contains(&seconds) => {
+            Ok(seconds as u64)
+        }
+        Some(other) => Err(js_error(
+            "invalid_argument",
+            "now",
+            &format!(
+                "now: seconds since the epoch (a number from 0), not {other}; leave it out for the current time"
+            ),
+        )),
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum HeaderValue {
+    One(String),
+    Many(Vec<String>),
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Headers {
+    Object(BTreeMap<String, HeaderValue>),
+    Pairs(Vec<(String, String)>),
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct JsRequest {
+    #[serde(default = "get")]
+    method: String,
+    path: String,
+    #[serde(default)]
+    headers: Option<Headers>,
+    #[serde(default)]
+    claims: Option<Map<String, Value>>,
+    #[serde(default)]
+    now: Option<f64>,
+}
+
+fn get() -> String {
+    "GET".to_owned()
+}
+
+impl TryFrom<JsRequest> for Request {
+    type Error = JsValue;
+
+    fn try_from(r: JsRequest) -> Result<Request, JsValue> {
+        let mut headers = Vec::new();
+        match r.headers {
+            None => {}
+            Some(Headers::Pairs(pairs)) => headers = pairs,
+            Some(Headers::Object(map)) => {
+                for (name, value) in map {
+                    match value {
+                        HeaderValue::One(v) => headers.push((name, v)),
+                        HeaderValue::Many(vs) => {
+                            headers.extend(vs.into_iter().map(|v| (name.clone(), v)))
+                        }
+                    }
+                }
+            }
+        }
+        Ok(Request {
+            method: r.method,
+            path: r.path,
+            headers,
+            now: now_or_clock(r.now)?,
+            claims: r.claims,
+        })
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct JsMatrixRequest {
+    paths: Vec<String>,
+    methods: Vec<String>,
+    #[serde(default)]
+    claims: Option<Map<String, Value>>,
+    #[serde(default)]
+    now: Option<f64>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct JsDiffRequest {
+    #[serde(default)]
+    paths: Option<Vec<String>>,
+    #[serde(default)]
+    methods: Option<Vec<String>>,
+    #[serde(default)]
+    now: Option<f64>,
+}
+
+/// A loaded, checked policy.
+#[wasm_bindgen(js_name = Policy)]
+pub struct WebPolicy {
+    inner: Policy,
+}
+
+#[wasm_bindgen(js_class = Policy)]
+impl WebPolicy {
+    /// Loads a policy from JSON text or a plain object. Throws an `Error` with
+    /// `code` and `path` (e.g. `roles[2].rules[0].paths[1]`).
+    pub fn parse(document: JsValue) -> Result<WebPolicy, JsValue> {
+        let text = document_text(&document)?;
+        Policy::from_json(&text)
+            .map(|inner| WebPolicy { inner })
+            .map_err(|e| policy_error_in(&e, &text))
+    }
+
+    /// Decides `{method, path, headers?, claims?, now?}`.
+    pub fn decide(&self, request: JsValue) -> Result<JsValue, JsValue> {
+        let request: JsRequest = input(
+            request,
+            "request",
+            &["method", "path", "headers", "claims", "now"],
+        )?;
+        output(&self.inner.decide(&Request::try_from(request)?))
+    }
+
+    /// Tabulates `{paths, methods, claims?, now?}` for every role (or the claims).
+    pub fn matrix(&self, request: JsValue) -> Result<JsValue, JsValue> {
+        let r: JsMatrixRequest = input(request, "request", &["paths", "methods", "claims", "now"])?;
+        output(&self.inner.matrix(&MatrixRequest {
+            paths: r.paths,
+            methods: r.methods,
+            claims: r.claims,
+            now: now_or_clock(r.now)?,
+        }))
+    }
+
+    /// Compares this (older) policy with `newer`, cell by cell, on
+    /// `{paths?, methods?, now?}` (by default both policies' sample paths
+    /// and the common methods).
+    pub fn diff(&self, newer: &WebPolicy, request: JsValue) -> Result<JsValue, JsValue> {
+        let defaults = MatrixRequest::for_diff(&self.inner, &newer.inner);
+        let r: JsDiffRequest = if request.is_undefined() || request.is_null() {
+            JsDiffRequest::default()
+        } else {
+            input(request, "request", &["paths", "methods", "now"])?
+        };
+        output(&self.inner.diff(
+            &newer.inner,
+            &MatrixRequest {
+                paths: r.paths.unwrap_or(defaults.paths),
+                methods: r.methods.unwrap_or(defaults.methods),
+                claims: None,
+                now: now_or_clock(r.now)?,
+            },
+        ))
+    }
+
+    /// Role names with their enabled state, in policy order.
+    #[wasm_bindgen(getter)]
+    pub fn roles(&self) -> Result<JsValue, JsValue> {
+        let roles: Vec<_> = self.inner.roles_summary().collect();
+        output(&roles)
+    }
+
+    /// The token endpoint and its clients (`null` without one).
+    #[wasm_bindgen(getter, js_name = tokenEndpoint)]
+    pub fn token_endpoint(&self) -> Result<JsValue, JsValue> {
+        output(&self.inner.token_endpoint().map(|e| e.summary()))
+    }
+
+    /// What loading skipped (e.g. a JWKS's encryption keys), each naming
+    /// its JSON path.
+    #[wasm_bindgen(getter)]
+    pub fn notices(&self) -> Result<JsValue, JsValue> {
+        output(&self.inner.notices())
+    }
+
+    /// `"enforce"` or `"dry_run"`.
+    #[wasm_bindgen(getter)]
+    pub fn mode(&self) -> Result<JsValue, JsValue> {
+        output(&self.inner.mode())
+    }
+}
+
+/// A token's header and payload, NOT verified.
+#[wasm_bindgen(js_name = decodeToken)]
+pub fn decode_token(token: &str) -> Result<JsValue, JsValue> {
+    let decoded = crate::jose::token::decode_unverified(token)
+        .map_err(|e| js_error(e.kind.code(), "token", &e.detail))?;
+    output(&decoded)
+}
+
+/// Trusts a public JWK for the issuer named `issuer` (else the first):
+/// the policy document again, with the key in that issuer's `jwks` and its
+/// algorithm in `algorithms`.
+#[wasm_bindgen(js_name = trustKey)]
+pub fn trust_key(
+    document: JsValue,
+    jwk: JsValue,
+    issuer: Option<String>,
+) -> Result<JsValue, JsValue> {
+    let jwk: Value = serde_wasm_bindgen::from_value(jwk)
+        .map_err(|_| js_error("invalid_argument", "jwk", "jwk: a public JWK object"))?;
+    let doc = crate::policy::edit::trust_key(&document_text(&document)?, &jwk, issuer.as_deref())
+        .map_err(|e| policy_error(&e))?;
+    output(&doc)
+}
+
+/// Grants role `name` by the claim the token endpoint issues (`role` = its
+/// name), replacing its required attributes; the policy document again.
+#[wasm_bindgen(js_name = grantByRoleClaim)]
+pub fn grant_by_role_claim(document: JsValue, name: &str) -> Result<JsValue, JsValue> {
+    let doc = crate::policy::edit::grant_by_role_claim(&document_text(&document)?, name)
+        .map_err(|e| policy_error(&e))?;
+    output(&doc)
+}
