@@ -43,6 +43,7 @@ if wants lint; then
     cargo clippy --workspace --all-targets -- -D warnings
     RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --quiet
     cargo clippy --lib --target wasm32-unknown-unknown --features web -- -D warnings
+    cargo clippy --lib --target wasm32-unknown-unknown --features web-testing -- -D warnings
     cargo clippy --lib --example envoy_floor --target wasm32-wasip1 --features envoy -- -D warnings
 fi
 
