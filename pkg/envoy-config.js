@@ -196,17 +196,13 @@ ${bufferFilter}          - name: envoy.filters.http.router
 `;
 }
 
-/** The decision fields the filter leaves in filter state (Decision::access_log_fields). */
-const DECISION_FIELDS = ['allowed', 'forwarded', 'status', 'reason', 'cause', 'subject', 'client_id', 'roles', 'rule'];
-
 /**
  * One JSON line per request: Envoy's own fields and rolegate's decision
- * (filter state `wasm.rolegate.<field>`). The query is left out, as in
- * rolegate's audit line: it may hold secrets.
+ * (filter state `wasm.rolegate`: the audit line's JSON, as a string). The
+ * query is left out, as in rolegate's audit line: it may hold secrets.
  */
 function accessLogYaml(path) {
   if (path === null) return '';
-  const fields = DECISION_FIELDS.map((f) => `                  rolegate_${f}: "%FILTER_STATE(wasm.rolegate.${f}:PLAIN)%"`).join('\n');
   // Envoy's stdout logger writes to whatever stdout is (a pipe, a socket);
   // a file logger opening /dev/stdout fails on a socket.
   const logger = path === 'stdout'
@@ -231,7 +227,7 @@ function accessLogYaml(path) {
                   response_code: "%RESPONSE_CODE%"
                   duration_ms: "%DURATION%"
                   upstream_host: "%UPSTREAM_HOST%"
-${fields}
+                  rolegate: "%FILTER_STATE(wasm.rolegate:PLAIN)%"
 `;
 }
 

@@ -245,6 +245,12 @@ const SETUPS = {
     config: rolegateConfig({ ...rolegatePolicy, envoy: { ...rolegatePolicy.envoy, forward_identity: false } }),
     token: 'hot',
   },
+  // What the access log's filter state (nine property writes) costs.
+  'rolegate, access_log_state off': {
+    decides: 'rolegate',
+    config: rolegateConfig({ ...rolegatePolicy, envoy: { ...rolegatePolicy.envoy, access_log_state: false } }),
+    token: 'hot',
+  },
   'native jwt_authn, no cache + RBAC (cold)': { decides: 'native', config: (p, a) => plainBootstrap(p, a, nativeFilters(false), NATIVE_PATHS), token: 'cold' },
   'rolegate (cold: a new token each request)': { decides: 'rolegate', config: rolegateConfig(rolegatePolicy), token: 'cold' },
 };

@@ -244,42 +244,9 @@ impl Decision {
         response
     }
 
-    /// The decision as flat text fields for a proxy's access log (Envoy
-    /// filter state `wasm.rolegate.<name>`): what operators read per request
-    /// next to status and latency. Absent values are empty strings.
-    pub fn access_log_fields(&self) -> [(&'static str, Cow<'_, str>); 9] {
-        fn text(v: &Option<String>) -> Cow<'_, str> {
-            Cow::Borrowed(v.as_deref().unwrap_or(""))
-        }
-        [
-            (
-                "rolegate.allowed",
-                Cow::Borrowed(if self.allowed { "true" } else { "false" }),
-            ),
-            (
-                "rolegate.forwarded",
-                Cow::Borrowed(if self.forward() { "true" } else { "false" }),
-            ),
-            ("rolegate.status", Cow::Owned(self.status.to_string())),
-            ("rolegate.reason", Cow::Borrowed(self.reason.as_str())),
-            ("rolegate.cause", Cow::Borrowed(self.cause.unwrap_or(""))),
-            ("rolegate.subject", text(&self.subject)),
-            ("rolegate.client_id", text(&self.client_id)),
-            ("rolegate.roles", Cow::Owned(self.roles.join(","))),
-            (
-                "rolegate.rule",
-                Cow::Owned(
-                    self.rule
-                        .as_ref()
-                        .map(|r| format!("{}#{}", r.role, r.index))
-                        .unwrap_or_default(),
-                ),
-            ),
-        ]
-    }
-
-    /// One JSON line for the audit log: who, what, and the verdict. Never
-    /// the token or the query (which may hold one).
+    /// One JSON line for the audit log, and the value a proxy leaves for its
+    /// access log: who, what, and the verdict. Never the token or the query
+    /// (which may hold one).
     pub fn audit_line(&self) -> String {
         #[derive(Serialize)]
         struct Audit<'a> {

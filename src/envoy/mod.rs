@@ -534,13 +534,16 @@ fn apply(
 ) -> Action {
     shared.metrics.count(decision, cache_use);
     let settings = shared.policy.envoy_settings();
-    if settings.audit_log {
-        log(LogLevel::Info, &decision.audit_line());
-    }
-    if settings.access_log_state {
-        // Filter state for Envoy's access log: %FILTER_STATE(wasm.rolegate.reason:PLAIN)%.
-        for (name, value) in decision.access_log_fields() {
-            let _ = hostcalls::set_property(vec![name], Some(value.as_bytes()));
+    if settings.audit_log || settings.access_log_state {
+        let line = decision.audit_line();
+        if settings.audit_log {
+            log(LogLevel::Info, &line);
+        }
+        // One filter-state value for Envoy's access log,
+        // %FILTER_STATE(wasm.rolegate:PLAIN)%: each property write costs
+        // Envoy about 4 500 instructions, so one, not one per field.
+        if settings.access_log_state {
+            let _ = hostcalls::set_property(vec!["rolegate"], Some(line.as_bytes()));
         }
     }
     if !decision.forward() {

@@ -135,8 +135,8 @@ pub struct EnvoySettings {
     pub forward_identity: bool,
     /// One JSON log line per decision.
     pub audit_log: bool,
-    /// Each decision's fields as Envoy filter state (`wasm.rolegate.reason`,
-    /// ...) for the access log (default true).
+    /// Each decision as Envoy filter state (`wasm.rolegate`, the audit line's
+    /// JSON) for the access log (default true).
     pub access_log_state: bool,
 }
 

@@ -227,7 +227,7 @@ test('an invalid policy stops Envoy from starting, naming the field', async () =
   await assert.rejects(startEnvoy({ policies: ['{"issuers": ['], upstreamPort: upstream.port, timeoutMs: 30_000 }), /rolegate: invalid configuration \(line \d+, column \d+\): .*\[invalid_json\]/);
 });
 
-test('the access log shows each decision: allowed, status, reason, cause, subject, client, roles, rule', async () => {
+test('the access log shows each decision: allowed, status, reason, cause, subject, client, roles, rule (one filter-state value)', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'rolegate-access-'));
   const file = join(dir, 'access.log');
   const logged = await startEnvoy({ policies: [basePolicy()], upstreamPort: upstream.port, accessLog: file, timeoutMs: 30_000 });
@@ -244,14 +244,16 @@ test('the access log shows each decision: allowed, status, reason, cause, subjec
       lines = existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l)) : [];
     }
     assert.equal(lines.length, 4, 'one access-log line per request');
-    const [a, d, m, b] = lines;
+    // rolegate's part is one value, the audit line's JSON.
+    const [a, d, m, b] = lines.map((l) => ({ ...l, decision: JSON.parse(l.rolegate) }));
+    assert.deepEqual([a.response_code, a.path, a.method], [200, '/api/things', 'GET']);
     assert.deepEqual(
-      { code: a.response_code, path: a.path, allowed: a.rolegate_allowed, forwarded: a.rolegate_forwarded, status: a.rolegate_status, reason: a.rolegate_reason, subject: a.rolegate_subject, client: a.rolegate_client_id, roles: a.rolegate_roles, rule: a.rolegate_rule },
-      { code: 200, path: '/api/things', allowed: 'true', forwarded: 'true', status: '200', reason: 'allowed', subject: 'alice', client: 'cli-1', roles: 'reader', rule: 'reader#0' },
+      (({ allowed, forwarded, status, reason, cause, subject, client_id: client, roles, rule }) => ({ allowed, forwarded, status, reason, cause, subject, client, roles, rule }))(a.decision),
+      { allowed: true, forwarded: true, status: 200, reason: 'allowed', cause: null, subject: 'alice', client: 'cli-1', roles: ['reader'], rule: 'reader#0' },
     );
-    assert.deepEqual([d.response_code, d.method, d.rolegate_reason, d.rolegate_roles, d.rolegate_forwarded], [403, 'DELETE', 'not_permitted', 'reader', 'false']);
-    assert.deepEqual([m.response_code, m.rolegate_reason, m.rolegate_subject], [401, 'missing_credentials', '']);
-    assert.deepEqual([b.rolegate_reason, b.rolegate_cause], ['invalid_token', 'invalid_signature']);
+    assert.deepEqual([d.response_code, d.method, d.decision.reason, d.decision.roles, d.decision.forwarded], [403, 'DELETE', 'not_permitted', ['reader'], false]);
+    assert.deepEqual([m.response_code, m.decision.reason, m.decision.subject], [401, 'missing_credentials', null]);
+    assert.deepEqual([b.decision.reason, b.decision.cause], ['invalid_token', 'invalid_signature']);
     assert.ok(lines.every((l) => !JSON.stringify(l).includes('secret=1')), 'the query is not logged');
   } finally {
     await logged.stop();

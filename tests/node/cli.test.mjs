@@ -111,7 +111,7 @@ test('envoy-config prints a fail-closed filter config', () => {
   assert.match(r.out, /failure_policy: FAIL_CLOSED/);
   assert.match(r.out, /port_value: 9090/);
   // One JSON access-log line per request with the decision, to stdout unless told.
-  assert.match(r.out, /envoy\.access_loggers\.stdout[^]*rolegate_reason: "%FILTER_STATE\(wasm\.rolegate\.reason:PLAIN\)%"/);
+  assert.match(r.out, /envoy\.access_loggers\.stdout[^]*rolegate: "%FILTER_STATE\(wasm\.rolegate:PLAIN\)%"/);
   assert.match(run('envoy-config', preset, '--access-log', '/var/log/envoy/admin.log').out, /path: "\/var\/log\/envoy\/admin\.log"/);
   assert.doesNotMatch(run('envoy-config', preset, '--access-log', 'none').out, /access_log:/);
   assert.match(run('envoy-config', preset, '--upstream', 'localhost:9000').out, /type: STRICT_DNS[^]*address: localhost, port_value: 9000/);
