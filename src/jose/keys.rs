@@ -92,28 +92,8 @@ impl VerificationKey {
     /// Whether `signature` (base64url) signs `message` with `alg`. Callers
     /// check [`VerificationKey::usable_for`] first.
     pub fn verify(&self, alg: Alg, message: &[u8], signature_b64: &str) -> bool {
-        match &self.verifier {
-            Verifier::Rsa(key) => {
-                let Some(signature) = b64url_decode(signature_b64) else {
-                    return false;
-                };
-                match alg {
-                    Alg::RS256 => key.verify_pkcs1v15(RsaHash::Sha256, message, &signature),
-                    Alg::RS384 => key.verify_pkcs1v15(RsaHash::Sha384, message, &signature),
-                    Alg::RS512 => key.verify_pkcs1v15(RsaHash::Sha512, message, &signature),
-                    Alg::PS256 => key.verify_pss(RsaHash::Sha256, message, &signature),
-                    Alg::PS384 => key.verify_pss(RsaHash::Sha384, message, &signature),
-                    Alg::PS512 => key.verify_pss(RsaHash::Sha512, message, &signature),
-                    _ => false,
-                }
-            }
-            other => {
-                let Some(signature) = b64url_decode(signature_b64) else {
-                    return false;
-                };
-                verify_with(other, alg, message, &signature)
-            }
-        }
+        b64url_decode(signature_b64)
+            .is_some_and(|signature| verify_with(&self.verifier, alg, message, &signature))
     }
 
     /// `kid "x"` when the key has one, else its place in the policy.
@@ -556,9 +536,9 @@ fn ec_point(key_type: KeyType, x: &[u8], y: &[u8], path: &JsonPath) -> Result<Ve
     })
 }
 
-/// Whether `signature` (raw bytes) signs `message` with `alg` under a
-/// non-RSA key: ECDSA as r || s (RFC 7518 §3.4), Ed25519 (RFC 8037), HMAC
-/// compared in constant time.
+/// Whether `signature` (raw bytes) signs `message` with `alg` under `key`:
+/// RSA PKCS#1 v1.5 and PSS, ECDSA as r || s (RFC 7518 §3.4), Ed25519 (RFC
+/// 8037), HMAC compared in constant time.
 fn verify_with(key: &Verifier, alg: Alg, message: &[u8], signature: &[u8]) -> bool {
     use hmac::{Hmac, Mac};
     use p256::ecdsa::signature::Verifier as _;
@@ -573,6 +553,18 @@ fn verify_with(key: &Verifier, alg: Alg, message: &[u8], signature: &[u8]) -> bo
         })
     }
     match (key, alg) {
+        (Verifier::Rsa(key), Alg::RS256) => {
+            key.verify_pkcs1v15(RsaHash::Sha256, message, signature)
+        }
+        (Verifier::Rsa(key), Alg::RS384) => {
+            key.verify_pkcs1v15(RsaHash::Sha384, message, signature)
+        }
+        (Verifier::Rsa(key), Alg::RS512) => {
+            key.verify_pkcs1v15(RsaHash::Sha512, message, signature)
+        }
+        (Verifier::Rsa(key), Alg::PS256) => key.verify_pss(RsaHash::Sha256, message, signature),
+        (Verifier::Rsa(key), Alg::PS384) => key.verify_pss(RsaHash::Sha384, message, signature),
+        (Verifier::Rsa(key), Alg::PS512) => key.verify_pss(RsaHash::Sha512, message, signature),
         (Verifier::P256(key), Alg::ES256) => p256::ecdsa::Signature::from_slice(signature)
             .is_ok_and(|s| key.verify(message, &s).is_ok()),
         (Verifier::P384(key), Alg::ES384) => p384::ecdsa::Signature::from_slice(signature)
