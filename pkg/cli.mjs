@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { Policy, createClient, decodeToken, envoyConfig, generateKey, istioWasmPlugin, mintToken, runCases } from './node.js';
 import { nearest, normaliseCases } from './cases.js';
 import { changedSettings } from './diff.js';
+import { splitHostPort } from './envoy-config.js';
 
 const USAGE = `usage:
   rolegate check <policy.json | dir>... [--strict]
@@ -309,28 +310,26 @@ const commands = {
 
   'envoy-config'(args) {
     // A proxy of a fleet: the token instance's cluster, named by the policy.
-    function tokenInstance(policyText, where) {
+    function tokenInstance(policy, where) {
       if (where === undefined) return {};
-      const at = where.match(/^([A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\]):(\d+)$/);
+      const at = splitHostPort(where);
       if (!at) throw new UsageError(`--token-instance ${JSON.stringify(where)}: write HOST:PORT of the Envoy that answers the token endpoint`);
-      const policy = Policy.parse(policyText);
       const name = policy.tokenEndpoint?.forward_to_cluster;
-      policy.free();
       if (!name) throw new UsageError('--token-instance needs token_endpoint.forward_to_cluster in the policy (the cluster name to route token requests to)');
-      return { clusters: [{ name, host: at[1], port: port(at[2], '--token-instance port') }] };
+      return { clusters: [{ name, host: at.host, port: port(at.port, '--token-instance port') }] };
     }
     const file = args.positional[0];
-    const { text } = readPolicy(file); // refuse to print a config Envoy would reject
+    const { text, policy } = readPolicy(file); // refuse to print a config Envoy would reject
     const upstream = args.flag('upstream') ?? '127.0.0.1:9000';
-    const at = upstream.match(/^([A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\]):(\d+)$/);
+    const at = splitHostPort(upstream);
     if (!at) throw new UsageError(`--upstream ${JSON.stringify(upstream)}: write HOST:PORT, e.g. 127.0.0.1:9000`);
     process.stdout.write(envoyConfig(text, {
       wasmPath: args.flag('wasm'),
       listenPort: args.flag('port') === undefined ? undefined : port(args.flag('port'), '--port'),
-      upstreamHost: at[1],
-      upstreamPort: port(at[2], '--upstream port'),
+      upstreamHost: at.host,
+      upstreamPort: port(at.port, '--upstream port'),
       underscoreHeaders: args.flag('underscore-headers'),
-      ...tokenInstance(text, args.flag('token-instance')),
+      ...tokenInstance(policy, args.flag('token-instance')),
       ...(args.flag('access-log') === undefined ? {} : { accessLog: args.flag('access-log') === 'none' ? null : args.flag('access-log') }),
     }));
     return 0;

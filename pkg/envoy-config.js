@@ -42,6 +42,12 @@ function checkPort(value, what) {
   }
 }
 
+/** `host:port` (a name, an IPv4 address or a bracketed IPv6 one) as {host, port text}, or null. */
+export function splitHostPort(text) {
+  const at = /^([A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\]):(\d+)$/.exec(text);
+  return at ? { host: at[1], port: at[2] } : null;
+}
+
 const isIpAddress = (host) => /^\d{1,3}(\.\d{1,3}){3}$/.test(host) || /^\[?[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*\]?$/.test(host);
 
 function checkHost(value, what) {
@@ -94,8 +100,11 @@ export function envoyBootstrap(options) {
     ...(directResponse ? [] : [cluster('admin_api', upstreamHost, upstreamPort)]),
     ...extraClusters.map((c) => cluster(c.name, c.host ?? '127.0.0.1', c.port)),
   ];
-  for (const [i, l] of listeners.entries()) {
-    const forward = tokenEndpoint(typeof l.policy === 'string' ? l.policy : JSON.stringify(l.policy))?.forward_to_cluster;
+  // Text is passed as given (the filter reports what is wrong with it).
+  const policyTexts = listeners.map((l) => (typeof l.policy === 'string' ? l.policy : JSON.stringify(l.policy, null, 2)));
+  const endpoints = policyTexts.map(tokenEndpoint);
+  for (const [i, endpoint] of endpoints.entries()) {
+    const forward = endpoint?.forward_to_cluster;
     if (forward && !extraClusters.some((c) => c.name === forward)) {
       throw new TypeError(`listeners[${i}]: the policy's token_endpoint.forward_to_cluster is ${JSON.stringify(forward)}: add {name: ${JSON.stringify(forward)}, host, port} (the token instance) to clusters`);
     }
@@ -103,7 +112,8 @@ export function envoyBootstrap(options) {
   const clusters = all.length ? `  clusters:\n${all.join('\n')}` : '  clusters: []';
   const blocks = listeners.map((l, i) => listenerYaml({
     name: l.name ?? (listeners.length === 1 ? 'admin_api' : `admin_api_${i}`),
-    policy: l.policy,
+    policyText: policyTexts[i],
+    endpoint: endpoints[i],
     port: l.listenPort ?? 8080 + i,
     listenAddress,
     wasmPath,
@@ -116,9 +126,7 @@ export function envoyBootstrap(options) {
 
 const UNDERSCORE_ACTIONS = { reject: 'REJECT_REQUEST', drop: 'DROP_HEADER', allow: 'ALLOW' };
 
-function listenerYaml({ name, policy, port, listenAddress, wasmPath, directResponse, underscoreAction, accessLog }) {
-  // Text is passed as given (the filter reports what is wrong with it).
-  const policyText = typeof policy === 'string' ? policy : JSON.stringify(policy, null, 2);
+function listenerYaml({ name, policyText, endpoint, port, listenAddress, wasmPath, directResponse, underscoreAction, accessLog }) {
   const route = directResponse
     ? 'direct_response: {status: 200, body: {inline_string: "ok"}}'
     : 'route: {cluster: admin_api}';
@@ -126,7 +134,6 @@ function listenerYaml({ name, policy, port, listenAddress, wasmPath, directRespo
   // the request body only once its headers have gone on, so for those paths
   // Envoy's buffer filter (after rolegate, before the router) holds the
   // headers back until rolegate has answered; everywhere else it is off.
-  const endpoint = tokenEndpoint(policyText);
   const own = endpoint ? [endpoint.path, endpoint.active_tokens_path, endpoint.jwks_path, ...endpoint.metadata_paths] : [];
   // Several proxies, one token instance: token requests and the active-token
   // list go to its cluster (the filter forwards them only on that route).

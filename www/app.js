@@ -4,6 +4,7 @@
 // each, see the imports) and recomputes on every change; main.js starts it.
 
 import { Policy, envoyConfig } from './rolegate/web.js';
+import { splitHostPort } from './rolegate/envoy-config.js';
 import { page, PRESETS } from './page.js';
 import { $, status, statusHtml, escapeHtml } from './dom.js';
 import { syncToggles, applyToggles } from './toggles.js';
@@ -125,15 +126,15 @@ export function renderEnvoyConfig() {
     return;
   }
   const port = $('envoy-listen-port').value.trim();
-  const upstream = /^(.+):(\d+)$/.exec($('envoy-upstream').value.trim());
+  const upstream = splitHostPort($('envoy-upstream').value.trim());
   if (!/^\d+$/.test(port)) return status('envoy-status', `Listen port: a number from 1 to 65535, not "${port}".`, 'error');
   if (!upstream) return status('envoy-status', 'Upstream: write host:port, e.g. 127.0.0.1:9000.', 'error');
   try {
     $('envoy-config').value = envoyConfig(policyText(), {
       wasmPath: $('envoy-wasm-path').value.trim(),
       listenPort: Number(port),
-      upstreamHost: upstream[1],
-      upstreamPort: Number(upstream[2]),
+      upstreamHost: upstream.host,
+      upstreamPort: Number(upstream.port),
     });
     status('envoy-status', '');
   } catch (e) {

@@ -36,28 +36,46 @@ export function renderMatrix() {
     request.claims = claims;
   }
   const matrix = page.policy.matrix(request);
+  wrap.append(matrixTable({
+    className: 'matrix',
+    caption: 'Allowed (✓) and denied (✗) methods per path',
+    paths,
+    methods,
+    rows: matrix.rows,
+    heading: (r) => ({ text: `${r.name === 'token' ? `token (${r.roles.join(', ') || 'no role'})` : r.name}${r.enabled ? '' : ' (disabled)'}` }),
+    cell: (row, cell, method, path, td) => {
+      td.className = `cell ${cell.allowed ? 'allow' : 'deny'}`;
+      td.textContent = cell.allowed ? '✓' : '✗';
+      td.dataset.allowed = String(cell.allowed);
+      return `${row.name} ${method} ${path}: ${verdictOf(cell)}`;
+    },
+  }));
+}
+
+/**
+ * A path x (row x method) table: `heading(row)` gives a row group's text
+ * (and class), `cell(row, cell, method, path, td)` fills a cell and returns
+ * what it says, for its title and screen readers.
+ */
+function matrixTable({ className, caption, paths, methods, rows, heading, cell }) {
   const table = document.createElement('table');
-  table.className = 'matrix';
-  const groupHead = matrix.rows.map((r) => `<th scope="colgroup" colspan="${methods.length}">${escapeHtml(r.name === 'token' ? `token (${r.roles.join(', ') || 'no role'})` : r.name)}${r.enabled ? '' : ' (disabled)'}</th>`).join('');
-  const methodHead = matrix.rows.map(() => methods.map((m) => `<th scope="col">${m}</th>`).join('')).join('');
-  table.innerHTML = `<caption class="visually-hidden">Allowed (✓) and denied (✗) methods per path</caption>`
+  table.className = className;
+  const groupHead = rows.map((r) => {
+    const { text, cls } = heading(r);
+    return `<th scope="colgroup" colspan="${methods.length}"${cls ? ` class="${cls}"` : ''}>${escapeHtml(text)}</th>`;
+  }).join('');
+  const methodHead = rows.map(() => methods.map((m) => `<th scope="col">${m}</th>`).join('')).join('');
+  table.innerHTML = `<caption class="visually-hidden">${caption}</caption>`
     + `<thead><tr><th scope="col" rowspan="2">Path</th>${groupHead}</tr><tr>${methodHead}</tr></thead>`;
   const body = document.createElement('tbody');
   paths.forEach((path, p) => {
     const tr = document.createElement('tr');
     tr.innerHTML = `<th scope="row" class="path">${escapeHtml(path)}</th>`;
-    for (const row of matrix.rows) {
+    for (const row of rows) {
       methods.forEach((method, m) => {
-        const cell = row.cells[p][m];
         const td = document.createElement('td');
-        td.className = `cell ${cell.allowed ? 'allow' : 'deny'}`;
-        td.textContent = cell.allowed ? '✓' : '✗';
-        td.dataset.row = row.name;
-        td.dataset.path = path;
-        td.dataset.method = method;
-        td.dataset.allowed = String(cell.allowed);
-        const why = `${row.name} ${method} ${path}: ${cell.allowed ? 'allowed' : 'denied'} (${cell.reason}${cell.cause ? `, ${cell.cause}` : ''})`
-          + (cell.rule ? ` by ${ruleLabel(cell.rule)}` : '');
+        Object.assign(td.dataset, { row: row.name, path, method });
+        const why = cell(row, row.cells[p][m], method, path, td);
         td.title = why;
         td.setAttribute('aria-label', why);
         tr.append(td);
@@ -66,7 +84,7 @@ export function renderMatrix() {
     body.append(tr);
   });
   table.append(body);
-  wrap.append(table);
+  return table;
 }
 
 const verdictOf = (cell) => (cell ? `${cell.allowed ? 'allowed' : 'denied'} (${cell.reason}${cell.cause ? `, ${cell.cause}` : ''})${cell.rule ? ` by ${ruleLabel(cell.rule)}` : ''}` : 'no such role');
@@ -83,33 +101,20 @@ function renderDiff(wrap, diff) {
     + `${settings.length ? `; settings changed: ${settings.join(', ')} (their effect shows in no cell)` : ''}.`;
   summary.dataset.grown = String(diff.grown);
   summary.dataset.shrunk = String(diff.shrunk);
-  const table = document.createElement('table');
-  table.className = 'matrix diff';
-  const groupHead = diff.rows.map((r) => `<th scope="colgroup" colspan="${methods.length}" class="${r.presence}">${escapeHtml(r.name)}${r.presence === 'both' ? '' : ` (${r.presence})`}</th>`).join('');
-  const methodHead = diff.rows.map(() => methods.map((m) => `<th scope="col">${m}</th>`).join('')).join('');
-  table.innerHTML = '<caption class="visually-hidden">Changes from the baseline per path and method: + now allowed, − now denied</caption>'
-    + `<thead><tr><th scope="col" rowspan="2">Path</th>${groupHead}</tr><tr>${methodHead}</tr></thead>`;
-  const body = document.createElement('tbody');
-  paths.forEach((path, p) => {
-    const tr = document.createElement('tr');
-    tr.innerHTML = `<th scope="row" class="path">${escapeHtml(path)}</th>`;
-    for (const row of diff.rows) {
-      methods.forEach((method, m) => {
-        const cell = row.cells[p][m];
-        const td = document.createElement('td');
-        const now = cell.after;
-        td.className = `cell ${now ? (now.allowed ? 'allow' : 'deny') : 'absent'} ${cell.change}`;
-        td.textContent = `${{ grows: '+', shrinks: '−', same: '' }[cell.change]}${now?.allowed ? '✓' : '✗'}`;
-        Object.assign(td.dataset, { row: row.name, path, method, change: cell.change });
-        const why = `${row.name} ${method} ${path}: ${cell.change === 'same' ? 'unchanged' : cell.change === 'grows' ? 'now allowed' : 'now denied'};`
-          + ` before ${verdictOf(cell.before)}, now ${verdictOf(now)}`;
-        td.title = why;
-        td.setAttribute('aria-label', why);
-        tr.append(td);
-      });
-    }
-    body.append(tr);
-  });
-  table.append(body);
-  wrap.append(summary, table);
+  wrap.append(summary, matrixTable({
+    className: 'matrix diff',
+    caption: 'Changes from the baseline per path and method: + now allowed, − now denied',
+    paths,
+    methods,
+    rows: diff.rows,
+    heading: (r) => ({ text: `${r.name}${r.presence === 'both' ? '' : ` (${r.presence})`}`, cls: r.presence }),
+    cell: (row, cell, method, path, td) => {
+      const now = cell.after;
+      td.className = `cell ${now ? (now.allowed ? 'allow' : 'deny') : 'absent'} ${cell.change}`;
+      td.textContent = `${{ grows: '+', shrinks: '−', same: '' }[cell.change]}${now?.allowed ? '✓' : '✗'}`;
+      td.dataset.change = cell.change;
+      return `${row.name} ${method} ${path}: ${cell.change === 'same' ? 'unchanged' : cell.change === 'grows' ? 'now allowed' : 'now denied'};`
+        + ` before ${verdictOf(cell.before)}, now ${verdictOf(now)}`;
+    },
+  }));
 }

@@ -3,8 +3,8 @@
 
 import { page } from './page.js';
 import { $ } from './dom.js';
-import { recompute } from './app.js';
-import { policyText, setPolicyText } from './editor.js';
+import { edit } from './form.js';
+import { policyText } from './editor.js';
 
 export function policyJson() {
   try { return JSON.parse(policyText()); } catch { return null; }
@@ -35,28 +35,24 @@ export function syncToggles() {
 
 /** PingAccess semantics: with roles disabled every valid token is Administrator. */
 export function applyToggles() {
-  const doc = policyJson();
-  if (!doc) return;
-  const admin = roleNamed(doc, 'administrator');
-  const platform = roleNamed(doc, 'platform_administrator');
-  const auditor = roleNamed(doc, 'auditor');
-  const rolesOn = $('toggle-roles').checked;
-  if (rolesOn) {
-    if (admin.grant === 'any_valid_token') {
-      delete admin.grant;
-      admin.required_attributes = page.stashedAdminAttributes
-        ?? structuredClone(roleNamed(page.presetDocs.pingaccess, 'administrator').required_attributes);
+  edit((doc) => {
+    const admin = roleNamed(doc, 'administrator');
+    const platform = roleNamed(doc, 'platform_administrator');
+    const auditor = roleNamed(doc, 'auditor');
+    if ($('toggle-roles').checked) {
+      if (admin.grant === 'any_valid_token') {
+        delete admin.grant;
+        admin.required_attributes = page.stashedAdminAttributes
+          ?? structuredClone(roleNamed(page.presetDocs.pingaccess, 'administrator').required_attributes);
+      }
+      platform.enabled = $('toggle-platform').checked;
+      auditor.enabled = $('toggle-auditor').checked;
+    } else {
+      if (admin.grant !== 'any_valid_token') page.stashedAdminAttributes = admin.required_attributes;
+      delete admin.required_attributes;
+      admin.grant = 'any_valid_token';
+      platform.enabled = false;
+      auditor.enabled = false;
     }
-    platform.enabled = $('toggle-platform').checked;
-    auditor.enabled = $('toggle-auditor').checked;
-  } else {
-    if (admin.grant !== 'any_valid_token') page.stashedAdminAttributes = admin.required_attributes;
-    delete admin.required_attributes;
-    admin.grant = 'any_valid_token';
-    platform.enabled = false;
-    auditor.enabled = false;
-  }
-  setPolicyText(JSON.stringify(doc, null, 2));
-  syncToggles();
-  recompute();
+  });
 }

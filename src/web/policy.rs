@@ -171,17 +171,27 @@ impl WebPolicy {
     /// `{paths?, methods?, now?}` (by default both policies' sample paths
     /// and the common methods).
     pub fn diff(&self, newer: &WebPolicy, request: JsValue) -> Result<JsValue, JsValue> {
-        let defaults = MatrixRequest::for_diff(&self.inner, &newer.inner);
         let r: JsDiffRequest = if request.is_undefined() || request.is_null() {
             JsDiffRequest::default()
         } else {
             input(request, "request", &["paths", "methods", "now"])?
         };
+        // The sample paths are worked out only when the caller gave no list.
+        let (paths, methods) = match (r.paths, r.methods) {
+            (Some(paths), Some(methods)) => (paths, methods),
+            (paths, methods) => {
+                let defaults = MatrixRequest::for_diff(&self.inner, &newer.inner);
+                (
+                    paths.unwrap_or(defaults.paths),
+                    methods.unwrap_or(defaults.methods),
+                )
+            }
+        };
         output(&self.inner.diff(
             &newer.inner,
             &MatrixRequest {
-                paths: r.paths.unwrap_or(defaults.paths),
-                methods: r.methods.unwrap_or(defaults.methods),
+                paths,
+                methods,
                 claims: None,
                 now: now_or_clock(r.now)?,
             },
