@@ -3,7 +3,7 @@
 //! denied ("grows") or denies what it allowed ("shrinks"). Built on the
 //! matrix, so a diff shows exactly what the filter would decide differently.
 
-use crate::authorize::matrix::{MatrixCell, MatrixRequest};
+use crate::authorize::matrix::{MatrixCell, MatrixRequest, MatrixRow};
 use crate::policy::Policy;
 use serde::Serialize;
 use std::collections::BTreeSet;
@@ -151,11 +151,9 @@ impl Policy {
         };
         let before = self.matrix(&roles_only);
         let after = newer.matrix(&roles_only);
-        let cells_of = |rows: &[crate::authorize::matrix::MatrixRow], name: &str| {
-            rows.iter()
-                .find(|r| r.name == name)
-                .map(|r| r.cells.clone())
-        };
+        fn cells_of<'m>(rows: &'m [MatrixRow], name: &str) -> Option<&'m Vec<Vec<MatrixCell>>> {
+            rows.iter().find(|r| r.name == name).map(|r| &r.cells)
+        }
         let mut names: Vec<&str> = before.rows.iter().map(|r| r.name.as_str()).collect();
         for row in &after.rows {
             if !names.contains(&row.name.as_str()) {
@@ -178,10 +176,10 @@ impl Policy {
                             .map(|m| {
                                 // Both matrices were built from one request, so
                                 // every row has a cell here.
-                                let pick = |c: &Option<Vec<Vec<MatrixCell>>>| {
-                                    c.as_ref().and_then(|c| c.get(p)?.get(m).cloned())
+                                let pick = |c: Option<&Vec<Vec<MatrixCell>>>| {
+                                    c.and_then(|c| c.get(p)?.get(m).cloned())
                                 };
-                                DiffCell::new(pick(&old), pick(&new))
+                                DiffCell::new(pick(old), pick(new))
                             })
                             .collect()
                     })
