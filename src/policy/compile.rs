@@ -25,12 +25,7 @@ const MAX_CACHE_BYTES: u64 = 1 << 30;
 pub(super) fn compile(text: &str) -> Result<Policy, PolicyError> {
     let value =
         crate::jose::json::parse_strict(text.as_bytes()).map_err(|e| json_error(text, e))?;
-    let doc: PolicyDocument = serde_path_to_error::deserialize(value).map_err(|e| {
-        let path = e.path().to_string();
-        let path = if path == "." { String::new() } else { path };
-        let message = e.inner().to_string();
-        PolicyError::new(path, serde_code(&message), fix_serde_message(message))
-    })?;
+    let doc = PolicyDocument::from_value(&value)?;
     compile_document(doc)
 }
 
@@ -44,42 +39,6 @@ fn json_error(text: &str, e: serde_json::Error) -> PolicyError {
     PolicyError {
         location: Some(Location::at_line_column(text, e.line(), e.column())),
         ..PolicyError::new("", code, message)
-    }
-}
-
-fn serde_code(message: &str) -> PolicyErrorCode {
-    if message.starts_with("unknown field") {
-        PolicyErrorCode::UnknownField
-    } else if message.starts_with("missing field") {
-        PolicyErrorCode::MissingField
-    } else if message.starts_with("invalid type") {
-        PolicyErrorCode::InvalidType
-    } else if message.starts_with("duplicate field") {
-        PolicyErrorCode::DuplicateKey
-    } else {
-        PolicyErrorCode::InvalidValue
-    }
-}
-
-/// serde's messages are precise; add the fix where it is not obvious.
-fn fix_serde_message(message: String) -> String {
-    if message.starts_with("unknown field") {
-        return format!("{message} (fields are case-sensitive; remove or rename it)");
-    }
-    // serde names its own types ("a sequence", "struct RoleDocument"); say
-    // what to write in JSON.
-    let message = message
-        .replace(
-            "expected a sequence",
-            "expected a list (a JSON array, e.g. [\"...\"])",
-        )
-        .replace("expected a map", "expected an object");
-    match message.split_once("expected struct ") {
-        Some((before, after)) => {
-            let rest = after.trim_start_matches(|c: char| c.is_ascii_alphanumeric() || c == '_');
-            format!("{before}expected an object{rest}")
-        }
-        None => message,
     }
 }
 

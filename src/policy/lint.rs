@@ -79,7 +79,7 @@ fn method_notice(method: &str) -> Option<String> {
 }
 
 /// Levenshtein distance of two short ASCII words.
-fn edit_distance(a: &str, b: &str) -> usize {
+pub(super) fn edit_distance(a: &str, b: &str) -> usize {
     let b = b.as_bytes();
     let mut row: Vec<usize> = (0..=b.len()).collect();
     for (i, ca) in a.bytes().enumerate() {

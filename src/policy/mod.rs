@@ -7,6 +7,7 @@ pub mod error;
 mod lint;
 mod locate;
 pub mod pattern;
+mod read;
 pub mod remote;
 pub mod token_endpoint;
 pub mod url;
