@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 seconds=${1:-60}
 shift || true
 targets=("$@")
-[[ ${#targets[@]} -gt 0 ]] || targets=(path policy token decide kept rsa)
+[[ ${#targets[@]} -gt 0 ]] || targets=(path policy token decide kept rsa ecdsa)
 command -v cargo-fuzz >/dev/null || cargo install --quiet cargo-fuzz --version 0.13.2
 cd fuzz
 for target in "${targets[@]}"; do

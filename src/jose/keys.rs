@@ -3,6 +3,7 @@
 //! silent acceptance at request time.
 
 use crate::jose::alg::{Alg, KeyType};
+use crate::jose::ec::EcPublicKey;
 use crate::jose::json::JsonPath;
 use crate::jose::rsa_verify::{RsaHash, RsaPublicKey};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -31,19 +32,19 @@ pub struct VerificationKey {
     pub label: String,
     /// HMAC secret length in bytes, to check against each HS algorithm's minimum.
     pub secret_len: Option<usize>,
-    /// RSA keys verify with [`crate::jose::rsa_verify`] (fast in wasm), the
-    /// others with the RustCrypto crates' verifying keys, parsed once here.
+    /// The key, parsed once here.
     pub(crate) verifier: Verifier,
 }
 
-/// A parsed public key (or HMAC secret). Verification calls the RustCrypto
-/// crates directly, as jsonwebtoken's rust_crypto backend does: going
-/// through jsonwebtoken's provider would also link its signers into every
-/// module that only verifies (the browser's and Envoy's).
+/// A parsed public key (or HMAC secret). RSA and ECDSA verify with
+/// rolegate's own arithmetic ([`crate::jose::rsa_verify`],
+/// [`crate::jose::ec`]); Ed25519 and HMAC with the RustCrypto crates,
+/// called directly: going through jsonwebtoken's provider would link its
+/// signers into every module that only verifies (the browser's and Envoy's).
 pub(crate) enum Verifier {
     Rsa(RsaPublicKey),
-    P256(p256::ecdsa::VerifyingKey),
-    P384(p384::ecdsa::VerifyingKey),
+    /// P-256 or P-384.
+    Ec(EcPublicKey),
     Ed25519(ed25519_dalek::VerifyingKey),
     Hmac(Vec<u8>),
 }
@@ -502,9 +503,9 @@ fn bit_length(bytes: &[u8]) -> usize {
     }
 }
 
-/// Checks the point is on the curve and returns it in SEC1 uncompressed form.
+/// The public point (x, y) of an EC JWK, checked to be on its curve.
 fn ec_point(key_type: KeyType, x: &[u8], y: &[u8], path: &JsonPath) -> Result<Verifier, JwkError> {
-    let size = if key_type == KeyType::EcP256 { 32 } else { 48 };
+    let size = crate::jose::ec::coordinate_size(key_type).unwrap_or(0);
     for (name, coord) in [("x", x), ("y", y)] {
         if coord.len() != size {
             return Err(JwkError::key(
@@ -516,32 +517,22 @@ fn ec_point(key_type: KeyType, x: &[u8], y: &[u8], path: &JsonPath) -> Result<Ve
             ));
         }
     }
-    let mut point = Vec::with_capacity(1 + 2 * size);
-    point.push(0x04);
-    point.extend_from_slice(x);
-    point.extend_from_slice(y);
-    let verifier = match key_type {
-        KeyType::EcP256 => p256::ecdsa::VerifyingKey::from_sec1_bytes(&point)
-            .ok()
-            .map(Verifier::P256),
-        _ => p384::ecdsa::VerifyingKey::from_sec1_bytes(&point)
-            .ok()
-            .map(Verifier::P384),
-    };
-    verifier.ok_or_else(|| {
-        JwkError::key(
-            path,
-            "x and y are not a point on the curve; copy the key again from its source",
-        )
-    })
+    EcPublicKey::new(key_type, x, y)
+        .map(Verifier::Ec)
+        .ok_or_else(|| {
+            JwkError::key(
+                path,
+                "x and y are not a point on the curve; copy the key again from its source",
+            )
+        })
 }
 
 /// Whether `signature` (raw bytes) signs `message` with `alg` under `key`:
 /// RSA PKCS#1 v1.5 and PSS, ECDSA as r || s (RFC 7518 §3.4), Ed25519 (RFC
 /// 8037), HMAC compared in constant time.
 fn verify_with(key: &Verifier, alg: Alg, message: &[u8], signature: &[u8]) -> bool {
+    use ed25519_dalek::Verifier as _;
     use hmac::{Hmac, Mac};
-    use p256::ecdsa::signature::Verifier as _;
     fn mac<M: Mac + hmac::digest::KeyInit>(
         secret: &[u8],
         message: &[u8],
@@ -565,10 +556,9 @@ fn verify_with(key: &Verifier, alg: Alg, message: &[u8], signature: &[u8]) -> bo
         (Verifier::Rsa(key), Alg::PS256) => key.verify_pss(RsaHash::Sha256, message, signature),
         (Verifier::Rsa(key), Alg::PS384) => key.verify_pss(RsaHash::Sha384, message, signature),
         (Verifier::Rsa(key), Alg::PS512) => key.verify_pss(RsaHash::Sha512, message, signature),
-        (Verifier::P256(key), Alg::ES256) => p256::ecdsa::Signature::from_slice(signature)
-            .is_ok_and(|s| key.verify(message, &s).is_ok()),
-        (Verifier::P384(key), Alg::ES384) => p384::ecdsa::Signature::from_slice(signature)
-            .is_ok_and(|s| key.verify(message, &s).is_ok()),
+        (Verifier::Ec(key), Alg::ES256 | Alg::ES384) => {
+            alg.key_type() == key.key_type() && key.verify(message, signature)
+        }
         (Verifier::Ed25519(key), Alg::EdDSA | Alg::Ed25519) => {
             ed25519_dalek::Signature::from_slice(signature)
                 .is_ok_and(|s| key.verify(message, &s).is_ok())

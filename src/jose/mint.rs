@@ -4,9 +4,11 @@
 
 use crate::jose::alg::{Alg, KeyType};
 use crate::jose::keys::{b64url_decode, b64url_encode};
+use crate::jose::{ec, rsa_verify};
 use rand_core::OsRng;
 use serde_json::{json, Map, Value};
 use std::fmt;
+use std::sync::OnceLock;
 
 /// Why a key could not be used or a token not be signed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,6 +41,13 @@ impl fmt::Display for MintError {
 impl std::error::Error for MintError {}
 
 /// A private key that signs tokens.
+///
+/// Reading it checks its parts with rolegate's own arithmetic (the
+/// verifiers' EC and RSA code), and
+/// [`SigningKey::check_pair`] that they belong together; the signing
+/// crates' key is built on the first signature. A module that only loads
+/// policies (the browser's) then holds no signing code, and a policy with a
+/// broken key is still refused when it loads.
 pub struct SigningKey {
     /// The kind of key.
     pub key_type: KeyType,
@@ -46,13 +55,32 @@ pub struct SigningKey {
     pub kid: Option<String>,
     /// The JWK `alg`, when the key names one.
     pub alg: Option<Alg>,
-    secret: PrivateKey,
+    secret: Secret,
+    crypto: OnceLock<CryptoKey>,
     public_jwk: Value,
 }
 
-/// The crypto crates' own key types: signing needs no DER round trip.
-enum PrivateKey {
+/// A private key's checked material (big-endian numbers).
+enum Secret {
     Hmac(Vec<u8>),
+    Rsa {
+        n: Vec<u8>,
+        e: Vec<u8>,
+        d: Vec<u8>,
+        /// p and q, when the JWK has them; else the signer recovers them.
+        primes: Vec<Vec<u8>>,
+    },
+    /// The scalar d of a P-256 or P-384 key (`key_type` says which), and
+    /// its public point (x, y) when the JWK has one.
+    Ec {
+        d: Vec<u8>,
+        public: Option<(Vec<u8>, Vec<u8>)>,
+    },
+    Ed25519([u8; 32]),
+}
+
+/// The crypto crates' own key types: signing needs no DER round trip.
+enum CryptoKey {
     Rsa(Box<rsa::RsaPrivateKey>),
     P256(p256::ecdsa::SigningKey),
     P384(p384::ecdsa::SigningKey),
@@ -71,7 +99,8 @@ impl fmt::Debug for SigningKey {
 
 impl SigningKey {
     /// Reads a private JWK: RSA (`n`,`e`,`d`, optionally `p`,`q`), EC P-256/P-384
-    /// (`d`), OKP Ed25519 (`d`) or oct (`k`).
+    /// (`d`, and `x`,`y` which must then be its public point), OKP Ed25519
+    /// (`d`) or oct (`k`).
     pub fn from_jwk(jwk: &Value) -> Result<SigningKey, MintError> {
         let obj = jwk
             .as_object()
@@ -102,40 +131,43 @@ impl SigningKey {
         let kty = text("kty")?.ok_or_else(|| MintError::new("key.kty", "missing"))?;
         let (key_type, secret) = match kty {
             "RSA" => {
-                let n = rsa::BigUint::from_bytes_be(&bytes("n")?);
-                let e = rsa::BigUint::from_bytes_be(&bytes("e")?);
-                let d = rsa::BigUint::from_bytes_be(&bytes("d")?);
+                let (n, e, d) = (bytes("n")?, bytes("e")?, bytes("d")?);
                 let primes = match (obj.contains_key("p"), obj.contains_key("q")) {
-                    (true, true) => vec![
-                        rsa::BigUint::from_bytes_be(&bytes("p")?),
-                        rsa::BigUint::from_bytes_be(&bytes("q")?),
-                    ],
+                    (true, true) => vec![bytes("p")?, bytes("q")?],
                     _ => Vec::new(),
                 };
-                let key = rsa::RsaPrivateKey::from_components(n, e, d, primes).map_err(|e| {
-                    MintError::new("key", format!("not a valid RSA private key: {e}"))
-                })?;
-                (KeyType::Rsa, PrivateKey::Rsa(Box::new(key)))
+                let prime_refs: Vec<&[u8]> = primes.iter().map(Vec::as_slice).collect();
+                if let Some(problem) = rsa_verify::private_key_problem(&n, &e, &d, &prime_refs) {
+                    return Err(MintError::new(
+                        "key",
+                        format!("not a valid RSA private key: {problem}"),
+                    ));
+                }
+                (KeyType::Rsa, Secret::Rsa { n, e, d, primes })
             }
             "EC" => {
-                let d = bytes("d")?;
-                match text("crv")? {
-                    Some("P-256") => (
-                        KeyType::EcP256,
-                        PrivateKey::P256(
-                            p256::ecdsa::SigningKey::from_slice(&d)
-                                .map_err(|_| MintError::new("key.d", "not a P-256 private key"))?,
-                        ),
-                    ),
-                    Some("P-384") => (
-                        KeyType::EcP384,
-                        PrivateKey::P384(
-                            p384::ecdsa::SigningKey::from_slice(&d)
-                                .map_err(|_| MintError::new("key.d", "not a P-384 private key"))?,
-                        ),
-                    ),
+                let key_type = match text("crv")? {
+                    Some("P-256") => KeyType::EcP256,
+                    Some("P-384") => KeyType::EcP384,
                     _ => return Err(MintError::new("key.crv", "use P-256 or P-384")),
+                };
+                let d = bytes("d")?;
+                if let Some(problem) = ec::private_key_problem(key_type, &d) {
+                    let curve = if key_type == KeyType::EcP256 {
+                        "P-256"
+                    } else {
+                        "P-384"
+                    };
+                    return Err(MintError::new(
+                        "key.d",
+                        format!("not a {curve} private key: {problem}"),
+                    ));
                 }
+                let public = match (obj.contains_key("x"), obj.contains_key("y")) {
+                    (true, true) => Some((bytes("x")?, bytes("y")?)),
+                    _ => None,
+                };
+                (key_type, Secret::Ec { d, public })
             }
             "OKP" => {
                 if text("crv")? != Some("Ed25519") {
@@ -144,12 +176,9 @@ impl SigningKey {
                 let d: [u8; 32] = bytes("d")?
                     .try_into()
                     .map_err(|_| MintError::new("key.d", "an Ed25519 private key is 32 bytes"))?;
-                (
-                    KeyType::Ed25519,
-                    PrivateKey::Ed25519(Box::new(ed25519_dalek::SigningKey::from_bytes(&d))),
-                )
+                (KeyType::Ed25519, Secret::Ed25519(d))
             }
-            "oct" => (KeyType::Hmac, PrivateKey::Hmac(bytes("k")?)),
+            "oct" => (KeyType::Hmac, Secret::Hmac(bytes("k")?)),
             other => {
                 return Err(MintError::new(
                     "key.kty",
@@ -162,8 +191,61 @@ impl SigningKey {
             kid,
             alg,
             secret,
+            crypto: OnceLock::new(),
             public_jwk: public_jwk(obj),
         })
+    }
+
+    /// Checks that the key's parts belong together, as a policy that will
+    /// sign with it needs to know when it loads: an RSA key's d undoes its
+    /// e; an EC key's d is the private key of its x, y. (The signing crates
+    /// check this again when they build their key, at the first signature.)
+    pub fn check_pair(&self) -> Result<(), MintError> {
+        let problem = match &self.secret {
+            Secret::Rsa { n, e, d, .. } => rsa_verify::private_exponent_problem(n, e, d),
+            Secret::Ec {
+                d,
+                public: Some((x, y)),
+            } => ec::public_point_problem(self.key_type, d, x, y),
+            _ => None,
+        };
+        match problem {
+            Some(problem) => Err(MintError::new(
+                "key",
+                format!("not a valid private key: {problem}"),
+            )),
+            None => Ok(()),
+        }
+    }
+
+    /// The crypto crate's key, built from the checked material once.
+    fn crypto_key(&self) -> Result<&CryptoKey, MintError> {
+        if let Some(key) = self.crypto.get() {
+            return Ok(key);
+        }
+        let unusable = |e: &dyn fmt::Display| MintError::new("key", format!("unusable key: {e}"));
+        let key = match &self.secret {
+            Secret::Hmac(_) => return Err(MintError::new("key", "an HMAC key is its own secret")),
+            Secret::Rsa { n, e, d, primes } => {
+                let big = |b: &[u8]| rsa::BigUint::from_bytes_be(b);
+                let primes = primes.iter().map(|p| big(p)).collect();
+                rsa::RsaPrivateKey::from_components(big(n), big(e), big(d), primes)
+                    .map(|key| CryptoKey::Rsa(Box::new(key)))
+                    .map_err(|e| unusable(&e))?
+            }
+            Secret::Ec { d, .. } if self.key_type == KeyType::EcP256 => {
+                p256::ecdsa::SigningKey::from_slice(d)
+                    .map(CryptoKey::P256)
+                    .map_err(|e| unusable(&e))?
+            }
+            Secret::Ec { d, .. } => p384::ecdsa::SigningKey::from_slice(d)
+                .map(CryptoKey::P384)
+                .map_err(|e| unusable(&e))?,
+            Secret::Ed25519(d) => {
+                CryptoKey::Ed25519(Box::new(ed25519_dalek::SigningKey::from_bytes(d)))
+            }
+        };
+        Ok(self.crypto.get_or_init(|| key))
     }
 
     /// Signs `message` with `alg` (whose key type must be this key's).
@@ -219,20 +301,22 @@ impl SigningKey {
             };
             signature.map_err(|e| failed(&e))
         };
-        match &self.secret {
-            PrivateKey::Hmac(k) => hmac(k),
-            PrivateKey::Rsa(key) => rsa_sign(key),
-            PrivateKey::P256(key) => {
+        if let Secret::Hmac(k) = &self.secret {
+            return hmac(k);
+        }
+        match self.crypto_key()? {
+            CryptoKey::Rsa(key) => rsa_sign(key),
+            CryptoKey::P256(key) => {
                 let signature: p256::ecdsa::Signature =
                     key.try_sign(message).map_err(|e| failed(&e))?;
                 Ok(signature.to_vec())
             }
-            PrivateKey::P384(key) => {
+            CryptoKey::P384(key) => {
                 let signature: p384::ecdsa::Signature =
                     key.try_sign(message).map_err(|e| failed(&e))?;
                 Ok(signature.to_vec())
             }
-            PrivateKey::Ed25519(key) => Ok(key.try_sign(message).map_err(|e| failed(&e))?.to_vec()),
+            CryptoKey::Ed25519(key) => Ok(key.try_sign(message).map_err(|e| failed(&e))?.to_vec()),
         }
     }
 

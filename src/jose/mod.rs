@@ -3,8 +3,10 @@
 
 pub mod alg;
 pub mod claims;
+pub mod ec;
 pub mod json;
 pub mod keys;
 pub mod mint;
+pub(crate) mod montgomery;
 pub mod rsa_verify;
 pub mod token;

@@ -1,5 +1,5 @@
 //! RSA signature verification for RS256/384/512 and PS256/384/512, fast in
-//! WebAssembly.
+//! WebAssembly, and the check of a private key when a policy loads.
 //!
 //! Why not the `rsa` crate here: its big integers use 64-bit limbs whose
 //! 128-bit products wasm32 emulates in software, so one RS256 verification
@@ -16,6 +16,7 @@
 // something input can cause.
 #![allow(clippy::indexing_slicing)]
 
+use super::montgomery::{product, to_be, trim, Modulus};
 use sha2::{Digest, Sha256, Sha384, Sha512};
 
 /// The hash of a JWS RSA algorithm.
@@ -72,38 +73,20 @@ impl RsaHash {
     }
 }
 
-/// Bits per limb. A product of two 28-bit limbs (56 bits) leaves a 64-bit
-/// word room to add up a whole column of them ([`MAX_LIMBS`] at most)
-/// without carrying, so a column is one multiply and one add per term. With
-/// 32-bit limbs every term carries into the next (wasm has no 64x64->128
-/// multiply), and that chain made RSA-2048 a quarter slower in V8 with a
-/// quarter fewer terms.
-const LIMB_BITS: u32 = 28;
-const LIMB_MASK: u64 = (1 << LIMB_BITS) - 1;
-/// Most limbs a modulus may have: a column sums at most this many products
-/// below 2^56 in a 64-bit word (255 would still fit). 7 000 bits, far above
-/// the 4 096 the policy accepts.
-const MAX_LIMBS: usize = 250;
-
 /// An RSA public key prepared for verification: Montgomery constants are
 /// computed once, when the policy loads.
 #[derive(Clone)]
 pub struct RsaPublicKey {
-    /// Modulus, little-endian 28-bit limbs.
-    n: Vec<u64>,
-    /// -n^-1 mod 2^28.
-    n0_inv: u64,
-    /// R^2 mod n, R = 2^(28 * limbs).
-    rr: Vec<u64>,
-    e: u64,
+    n: Modulus,
+    /// The public exponent, big-endian without leading zeros.
+    e: Vec<u8>,
     /// Modulus length in bytes (the signature length).
     k: usize,
-    mod_bits: usize,
 }
 
 impl std::fmt::Debug for RsaPublicKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "RsaPublicKey({} bits, e={})", self.mod_bits, self.e)
+        write!(f, "RsaPublicKey({} bits, e={:?})", self.n.bits(), self.e)
     }
 }
 
@@ -112,38 +95,20 @@ impl RsaPublicKey {
     /// of 512 to 7 000 bits, and the exponent odd, above 1 and below 2^64.
     pub fn new(n: &[u8], e: &[u8]) -> Option<RsaPublicKey> {
         let n = trim(n);
-        let e_bytes = trim(e);
-        if n.len() < 64 || n.last()? & 1 == 0 || e_bytes.len() > 8 {
+        let e = trim(e);
+        if n.len() < 64 || e.len() > 8 || e.last()? & 1 == 0 || e == [1] {
             return None;
         }
-        let e = e_bytes
-            .iter()
-            .fold(0u64, |acc, b| (acc << 8) | u64::from(*b));
-        if e < 3 || e & 1 == 0 {
-            return None;
-        }
-        let mod_bits = 8 * n.len() - n.first()?.leading_zeros() as usize;
-        let limb_count = mod_bits.div_ceil(LIMB_BITS as usize);
-        if limb_count > MAX_LIMBS {
-            return None;
-        }
-        let limbs = from_be(n, limb_count)?;
-        // An inverse mod 2^32 is one mod 2^28 too.
-        let n0_inv = u64::from(inverse_mod_2_32(limbs[0] as u32).wrapping_neg()) & LIMB_MASK;
-        let rr = r_squared(&limbs);
         Some(RsaPublicKey {
             k: n.len(),
-            n: limbs,
-            n0_inv,
-            rr,
-            e,
-            mod_bits,
+            n: Modulus::new(n)?,
+            e: e.to_vec(),
         })
     }
 
     /// The modulus's length in bits.
     pub fn bits(&self) -> usize {
-        self.mod_bits
+        self.n.bits()
     }
 
     /// s^e mod n as k big-endian bytes; `None` when the signature is not k
@@ -152,12 +117,11 @@ impl RsaPublicKey {
         if signature.len() != self.k {
             return None;
         }
-        let s = from_be(signature, self.n.len())?;
-        if !less_than(&s, &self.n) {
+        let s = self.n.limbs_of(signature)?;
+        if !self.n.is_above(&s) {
             return None;
         }
-        let m = self.pow_e(&s);
-        Some(to_be(&m, self.k))
+        Some(to_be(&self.n.pow(&s, &self.e), self.k))
     }
 
     /// RSASSA-PKCS1-v1_5 (RS256/384/512).
@@ -187,7 +151,7 @@ impl RsaPublicKey {
         };
         let h_len = hash.len();
         let s_len = h_len;
-        let em_bits = self.mod_bits - 1;
+        let em_bits = self.n.bits() - 1;
         let em_len = em_bits.div_ceil(8);
         // EM = I2OSP(m, emLen): the bytes m needs beyond emLen must be zero.
         let (high, em) = m.split_at(self.k - em_len);
@@ -214,124 +178,55 @@ impl RsaPublicKey {
         let m_hash = hash.digest(&[message]);
         hash.digest(&[&[0u8; 8], &m_hash, salt]) == h
     }
-
-    /// x^e mod n by square-and-multiply in Montgomery form.
-    fn pow_e(&self, x: &[u64]) -> Vec<u64> {
-        let len = self.n.len();
-        let mut m = vec![0u64; len];
-        let mut x_mont = vec![0u64; len + 1];
-        self.mont_mul(x, &self.rr, &mut m, &mut x_mont);
-        let mut acc = x_mont.clone();
-        let mut next = vec![0u64; len + 1];
-        let top = 63 - self.e.leading_zeros();
-        for bit in (0..top).rev() {
-            self.mont_sqr(&acc, &mut m, &mut next);
-            std::mem::swap(&mut acc, &mut next);
-            if (self.e >> bit) & 1 == 1 {
-                self.mont_mul(&acc, &x_mont, &mut m, &mut next);
-                std::mem::swap(&mut acc, &mut next);
-            }
-        }
-        let mut one = vec![0u64; len];
-        one[0] = 1;
-        self.mont_mul(&acc, &one, &mut m, &mut next);
-        next.truncate(len);
-        next
-    }
-
-    /// out = a * b * R^-1 mod n for a, b below n (their first `len` limbs
-    /// are read). Montgomery multiplication by product scanning: column i of
-    /// a * b + m * n is summed whole, m_i is chosen to clear it, and what is
-    /// above its low limb carries on. `m` is scratch; `out` gets len + 1 limbs.
-    fn mont_mul(&self, a: &[u64], b: &[u64], m: &mut [u64], out: &mut [u64]) {
-        let len = self.n.len();
-        let (a, b) = (&a[..len], &b[..len]);
-        self.montgomery(
-            |i| {
-                // Column i of a * b, i < 2 len - 1.
-                let lo = (i + 1).saturating_sub(len);
-                let hi = i.min(len - 1);
-                dot(&a[lo..=hi], &b[i - hi..=i - lo])
-            },
-            m,
-            out,
-        );
-    }
-
-    /// out = a * a * R^-1 mod n for a below n. A column of a square has each
-    /// cross product a_j * a_k twice: summed once and doubled, it costs half
-    /// (e = 65537 is 16 squares and one multiplication).
-    fn mont_sqr(&self, a: &[u64], m: &mut [u64], out: &mut [u64]) {
-        let len = self.n.len();
-        let a = &a[..len];
-        self.montgomery(
-            |i| {
-                // Pairs j < k with j + k = i, both below len, then a_(i/2)^2.
-                let lo = (i + 1).saturating_sub(len);
-                let half = i.div_ceil(2);
-                let mut sum = 0;
-                if lo < half {
-                    sum = 2 * dot(&a[lo..half], &a[i + 1 - half..=i - lo]);
-                }
-                if i % 2 == 0 {
-                    sum += a[i / 2] * a[i / 2];
-                }
-                sum
-            },
-            m,
-            out,
-        );
-    }
-
-    /// The reduction both products share: `column(i)` is column i of the
-    /// product (below len * 2^56). Chooses m so that product + m * n has
-    /// len zero limbs at the bottom and writes the limbs above them, below
-    /// 2n, then subtracts n once if needed.
-    #[inline(always)]
-    fn montgomery(&self, column: impl Fn(usize) -> u64, m: &mut [u64], out: &mut [u64]) {
-        let n = &self.n;
-        let len = n.len();
-        // What column i - 1 carried into column i, in units of 2^(28 i).
-        let mut carry = 0u64;
-        for i in 0..len {
-            let product = column(i);
-            let mut reduction = dot(&m[..i], &n[1..=i]);
-            let low = (carry + (product & LIMB_MASK) + (reduction & LIMB_MASK)) & LIMB_MASK;
-            let m_i = (low * self.n0_inv) & LIMB_MASK;
-            m[i] = m_i;
-            reduction += m_i * n[0];
-            // The column's low limb is zero: that is what m_i is for.
-            (_, carry) = split_column(carry, product, reduction);
-        }
-        for i in len..2 * len {
-            let product = if i < 2 * len - 1 { column(i) } else { 0 };
-            let lo = i + 1 - len;
-            let reduction = dot(&m[lo..], &n[lo..]);
-            (out[i - len], carry) = split_column(carry, product, reduction);
-        }
-        // Below 2n < 2R: the carry left is the top bit at most.
-        out[len] = carry;
-        if carry != 0 || !less_than(&out[..len], n) {
-            sub_in_place(&mut out[..len], n);
-            out[len] = 0;
-        }
-    }
 }
 
-/// A column's value, carry + product + reduction (each a word, the sum
-/// possibly not), as its low limb and what it carries into the next column.
-#[inline(always)]
-fn split_column(carry: u64, product: u64, reduction: u64) -> (u64, u64) {
-    let low = (carry & LIMB_MASK) + (product & LIMB_MASK) + (reduction & LIMB_MASK);
-    let high = (carry >> LIMB_BITS) + (product >> LIMB_BITS) + (reduction >> LIMB_BITS);
-    (low & LIMB_MASK, high + (low >> LIMB_BITS))
+/// Why the RSA private key (n, e, d), with its primes p and q when given,
+/// cannot be one: `None` when it can. Like the public keys a policy trusts,
+/// n has 2048 to 4096 bits and e is odd, from 3 to 2^64; d is above 0 and
+/// below n; the primes multiply to n. Whether d undoes e is
+/// [`private_exponent_problem`]'s question.
+pub fn private_key_problem(n: &[u8], e: &[u8], d: &[u8], primes: &[&[u8]]) -> Option<&'static str> {
+    let Some(public) = RsaPublicKey::new(n, e) else {
+        return Some("n must be odd and e an odd number from 3 to 2^64");
+    };
+    let bits = public.bits();
+    if !(super::keys::MIN_RSA_BITS..=super::keys::MAX_RSA_BITS).contains(&bits) {
+        return Some("n must have 2048 to 4096 bits");
+    }
+    let modulus = &public.n;
+    let Some(d) = modulus.limbs_of(d) else {
+        return Some("d must be above 0 and below n");
+    };
+    if d.iter().all(|l| *l == 0) || !modulus.is_above(&d) {
+        return Some("d must be above 0 and below n");
+    }
+    if let [p, q] = primes {
+        let (Some(p), Some(q)) = (modulus.limbs_of(p), modulus.limbs_of(q)) else {
+            return Some("p and q must be the prime factors of n (p · q = n)");
+        };
+        let pq = product(&p, &q);
+        let (low, high) = pq.split_at(modulus.limbs());
+        let is_one = |x: &[u64]| x.first() == Some(&1) && x.iter().skip(1).all(|l| *l == 0);
+        if low != modulus.value() || high.iter().any(|l| *l != 0) || is_one(&p) || is_one(&q) {
+            return Some("p and q must be the prime factors of n (p · q = n)");
+        }
+    }
+    None
 }
 
-/// Sum of a[t] * b[len - 1 - t]: one column's products (b runs backwards).
-/// Limbs below 2^28 and at most `MAX_LIMBS` terms: the sum fits in a word.
-#[inline(always)]
-fn dot(a: &[u64], b: &[u64]) -> u64 {
-    a.iter().zip(b.iter().rev()).map(|(x, y)| x * y).sum()
+/// Why d does not undo e modulo n, `None` when (2^d)^e = 2 mod n. For a d
+/// that is not e's inverse modulo λ(n), that would need the order of 2 to
+/// divide e·d - 1: no mistaken key does that. For a key that
+/// [`private_key_problem`] accepted.
+///
+/// d is secret and the exponentiation is not constant-time: it runs once,
+/// when a policy holding the key loads, on the administrator's own key.
+pub fn private_exponent_problem(n: &[u8], e: &[u8], d: &[u8]) -> Option<&'static str> {
+    let public = RsaPublicKey::new(n, e)?;
+    let two = public.n.limbs_of(&[2])?;
+    let signed = public.n.pow(&two, d);
+    (public.n.pow(&signed, &public.e) != two)
+        .then_some("d does not belong to n and e (its signatures would not verify)")
 }
 
 /// MGF1 (RFC 8017 B.2.1).
@@ -346,114 +241,12 @@ fn mgf1(hash: RsaHash, seed: &[u8], len: usize) -> Vec<u8> {
     out
 }
 
-fn trim(bytes: &[u8]) -> &[u8] {
-    let start = bytes.iter().position(|b| *b != 0).unwrap_or(bytes.len());
-    &bytes[start..]
-}
-
-/// Big-endian bytes -> `limbs` little-endian 28-bit limbs; `None` when the
-/// number needs more.
-fn from_be(bytes: &[u8], limbs: usize) -> Option<Vec<u64>> {
-    let mut out = vec![0u64; limbs];
-    for (i, byte) in bytes.iter().rev().enumerate() {
-        if *byte == 0 {
-            continue;
-        }
-        let bit = 8 * i;
-        let (limb, shift) = (bit / LIMB_BITS as usize, (bit % LIMB_BITS as usize) as u32);
-        let wide = u64::from(*byte) << shift;
-        *out.get_mut(limb)? |= wide & LIMB_MASK;
-        if wide >> LIMB_BITS != 0 {
-            *out.get_mut(limb + 1)? |= wide >> LIMB_BITS;
-        }
-    }
-    Some(out)
-}
-
-/// Little-endian 28-bit limbs -> `len` big-endian bytes (the low ones).
-fn to_be(limbs: &[u64], len: usize) -> Vec<u8> {
-    let mut out = vec![0u8; len];
-    for (i, byte) in out.iter_mut().rev().enumerate() {
-        let bit = 8 * i;
-        let (limb, shift) = (bit / LIMB_BITS as usize, (bit % LIMB_BITS as usize) as u32);
-        let low = limbs.get(limb).map_or(0, |l| l >> shift);
-        let high = limbs.get(limb + 1).map_or(0, |l| l << (LIMB_BITS - shift));
-        *byte = (low | high) as u8;
-    }
-    out
-}
-
-/// a < b for equal-length little-endian numbers.
-fn less_than(a: &[u64], b: &[u64]) -> bool {
-    for (x, y) in a.iter().rev().zip(b.iter().rev()) {
-        if x != y {
-            return x < y;
-        }
-    }
-    false
-}
-
-/// a -= b (wrapping; callers ensure a >= b, or a + 2^(28 len) >= b).
-fn sub_in_place(a: &mut [u64], b: &[u64]) {
-    let mut borrow = 0u64;
-    for (x, &y) in a.iter_mut().zip(b) {
-        let d = x.wrapping_sub(y).wrapping_sub(borrow);
-        *x = d & LIMB_MASK;
-        borrow = d >> 63;
-    }
-}
-
-/// n0^-1 mod 2^32 for odd n0 (Newton: each step doubles the correct bits).
-fn inverse_mod_2_32(n0: u32) -> u32 {
-    let mut inv = 1u32;
-    for _ in 0..5 {
-        inv = inv.wrapping_mul(2u32.wrapping_sub(n0.wrapping_mul(inv)));
-    }
-    inv
-}
-
-/// R^2 mod n by doubling 1 modulo n, 2 * 28 * limbs times (once per key).
-fn r_squared(n: &[u64]) -> Vec<u64> {
-    let mut x = vec![0u64; n.len()];
-    x[0] = 1;
-    for _ in 0..2 * LIMB_BITS as usize * n.len() {
-        let mut carry = 0u64;
-        for limb in x.iter_mut() {
-            let doubled = (*limb << 1) | carry;
-            *limb = doubled & LIMB_MASK;
-            carry = doubled >> LIMB_BITS;
-        }
-        if carry == 1 || !less_than(&x, n) {
-            sub_in_place(&mut x, n);
-        }
-    }
-    x
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn inverse_is_an_inverse() {
-        for n0 in [1u32, 3, 0xffff_ffff, 0x8000_0001, 12345679] {
-            assert_eq!(n0.wrapping_mul(inverse_mod_2_32(n0)), 1);
-        }
-    }
-
-    #[test]
-    fn byte_limb_round_trip() {
-        let bytes: Vec<u8> = (1..=67).collect();
-        // 67 bytes are 529 bits: 19 limbs of 28 bits.
-        let limbs = from_be(&bytes, 19).expect("fits");
-        assert!(limbs.iter().all(|l| *l <= LIMB_MASK));
-        assert_eq!(to_be(&limbs, 67), bytes);
-        assert_eq!(to_be(&limbs, 68)[0], 0);
-        assert_eq!(from_be(&bytes, 18), None, "needs 19 limbs");
-        let mut leading_zeros = vec![0u8; 40];
-        leading_zeros.extend_from_slice(&bytes);
-        assert_eq!(from_be(&leading_zeros, 19), Some(limbs));
-    }
+    use crate::jose::montgomery::{
+        from_be, less_than, sub_in_place, LIMB_BITS, LIMB_MASK, MAX_LIMBS,
+    };
 
     #[test]
     fn small_modexp_matches_arithmetic() {

@@ -14,7 +14,7 @@ use crate::policy::pattern::PathPattern;
 use crate::request::method::{MethodSet, NEVER_ALLOWED, OVERRIDE_HEADERS};
 use crate::request::path::{canonicalize, UpstreamPaths};
 use crate::request::READ_HEADERS;
-use std::collections::HashSet;
+use std::collections::BTreeSet;
 
 /// Largest leeway accepted: more would quietly extend every token's life.
 const MAX_LEEWAY_SECONDS: u64 = 300;
@@ -61,7 +61,7 @@ fn compile_document(doc: PolicyDocument) -> Result<Policy, PolicyError> {
     // filter's load log): never an error, never silent.
     let mut notices = Vec::new();
     let mut issuers = Vec::with_capacity(doc_issuers.len());
-    let mut seen_issuers = HashSet::new();
+    let mut seen_issuers = BTreeSet::new();
     for (i, issuer) in doc_issuers.into_iter().enumerate() {
         let path = root.field("issuers").index(i);
         if !seen_issuers.insert(issuer.issuer.clone()) {
@@ -395,7 +395,7 @@ fn check_keys(
             "this issuer has no keys: add its public keys under \"jwks\" or HMAC keys under \"secrets\"",
         ));
     }
-    let mut kids = HashSet::new();
+    let mut kids = BTreeSet::new();
     for (key, key_path) in keys {
         if let Some(kid) = &key.kid {
             if !kids.insert(kid.as_str()) {

@@ -7,7 +7,7 @@ pub mod error;
 mod lint;
 mod locate;
 pub mod pattern;
-mod read;
+pub(crate) mod read;
 pub mod remote;
 pub mod token_endpoint;
 pub mod url;

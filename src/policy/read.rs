@@ -1,6 +1,6 @@
-//! Reading the policy document's JSON into its typed parts
-//! ([`super::document`]), each error naming the JSON path of the value at
-//! fault and what belongs there.
+//! Reading JSON into typed parts, each error naming the JSON path of the
+//! value at fault and what belongs there: the policy document's
+//! ([`super::document`]) and the npm package's arguments (`src/web/`).
 //!
 //! Written out rather than derived with serde: a derived reader wrapped for
 //! error paths was a fifth of the browser module, and its messages named
@@ -183,6 +183,30 @@ impl Read for u64 {
             Value::Number(n) => n.as_u64().ok_or_else(|| {
                 PolicyError::value(path, format!("expected {}, not {n}", Self::EXPECTED))
             }),
+            other => Err(wrong_type(path, Self::EXPECTED, other)),
+        }
+    }
+}
+
+impl Read for f64 {
+    const EXPECTED: &'static str = "a number";
+
+    fn read(value: &Value, path: &JsonPath) -> Result<Self, PolicyError> {
+        match value {
+            Value::Number(n) => n
+                .as_f64()
+                .ok_or_else(|| wrong_type(path, Self::EXPECTED, value)),
+            other => Err(wrong_type(path, Self::EXPECTED, other)),
+        }
+    }
+}
+
+impl Read for Map<String, Value> {
+    const EXPECTED: &'static str = "an object";
+
+    fn read(value: &Value, path: &JsonPath) -> Result<Self, PolicyError> {
+        match value {
+            Value::Object(members) => Ok(members.clone()),
             other => Err(wrong_type(path, Self::EXPECTED, other)),
         }
     }

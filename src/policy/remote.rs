@@ -152,9 +152,11 @@ pub(crate) fn compile_remote(
                     }
                 }
                 (ClientAuthMethod::PrivateKeyJwt, None, Some(jwk)) => {
-                    let key = SigningKey::from_jwk(jwk).map_err(|e| {
-                        PolicyError::key(&ipath.field("private_key"), e.to_string())
-                    })?;
+                    let key = SigningKey::from_jwk(jwk)
+                        .and_then(|key| key.check_pair().map(|()| key))
+                        .map_err(|e| {
+                            PolicyError::key(&ipath.field("private_key"), e.to_string())
+                        })?;
                     let alg = key.default_alg();
                     if alg.key_type() == crate::jose::alg::KeyType::Hmac {
                         return Err(PolicyError::key(

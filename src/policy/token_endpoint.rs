@@ -197,6 +197,7 @@ pub(crate) fn compile(
     let path = JsonPath::root().field("token_endpoint");
     let cpath = JsonPath::root().field("oauth2_clients");
     let signing = SigningKey::from_jwk(&doc.signing_key)
+        .and_then(|key| key.check_pair().map(|()| key))
         .map_err(|e| PolicyError::key(&path.field("signing_key"), e.to_string()))?;
     if signing.key_type != KeyType::EcP256 {
         return Err(PolicyError::key(

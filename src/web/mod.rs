@@ -12,8 +12,9 @@ mod policy;
 #[cfg(feature = "web-testing")]
 mod testing;
 
+use crate::jose::json::JsonPath;
+use crate::policy::read::Read;
 use js_sys::{Error, Reflect};
-use serde::de::DeserializeOwned;
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
@@ -60,7 +61,7 @@ fn describe(value: &JsValue) -> String {
     if let Some(text) = value.as_string() {
         format!("the string {text:?}")
     } else if let Some(n) = value.as_f64() {
-        format!("the number {n}")
+        format!("the number {}", number_text(n))
     } else if js_sys::Array::is_array(value) {
         "a list".to_owned()
     } else if value.is_object() {
@@ -72,10 +73,39 @@ fn describe(value: &JsValue) -> String {
     }
 }
 
-/// Converts a JS argument, refusing members `T` does not have (serde-wasm-bindgen
-/// reads only the fields it knows, so a misspelt `header` would pass unnoticed)
-/// and members of the wrong shape, each error naming the member and what it takes.
-fn input<T: DeserializeOwned>(value: JsValue, what: &str, fields: &[&str]) -> Result<T, JsValue> {
+/// A number as JS writes it (`7`, `NaN`, `-Infinity`).
+fn number_text(n: f64) -> String {
+    js_sys::Number::from(n)
+        .to_string_with_radix(10)
+        .map(String::from)
+        .unwrap_or_default()
+}
+
+/// Seconds since the epoch: the caller's `now` (fractions floored), else the
+/// browser's clock. A `now` that is no time (NaN, negative, infinite) is an
+/// error: deciding at time 0 would pass every expired token.
+fn now_or_clock(now: Option<f64>) -> Result<u64, JsValue> {
+    match now {
+        None => Ok((js_sys::Date::now() / 1000.0) as u64),
+        Some(seconds) if seconds.is_finite() && (0.0..9.0e15).contains(&seconds) => {
+            Ok(seconds as u64)
+        }
+        Some(other) => Err(js_error(
+            "invalid_argument",
+            "now",
+            &format!(
+                "now: seconds since the epoch (a number from 0), not {}; leave it out for the current time",
+                number_text(other)
+            ),
+        )),
+    }
+}
+
+/// Converts a JS argument, refusing members `T` does not have (a misspelt
+/// `header` must not pass unnoticed) and members of the wrong shape, each
+/// error naming the member and what it takes. The argument then crosses as
+/// JSON text, read as the core reads policies.
+fn input<T: Read>(value: JsValue, what: &str, fields: &[&str]) -> Result<T, JsValue> {
     if !value.is_object() || js_sys::Array::is_array(&value) {
         return Err(js_error(
             "invalid_argument",
@@ -87,36 +117,52 @@ fn input<T: DeserializeOwned>(value: JsValue, what: &str, fields: &[&str]) -> Re
             ),
         ));
     }
-    if value.is_object() {
-        for key in js_sys::Object::keys(value.unchecked_ref::<js_sys::Object>()).iter() {
-            let key = key.as_string().unwrap_or_default();
-            let member = Reflect::get(&value, &key.as_str().into()).unwrap_or(JsValue::UNDEFINED);
-            if !fields.contains(&key.as_str()) {
+    for key in js_sys::Object::keys(value.unchecked_ref::<js_sys::Object>()).iter() {
+        let key = key.as_string().unwrap_or_default();
+        let member = Reflect::get(&value, &key.as_str().into()).unwrap_or(JsValue::UNDEFINED);
+        if !fields.contains(&key.as_str()) {
+            return Err(js_error(
+                "invalid_argument",
+                &format!("{what}.{key}"),
+                &format!(
+                    "{what}: unknown member `{key}`; expected one of {}",
+                    fields.join(", ")
+                ),
+            ));
+        }
+        if let Some((fits, shape)) = expected_shape(&key) {
+            if !member.is_undefined() && !member.is_null() && !fits(&member) {
                 return Err(js_error(
                     "invalid_argument",
                     &format!("{what}.{key}"),
-                    &format!(
-                        "{what}: unknown member `{key}`; expected one of {}",
-                        fields.join(", ")
-                    ),
+                    &format!("{what}.{key}: expected {shape}, not {}", describe(&member)),
                 ));
             }
-            if let Some((fits, shape)) = expected_shape(&key) {
-                if !member.is_undefined() && !member.is_null() && !fits(&member) {
-                    return Err(js_error(
-                        "invalid_argument",
-                        &format!("{what}.{key}"),
-                        &format!("{what}.{key}: expected {shape}, not {}", describe(&member)),
-                    ));
-                }
+        }
+        // JSON has no NaN or Infinity (JSON.stringify writes null): a time
+        // like that must be refused here, not read as "no time given".
+        if key == "now" {
+            if let Some(now) = member.as_f64() {
+                now_or_clock(Some(now))?;
             }
         }
     }
-    serde_wasm_bindgen::from_value(value).map_err(|e| {
-        let message = e.to_string();
-        let message = message.strip_prefix("Error: ").unwrap_or(&message);
-        js_error("invalid_argument", what, &format!("{what}: {message}"))
-    })
+    let text = js_sys::JSON::stringify(&value)
+        .ok()
+        .and_then(|text| text.as_string())
+        .ok_or_else(|| {
+            js_error(
+                "invalid_argument",
+                what,
+                &format!(
+                    "{what}: not expressible as JSON (a BigInt, or an object that contains itself)"
+                ),
+            )
+        })?;
+    let json: serde_json::Value = serde_json::from_str(&text)
+        .map_err(|e| js_error("invalid_argument", what, &format!("{what}: {e}")))?;
+    T::read(&json, &JsonPath::root().field(what))
+        .map_err(|e| js_error("invalid_argument", &e.path, &e.to_string()))
 }
 
 /// A core value as a plain JS value, through JSON text: serde_json is in the

@@ -1,13 +1,14 @@
 //! The policy module's API: `Policy` (parse, decide, matrix, diff), `decodeToken`
 //! and the document edits that need no key generation.
 
-use super::{document_text, input, js_error, output, policy_error};
+use super::{document_text, input, js_error, now_or_clock, output, policy_error};
 use crate::authorize::matrix::MatrixRequest;
+use crate::jose::json::JsonPath;
+use crate::policy::read::{Object, Read};
+use crate::PolicyError;
 use crate::{Policy, Request};
 use js_sys::Reflect;
-use serde::Deserialize;
 use serde_json::{Map, Value};
-use std::collections::BTreeMap;
 use wasm_bindgen::prelude::*;
 
 /// A policy error with where it is in `text`: `line` and `column` (from 1)
@@ -27,106 +28,150 @@ fn policy_error_in(e: &crate::PolicyError, text: &str) -> JsValue {
     }
     error
 }
-/// Seconds since the epoch: the caller's `now` (fractions floored), else the
-/// browser's clock. A `now` that is no time (NaN, negative, infinite) is an
-/// error: deciding at time 0 would pass every expired token.
-fn now_or_clock(now: Option<f64>) -> Result<u64, JsValue> {
-    match now {
-        None => Ok((js_sys::Date::now() / 1000.0) as u64),
-        Some(seconds) if seconds.is_finite() && (0.0..9.0e15).contains(&seconds) => {
-            Ok(seconds as u64)
-        }
-        Some(other) => Err(js_error(
-            "invalid_argument",
-            "now",
-            &format!(
-                "now: seconds since the epoch (a number from 0), not {other}; leave it out for the current time"
-            ),
-        )),
-    }
-}
+/// The members of `policy.decide`'s request.
+const REQUEST: &[&str] = &["method", "path", "headers", "claims", "now"];
 
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum HeaderValue {
-    One(String),
-    Many(Vec<String>),
-}
-
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum Headers {
-    Object(BTreeMap<String, HeaderValue>),
-    Pairs(Vec<(String, String)>),
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
 struct JsRequest {
-    #[serde(default = "get")]
     method: String,
     path: String,
-    #[serde(default)]
-    headers: Option<Headers>,
-    #[serde(default)]
+    /// `{name: value or [values]}` or `[[name, value], ...]`.
+    headers: Option<Value>,
     claims: Option<Map<String, Value>>,
-    #[serde(default)]
     now: Option<f64>,
 }
 
-fn get() -> String {
-    "GET".to_owned()
+impl Read for JsRequest {
+    const EXPECTED: &'static str = "an object";
+
+    fn read(value: &Value, path: &JsonPath) -> Result<Self, PolicyError> {
+        let o = Object::new(value, path, REQUEST)?;
+        Ok(JsRequest {
+            method: o.or("method", "GET".to_owned())?,
+            path: o.required("path")?,
+            headers: o.optional("headers")?,
+            claims: o.optional("claims")?,
+            now: o.optional("now")?,
+        })
+    }
 }
 
 impl TryFrom<JsRequest> for Request {
     type Error = JsValue;
 
     fn try_from(r: JsRequest) -> Result<Request, JsValue> {
-        let mut headers = Vec::new();
-        match r.headers {
-            None => {}
-            Some(Headers::Pairs(pairs)) => headers = pairs,
-            Some(Headers::Object(map)) => {
-                for (name, value) in map {
-                    match value {
-                        HeaderValue::One(v) => headers.push((name, v)),
-                        HeaderValue::Many(vs) => {
-                            headers.extend(vs.into_iter().map(|v| (name.clone(), v)))
-                        }
-                    }
-                }
-            }
-        }
         Ok(Request {
             method: r.method,
             path: r.path,
-            headers,
+            headers: r
+                .headers
+                .as_ref()
+                .map(header_list)
+                .transpose()?
+                .unwrap_or_default(),
             now: now_or_clock(r.now)?,
             claims: r.claims,
         })
     }
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
+/// The request's headers as (name, value) pairs, in the order given.
+fn header_list(headers: &Value) -> Result<Vec<(String, String)>, JsValue> {
+    let wrong = |at: String, expected: &str| {
+        js_error(
+            "invalid_argument",
+            &at,
+            &format!("{at}: expected {expected}"),
+        )
+    };
+    let mut list = Vec::new();
+    match headers {
+        Value::Object(map) => {
+            for (name, value) in map {
+                let at = || format!("request.headers.{name}");
+                match value {
+                    Value::String(v) => list.push((name.clone(), v.clone())),
+                    Value::Array(values) => {
+                        for v in values {
+                            let v = v
+                                .as_str()
+                                .ok_or_else(|| wrong(at(), "a string or a list of strings"))?;
+                            list.push((name.clone(), v.to_owned()));
+                        }
+                    }
+                    _ => return Err(wrong(at(), "a string or a list of strings")),
+                }
+            }
+        }
+        Value::Array(pairs) => {
+            for (i, pair) in pairs.iter().enumerate() {
+                match pair.as_array().map(Vec::as_slice) {
+                    Some([Value::String(name), Value::String(value)]) => {
+                        list.push((name.clone(), value.clone()))
+                    }
+                    _ => {
+                        return Err(wrong(
+                            format!("request.headers[{i}]"),
+                            "a [name, value] pair of strings",
+                        ))
+                    }
+                }
+            }
+        }
+        _ => {
+            return Err(wrong(
+                "request.headers".to_owned(),
+                "an object like {authorization: 'Bearer …'} or a list of [name, value] pairs",
+            ))
+        }
+    }
+    Ok(list)
+}
+
+/// The members of `policy.matrix`'s request.
+const MATRIX_REQUEST: &[&str] = &["paths", "methods", "claims", "now"];
+
 struct JsMatrixRequest {
     paths: Vec<String>,
     methods: Vec<String>,
-    #[serde(default)]
     claims: Option<Map<String, Value>>,
-    #[serde(default)]
     now: Option<f64>,
 }
 
-#[derive(Deserialize, Default)]
-#[serde(deny_unknown_fields)]
+impl Read for JsMatrixRequest {
+    const EXPECTED: &'static str = "an object";
+
+    fn read(value: &Value, path: &JsonPath) -> Result<Self, PolicyError> {
+        let o = Object::new(value, path, MATRIX_REQUEST)?;
+        Ok(JsMatrixRequest {
+            paths: o.required("paths")?,
+            methods: o.required("methods")?,
+            claims: o.optional("claims")?,
+            now: o.optional("now")?,
+        })
+    }
+}
+
+/// The members of `policy.diff`'s request.
+const DIFF_REQUEST: &[&str] = &["paths", "methods", "now"];
+
+#[derive(Default)]
 struct JsDiffRequest {
-    #[serde(default)]
     paths: Option<Vec<String>>,
-    #[serde(default)]
     methods: Option<Vec<String>>,
-    #[serde(default)]
     now: Option<f64>,
+}
+
+impl Read for JsDiffRequest {
+    const EXPECTED: &'static str = "an object";
+
+    fn read(value: &Value, path: &JsonPath) -> Result<Self, PolicyError> {
+        let o = Object::new(value, path, DIFF_REQUEST)?;
+        Ok(JsDiffRequest {
+            paths: o.optional("paths")?,
+            methods: o.optional("methods")?,
+            now: o.optional("now")?,
+        })
+    }
 }
 
 /// A loaded, checked policy.
@@ -148,17 +193,13 @@ impl WebPolicy {
 
     /// Decides `{method, path, headers?, claims?, now?}`.
     pub fn decide(&self, request: JsValue) -> Result<JsValue, JsValue> {
-        let request: JsRequest = input(
-            request,
-            "request",
-            &["method", "path", "headers", "claims", "now"],
-        )?;
+        let request: JsRequest = input(request, "request", REQUEST)?;
         output(&self.inner.decide(&Request::try_from(request)?))
     }
 
     /// Tabulates `{paths, methods, claims?, now?}` for every role (or the claims).
     pub fn matrix(&self, request: JsValue) -> Result<JsValue, JsValue> {
-        let r: JsMatrixRequest = input(request, "request", &["paths", "methods", "claims", "now"])?;
+        let r: JsMatrixRequest = input(request, "request", MATRIX_REQUEST)?;
         output(&self.inner.matrix(&MatrixRequest {
             paths: r.paths,
             methods: r.methods,
@@ -174,7 +215,7 @@ impl WebPolicy {
         let r: JsDiffRequest = if request.is_undefined() || request.is_null() {
             JsDiffRequest::default()
         } else {
-            input(request, "request", &["paths", "methods", "now"])?
+            input(request, "request", DIFF_REQUEST)?
         };
         // The sample paths are worked out only when the caller gave no list.
         let (paths, methods) = match (r.paths, r.methods) {
@@ -242,8 +283,12 @@ pub fn trust_key(
     jwk: JsValue,
     issuer: Option<String>,
 ) -> Result<JsValue, JsValue> {
-    let jwk: Value = serde_wasm_bindgen::from_value(jwk)
-        .map_err(|_| js_error("invalid_argument", "jwk", "jwk: a public JWK object"))?;
+    let jwk: Value = js_sys::JSON::stringify(&jwk)
+        .ok()
+        .and_then(|text| text.as_string())
+        .and_then(|text| serde_json::from_str(&text).ok())
+        .filter(Value::is_object)
+        .ok_or_else(|| js_error("invalid_argument", "jwk", "jwk: a public JWK object"))?;
     let doc = crate::policy::edit::trust_key(&document_text(&document)?, &jwk, issuer.as_deref())
         .map_err(|e| policy_error(&e))?;
     output(&doc)

@@ -3,46 +3,56 @@
 
 use super::{document_text, input, js_error, output, policy_error};
 use crate::jose::alg::Alg;
+use crate::jose::json::JsonPath;
 use crate::jose::mint::{self, MintRequest, SigningKey};
+use crate::policy::read::{Object, Read};
+use crate::PolicyError;
 use js_sys::Reflect;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::{Map, Value};
 use wasm_bindgen::prelude::*;
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
+/// The members of `mintToken`'s options.
+const MINT: &[&str] = &[
+    "alg",
+    "key",
+    "claims",
+    "header",
+    "headerJson",
+    "payloadJson",
+];
+
 struct JsMint {
-    #[serde(default)]
     alg: Option<String>,
-    #[serde(default)]
     key: Option<Value>,
-    #[serde(default)]
     claims: Map<String, Value>,
-    #[serde(default)]
     header: Map<String, Value>,
     /// Raw header / payload text, signed exactly as given (negative tests).
-    #[serde(default)]
     header_json: Option<String>,
-    #[serde(default)]
     payload_json: Option<String>,
+}
+
+impl Read for JsMint {
+    const EXPECTED: &'static str = "an object";
+
+    fn read(value: &Value, path: &JsonPath) -> Result<Self, PolicyError> {
+        let o = Object::new(value, path, MINT)?;
+        Ok(JsMint {
+            alg: o.optional("alg")?,
+            key: o.optional("key")?,
+            claims: o.or_default("claims")?,
+            header: o.or_default("header")?,
+            header_json: o.optional("headerJson")?,
+            payload_json: o.optional("payloadJson")?,
+        })
+    }
 }
 
 /// Signs a test token: `{alg?, key (private JWK), claims, header?}`, or raw
 /// `headerJson`/`payloadJson` text for tokens a normal encoder would not make.
 #[wasm_bindgen(js_name = mintToken)]
 pub fn mint_token(options: JsValue) -> Result<String, JsValue> {
-    let options: JsMint = input(
-        options,
-        "options",
-        &[
-            "alg",
-            "key",
-            "claims",
-            "header",
-            "headerJson",
-            "payloadJson",
-        ],
-    )?;
+    let options: JsMint = input(options, "options", MINT)?;
     let mint_error = |e: mint::MintError| js_error("invalid_key", &e.path, &e.to_string());
     let key = options
         .key
@@ -66,18 +76,30 @@ pub fn mint_token(options: JsValue) -> Result<String, JsValue> {
     mint::sign_raw(&header, &payload, signer).map_err(mint_error)
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
+/// The members of `generateKey`'s options.
+const GENERATE: &[&str] = &["alg", "kid"];
+
 struct JsGenerate {
     alg: String,
-    #[serde(default)]
     kid: Option<String>,
+}
+
+impl Read for JsGenerate {
+    const EXPECTED: &'static str = "an object";
+
+    fn read(value: &Value, path: &JsonPath) -> Result<Self, PolicyError> {
+        let o = Object::new(value, path, GENERATE)?;
+        Ok(JsGenerate {
+            alg: o.required("alg")?,
+            kid: o.optional("kid")?,
+        })
+    }
 }
 
 /// A fresh key pair for `{alg, kid?}`: `{privateJwk, publicJwk}`.
 #[wasm_bindgen(js_name = generateKey)]
 pub fn generate_key(options: JsValue) -> Result<JsValue, JsValue> {
-    let options: JsGenerate = input(options, "options", &["alg", "kid"])?;
+    let options: JsGenerate = input(options, "options", GENERATE)?;
     let alg = Alg::from_name(&options.alg).ok_or_else(|| {
         js_error(
             "invalid_argument",
@@ -115,13 +137,26 @@ pub fn generate_key(options: JsValue) -> Result<JsValue, JsValue> {
     })
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
+/// The members of `createClient`'s options.
+const NEW_CLIENT: &[&str] = &["name", "role", "alg"];
+
 struct JsNewClient {
     name: String,
     role: String,
-    #[serde(default)]
     alg: Option<String>,
+}
+
+impl Read for JsNewClient {
+    const EXPECTED: &'static str = "an object";
+
+    fn read(value: &Value, path: &JsonPath) -> Result<Self, PolicyError> {
+        let o = Object::new(value, path, NEW_CLIENT)?;
+        Ok(JsNewClient {
+            name: o.required("name")?,
+            role: o.required("role")?,
+            alg: o.optional("alg")?,
+        })
+    }
 }
 
 /// Pexip's "add OAuth2 client" for a policy with a `token_endpoint`:
@@ -130,7 +165,7 @@ struct JsNewClient {
 /// `oauth2_clients`; the private key exists only in this result.
 #[wasm_bindgen(js_name = createClient)]
 pub fn create_client(document: JsValue, options: JsValue) -> Result<JsValue, JsValue> {
-    let options: JsNewClient = input(options, "options", &["name", "role", "alg"])?;
+    let options: JsNewClient = input(options, "options", NEW_CLIENT)?;
     let text = document_text(&document)?;
     let created = crate::token_endpoint::create_client(
         &text,

@@ -8,6 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { fileURLToPath } from 'node:url';
 
 const here = (p) => fileURLToPath(new URL(p, import.meta.url));
@@ -43,6 +44,15 @@ test('the tarball holds what the package needs, and nothing from the repository 
   assert.match(lock.packages['node_modules/rolegate'].resolved, /^file:/, 'installed from the tarball, not a registry');
   // The filter shipped is the one the build made.
   assert.deepEqual(readFileSync(join(installed, 'filter/rolegate_filter.wasm')), readFileSync(join(pkg, 'filter/rolegate_filter.wasm')));
+});
+
+// Browsers download the policy module before they can show one decision:
+// its budget (issue 27) is 200 KB with gzip -9. The testing module (key
+// generation, signing) is loaded only on use and has no budget.
+test('the policy module a browser loads first is at most 200 KB gzip', () => {
+  const wasm = readFileSync(join(project, 'node_modules/rolegate/dist/rolegate_bg.wasm'));
+  const gzipped = gzipSync(wasm, { level: 9 }).length;
+  assert.ok(gzipped <= 200_000, `dist/rolegate_bg.wasm is ${gzipped} bytes with gzip -9; the budget is 200 000`);
 });
 
 test('an ES module imports it and decides; the Node entry points at the filter it ships', () => {
