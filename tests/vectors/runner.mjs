@@ -162,3 +162,34 @@ export const RUST_DECISIONS = join(REPO_ROOT, 'target', 'rolegate-vectors', 'dec
 
 /** What a proxy must do with each Rust decision: {forward, remove, set, denial}. */
 export const PROXY_EFFECTS = join(REPO_ROOT, 'target', 'rolegate-vectors', 'proxy.json');
+
+/**
+ * What is wrong with one case's outcome in a JavaScript host: `outcome` is
+ * `{error: {code, path, message}}` when the policy did not load, else
+ * `{decision}`. Checks the case's expectations and, given the Rust
+ * decisions, that the decision equals Rust's field for field.
+ */
+export function caseFailures(name, c, outcome, rust) {
+  if (outcome.error) {
+    if (!c.expect_error) return [`${name}: policy failed to load: ${outcome.error.message}`];
+    const failures = [];
+    for (const [k, v] of Object.entries(c.expect_error)) {
+      if (k === 'message_contains') {
+        if (!outcome.error.message.includes(v)) failures.push(`${name}: message ${JSON.stringify(outcome.error.message)} lacks ${JSON.stringify(v)}`);
+      } else if (outcome.error[k] !== v) {
+        failures.push(`${name}: ${k} expected ${JSON.stringify(v)}, got ${JSON.stringify(outcome.error[k])}`);
+      }
+    }
+    return failures;
+  }
+  if (c.expect_error) return [`${name}: the policy loaded but should fail`];
+  const failures = mismatches(c.expect, outcome.decision)
+    .map((m) => `${name}: ${m.field} expected ${JSON.stringify(m.expected)}, got ${JSON.stringify(m.actual)}`);
+  if (rust) {
+    if (!Object.hasOwn(rust, name)) failures.push(`${name}: no Rust decision (rerun cargo test)`);
+    else if (!isDeepStrictEqual(outcome.decision, rust[name])) {
+      failures.push(`${name}: differs from the Rust decision:\n${JSON.stringify(outcome.decision)}\n${JSON.stringify(rust[name])}`);
+    }
+  }
+  return failures;
+}
