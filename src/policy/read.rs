@@ -81,6 +81,49 @@ impl<'a> Object<'a> {
     }
 }
 
+/// Declares a struct read from a JSON object, each member with how it is
+/// read (`required`, `optional`, `or_default` or `or(default)`), and its
+/// [`Read`]: the members declared are the only names accepted, so no
+/// member can be accepted and then never read. `pub struct Name: "an
+/// object like …" { … }` says what the object is in messages.
+macro_rules! json_object {
+    (
+        $(#[$meta:meta])*
+        pub struct $name:ident $(: $expected:literal)? {
+            $(
+                $(#[$field_meta:meta])*
+                pub $field:ident: $type:ty = $how:ident $(($default:expr))?,
+            )*
+        }
+    ) => {
+        $(#[$meta])*
+        pub struct $name {
+            $(
+                $(#[$field_meta])*
+                pub $field: $type,
+            )*
+        }
+
+        impl Read for $name {
+            const EXPECTED: &'static str = json_object!(@expected $($expected)?);
+
+            fn read(value: &Value, path: &JsonPath) -> Result<Self, PolicyError> {
+                let object = $crate::policy::read::Object::new(
+                    value,
+                    path,
+                    &[$(stringify!($field)),*],
+                )?;
+                Ok($name {
+                    $($field: object.$how(stringify!($field) $(, $default)?)?,)*
+                })
+            }
+        }
+    };
+    (@expected) => { "an object" };
+    (@expected $expected:literal) => { $expected };
+}
+pub(crate) use json_object;
+
 /// The error for `value` at `path` not being what `expected` says.
 pub(crate) fn wrong_type(path: &JsonPath, expected: &str, value: &Value) -> PolicyError {
     PolicyError::wrong_type(

@@ -4,11 +4,10 @@
 // test-artifacts/browser/.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
+import { launchChromium } from './chromium.mjs';
 import { serveStatic } from '../../scripts/static-server.mjs';
 
 const root = fileURLToPath(new URL('../../www/', import.meta.url));
@@ -18,30 +17,23 @@ mkdirSync(artifacts, { recursive: true });
 let server;
 let context;
 let page;
-let profile;
+let browser;
 const errors = [];
 const requests = [];
 
 before(async () => {
   server = await serveStatic(root);
-  profile = mkdtempSync(join(tmpdir(), 'rolegate-chromium-'));
-  process.env.XDG_CONFIG_HOME = join(profile, 'config');
-  process.env.XDG_CACHE_HOME = join(profile, 'cache');
-  context = await chromium.launchPersistentContext(join(profile, 'user-data'), {
-    executablePath: '/usr/bin/chromium',
-    headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  browser = await launchChromium({
     viewport: { width: 1400, height: 1000 },
     permissions: ['clipboard-read', 'clipboard-write'],
   });
+  context = browser.context;
   page = await open(`http://127.0.0.1:${server.port}/`);
 });
 
 after(async () => {
-  await context?.close();
+  await browser?.close();
   await server?.close();
-  if (profile) rmSync(profile, { recursive: true, force: true });
   assert.deepEqual(errors, [], 'the page logged no errors');
   // Offline-capable: every resource comes from the page's own server.
   const foreign = requests.filter((u) => !u.startsWith(`http://127.0.0.1:${server.port}/`) && !u.startsWith('blob:') && !u.startsWith('data:'));

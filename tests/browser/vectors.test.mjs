@@ -4,11 +4,9 @@
 // Node and Envoy. Tokens are minted in Node; the browser verifies them.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
+import { launchChromium } from './chromium.mjs';
 import { serveStatic } from '../../scripts/static-server.mjs';
 import { mintToken } from '../../pkg/node.js';
 import {
@@ -17,26 +15,16 @@ import {
 
 const root = fileURLToPath(new URL('../../www/', import.meta.url));
 let server;
-let context;
-let profile;
+let browser;
 
 before(async () => {
   server = await serveStatic(root);
-  profile = mkdtempSync(join(tmpdir(), 'rolegate-chromium-'));
-  process.env.XDG_CONFIG_HOME = join(profile, 'config');
-  process.env.XDG_CACHE_HOME = join(profile, 'cache');
-  context = await chromium.launchPersistentContext(join(profile, 'user-data'), {
-    executablePath: '/usr/bin/chromium',
-    headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  browser = await launchChromium();
 });
 
 after(async () => {
-  await context?.close();
+  await browser?.close();
   await server?.close();
-  if (profile) rmSync(profile, { recursive: true, force: true });
 });
 
 test('every shared vector decides in Chromium as in Rust', async () => {
@@ -54,7 +42,7 @@ test('every shared vector decides in Chromium as in Rust', async () => {
       });
     }
   }
-  const page = await context.newPage();
+  const page = await browser.context.newPage();
   const errors = [];
   page.on('pageerror', (e) => errors.push(e.message));
   // A page of the server's origin that loads nothing itself.
