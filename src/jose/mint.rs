@@ -76,7 +76,11 @@ enum Secret {
         d: Vec<u8>,
         public: Option<(Vec<u8>, Vec<u8>)>,
     },
-    Ed25519([u8; 32]),
+    /// The seed d, and the public key x when the JWK has one.
+    Ed25519 {
+        d: [u8; 32],
+        x: Option<Vec<u8>>,
+    },
 }
 
 /// The crypto crates' own key types: signing needs no DER round trip.
@@ -99,8 +103,9 @@ impl fmt::Debug for SigningKey {
 
 impl SigningKey {
     /// Reads a private JWK: RSA (`n`,`e`,`d`, optionally `p`,`q`), EC P-256/P-384
-    /// (`d`, and `x`,`y` which must then be its public point), OKP Ed25519
-    /// (`d`) or oct (`k`).
+    /// (`d`, optionally `x`,`y`), OKP Ed25519 (`d`, optionally `x`) or oct
+    /// (`k`). Each part is checked; whether they belong together is
+    /// [`SigningKey::check_pair`]'s question.
     pub fn from_jwk(jwk: &Value) -> Result<SigningKey, MintError> {
         let obj = jwk
             .as_object()
@@ -176,7 +181,8 @@ impl SigningKey {
                 let d: [u8; 32] = bytes("d")?
                     .try_into()
                     .map_err(|_| MintError::new("key.d", "an Ed25519 private key is 32 bytes"))?;
-                (KeyType::Ed25519, Secret::Ed25519(d))
+                let x = obj.contains_key("x").then(|| bytes("x")).transpose()?;
+                (KeyType::Ed25519, Secret::Ed25519 { d, x })
             }
             "oct" => (KeyType::Hmac, Secret::Hmac(bytes("k")?)),
             other => {
@@ -198,8 +204,9 @@ impl SigningKey {
 
     /// Checks that the key's parts belong together, as a policy that will
     /// sign with it needs to know when it loads: an RSA key's d undoes its
-    /// e; an EC key's d is the private key of its x, y. (The signing crates
-    /// check this again when they build their key, at the first signature.)
+    /// e; an EC key's d is the private key of its x, y; an Ed25519 key's x
+    /// is the public key of its d. (The RSA and EC signing crates check
+    /// their part again when they build their key, at the first signature.)
     pub fn check_pair(&self) -> Result<(), MintError> {
         let problem = match &self.secret {
             Secret::Rsa { n, e, d, .. } => rsa_verify::private_exponent_problem(n, e, d),
@@ -207,6 +214,11 @@ impl SigningKey {
                 d,
                 public: Some((x, y)),
             } => ec::public_point_problem(self.key_type, d, x, y),
+            Secret::Ed25519 { d, x: Some(x) } => {
+                let public = ed25519_dalek::SigningKey::from_bytes(d).verifying_key();
+                (public.as_bytes().as_slice() != x.as_slice())
+                    .then_some("x is not the public key of d")
+            }
             _ => None,
         };
         match problem {
@@ -241,7 +253,7 @@ impl SigningKey {
             Secret::Ec { d, .. } => p384::ecdsa::SigningKey::from_slice(d)
                 .map(CryptoKey::P384)
                 .map_err(|e| unusable(&e))?,
-            Secret::Ed25519(d) => {
+            Secret::Ed25519 { d, .. } => {
                 CryptoKey::Ed25519(Box::new(ed25519_dalek::SigningKey::from_bytes(d)))
             }
         };
