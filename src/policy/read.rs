@@ -89,7 +89,7 @@ impl<'a> Object<'a> {
 macro_rules! json_object {
     (
         $(#[$meta:meta])*
-        pub struct $name:ident $(: $expected:literal)? {
+        $vis:vis struct $name:ident $(: $expected:literal)? {
             $(
                 $(#[$field_meta:meta])*
                 pub $field:ident: $type:ty = $how:ident $(($default:expr))?,
@@ -97,22 +97,24 @@ macro_rules! json_object {
         }
     ) => {
         $(#[$meta])*
-        pub struct $name {
+        $vis struct $name {
             $(
                 $(#[$field_meta])*
                 pub $field: $type,
             )*
         }
 
+        #[allow(dead_code)]
+        impl $name {
+            /// The member names, in the order they are read.
+            pub(crate) const MEMBERS: &'static [&'static str] = &[$(stringify!($field)),*];
+        }
+
         impl Read for $name {
             const EXPECTED: &'static str = json_object!(@expected $($expected)?);
 
             fn read(value: &Value, path: &JsonPath) -> Result<Self, PolicyError> {
-                let object = $crate::policy::read::Object::new(
-                    value,
-                    path,
-                    &[$(stringify!($field)),*],
-                )?;
+                let object = $crate::policy::read::Object::new(value, path, Self::MEMBERS)?;
                 Ok($name {
                     $($field: object.$how(stringify!($field) $(, $default)?)?,)*
                 })

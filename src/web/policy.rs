@@ -4,7 +4,7 @@
 use super::{document_text, input, js_error, now_or_clock, output, policy_error};
 use crate::authorize::matrix::MatrixRequest;
 use crate::jose::json::JsonPath;
-use crate::policy::read::{Object, Read};
+use crate::policy::read::{json_object, Read};
 use crate::PolicyError;
 use crate::{Policy, Request};
 use js_sys::Reflect;
@@ -28,30 +28,15 @@ fn policy_error_in(e: &crate::PolicyError, text: &str) -> JsValue {
     }
     error
 }
-/// The members of `policy.decide`'s request.
-const REQUEST: &[&str] = &["method", "path", "headers", "claims", "now"];
-
-struct JsRequest {
-    method: String,
-    path: String,
-    /// `{name: value or [values]}` or `[[name, value], ...]`.
-    headers: Option<Value>,
-    claims: Option<Map<String, Value>>,
-    now: Option<f64>,
-}
-
-impl Read for JsRequest {
-    const EXPECTED: &'static str = "an object";
-
-    fn read(value: &Value, path: &JsonPath) -> Result<Self, PolicyError> {
-        let o = Object::new(value, path, REQUEST)?;
-        Ok(JsRequest {
-            method: o.or("method", "GET".to_owned())?,
-            path: o.required("path")?,
-            headers: o.optional("headers")?,
-            claims: o.optional("claims")?,
-            now: o.optional("now")?,
-        })
+json_object! {
+    /// `policy.decide`'s request.
+    struct JsRequest {
+        pub method: String = or("GET".to_owned()),
+        pub path: String = required,
+        /// `{name: value or [values]}` or `[[name, value], ...]`.
+        pub headers: Option<Value> = optional,
+        pub claims: Option<Map<String, Value>> = optional,
+        pub now: Option<f64> = optional,
     }
 }
 
@@ -127,50 +112,23 @@ fn header_list(headers: &Value) -> Result<Vec<(String, String)>, JsValue> {
     Ok(list)
 }
 
-/// The members of `policy.matrix`'s request.
-const MATRIX_REQUEST: &[&str] = &["paths", "methods", "claims", "now"];
-
-struct JsMatrixRequest {
-    paths: Vec<String>,
-    methods: Vec<String>,
-    claims: Option<Map<String, Value>>,
-    now: Option<f64>,
-}
-
-impl Read for JsMatrixRequest {
-    const EXPECTED: &'static str = "an object";
-
-    fn read(value: &Value, path: &JsonPath) -> Result<Self, PolicyError> {
-        let o = Object::new(value, path, MATRIX_REQUEST)?;
-        Ok(JsMatrixRequest {
-            paths: o.required("paths")?,
-            methods: o.required("methods")?,
-            claims: o.optional("claims")?,
-            now: o.optional("now")?,
-        })
+json_object! {
+    /// `policy.matrix`'s request.
+    struct JsMatrixRequest {
+        pub paths: Vec<String> = required,
+        pub methods: Vec<String> = required,
+        pub claims: Option<Map<String, Value>> = optional,
+        pub now: Option<f64> = optional,
     }
 }
 
-/// The members of `policy.diff`'s request.
-const DIFF_REQUEST: &[&str] = &["paths", "methods", "now"];
-
-#[derive(Default)]
-struct JsDiffRequest {
-    paths: Option<Vec<String>>,
-    methods: Option<Vec<String>>,
-    now: Option<f64>,
-}
-
-impl Read for JsDiffRequest {
-    const EXPECTED: &'static str = "an object";
-
-    fn read(value: &Value, path: &JsonPath) -> Result<Self, PolicyError> {
-        let o = Object::new(value, path, DIFF_REQUEST)?;
-        Ok(JsDiffRequest {
-            paths: o.optional("paths")?,
-            methods: o.optional("methods")?,
-            now: o.optional("now")?,
-        })
+json_object! {
+    /// `policy.diff`'s request.
+    #[derive(Default)]
+    struct JsDiffRequest {
+        pub paths: Option<Vec<String>> = optional,
+        pub methods: Option<Vec<String>> = optional,
+        pub now: Option<f64> = optional,
     }
 }
 
@@ -193,13 +151,13 @@ impl WebPolicy {
 
     /// Decides `{method, path, headers?, claims?, now?}`.
     pub fn decide(&self, request: JsValue) -> Result<JsValue, JsValue> {
-        let request: JsRequest = input(request, "request", REQUEST)?;
+        let request: JsRequest = input(request, "request", JsRequest::MEMBERS)?;
         output(&self.inner.decide(&Request::try_from(request)?))
     }
 
     /// Tabulates `{paths, methods, claims?, now?}` for every role (or the claims).
     pub fn matrix(&self, request: JsValue) -> Result<JsValue, JsValue> {
-        let r: JsMatrixRequest = input(request, "request", MATRIX_REQUEST)?;
+        let r: JsMatrixRequest = input(request, "request", JsMatrixRequest::MEMBERS)?;
         output(&self.inner.matrix(&MatrixRequest {
             paths: r.paths,
             methods: r.methods,
@@ -215,7 +173,7 @@ impl WebPolicy {
         let r: JsDiffRequest = if request.is_undefined() || request.is_null() {
             JsDiffRequest::default()
         } else {
-            input(request, "request", DIFF_REQUEST)?
+            input(request, "request", JsDiffRequest::MEMBERS)?
         };
         // The sample paths are worked out only when the caller gave no list.
         let (paths, methods) = match (r.paths, r.methods) {

@@ -5,7 +5,7 @@ use super::{document_text, input, js_error, output, policy_error};
 use crate::jose::alg::Alg;
 use crate::jose::json::JsonPath;
 use crate::jose::mint::{self, MintRequest, SigningKey};
-use crate::policy::read::{Object, Read};
+use crate::policy::read::{json_object, Object, Read};
 use crate::PolicyError;
 use js_sys::Reflect;
 use serde::Serialize;
@@ -76,30 +76,18 @@ pub fn mint_token(options: JsValue) -> Result<String, JsValue> {
     mint::sign_raw(&header, &payload, signer).map_err(mint_error)
 }
 
-/// The members of `generateKey`'s options.
-const GENERATE: &[&str] = &["alg", "kid"];
-
-struct JsGenerate {
-    alg: String,
-    kid: Option<String>,
-}
-
-impl Read for JsGenerate {
-    const EXPECTED: &'static str = "an object";
-
-    fn read(value: &Value, path: &JsonPath) -> Result<Self, PolicyError> {
-        let o = Object::new(value, path, GENERATE)?;
-        Ok(JsGenerate {
-            alg: o.required("alg")?,
-            kid: o.optional("kid")?,
-        })
+json_object! {
+    /// `generateKey`'s options.
+    struct JsGenerate {
+        pub alg: String = required,
+        pub kid: Option<String> = optional,
     }
 }
 
 /// A fresh key pair for `{alg, kid?}`: `{privateJwk, publicJwk}`.
 #[wasm_bindgen(js_name = generateKey)]
 pub fn generate_key(options: JsValue) -> Result<JsValue, JsValue> {
-    let options: JsGenerate = input(options, "options", GENERATE)?;
+    let options: JsGenerate = input(options, "options", JsGenerate::MEMBERS)?;
     let alg = Alg::from_name(&options.alg).ok_or_else(|| {
         js_error(
             "invalid_argument",
@@ -137,25 +125,12 @@ pub fn generate_key(options: JsValue) -> Result<JsValue, JsValue> {
     })
 }
 
-/// The members of `createClient`'s options.
-const NEW_CLIENT: &[&str] = &["name", "role", "alg"];
-
-struct JsNewClient {
-    name: String,
-    role: String,
-    alg: Option<String>,
-}
-
-impl Read for JsNewClient {
-    const EXPECTED: &'static str = "an object";
-
-    fn read(value: &Value, path: &JsonPath) -> Result<Self, PolicyError> {
-        let o = Object::new(value, path, NEW_CLIENT)?;
-        Ok(JsNewClient {
-            name: o.required("name")?,
-            role: o.required("role")?,
-            alg: o.optional("alg")?,
-        })
+json_object! {
+    /// `createClient`'s options.
+    struct JsNewClient {
+        pub name: String = required,
+        pub role: String = required,
+        pub alg: Option<String> = optional,
     }
 }
 
@@ -165,7 +140,7 @@ impl Read for JsNewClient {
 /// `oauth2_clients`; the private key exists only in this result.
 #[wasm_bindgen(js_name = createClient)]
 pub fn create_client(document: JsValue, options: JsValue) -> Result<JsValue, JsValue> {
-    let options: JsNewClient = input(options, "options", NEW_CLIENT)?;
+    let options: JsNewClient = input(options, "options", JsNewClient::MEMBERS)?;
     let text = document_text(&document)?;
     let created = crate::token_endpoint::create_client(
         &text,
