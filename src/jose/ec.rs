@@ -17,7 +17,7 @@
 #![allow(clippy::indexing_slicing)]
 
 use super::alg::KeyType;
-use super::montgomery::{from_be, sub_in_place, to_be, Modulus, LIMB_BITS, LIMB_MASK};
+use super::montgomery::{from_be, sub_in_place, Modulus, LIMB_BITS, LIMB_MASK};
 use sha2::{Digest, Sha256, Sha384};
 use std::sync::OnceLock;
 
@@ -153,11 +153,15 @@ impl Curve {
     /// Big-endian bytes of exactly `size` as a field element in Montgomery
     /// form; `None` when not below p.
     fn field_element(&self, be: &[u8]) -> Option<Limbs> {
-        let x = self.number(be, &self.p)?;
+        self.number(be, &self.p).map(|x| self.montgomery(&x))
+    }
+
+    /// A field element below p in Montgomery form.
+    fn montgomery(&self, x: &Limbs) -> Limbs {
         let mut scratch = [0; LIMBS];
         let mut out = [0; LIMBS + 1];
-        self.p.to_montgomery(&x, &mut scratch, &mut out);
-        Some(first(&out))
+        self.p.to_montgomery(x, &mut scratch, &mut out);
+        first(&out)
     }
 
     /// Big-endian bytes of exactly `size` as a number below `modulus`.
@@ -196,10 +200,7 @@ impl Curve {
     fn one(&self) -> Limbs {
         let mut one = [0; LIMBS];
         one[0] = 1;
-        let mut scratch = [0; LIMBS];
-        let mut out = [0; LIMBS + 1];
-        self.p.to_montgomery(&one, &mut scratch, &mut out);
-        first(&out)
+        self.montgomery(&one)
     }
 
     /// 2P (dbl-2001-b of the Explicit-Formulas Database, for a = -3).
@@ -329,10 +330,8 @@ impl Curve {
         // x(R) mod n = r, without leaving Jacobian coordinates: X = x·Z²
         // for x = r, or for x = r + n when that is still below p.
         let z2 = self.sqr(&point.z);
-        let is_x = |x: &Limbs| {
-            self.field_element(&to_be(x, self.size))
-                .is_some_and(|x| point.x == self.mul(&x, &z2))
-        };
+        // r < n < p; r + n is checked against p below.
+        let is_x = |x: &Limbs| point.x == self.mul(&self.montgomery(x), &z2);
         if is_x(&r) {
             return true;
         }

@@ -432,7 +432,10 @@ fn verify_permitted(jwk: &Map<String, Value>, path: &JsonPath) -> Result<bool, J
     Ok(use_ok && ops_ok)
 }
 
-fn check_rsa(n: &[u8], e: &[u8], path: &JsonPath) -> Result<(), JwkError> {
+/// The checks of an RSA key's public part, for keys a policy trusts and
+/// keys it signs with: 2048 to 4096 bits, an odd modulus, an odd exponent
+/// from 3 to 2^33, no ROCA fingerprint.
+pub(crate) fn check_rsa(n: &[u8], e: &[u8], path: &JsonPath) -> Result<(), JwkError> {
     let bits = bit_length(n);
     if bits < MIN_RSA_BITS {
         return Err(JwkError::key(
@@ -444,6 +447,12 @@ fn check_rsa(n: &[u8], e: &[u8], path: &JsonPath) -> Result<(), JwkError> {
         return Err(JwkError::key(
             &path.field("n"),
             format!("RSA key is {bits} bits; at most {MAX_RSA_BITS} bits are supported"),
+        ));
+    }
+    if n.last().is_some_and(|b| b & 1 == 0) {
+        return Err(JwkError::key(
+            &path.field("n"),
+            "an RSA modulus is odd (a product of two odd primes); copy the key again from its source",
         ));
     }
     let e_odd = e.last().is_some_and(|b| b & 1 == 1);
@@ -460,12 +469,7 @@ fn check_rsa(n: &[u8], e: &[u8], path: &JsonPath) -> Result<(), JwkError> {
              its private key can be computed; generate a new key elsewhere",
         ));
     }
-    rsa::RsaPublicKey::new(
-        rsa::BigUint::from_bytes_be(n),
-        rsa::BigUint::from_bytes_be(e),
-    )
-    .map(|_| ())
-    .map_err(|err| JwkError::key(path, format!("not a valid RSA public key: {err}")))
+    Ok(())
 }
 
 /// The ROCA fingerprint (Nemec et al., CCS 2017): moduli from the flawed
@@ -654,6 +658,24 @@ mod tests {
             let n = b64url_decode(keys["keys"][name]["n"].as_str().unwrap()).unwrap();
             assert!(!has_roca_fingerprint(&n), "{name}");
         }
+    }
+
+    #[test]
+    fn rsa_public_parts_are_checked_in_one_place() {
+        let keys: Value =
+            serde_json::from_str(include_str!("../../tests/vectors/keys.json")).unwrap();
+        let n = b64url_decode(keys["keys"]["rsa-a"]["n"].as_str().unwrap()).unwrap();
+        let path = JsonPath::root().field("key");
+        assert!(check_rsa(&n, &[1, 0, 1], &path).is_ok());
+        let mut even = n.clone();
+        *even.last_mut().unwrap() &= 0xfe;
+        let err = check_rsa(&even, &[1, 0, 1], &path).unwrap_err();
+        assert_eq!((err.path.as_str(), err.kind), ("key.n", JwkErrorKind::Key));
+        assert!(err.message.contains("odd"), "{}", err.message);
+        for e in [&[1u8][..], &[2], &[1, 0, 0], &[3, 0, 0, 0, 0, 1]] {
+            assert_eq!(check_rsa(&n, e, &path).unwrap_err().path, "key.e", "{e:?}");
+        }
+        assert_eq!(check_rsa(&n[..128], &[3], &path).unwrap_err().path, "key.n");
     }
 
     #[test]

@@ -3,7 +3,8 @@
 //! serves Rust, JavaScript and the policy file.
 
 use crate::jose::alg::{Alg, KeyType};
-use crate::jose::keys::{b64url_decode, b64url_encode};
+use crate::jose::json::JsonPath;
+use crate::jose::keys::{self, b64url_decode, b64url_encode};
 use crate::jose::{ec, rsa_verify};
 use rand_core::OsRng;
 use serde_json::{json, Map, Value};
@@ -137,6 +138,8 @@ impl SigningKey {
         let (key_type, secret) = match kty {
             "RSA" => {
                 let (n, e, d) = (bytes("n")?, bytes("e")?, bytes("d")?);
+                keys::check_rsa(&n, &e, &JsonPath::root().field("key"))
+                    .map_err(|e| MintError::new(&e.path, e.message))?;
                 let primes = match (obj.contains_key("p"), obj.contains_key("q")) {
                     (true, true) => vec![bytes("p")?, bytes("q")?],
                     _ => Vec::new(),

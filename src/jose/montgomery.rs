@@ -171,7 +171,8 @@ impl Modulus {
     pub fn mul(&self, a: &[u64], b: &[u64], m: &mut [u64], out: &mut [u64]) {
         let len = self.n.len();
         // The curves' sizes: a fixed length lets the compiler unroll the
-        // columns and drop the bounds checks (3x faster for these).
+        // loops and drop the bounds checks (P-256 verification: 2.3x fewer
+        // instructions natively).
         match len {
             10 => return self.mul_fixed::<10>(a, b, out),
             14 => return self.mul_fixed::<14>(a, b, out),

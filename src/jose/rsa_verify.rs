@@ -181,18 +181,13 @@ impl RsaPublicKey {
 }
 
 /// Why the RSA private key (n, e, d), with its primes p and q when given,
-/// cannot be one: `None` when it can. Like the public keys a policy trusts,
-/// n has 2048 to 4096 bits and e is odd, from 3 to 2^64; d is above 0 and
-/// below n; the primes multiply to n. Whether d undoes e is
-/// [`private_exponent_problem`]'s question.
+/// cannot be one: `None` when it can. For a key whose public part (n, e)
+/// passed `keys::check_rsa`: d is above 0 and below n; the primes multiply
+/// to n. Whether d undoes e is [`private_exponent_problem`]'s question.
 pub fn private_key_problem(n: &[u8], e: &[u8], d: &[u8], primes: &[&[u8]]) -> Option<&'static str> {
     let Some(public) = RsaPublicKey::new(n, e) else {
         return Some("n must be odd and e an odd number from 3 to 2^64");
     };
-    let bits = public.bits();
-    if !(super::keys::MIN_RSA_BITS..=super::keys::MAX_RSA_BITS).contains(&bits) {
-        return Some("n must have 2048 to 4096 bits");
-    }
     let modulus = &public.n;
     let Some(d) = modulus.limbs_of(d) else {
         return Some("d must be above 0 and below n");
