@@ -93,7 +93,8 @@ test('a proxy whose route sends the token path elsewhere refuses it (503), never
     const res = await tokenRequest(misrouted, assertion());
     assert.equal(res.status, 503);
     assert.equal(upstream.seen.length, before, 'the admin API saw nothing');
-    assert.match(misrouted.log(), /forward_to_cluster is \\"rolegate_token_instance\\", but the route goes to \\"admin_api\\"/);
+    const misroute = /forward_to_cluster is \\"rolegate_token_instance\\", but the route goes to \\"admin_api\\"/;
+    assert.match(await misrouted.waitForLog(misroute), misroute);
   } finally {
     await misrouted.stop();
   }

@@ -40,7 +40,7 @@ export async function runNodeScript(script, args, { env = process.env, timeoutMs
   child.stderr.on('data', (d) => { output += d; });
   // SIGTERM first: the script may have processes of its own to stop.
   const timer = setTimeout(() => child.kill('SIGTERM'), timeoutMs);
-  const code = await new Promise((resolve) => child.on('exit', resolve));
+  const code = await new Promise((resolve) => child.on('close', resolve));
   clearTimeout(timer);
   return { code, output };
 }
@@ -105,13 +105,24 @@ export async function startEnvoy({ policies, upstreamPort, upstreamHost, accessL
   child.stdout.on('data', (d) => { log += d; });
   child.stderr.on('data', (d) => { log += d; });
   let exited = null;
-  const exitPromise = new Promise((resolve) => child.on('exit', (code, signal) => { exited = { code, signal }; resolve(exited); }));
+  // 'close', not 'exit': only then has all of Envoy's output been read, so
+  // an error thrown below carries the whole log.
+  const exitPromise = new Promise((resolve) => child.on('close', (code, signal) => { exited = { code, signal }; resolve(exited); }));
 
   const envoy = {
     ports,
     adminPort,
     pid: child.pid,
     log: () => log,
+    /**
+     * The log once it matches `pattern`: Envoy's stderr reaches us through a
+     * pipe, so a line written before a response may be read after it.
+     */
+    async waitForLog(pattern, waitMs = 5_000) {
+      const deadline = Date.now() + waitMs;
+      while (!pattern.test(log) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      return log;
+    },
     exited: () => exited,
     async stop() {
       if (!exited) {

@@ -45,7 +45,7 @@ function runClients(clients) {
     child.stdout.on('data', (d) => { out += d; });
     child.stderr.on('data', (d) => { err += d; });
     const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-    child.on('exit', (code) => {
+    child.on('close', (code) => { // 'close': all output read
       clearTimeout(timer);
       if (code === 0) resolve(JSON.parse(out));
       else reject(new Error(`python_clients.py exited ${code}: ${err}`));
