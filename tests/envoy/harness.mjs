@@ -142,6 +142,32 @@ export async function startEnvoy({ policies, upstreamPort, upstreamHost, accessL
       }
       return stats;
     },
+    // The filter hands its counters to Envoy once a second, on its tick,
+    // which a loaded machine may run late: wait for what a test expects
+    // rather than for a fixed time.
+    /** The counters once `predicate` holds of them (or, after `waitMs`, as they are). */
+    async statsWhen(predicate, { filter, waitMs = 15_000 } = {}) {
+      const deadline = Date.now() + waitMs;
+      let stats = await envoy.stats(filter);
+      while (!predicate(stats) && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 100));
+        stats = await envoy.stats(filter);
+      }
+      return stats;
+    },
+    /** The counters once two reads more than a tick apart agree: every count so far flushed. */
+    async settledStats({ filter, waitMs = 15_000 } = {}) {
+      const deadline = Date.now() + waitMs;
+      let stats = await envoy.stats(filter);
+      while (Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 1_200));
+        const next = await envoy.stats(filter);
+        const same = JSON.stringify(next) === JSON.stringify(stats);
+        stats = next;
+        if (same) break;
+      }
+      return stats;
+    },
   };
   const deadline = Date.now() + timeoutMs;
   while (true) {

@@ -65,10 +65,6 @@ async function envoyWith(policies) {
   return startEnvoy({ policies, directResponse: true, clusters: [{ name: 'as', port: Number(new URL(base).port) }] });
 }
 
-async function statsAfterFlush(envoy) {
-  await new Promise((r) => setTimeout(r, 1_300));
-  return envoy.stats();
-}
 
 // ------------------------------------------------------------ tests
 
@@ -110,7 +106,8 @@ test('JWKS URL: loaded on start, rotation, rate-limited refetch, stale keys when
   const res = await rawRequest(coldPort, { path: '/x', headers: bearer(jwt('rsa-a', cold.issuer)) });
   assert.equal(res.status, 503);
   assert.deepEqual(JSON.parse(res.body), { status: 503, reason: 'keys_unavailable', cause: 'keys_unavailable' });
-  const stats = await statsAfterFlush(envoy);
+  const flushed = (s) => s['wasmcustom.rolegate_denied_keys_unavailable'] >= 1 && s['wasmcustom.rolegate_remote_fetch_failed'] >= 1;
+  const stats = await envoy.statsWhen(flushed);
   assert.ok(stats['wasmcustom.rolegate_denied_keys_unavailable'] >= 1);
   assert.ok(stats['wasmcustom.rolegate_remote_fetch_failed'] >= 1);
   assert.ok(stats['wasmcustom.rolegate_remote_fetch_ok'] >= 2);
@@ -172,7 +169,7 @@ test('introspection with client_secret_basic: active, inactive, down, slow, garb
     assert.equal(res.status, 503, `${name}: ${res.body}`);
     assert.equal(JSON.parse(res.body).reason, 'introspection_unavailable');
   }
-  const stats = await statsAfterFlush(envoy);
+  const stats = await envoy.statsWhen((s) => s['wasmcustom.rolegate_introspection_ok'] >= 2 && s['wasmcustom.rolegate_introspection_failed'] >= 3);
   assert.ok(stats['wasmcustom.rolegate_introspection_ok'] >= 2);
   assert.ok(stats['wasmcustom.rolegate_introspection_failed'] >= 3);
 });
