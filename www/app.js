@@ -6,7 +6,7 @@
 import { Policy, envoyConfig } from './rolegate/web.js';
 import { splitHostPort } from './rolegate/envoy-config.js';
 import { page, PRESETS } from './page.js';
-import { $, status, statusHtml, escapeHtml } from './dom.js';
+import { $, status, statusHtml, escapeHtml, whileBusy, busyHandler } from './dom.js';
 import { syncToggles, applyToggles } from './toggles.js';
 import { currentRequest } from './request.js';
 import { showToken, renderSignature, mint, trustTestKey } from './token.js';
@@ -43,19 +43,19 @@ export function wire() {
   $('toggle-roles').addEventListener('change', applyToggles);
   $('toggle-platform').addEventListener('change', applyToggles);
   $('toggle-auditor').addEventListener('change', applyToggles);
-  $('mint').addEventListener('click', mint);
+  $('mint').addEventListener('click', busyHandler(mint));
   $('trust-key').addEventListener('click', trustTestKey);
-  $('share').addEventListener('click', share);
-  $('copy-envoy').addEventListener('click', copyEnvoyConfig);
+  $('share').addEventListener('click', busyHandler(share));
+  $('copy-envoy').addEventListener('click', busyHandler(copyEnvoyConfig));
   $('case-add').addEventListener('click', addCase);
   $('cases-export').addEventListener('click', exportCases);
-  $('cases-file').addEventListener('change', importCasesFile);
+  $('cases-file').addEventListener('change', busyHandler(importCasesFile));
   $('cases-apply').addEventListener('click', () => importCasesText($('cases-json').value));
   $('cases-clear').addEventListener('click', () => { page.state.cases = []; recompute(); });
-  $('endpoint-add').addEventListener('click', addTokenEndpoint);
-  $('client-form').addEventListener('submit', (e) => { e.preventDefault(); createClientFromForm(); });
-  $('client-fix').addEventListener('click', grantRoleAndCreate);
-  $('client-secret-copy').addEventListener('click', copyClientKey);
+  $('endpoint-add').addEventListener('click', busyHandler(addTokenEndpoint));
+  $('client-form').addEventListener('submit', (e) => { e.preventDefault(); whileBusy(createClientFromForm); });
+  $('client-fix').addEventListener('click', busyHandler(grantRoleAndCreate));
+  $('client-secret-copy').addEventListener('click', busyHandler(copyClientKey));
   $('client-secret-done').addEventListener('click', forgetClientKey);
   wireCompare();
   wireForm();
@@ -63,9 +63,19 @@ export function wire() {
 }
 
 let timer = null;
+let scheduled = null; // resolves the busy mark of the pending recompute
 export function schedule() {
   clearTimeout(timer);
-  timer = setTimeout(recompute, 120);
+  if (!scheduled) whileBusy(() => new Promise((resolve) => { scheduled = resolve; }));
+  timer = setTimeout(() => {
+    const done = scheduled;
+    scheduled = null;
+    try {
+      recompute();
+    } finally {
+      done();
+    }
+  }, 120);
 }
 
 export function loadPreset(name) {

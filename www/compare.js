@@ -4,7 +4,7 @@
 import { Policy } from './rolegate/web.js';
 import { changedSettings } from './rolegate/diff.js';
 import { page } from './page.js';
-import { $, status } from './dom.js';
+import { $, status, busyHandler } from './dom.js';
 import { policyText } from './editor.js';
 import { schedule } from './app.js';
 
@@ -46,9 +46,9 @@ export function wireCompare() {
   $('baseline').addEventListener('input', () => { loadBaseline(); schedule(); });
   $('baseline-snapshot').addEventListener('click', () => setBaseline(policyText()));
   $('baseline-clear').addEventListener('click', () => setBaseline(''));
-  $('baseline-file').addEventListener('change', async (e) => {
+  $('baseline-file').addEventListener('change', busyHandler(async (e) => {
     const file = e.target.files[0];
     if (file) setBaseline(await file.text());
     e.target.value = '';
-  });
+  }));
 }

@@ -3,6 +3,28 @@
 
 export const $ = (id) => document.getElementById(id);
 
+// Work in flight (a scheduled recompute, a module loading, a file read):
+// <main> is aria-busy until it is done, so assistive technology waits for
+// the whole update, and so can a test.
+let pending = 0;
+function markBusy(delta) {
+  pending += delta;
+  document.querySelector('main').setAttribute('aria-busy', String(pending > 0));
+}
+
+/** Runs `work` (sync or async) with the page marked busy until it ends. */
+export async function whileBusy(work) {
+  markBusy(1);
+  try {
+    return await work();
+  } finally {
+    markBusy(-1);
+  }
+}
+
+/** An event handler that keeps the page busy while it runs. */
+export const busyHandler = (handler) => (event) => whileBusy(() => handler(event));
+
 export function status(id, text, kind = '') {
   const el = $(id);
   el.textContent = text;

@@ -52,7 +52,11 @@ async function open(url) {
 }
 
 /** Waits out the input debounce. */
-const settle = (p = page) => p.waitForTimeout(300);
+/** Lets an input's update land: a moment for events, then until <main> is no longer aria-busy. */
+const settle = async (p = page) => {
+  await p.waitForTimeout(300);
+  await p.waitForSelector('main[aria-busy=false]', { state: 'attached', timeout: 30_000 });
+};
 const shot = (name, p = page) => p.screenshot({ path: join(artifacts, `${name}.png`), fullPage: true });
 const verdict = () => page.textContent('#verdict');
 /** The policy editor's text (CodeMirror holds it, not a form field). */
@@ -476,9 +480,26 @@ test('times, header lines and links people get wrong are said, never guessed', a
   await broken.close();
 });
 
-test('only the verdict is announced, not the whole decision section', async () => {
+test('only the verdict is announced, not the whole decision section, and not while the page is updating', async () => {
   assert.equal(await page.getAttribute('#decision-panel', 'aria-live'), null);
   assert.equal(await page.getAttribute('#verdict', 'aria-live'), 'polite');
+  // Between an edit and its decision, <main> is aria-busy (screen readers
+  // wait for the whole update).
+  assert.equal(await page.getAttribute('main', 'aria-busy'), 'false');
+  const path = await page.inputValue('#path');
+  // Typed and read in one task, so no timer can run in between.
+  const busyAfterTyping = await page.evaluate(() => {
+    const input = document.getElementById('path');
+    input.value += 'x';
+    input.dispatchEvent(new Event('input'));
+    return document.querySelector('main').getAttribute('aria-busy');
+  });
+  assert.equal(busyAfterTyping, 'true');
+  await settle();
+  assert.equal(await page.getAttribute('main', 'aria-busy'), 'false');
+  assert.equal(await page.inputValue('#path'), `${path}x`);
+  await page.fill('#path', path);
+  await settle();
 });
 
 test('a 390 px phone shows the page without sideways scrolling', async () => {
