@@ -6,7 +6,7 @@
 import { Policy, envoyConfig } from './rolegate/web.js';
 import { splitHostPort } from './rolegate/envoy-config.js';
 import { page, PRESETS } from './page.js';
-import { $, status, statusHtml, escapeHtml, whileBusy, busyHandler } from './dom.js';
+import { $, status, statusHtml, escapeHtml, markBusy, whileBusy, busyHandler } from './dom.js';
 import { syncToggles, applyToggles } from './toggles.js';
 import { currentRequest } from './request.js';
 import { showToken, renderSignature, mint, trustTestKey } from './token.js';
@@ -62,18 +62,16 @@ export function wire() {
   wireClientTable();
 }
 
-let timer = null;
-let scheduled = null; // resolves the busy mark of the pending recompute
+let timer = null; // the pending recompute, which keeps the page busy
 export function schedule() {
+  if (timer === null) markBusy(1);
   clearTimeout(timer);
-  if (!scheduled) whileBusy(() => new Promise((resolve) => { scheduled = resolve; }));
   timer = setTimeout(() => {
-    const done = scheduled;
-    scheduled = null;
+    timer = null;
     try {
       recompute();
     } finally {
-      done();
+      markBusy(-1);
     }
   }, 120);
 }

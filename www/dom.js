@@ -7,7 +7,8 @@ export const $ = (id) => document.getElementById(id);
 // <main> is aria-busy until it is done, so assistive technology waits for
 // the whole update, and so can a test.
 let pending = 0;
-function markBusy(delta) {
+/** One more (+1) or one fewer (-1) piece of work in flight. */
+export function markBusy(delta) {
   pending += delta;
   document.querySelector('main').setAttribute('aria-busy', String(pending > 0));
 }

@@ -51,7 +51,6 @@ async function open(url) {
   return p;
 }
 
-/** Waits out the input debounce. */
 /** Lets an input's update land: a moment for events, then until <main> is no longer aria-busy. */
 const settle = async (p = page) => {
   await p.waitForTimeout(300);

@@ -8,7 +8,7 @@ import { loadKeys, publicJwk } from '../vectors/runner.mjs';
 import { readFileSync, mkdtempSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startEnvoy, startUpstream, rawRequest, FILTER_WASM } from './harness.mjs';
+import { startEnvoy, startUpstream, rawRequest, readUntil, FILTER_WASM } from './harness.mjs';
 
 const keys = loadKeys();
 const ISSUER = 'https://idp.test';
@@ -205,7 +205,6 @@ test('the audit log has one line per decision and never a token', async () => {
   assert.deepEqual(lines.at(-1).roles, ['reader']);
 });
 
-
 function auditLines() {
   return envoy.log().split('\n')
     .map((line) => line.match(/(\{"rolegate":"decision".*\})\s*$/))
@@ -234,11 +233,8 @@ test('the access log shows each decision: allowed, status, reason, cause, subjec
     const bad = await rawRequest(logged.ports[0], { path: '/api/things', headers: [bearer(`${token()}x`)] });
     assert.deepEqual([ok.status, denied.status, missing.status, bad.status], [200, 403, 401, 401]);
     // Envoy writes the access log when a stream ends, buffered: wait for all four lines.
-    let lines = [];
-    for (let i = 0; i < 100 && lines.length < 4; i++) {
-      await new Promise((r) => setTimeout(r, 100));
-      lines = existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l)) : [];
-    }
+    const readLines = () => (existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l)) : []);
+    const lines = await readUntil(readLines, (read) => read.length >= 4, { waitMs: 10_000 });
     assert.equal(lines.length, 4, 'one access-log line per request');
     // rolegate's part is one value, the audit line's JSON.
     const [a, d, m, b] = lines.map((l) => ({ ...l, decision: JSON.parse(l.rolegate) }));

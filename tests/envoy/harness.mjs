@@ -45,6 +45,21 @@ export async function runNodeScript(script, args, { env = process.env, timeoutMs
   return { code, output };
 }
 
+/**
+ * `read()` again every `everyMs` until `done` holds of what it gave, or
+ * `waitMs` has passed: the last value read. For what a process writes or
+ * counts a little after a test's request is answered.
+ */
+export async function readUntil(read, done, { waitMs = 5_000, everyMs = 100 } = {}) {
+  const deadline = Date.now() + waitMs;
+  let value = await read();
+  while (!done(value) && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, everyMs));
+    value = await read();
+  }
+  return value;
+}
+
 /** A free TCP port on 127.0.0.1. */
 export function freePort() {
   return new Promise((resolve, reject) => {
@@ -118,10 +133,8 @@ export async function startEnvoy({ policies, upstreamPort, upstreamHost, accessL
      * The log once it matches `pattern`: Envoy's stderr reaches us through a
      * pipe, so a line written before a response may be read after it.
      */
-    async waitForLog(pattern, waitMs = 5_000) {
-      const deadline = Date.now() + waitMs;
-      while (!pattern.test(log) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-      return log;
+    waitForLog(pattern, waitMs = 5_000) {
+      return readUntil(() => log, (text) => pattern.test(text), { waitMs, everyMs: 20 });
     },
     exited: () => exited,
     async stop() {
@@ -146,14 +159,8 @@ export async function startEnvoy({ policies, upstreamPort, upstreamHost, accessL
     // which a loaded machine may run late: wait for what a test expects
     // rather than for a fixed time.
     /** The counters once `predicate` holds of them (or, after `waitMs`, as they are). */
-    async statsWhen(predicate, { filter, waitMs = 15_000 } = {}) {
-      const deadline = Date.now() + waitMs;
-      let stats = await envoy.stats(filter);
-      while (!predicate(stats) && Date.now() < deadline) {
-        await new Promise((r) => setTimeout(r, 100));
-        stats = await envoy.stats(filter);
-      }
-      return stats;
+    statsWhen(predicate, { filter, waitMs = 15_000 } = {}) {
+      return readUntil(() => envoy.stats(filter), predicate, { waitMs });
     },
     /** The counters once two reads more than a tick apart agree: every count so far flushed. */
     async settledStats({ filter, waitMs = 15_000 } = {}) {

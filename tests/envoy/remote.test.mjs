@@ -65,7 +65,6 @@ async function envoyWith(policies) {
   return startEnvoy({ policies, directResponse: true, clusters: [{ name: 'as', port: Number(new URL(base).port) }] });
 }
 
-
 // ------------------------------------------------------------ tests
 
 test('JWKS URL: loaded on start, rotation, rate-limited refetch, stale keys when down, fail closed', { timeout: 120_000 }, async (t) => {
