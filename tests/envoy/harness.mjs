@@ -60,17 +60,28 @@ export async function readUntil(read, done, { waitMs = 5_000, everyMs = 100 } = 
   return value;
 }
 
-/** A free TCP port on 127.0.0.1. */
-export function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = createTcpServer();
-    server.unref();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
+const givenPorts = new Set();
+/**
+ * A free TCP port on 127.0.0.1, never one this process was given before:
+ * the port is closed again until its user binds it, so the kernel may hand
+ * the same one out twice (two listeners of one Envoy got the same port).
+ */
+export async function freePort() {
+  for (;;) {
+    const port = await new Promise((resolve, reject) => {
+      const server = createTcpServer();
+      server.unref();
+      server.on('error', reject);
+      server.listen(0, '127.0.0.1', () => {
+        const { port: bound } = server.address();
+        server.close(() => resolve(bound));
+      });
     });
-  });
+    if (!givenPorts.has(port)) {
+      givenPorts.add(port);
+      return port;
+    }
+  }
 }
 
 /** An upstream that answers every request with what it received, as JSON
