@@ -37,7 +37,7 @@ export interface Jwk extends JsonObject {
 export type Headers = Record<string, string | string[]> | Array<[string, string]>;
 
 export interface DecideRequest {
-  /** Default `GET`. Methods are case-sensitive. */
+  /** Default `GET`. An upper-case token: `delete` is refused (400 `lower_case_method`). */
   method?: string;
   /** The raw request target: path and optional query. */
   path: string;
@@ -46,6 +46,8 @@ export interface DecideRequest {
   claims?: JsonObject;
   /** Seconds since the epoch; default: the current time. */
   now?: number;
+  /** A body follows the headers though no header announces it (HTTP/2); default false. */
+  body?: boolean;
 }
 
 export interface MatrixRequest {

@@ -42,7 +42,15 @@ export function istioWasmPlugin(policy, options = {}) {
   }
   const text = typeof policy === 'string' ? policy : JSON.stringify(policy);
   // The filter would refuse an invalid policy; refuse it here, with its JSON path.
-  Policy.parse(text).free();
+  const parsed = Policy.parse(text);
+  const endpoint = parsed.tokenEndpoint;
+  parsed.free();
+  // A token request's body reaches a proxy-wasm filter only after its
+  // headers go on, which on a sidecar's routes means to the application:
+  // the filter answers such requests 503, so no working endpoint can be had.
+  if (endpoint) {
+    throw new TypeError(`istioWasmPlugin: the policy has a token_endpoint (${endpoint.path}), which needs routes a WasmPlugin cannot add: its paths answered by a direct_response behind Envoy's buffer filter. On an Istio sidecar the filter answers token requests 503. Run the token endpoint on an Envoy from \`rolegate envoy-config\` and point the sidecar's policy at its issuer instead`);
+  }
   // JSON is YAML: the policy goes in as it is, indented under pluginConfig.
   const config = JSON.stringify(JSON.parse(text), null, 2).split('\n').map((line, i) => (i ? `    ${line}` : line)).join('\n');
   const q = JSON.stringify;

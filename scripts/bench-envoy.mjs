@@ -76,8 +76,8 @@ const rolegatePolicy = {
 /** jwt_authn + RBAC making rolegate's decisions under `rolegatePolicy`
  * (checked on `PROBES` before any timing). Rolegate canonicalises the path
  * itself; native needs Envoy to do it first (`NATIVE_PATHS`), then RBAC
- * rules for what normalisation leaves alone: `;` (path parameters, which a
- * Java upstream strips: `/config;x/a` is `/config/a` there), control bytes,
+ * rules for what normalisation leaves alone: `;` and `%3B` (path parameters,
+ * which a Java upstream strips: `/config;x/a` is `/config/a` there), control bytes,
  * overlong UTF-8, the token in the query, method overrides, and the scope
  * as a whole word. `identity`: also the identity forwarding rolegate does
  * (the client's identity headers removed, subject and group claims set as
@@ -163,7 +163,7 @@ ${cache ? '                  jwt_cache_config: {jwt_cache_size: 100}\n' : ''}${i
                         - not_rule:
                             header:
                               name: ":path"
-                              string_match: {safe_regex: {regex: "[^?]*(;|%([01][0-9A-Fa-f]|7[Ff]|[Cc][01]|[Ff][5-9A-Fa-f])).*|[^?]*[?](.*&)?access_token=.*"}}${override('x-http-method-override')}${override('x-http-method')}${override('x-method-override')}
+                              string_match: {safe_regex: {regex: "[^?]*(;|%(3[Bb]|[01][0-9A-Fa-f]|7[Ff]|[Cc][01]|[Ff][5-9A-Fa-f])).*|[^?]*[?](.*&)?access_token=.*"}}${override('x-http-method-override')}${override('x-http-method')}${override('x-method-override')}
                     principals:
                     - and_ids:
                         ids:${claim('group', '{or_match: {value_matchers: [{string_match: {exact: auditors}}, {list_match: {one_of: {string_match: {exact: auditors}}}}]}}', 24)}

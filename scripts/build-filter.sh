@@ -21,6 +21,8 @@ keep=memory,_initialize,proxy_abi_version_0_2_1,proxy_on_memory_allocate
 keep+=,proxy_on_vm_start,proxy_on_configure,proxy_on_tick
 keep+=,proxy_on_context_create,proxy_on_delete
 keep+=,proxy_on_request_headers,proxy_on_request_body,proxy_on_http_call_response
+# Called only for requests that have trailers (the filter removes them).
+keep+=,proxy_on_request_trailers
 mkdir -p target/envoy
 cargo run --quiet --release -p trim-exports -- "$built" "$out" --keep "$keep"
 echo "$out: $(( $(stat -c %s "$out") / 1024 )) KiB"

@@ -53,8 +53,9 @@ apt_install() {
 if want browser && [[ ! -x /usr/bin/chromium ]]; then apt_install chromium; fi
 if want oci && ! have skopeo; then apt_install skopeo; fi
 
-if want interop; then
-    # Real Python OAuth clients (PyJWT, authlib) at the versions of the lock file.
+if want interop || want envoy; then
+    # Real Python OAuth clients (PyJWT, authlib) and upstreams (Flask on
+    # werkzeug) at the versions of the lock file.
     venv=target/interop-venv
     lock=tests/interop/requirements.txt
     if [[ ! -x $venv/bin/python || $lock -nt $venv/.installed ]]; then

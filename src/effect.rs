@@ -63,6 +63,14 @@ impl Response {
     }
 }
 
+/// The request trailers a proxy removes before they reach the upstream: all
+/// of them. A decision is made on the headers, before any trailer exists,
+/// so a trailer could tell an upstream that merges trailers into headers
+/// what no decision saw (an identity header, a method override).
+pub fn trailers_to_remove<'a>(names: impl IntoIterator<Item = &'a str>) -> Vec<&'a str> {
+    names.into_iter().collect()
+}
+
 impl Policy {
     /// Whether decisions under this policy read request header `name`
     /// (the identity headers included: they are removed when present).
@@ -309,6 +317,17 @@ pub fn header_safe(value: &str) -> Cow<'_, str> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn every_trailer_goes() {
+        let trailers = [
+            "x-rolegate-roles",
+            "x-http-method-override",
+            "grpc-status",
+            "x",
+        ];
+        assert_eq!(trailers_to_remove(trailers), trailers);
+    }
+
     use super::*;
 
     #[test]

@@ -62,12 +62,12 @@ pub use policy::{EnvoySettings, Policy, PolicyError, PolicyErrorCode, RoleSummar
 pub use request::{Request, RequestView};
 
 // What a host applies.
-pub use effect::{HeaderChanges, Response};
+pub use effect::{trailers_to_remove, HeaderChanges, Response};
 
 // The protocol a proxy runs.
 pub use authorize::authenticate::VerifiedToken;
 pub use engine::cache::TokenCache;
-pub use engine::decide::{CacheUse, Introspected, Parked, State, Step};
+pub use engine::decide::{CacheUse, Introspected, Parked, State, Step, MAX_PARKED};
 pub use engine::exchange::{BodyStep, Handling};
 pub use engine::remote::{HttpCall, HttpResult, Purpose};
 pub use jose::token::TokenErrorKind;

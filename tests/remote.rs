@@ -87,13 +87,13 @@ fn keys_load_on_first_use_and_waiters_wait() {
         Step::Wait(0)
     ));
     // The waiting request is parked in the core until the keys are in.
-    state.park(
+    assert!(state.park(
         0,
         Parked {
             id: 7,
             request: get(&t, NOW),
         },
-    );
+    ));
     assert!(
         state.release(0).is_empty(),
         "released while the fetch is in flight"
@@ -532,4 +532,54 @@ fn an_unusable_introspection_answer_says_why() {
     // A usable answer has no problem, whatever it says of the token.
     let fine = ask(Ok((200, br#"{"active": false}"#.to_vec())));
     assert_eq!((fine.problem, fine.decision.status), (None, 401));
+}
+
+#[test]
+fn requests_waiting_for_keys_are_bounded() {
+    let keys = TestKeys::load();
+    let policy = policy(remote_issuer(json!({})));
+    let mut state: State = policy.new_state();
+    let t = token(&keys, "rsa-a", json!({}));
+    for id in 0..rolegate::MAX_PARKED as u32 {
+        let parked = Parked {
+            id,
+            request: get(&t, NOW),
+        };
+        assert!(state.park(0, parked), "request {id} waits");
+    }
+    // One more is refused (the host answers it 503), and nothing grows.
+    let extra = Parked {
+        id: 9_999,
+        request: get(&t, NOW),
+    };
+    assert!(!state.park(0, extra));
+    assert_eq!(state.release(0).len(), rolegate::MAX_PARKED);
+}
+
+#[test]
+fn a_refused_token_is_refused_again_briefly_without_another_call() {
+    let policy =
+        introspecting(json!({"client_auth": "client_secret_basic", "client_secret": "s3cr:t"}));
+    let mut state = policy.new_state();
+    let revoked = "revoked-opaque-token";
+    let req = get(revoked, NOW);
+    let call = expect_call(
+        policy.decide_step(&mut state, &req, OPTIONS),
+        Purpose::Introspection,
+    );
+    let inactive = Ok((200, br#"{"active": false}"#.to_vec()));
+    let d = policy
+        .decide_introspected(&mut state, &req, OPTIONS, &call, inactive)
+        .decision;
+    assert_eq!(d.cause, Some("inactive"));
+    // A flood of the same token costs no further introspection call ...
+    for now in [NOW, NOW + 5, NOW + 9] {
+        let d = expect_done(policy.decide_step(&mut state, &get(revoked, now), OPTIONS));
+        assert_eq!((d.status, d.cause), (401, Some("inactive")));
+    }
+    // ... for a while: then it is asked about again.
+    expect_call(
+        policy.decide_step(&mut state, &get(revoked, NOW + 10), OPTIONS),
+        Purpose::Introspection,
+    );
 }

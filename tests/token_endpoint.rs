@@ -860,3 +860,127 @@ fn metadata_and_keys_are_served_so_clients_discover_and_others_validate() {
         ]
     );
 }
+
+/// Issues at `now` instead of `NOW`.
+fn issue_at(policy: &Policy, store: &mut MemoryTokenStore, form: &str, now: u64) -> (u16, Value) {
+    let (mut req, body) = post(form);
+    req.now = now;
+    let reply = policy.issue_token(&req, &body, store);
+    (
+        reply.response.status,
+        serde_json::from_str(&reply.response.body).unwrap(),
+    )
+}
+
+#[test]
+fn an_assertion_id_is_remembered_as_long_as_a_fractional_exp_keeps_it_valid() {
+    // PyJWT writes `time.time() + n` as it is: exp = X.9 is valid through
+    // second X + 60 (the leeway), so its jti must be remembered through it.
+    let keys = TestKeys::load();
+    let policy = policy(&keys, json!({}));
+    for exp in [
+        json!(1_800_000_000.9),
+        serde_json::from_str::<Value>("1.8000000009e9").unwrap(),
+        json!(1_800_000_000.000_1),
+    ] {
+        let mut store = MemoryTokenStore::default();
+        let a = assertion(
+            &keys,
+            "ec-a",
+            "c-admin",
+            json!({"iat": NOW - 30, "exp": exp}),
+        );
+        let form = client_credentials(&a);
+        let (status, body) = issue_at(&policy, &mut store, &form, NOW + 59);
+        assert_eq!(status, 200, "{exp}: {body}");
+        // The last second in which the assertion is valid: a replay.
+        let (status, body) = issue_at(&policy, &mut store, &form, NOW + 60);
+        assert_eq!(status, 401, "{exp}: {body}");
+        assert!(
+            body["error_description"]
+                .as_str()
+                .unwrap()
+                .contains("jti replayed"),
+            "{exp}: {body}"
+        );
+        // A second later it has expired, and says so.
+        let (status, body) = issue_at(&policy, &mut store, &form, NOW + 61);
+        assert_eq!(status, 401, "{exp}: {body}");
+        assert!(
+            body["error_description"]
+                .as_str()
+                .unwrap()
+                .contains("expired"),
+            "{exp}: {body}"
+        );
+    }
+}
+
+#[test]
+fn an_assertion_may_name_the_endpoint_its_issuer_or_its_host_and_a_refusal_says_which_claim() {
+    let keys = TestKeys::load();
+    let policy = policy(&keys, json!({}));
+    let mut store = MemoryTokenStore::default();
+    // Pexip's clients, scripted: aud is the management node's host name.
+    for aud in [
+        URL,
+        "https://pexip-manager.test",
+        "pexip-manager.test",
+        "https://pexip-manager.test/oauth/token/",
+    ] {
+        let a = assertion(&keys, "ec-a", "c-admin", json!({ "aud": aud }));
+        let (status, body) = issue(&policy, &mut store, &client_credentials(&a));
+        assert_eq!(status, 200, "{aud}: {body}");
+    }
+    for aud in [
+        json!("pexmgr.elsewhere.test"),
+        json!("https://pexip-manager.test/other/"),
+        json!(["nobody"]),
+    ] {
+        let a = assertion(&keys, "ec-a", "c-admin", json!({ "aud": aud }));
+        let (status, body) = issue(&policy, &mut store, &client_credentials(&a));
+        assert_eq!(status, 401, "{aud}: {body}");
+        assert_eq!(body["error"], "invalid_client");
+        let said = body["error_description"].as_str().unwrap();
+        assert!(said.starts_with("invalid aud: "), "{said}");
+        assert!(said.contains("\"pexip-manager.test\""), "{said}");
+    }
+}
+
+#[test]
+fn the_audiences_an_assertion_may_name_can_be_listed() {
+    let keys = TestKeys::load();
+    let with = |audiences: Value| {
+        let mut te = json!({"issuer": "https://pexip-manager.test", "audience": "pexip-management-api",
+                            "signing_key": keys.private("pexip-node"), "active_tokens_role": "administrator"});
+        te["assertion_audiences"] = audiences;
+        support::load_policy(
+            &json!({"$extends": "examples/pexip.json", "issuers": [], "token_endpoint": te,
+                    "oauth2_clients": [{"client_id": "c-admin", "name": "automation", "role": "administrator", "jwk": keys.public("ec-a")}]}),
+            &keys,
+        )
+    };
+    let policy = with(json!(["pexmgr.internal.domain"])).unwrap();
+    let mut store = MemoryTokenStore::default();
+    let named = assertion(
+        &keys,
+        "ec-a",
+        "c-admin",
+        json!({"aud": "pexmgr.internal.domain"}),
+    );
+    assert_eq!(
+        issue(&policy, &mut store, &client_credentials(&named)).0,
+        200
+    );
+    // Only what the list names: the URL no longer.
+    let url = assertion(&keys, "ec-a", "c-admin", json!({}));
+    let (status, body) = issue(&policy, &mut store, &client_credentials(&url));
+    assert_eq!(status, 401, "{body}");
+    let err = with(json!([])).unwrap_err();
+    assert_eq!(err.path.to_string(), "token_endpoint.assertion_audiences");
+    let err = with(json!(["a", ""])).unwrap_err();
+    assert_eq!(
+        err.path.to_string(),
+        "token_endpoint.assertion_audiences[1]"
+    );
+}

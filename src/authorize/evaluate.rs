@@ -12,8 +12,13 @@ use crate::authorize::rules::{
 use crate::authorize::trace::Tracer;
 use crate::jose::claims::{self, ClaimPath};
 use crate::jose::token::{TokenError, TokenErrorKind};
-use crate::policy::{BasicAuth, Mode, OutsidePrefix, Policy, Role, RoleGrant};
-use crate::request::method::{is_token, OVERRIDE_HEADERS};
+use crate::policy::{
+    BasicAuth, FormPosts, Mode, OutsidePrefix, Policy, ReadBodies, Role, RoleGrant,
+};
+use crate::request::method::{is_read, is_token};
+use crate::request::method::{
+    method_problem, query_method_overrides, MethodProblem, OVERRIDE_HEADERS,
+};
 use crate::request::{parse_authorization, query_has_access_token, Authorization, Request, Values};
 use serde_json::{Map, Value};
 use std::borrow::Cow;
@@ -158,6 +163,7 @@ impl<'p> Evaluation<'p> {
     fn run(&mut self, req: &Request, prior: Prior) -> Result<(), End> {
         self.check_route(req)?;
         self.check_methods(req)?;
+        self.check_body(req)?;
         let canonical = match self.policy.canonical_path(&req.path) {
             Ok(c) => c,
             Err(err) => {
@@ -239,8 +245,10 @@ impl<'p> Evaluation<'p> {
     /// With `bypass_cors_preflight`, a genuine preflight ends here, allowed
     /// without identity: `OPTIONS` with one `Origin` and one valid
     /// `Access-Control-Request-Method`, and nothing a browser never sends on
-    /// a preflight (credentials, cookies, a method override). Anything else
-    /// is decided like every request.
+    /// a preflight (credentials, cookies, a method override, a body or a
+    /// Content-Type: a body forwarded without identity could be read by a
+    /// keep-alive upstream as a second request). Anything else is decided
+    /// like every request.
     fn pass_cors_preflight(&mut self, req: &Request) -> Result<(), End> {
         if !self.policy.bypass_cors_preflight || req.method != "OPTIONS" {
             return Ok(());
@@ -257,7 +265,9 @@ impl<'p> Evaluation<'p> {
             && self.methods.len() == 1
             && req.claims.is_none()
             && req.header_values("authorization").next().is_none()
-            && req.header_values("cookie").next().is_none();
+            && req.header_values("cookie").next().is_none()
+            && req.header_values("content-type").next().is_none()
+            && !req.has_body();
         if !genuine {
             return Ok(());
         }
@@ -293,31 +303,69 @@ impl<'p> Evaluation<'p> {
         Err(self.end(Reason::TokenEndpoint, None, None))
     }
 
-    /// The request method, then every override header's method.
+    /// The request method, then every method override (headers and the
+    /// query's `_method`). One rule for each: an upper-case HTTP token.
+    /// Over HTTP/2 a client may send `:method delete`, which Envoy forwards
+    /// and Flask, Django, Symfony and Laravel upper-case before dispatching
+    /// (Express's method-override does so with overrides): a lower-case
+    /// method would be judged as one method and run as another, so it is
+    /// refused, as Envoy's HTTP/1 codec refuses it.
     fn check_methods(&mut self, req: &Request) -> Result<(), End> {
-        if !is_token(&req.method) {
-            self.trace.step("method", false, || {
-                "the method is not an HTTP token".to_owned()
-            });
-            return Err(self.invalid_request("invalid_method", "The request method is invalid"));
+        match method_problem(&req.method) {
+            Some(MethodProblem::NotToken) => {
+                self.trace.step("method", false, || {
+                    "the method is not an HTTP token".to_owned()
+                });
+                return Err(self.invalid_request("invalid_method", "The request method is invalid"));
+            }
+            Some(MethodProblem::LowerCase) => {
+                self.trace.step("method", false, || {
+                    format!(
+                        "{} is not upper case; servers would run it as {}",
+                        claims::preview_str(&req.method),
+                        req.method.to_ascii_uppercase()
+                    )
+                });
+                return Err(self.invalid_request(
+                    "lower_case_method",
+                    "The request method must be upper case",
+                ));
+            }
+            None => {}
         }
         self.methods.push(req.method.clone());
-        for header in OVERRIDE_HEADERS {
-            for value in req.header_values(header) {
-                let value = value.trim_matches(|c| c == ' ' || c == '\t');
-                if !is_token(value) {
+        let query = req.path.split_once('?').map(|(_, q)| q);
+        let overrides = OVERRIDE_HEADERS
+            .iter()
+            .flat_map(|header| {
+                req.header_values(header)
+                    .map(move |value| (*header, Cow::Borrowed(value)))
+            })
+            .chain(query_method_overrides(query).map(|value| ("_method", Cow::Owned(value))));
+        for (source, value) in overrides {
+            let value = value.trim_matches(|c| c == ' ' || c == '\t');
+            match method_problem(value) {
+                Some(MethodProblem::NotToken) => {
                     self.trace
-                        .step("method", false, || format!("{header} is not a method name"));
+                        .step("method", false, || format!("{source} is not a method name"));
                     return Err(self.invalid_request(
                         "invalid_method_override",
-                        "A method override header is invalid",
+                        "A method override is invalid",
                     ));
                 }
-                // Frameworks upper-case the override before dispatching on it.
-                let m = value.to_ascii_uppercase();
-                if !self.methods.contains(&m) {
-                    self.methods.push(m);
+                Some(MethodProblem::LowerCase) => {
+                    self.trace.step("method", false, || {
+                        format!("{source} is not upper case; frameworks would run it upper-cased")
+                    });
+                    return Err(self.invalid_request(
+                        "lower_case_method_override",
+                        "A method override must be upper case",
+                    ));
                 }
+                None => {}
+            }
+            if !self.methods.iter().any(|m| m == value) {
+                self.methods.push(value.to_owned());
             }
         }
         self.trace.step("method", true, || {
@@ -331,6 +379,37 @@ impl<'p> Evaluation<'p> {
             }
         });
         Ok(())
+    }
+
+    /// A GET or HEAD that carries a body, unless `read_bodies: "allow"`: its
+    /// body means nothing to HTTP, and an upstream that ignores it on a
+    /// keep-alive connection reads it as a second request nobody decided.
+    fn check_body(&mut self, req: &Request) -> Result<(), End> {
+        if !req.has_body() {
+            return Ok(());
+        }
+        if req.method == "POST" && self.policy.form_posts == FormPosts::Refuse && req.is_form() {
+            self.trace.step("body", false, || {
+                "a POST with a form body (form_posts: refuse): Laravel, Symfony, Rails and \
+                 method-override run it as the method its _method field names, which rolegate \
+                 does not read"
+                    .to_owned()
+            });
+            return Err(
+                self.invalid_request("form_post", "A POST with a form body is not accepted here")
+            );
+        }
+        if self.policy.read_bodies == ReadBodies::Allow || !is_read(&req.method) {
+            return Ok(());
+        }
+        self.trace.step("body", false, || {
+            format!(
+                "a {} with a body (read_bodies: refuse): an upstream that ignores it could \
+                 read it as another request",
+                req.method
+            )
+        });
+        Err(self.invalid_request("body_on_read", "A GET or HEAD request must not have a body"))
     }
 
     /// Credentials -> validated claims.

@@ -22,6 +22,7 @@
 
 use crate::authorize::authenticate::VerifiedToken;
 use crate::authorize::decision::Decision;
+use crate::jose::token::{TokenError, TokenErrorKind};
 use crate::request::method::OVERRIDE_HEADERS;
 use crate::request::RequestView;
 use siphasher::sip128::{Hasher128, SipHasher13};
@@ -166,6 +167,9 @@ struct Shape {
     path: Box<[u8]>,
     /// `(index in OVERRIDE_HEADERS, value)` in request order per header.
     overrides: Vec<(usize, Box<[u8]>)>,
+    /// Whether a body follows (GET and HEAD with one are refused), and
+    /// whether it is a form (a POST with one is refused).
+    body: (bool, bool),
 }
 
 impl Shape {
@@ -189,11 +193,15 @@ impl Shape {
             method: request.method.into(),
             path: request.path.into(),
             overrides,
+            body: (request.has_body(), request.is_form()),
         }
     }
 
     fn matches(&self, request: &RequestView) -> bool {
-        if *self.method != *request.method || *self.path != *request.path {
+        if *self.method != *request.method
+            || *self.path != *request.path
+            || self.body != (request.has_body(), request.is_form())
+        {
             return false;
         }
         let mut expected = self.overrides.iter();
@@ -209,8 +217,27 @@ impl Shape {
     }
 }
 
+/// How long a refused token is remembered as refused: long enough that a
+/// flood of one forged or inactive token costs one signature check or one
+/// introspection call, short enough that a token refused for a passing
+/// reason is not refused for long (key changes forget them at once).
+pub const REFUSED_SECONDS: u64 = 10;
+/// The most refused tokens remembered (per cache, so per Envoy worker).
+const REFUSED_CAPACITY: usize = 1024;
+
+/// Tokens refused for what they are, each with why and until when, by a
+/// keyed hash of the whole token (not the tail: a forgery may keep a real
+/// token's signature), oldest first out.
+#[derive(Default)]
+struct Refused {
+    entries: HashMap<u128, (TokenError, u64), BuildHasherDefault<KeyBits>>,
+    order: VecDeque<u128>,
+}
+
 /// A first-in-first-out bounded map with expiry. `capacity` 0 disables it.
 pub struct TokenCache {
+    /// Tokens recently refused (see [`REFUSED_SECONDS`]).
+    refused: Refused,
     hasher: SipHasher13,
     capacity: usize,
     /// The bound of the entries' total weight.
@@ -244,7 +271,55 @@ impl TokenCache {
             order: VecDeque::with_capacity(capacity.min(1024)),
             next_seq: 0,
             last_sweep: 0,
+            refused: Refused::default(),
         }
+    }
+
+    /// The keyed hash of a whole token, for [`TokenCache::refused`].
+    fn whole_hash(&self, token: &[u8]) -> u128 {
+        let mut hasher = self.hasher;
+        hasher.write(token);
+        hasher.finish128().as_u128()
+    }
+
+    /// Why `key`'s token was refused, while that is remembered.
+    pub fn refused(&self, key: &TokenKey, now: u64) -> Option<&TokenError> {
+        if self.refused.entries.is_empty() {
+            return None;
+        }
+        self.refused
+            .entries
+            .get(&self.whole_hash(key.token))
+            .filter(|(_, until)| now < *until)
+            .map(|(err, _)| err)
+    }
+
+    /// Remembers that `key`'s token was refused, with `err`, until `until`.
+    /// Keys that could not be had are a passing state, never remembered.
+    pub fn refuse(&mut self, key: &TokenKey, err: &TokenError, until: u64) {
+        if self.capacity == 0 || err.kind == TokenErrorKind::KeysUnavailable {
+            return;
+        }
+        let hash = self.whole_hash(key.token);
+        if self
+            .refused
+            .entries
+            .insert(hash, (err.clone(), until))
+            .is_none()
+        {
+            self.refused.order.push_back(hash);
+        }
+        while self.refused.order.len() > REFUSED_CAPACITY {
+            if let Some(oldest) = self.refused.order.pop_front() {
+                self.refused.entries.remove(&oldest);
+            }
+        }
+    }
+
+    /// Forgets every refused token (an issuer's keys changed: a token
+    /// refused for an unknown key may verify now).
+    pub fn forget_refused(&mut self) {
+        self.refused = Refused::default();
     }
 
     /// The key of `token` in this cache (keys differ between caches).
@@ -436,6 +511,7 @@ impl TokenCache {
         self.entries.clear();
         self.order.clear();
         self.bytes = 0;
+        self.forget_refused();
     }
 
     /// Slots in the eviction queue (for tests of the bound).
@@ -605,6 +681,43 @@ mod tests {
         assert!(cache.get(&cache.key(newest.as_bytes()), 10).is_some());
         cache.clear();
         assert_eq!(cache.bytes(), 0);
+    }
+
+    #[test]
+    fn refused_tokens_are_remembered_briefly_and_boundedly() {
+        let mut cache = TokenCache::new(10);
+        let err = TokenError {
+            kind: TokenErrorKind::InvalidSignature,
+            detail: "forged".to_owned(),
+        };
+        let forged = b"a.b.forged-signature-forged-signature-forged".as_slice();
+        // The same tail (a real token's signature) on another token: not it.
+        let twin = b"x.b.forged-signature-forged-signature-forged".as_slice();
+        cache.refuse(&cache.key(forged), &err, 110);
+        assert_eq!(cache.refused(&cache.key(forged), 100), Some(&err));
+        assert_eq!(cache.refused(&cache.key(twin), 100), None);
+        assert_eq!(
+            cache.refused(&cache.key(forged), 110),
+            None,
+            "until is exclusive"
+        );
+        // Keys that could not be had are never remembered.
+        let unavailable = TokenError {
+            kind: TokenErrorKind::KeysUnavailable,
+            detail: String::new(),
+        };
+        cache.refuse(&cache.key(twin), &unavailable, 110);
+        assert_eq!(cache.refused(&cache.key(twin), 100), None);
+        // Bounded: the oldest go first.
+        for i in 0..REFUSED_CAPACITY + 10 {
+            let token = format!("t.{i}");
+            cache.refuse(&cache.key(token.as_bytes()), &err, 110);
+        }
+        assert_eq!(cache.refused.entries.len(), REFUSED_CAPACITY);
+        assert_eq!(cache.refused(&cache.key(forged), 100), None);
+        assert!(cache.refused(&cache.key(b"t.1033"), 100).is_some());
+        cache.forget_refused();
+        assert!(cache.refused(&cache.key(b"t.1033"), 100).is_none());
     }
 
     #[test]

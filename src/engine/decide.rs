@@ -59,7 +59,13 @@ impl Policy {
                 let decision = self.evaluate(request, options, Prior::Verified(&verified), remote);
                 remember_verified(cache, key, verified, decision, request)
             }
-            Err(err) => Rc::new(self.evaluate(request, options, Prior::Failed(&err), remote)),
+            Err(err) => {
+                let until = request
+                    .now
+                    .saturating_add(crate::engine::cache::REFUSED_SECONDS);
+                cache.refuse(&key, &err, until);
+                Rc::new(self.evaluate(request, options, Prior::Failed(&err), remote))
+            }
         }
     }
 
@@ -125,6 +131,9 @@ pub struct State {
     parked: HashMap<usize, Vec<Parked>>,
 }
 
+/// The most requests that wait for one issuer's keys (per Envoy worker).
+pub const MAX_PARKED: usize = 1024;
+
 /// A request a host paused until an issuer's keys arrive ([`Step::Wait`]):
 /// the host's handle for it (Envoy: its context id) and the request to
 /// decide again.
@@ -137,9 +146,17 @@ pub struct Parked {
 }
 
 impl State {
-    /// Parks a request that got [`Step::Wait`] for `issuer`.
-    pub fn park(&mut self, issuer: usize, parked: Parked) {
-        self.parked.entry(issuer).or_default().push(parked);
+    /// Parks a request that got [`Step::Wait`] for `issuer`. `false` when
+    /// [`MAX_PARKED`] already wait: the host answers it 503 (a flood while
+    /// keys load must not grow memory without bound).
+    #[must_use]
+    pub fn park(&mut self, issuer: usize, parked: Parked) -> bool {
+        let waiting = self.parked.entry(issuer).or_default();
+        if waiting.len() >= MAX_PARKED {
+            return false;
+        }
+        waiting.push(parked);
+        true
     }
 
     /// The requests parked on `issuer`, once no fetch of its keys is in
@@ -196,6 +213,8 @@ impl Policy {
         result: HttpResult,
         now: u64,
     ) -> Vec<HttpCall> {
+        // New keys may verify a token refused for an unknown key.
+        state.cache.forget_refused();
         state.keys.complete(&self.issuers, call, result, now)
     }
 
@@ -217,6 +236,15 @@ impl Policy {
                 )
             }
         };
+        // Refused a moment ago: refused again without another signature
+        // check or introspection call.
+        if let Some(err) = state.cache.refused(&key, request.now).cloned() {
+            let prior = Prior::Failed(&err);
+            return Step::Done(
+                Rc::new(self.evaluate(request, options, prior, state.fetched())),
+                CacheUse::Hit,
+            );
+        }
         // Parsed once: the issuer and `kid` say which call may come first.
         let jws = CompactJws::parse(token);
         let claims = jws
@@ -387,7 +415,21 @@ impl Policy {
                 }
                 d
             }
-            Answer::Rejected(err) => self.evaluate(request, options, Prior::Failed(&err), remote),
+            Answer::Rejected(err) => {
+                // An inactive token is asked about again only after a while.
+                if let (Some(token), Some(settings)) =
+                    (request.bearer_token(), issuer.introspection.as_ref())
+                {
+                    let seconds = settings
+                        .cache_seconds
+                        .min(crate::engine::cache::REFUSED_SECONDS);
+                    let key = state.cache.key(token.as_bytes());
+                    state
+                        .cache
+                        .refuse(&key, &err, request.now.saturating_add(seconds));
+                }
+                self.evaluate(request, options, Prior::Failed(&err), state.fetched())
+            }
             Answer::Unavailable(why) => return unusable(why),
         };
         Introspected {

@@ -29,8 +29,9 @@ pub enum Handling<'a> {
     Forward(HeaderChanges<'a>),
     /// A token request whose body is still to come: make these header edits
     /// (the identity headers go, as on every path), let the body arrive, and
-    /// hand it to [`Policy::token_body`]. The request itself never reaches
-    /// the upstream: the generated Envoy config answers the path directly.
+    /// hand it to [`Policy::token_body`]. Given only where the host's route
+    /// leads to no upstream cluster (the generated Envoy config answers the
+    /// path directly), so the request itself never reaches an upstream.
     ReadBody(HeaderChanges<'a>),
 }
 
@@ -47,14 +48,16 @@ impl Policy {
     /// How to handle `request` (whose headers `view` borrows): `store` holds
     /// the token endpoint's records for the endpoints that read them;
     /// `route_cluster` says which upstream cluster the host's route sends
-    /// the request to (asked only of requests to be forwarded elsewhere).
+    /// the request to (asked only of token requests: one forwarded to the
+    /// token instance, or one whose body is still to come, which must not
+    /// be on a route to any upstream).
     pub fn handle<'a>(
         &'a self,
         view: &RequestView,
         request: &Request,
         end_of_stream: bool,
         store: &mut dyn TokenStore,
-        route_cluster: &dyn Fn() -> Option<String>,
+        route_cluster: &dyn Fn() -> Result<Option<String>, String>,
     ) -> Handling<'a> {
         let reply = |endpoint, reply| Handling::Reply { endpoint, reply };
         let route = self.route(view);
@@ -65,12 +68,13 @@ impl Policy {
             // Forwarded undecided, so only to the token instance: a route to
             // any other cluster (the admin API) is refused, never followed.
             return match route_cluster() {
-                Some(routed) if routed == cluster => {
+                Err(why) => reply("forward", token_endpoint::route_unknown(&why)),
+                Ok(Some(routed)) if routed == cluster => {
                     let mut changes = HeaderChanges::default();
                     self.envoy_settings().strip_identity(view, &mut changes);
                     Handling::Forward(changes)
                 }
-                routed => reply(
+                Ok(routed) => reply(
                     "forward",
                     token_endpoint::misrouted(cluster, routed.as_deref()),
                 ),
@@ -84,11 +88,22 @@ impl Policy {
             Route::IssueToken if end_of_stream => {
                 reply("token", self.issue_token(request, &[], store))
             }
-            Route::IssueToken => {
-                let mut changes = HeaderChanges::default();
-                self.envoy_settings().strip_identity(view, &mut changes);
-                Handling::ReadBody(changes)
-            }
+            // The body arrives only after the headers go on: only where
+            // the route leads to no upstream (rolegate's generated
+            // direct_response) do they go nowhere.
+            Route::IssueToken => match route_cluster() {
+                // Unknown is not "none": fail closed.
+                Err(why) => reply("token", token_endpoint::route_unknown(&why)),
+                Ok(Some(cluster)) if !cluster.is_empty() => reply(
+                    "token",
+                    token_endpoint::body_would_reach_upstream(&request.path, &cluster),
+                ),
+                Ok(_) => {
+                    let mut changes = HeaderChanges::default();
+                    self.envoy_settings().strip_identity(view, &mut changes);
+                    Handling::ReadBody(changes)
+                }
+            },
         }
     }
 
@@ -171,8 +186,9 @@ mod tests {
         let mut handle = |method: &str, path: &str, end: bool| {
             let request = Request::new(method, path, 1_800_000_000);
             let view = request.view();
-            let unasked = || -> Option<String> { panic!("only a forwarded request asks") };
-            said(policy.handle(&view, &request, end, &mut store, &unasked))
+            // The generated config's direct_response route: no cluster.
+            let direct = || -> Result<Option<String>, String> { Ok(None) };
+            said(policy.handle(&view, &request, end, &mut store, &direct))
         };
         assert_eq!(handle("GET", "/api/admin/status/v1/", true), "decide");
         assert_eq!(handle("POST", "/oauth/token/", false), "read body");
@@ -186,6 +202,36 @@ mod tests {
     }
 
     #[test]
+    fn a_token_request_with_a_body_to_come_is_refused_on_a_route_to_an_upstream() {
+        // An Istio sidecar's chain: every route goes to the application's
+        // cluster, so headers let through to read the body would reach it.
+        let policy = pexip();
+        let mut store = MemoryTokenStore::default();
+        let request = Request::new("POST", "/oauth/token/", 1_800_000_000);
+        let view = request.view();
+        let routed = || Ok(Some("inbound|8080||".to_owned()));
+        match policy.handle(&view, &request, false, &mut store, &routed) {
+            Handling::Reply { endpoint, reply } => {
+                assert_eq!((endpoint, reply.response.status), ("token", 503));
+                let reason = reply.audit.reason.unwrap();
+                assert!(reason.contains("inbound|8080||"), "{reason}");
+            }
+            other => panic!("{}", said(other)),
+        }
+        // An empty cluster name is no cluster (a direct_response route).
+        let empty = || Ok(Some(String::new()));
+        let handling = policy.handle(&view, &request, false, &mut store, &empty);
+        assert_eq!(said(handling), "read body");
+        // A host that cannot say where the route goes: 503, never read on.
+        let failing = || Err("property xds.cluster_name: BadArgument".to_owned());
+        let handling = policy.handle(&view, &request, false, &mut store, &failing);
+        assert_eq!(said(handling), "token 503");
+        // A whole request (no body to come) is answered at once, on any route.
+        let handling = policy.handle(&view, &request, true, &mut store, &routed);
+        assert_eq!(said(handling), "token 400");
+    }
+
+    #[test]
     fn a_proxy_that_is_not_the_token_instance_forwards_only_to_its_cluster() {
         let policy = pexip_with(serde_json::json!({"forward_to_cluster": "token_instance"}));
         let mut store = MemoryTokenStore::default();
@@ -193,7 +239,7 @@ mod tests {
             let request =
                 Request::new(method, path, 1_800_000_000).header("x-rolegate-subject", "spoofed");
             let view = request.view();
-            let cluster = || routed.map(str::to_owned);
+            let cluster = || Ok(routed.map(str::to_owned));
             let handling = policy.handle(&view, &request, false, &mut store, &cluster);
             if let Handling::Forward(changes) = &handling {
                 assert!(changes.remove.iter().any(|h| h == "x-rolegate-subject"));

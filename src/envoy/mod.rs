@@ -181,11 +181,18 @@ fn load_policy() -> Result<Policy, String> {
 
 /// Starts the key loads and refreshes that are due (from the root context).
 fn start_due_calls(shared: &Rc<Shared>) {
+    let Some(now) = clock::now_seconds() else {
+        log(
+            LogLevel::Error,
+            "rolegate: the host clock failed; no key refresh is started",
+        );
+        return;
+    };
     let calls = {
         let Ok(mut state) = shared.state.try_borrow_mut() else {
             return;
         };
-        shared.policy.due_calls(&mut state, clock::now_seconds())
+        shared.policy.due_calls(&mut state, now)
     };
     for call in calls {
         dispatch(shared, call, None);
@@ -217,13 +224,15 @@ impl Filter {
         end_of_stream: bool,
     ) -> Action {
         let mut store = SharedDataStore::for_policy(&shared.policy);
-        // The cluster Envoy's route picked, for the core's check of a request
-        // it forwards to the token instance.
-        let route_cluster = || {
-            hostcalls::get_property(vec!["xds", "cluster_name"])
-                .ok()
-                .flatten()
-                .and_then(|bytes| String::from_utf8(bytes).ok())
+        // The cluster Envoy's route picked (none for a direct_response), for
+        // the core's checks of token requests. A failed read is an error,
+        // never "no cluster".
+        let route_cluster = || match hostcalls::get_property(vec!["xds", "cluster_name"]) {
+            Ok(None) => Ok(None),
+            Ok(Some(bytes)) => String::from_utf8(bytes)
+                .map(Some)
+                .map_err(|_| "xds.cluster_name is not UTF-8".to_owned()),
+            Err(status) => Err(format!("xds.cluster_name: {status:?}")),
         };
         match shared
             .policy
@@ -268,10 +277,16 @@ impl HttpContext for Filter {
                 ))
             }
         };
-        let view = match shared.policy.view_header_map(&block, clock::now_seconds()) {
+        // Without a time no lifetime can be judged: fail closed.
+        let Some(now) = clock::now_seconds() else {
+            return refuse("rolegate: the host clock failed");
+        };
+        let mut view = match shared.policy.view_header_map(&block, now) {
             Ok(view) => view,
             Err(e) => return refuse(&format!("rolegate: {e}")),
         };
+        // Over HTTP/2 a body may follow without any header announcing it.
+        view.body = !end_of_stream;
         // Most requests repeat one decided before: applied from the block as
         // it is, without building the request.
         let kept = match shared.state.try_borrow() {
@@ -294,6 +309,25 @@ impl HttpContext for Filter {
         }
         action
     }
+    fn on_http_request_trailers(&mut self, _num_trailers: usize) -> Action {
+        // The headers went on already: a failure resets the stream.
+        let trailers = match hostcalls::get_map(MapType::HttpRequestTrailers) {
+            Ok(trailers) => trailers,
+            Err(status) => {
+                return reset(&format!("rolegate: cannot read the trailers: {status:?}"))
+            }
+        };
+        let names = trailers.iter().map(|(name, _)| name.as_str());
+        for name in crate::trailers_to_remove(names) {
+            if let Err(status) = hostcalls::remove_map_value(MapType::HttpRequestTrailers, name) {
+                return reset(&format!(
+                    "rolegate: cannot remove trailer {name}: {status:?}"
+                ));
+            }
+        }
+        Action::Continue
+    }
+
     fn on_http_request_body(&mut self, body_size: usize, end_of_stream: bool) -> Action {
         let (Some(shared), Some(request)) = (self.shared.clone(), self.token_request.as_ref())
         else {
@@ -358,9 +392,15 @@ fn step(shared: &Rc<Shared>, context: u32, request: &Request, resumed: bool) -> 
                 id: context,
                 request: request.clone(),
             };
-            match shared.state.try_borrow_mut() {
+            let parked = match shared.state.try_borrow_mut() {
                 Ok(mut state) => state.park(issuer, parked),
                 Err(_) => return refuse("rolegate: state busy"),
+            };
+            if !parked {
+                return refuse(&format!(
+                    "rolegate: {} requests already wait for the keys of issuer {issuer}",
+                    crate::engine::decide::MAX_PARKED
+                ));
             }
             Action::Pause
         }
@@ -443,7 +483,6 @@ fn complete(shared: &Rc<Shared>, call: HttpCall, waiter: Option<Parked>, result:
             &format!("rolegate: {:?} call failed: {why}", call.purpose),
         );
     }
-    let now = clock::now_seconds();
     match call.purpose {
         Purpose::Introspection => {
             let Some(Parked {
@@ -480,6 +519,13 @@ fn complete(shared: &Rc<Shared>, call: HttpCall, waiter: Option<Parked>, result:
             apply(shared, &request.view(), &decision, CacheUse::Miss, true);
         }
         Purpose::Discovery | Purpose::Jwks => {
+            // Without a time the answer cannot be kept: taken as a failed
+            // call (at time 0, so it is due again at once), which refuses
+            // the requests waiting on it with 503 rather than guess.
+            let (now, result) = match clock::now_seconds() {
+                Some(now) => (now, result),
+                None => (0, Err("the host clock failed".to_owned())),
+            };
             let follow = match shared.state.try_borrow_mut() {
                 Ok(mut state) => {
                     let follow = shared.policy.complete_call(&mut state, &call, result, now);
@@ -600,6 +646,13 @@ fn respond(response: &Response) -> Action {
         );
         let _ = hostcalls::reset_http_request();
     }
+    Action::Pause
+}
+
+/// Fails closed once the headers have gone on: log, and reset the stream.
+fn reset(message: &str) -> Action {
+    log(LogLevel::Error, message);
+    let _ = hostcalls::reset_http_request();
     Action::Pause
 }
 

@@ -15,7 +15,8 @@ const CAS_RETRIES: usize = 8;
 const CAS_ABSENT: u32 = u32::MAX;
 
 pub(super) struct SharedDataStore {
-    jtis_key: String,
+    /// Each client's assertion ids under this prefix and its client id.
+    jtis_prefix: String,
     tokens_key: String,
 }
 
@@ -27,7 +28,7 @@ impl SharedDataStore {
 
     pub fn new(issuer: &str) -> Self {
         SharedDataStore {
-            jtis_key: format!("rolegate/{issuer}/jtis"),
+            jtis_prefix: format!("rolegate/{issuer}/jtis/"),
             tokens_key: format!("rolegate/{issuer}/tokens"),
         }
     }
@@ -75,9 +76,10 @@ where
 impl TokenStore for SharedDataStore {
     fn update_assertions(
         &mut self,
+        client_id: &str,
         change: &mut dyn FnMut(&mut SeenAssertions) -> Result<bool, Refusal>,
     ) -> Result<bool, Refusal> {
-        update(&self.jtis_key, change)
+        update(&format!("{}{client_id}", self.jtis_prefix), change)
     }
 
     fn update_tokens(

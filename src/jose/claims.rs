@@ -179,6 +179,23 @@ pub fn preview(value: &Value) -> String {
 pub(crate) struct Lifetime {
     pub exp: f64,
     pub iat: Option<f64>,
+    /// The first whole second at which the JWT is no longer valid (see
+    /// [`valid_until`]): what a store that remembers it keeps it until.
+    pub valid_until: u64,
+}
+
+/// The first whole second at which a JWT with `exp` is no longer valid under
+/// `leeway`: ceil(exp + leeway). The one place that says so, for the
+/// lifetime check and for every record kept while a JWT is valid (a
+/// fractional `exp` of X.9 is valid through second X + leeway, so a used
+/// assertion id must be kept through it too).
+pub(crate) fn valid_until(exp: f64, leeway: u64) -> u64 {
+    let end = (exp + leeway as f64).ceil();
+    if end >= u64::MAX as f64 {
+        u64::MAX
+    } else {
+        end as u64
+    }
 }
 
 /// Checks [`Lifetime`] of `claims`; the issuer's rules (a longest lifetime)
@@ -198,7 +215,8 @@ pub(crate) fn check_lifetime(
             detail: format!("exp must be a non-negative number, not {}", preview(v)),
         })?,
     };
-    if now_f >= exp + leeway_f {
+    let valid_until = valid_until(exp, leeway);
+    if now >= valid_until {
         return fail(
             Expired,
             format!(
@@ -243,7 +261,11 @@ pub(crate) fn check_lifetime(
             );
         }
     }
-    Ok(Lifetime { exp, iat })
+    Ok(Lifetime {
+        exp,
+        iat,
+        valid_until,
+    })
 }
 
 /// Whether `aud` (a string, or a non-empty array of strings) names an

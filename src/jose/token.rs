@@ -86,6 +86,14 @@ pub enum TokenErrorKind {
     Inactive,
     /// A remote issuer's keys could not be loaded (503, not 401).
     KeysUnavailable,
+    /// The token is DPoP-bound (`cnf.jkt`, RFC 9449), which rolegate does
+    /// not verify: never accepted as a bearer token (RFC 9449 §7.2).
+    DpopBound,
+    /// The token is bound to a client certificate (`cnf.x5t#S256`, RFC
+    /// 8705 §3), which rolegate does not verify.
+    CertificateBound,
+    /// The token's `cnf` names a binding rolegate does not know.
+    UnknownBinding,
 }
 
 impl TokenErrorKind {
@@ -126,6 +134,9 @@ impl TokenErrorKind {
             InvalidScopeClaim => "invalid_scope_claim",
             Inactive => "inactive",
             KeysUnavailable => "keys_unavailable",
+            DpopBound => "dpop_bound_token",
+            CertificateBound => "certificate_bound_token",
+            UnknownBinding => "unknown_token_binding",
         }
     }
 
@@ -167,6 +178,13 @@ impl TokenErrorKind {
             InvalidScopeClaim => "The access token scope claim is invalid",
             Inactive => "The access token is not active",
             KeysUnavailable => "The issuer keys are unavailable",
+            DpopBound => "The access token is DPoP-bound and is not accepted as a bearer token",
+            CertificateBound => {
+                "The access token is bound to a client certificate and is not accepted as a bearer token"
+            }
+            UnknownBinding => {
+                "The access token is bound to its client (cnf) and is not accepted as a bearer token"
+            }
         }
     }
 }
@@ -329,6 +347,19 @@ impl<'t> CompactJws<'t> {
                         format!("the token names no kid and no key of this issuer verifies {alg}"),
                     );
                 }
+                // Each try is a signature check: a forged token without
+                // kid must not cost one per key of a large key set.
+                if usable.len() > MAX_KEYS_WITHOUT_KID {
+                    return fail(
+                        NoUsableKey,
+                        format!(
+                            "the token names no kid and {} keys of this issuer verify {alg}; \
+                             without a kid at most {MAX_KEYS_WITHOUT_KID} are tried (the \
+                             issuer must put kid in its tokens)",
+                            usable.len()
+                        ),
+                    );
+                }
                 usable
             }
         };
@@ -352,6 +383,9 @@ impl<'t> CompactJws<'t> {
         )
     }
 }
+
+/// The most keys a token without `kid` is tried against.
+pub const MAX_KEYS_WITHOUT_KID: usize = 4;
 
 /// A token's header and payload, as [`decode_unverified`] returns them.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]

@@ -209,6 +209,8 @@ fn compile_document(doc: PolicyDocument) -> Result<Policy, PolicyError> {
         basic_auth: doc.basic_auth,
         allow_all_permissions: doc.allow_all_permissions,
         bypass_cors_preflight: doc.bypass_cors_preflight,
+        read_bodies: doc.read_bodies,
+        form_posts: doc.form_posts,
         authentication_paths,
         upstream_paths,
         roles,

@@ -28,6 +28,11 @@ json_object! {
         /// Let genuine CORS preflights through undecided (like jwt_authn's
         /// `bypass_cors_preflight`): browsers send them without credentials.
         pub bypass_cors_preflight: bool = or_default,
+        /// GET and HEAD with a body: refused (default) or decided as usual.
+        pub read_bodies: ReadBodies = or_default,
+        /// POST with a form body (which may carry `_method`): refused
+        /// (default) or decided as usual.
+        pub form_posts: FormPosts = or_default,
         pub authentication_paths: Vec<String> = or_default,
         /// What the upstream does with paths; every behaviour is assumed unless
         /// set to false here.
@@ -79,6 +84,9 @@ json_object! {
         pub jwks_path: Option<String> = optional,
         /// Longest client assertion lifetime accepted (default 3600).
         pub max_assertion_seconds: Option<u64> = optional,
+        /// What a client assertion's `aud` may name (default: the endpoint's
+        /// URL, the issuer, and the URL's host, as Pexip's clients send it).
+        pub assertion_audiences: Option<Vec<String>> = optional,
         /// Several proxies, one token instance: this proxy sends token requests
         /// and the active-token list to the instance behind this Envoy cluster.
         pub forward_to_cluster: Option<String> = optional,
@@ -251,6 +259,30 @@ pub enum OutsidePrefix {
     Allow,
 }
 
+/// What becomes of a GET or HEAD that carries a body. RFC 9110 gives such a
+/// body no meaning, and an upstream that ignores it on a keep-alive
+/// connection reads it as the next request, one rolegate never decided.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ReadBodies {
+    /// 400 `invalid_request`, cause `body_on_read`.
+    #[default]
+    Refuse,
+    /// Decided as usual (for APIs that take GET bodies, like search APIs).
+    Allow,
+}
+
+/// What becomes of a POST whose body is a form. Laravel, Symfony, Rails and
+/// Express's method-override run such a POST as the method its `_method`
+/// field names, which rolegate would have to read the body to judge.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum FormPosts {
+    /// 400 `invalid_request`, cause `form_post`.
+    #[default]
+    Refuse,
+    /// Decided as a POST (for upstreams that read no `_method` from forms).
+    Allow,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum BasicAuth {
@@ -312,6 +344,8 @@ read_variants! {
     }
     IntrospectTokens { "opaque" => IntrospectTokens::Opaque, "all" => IntrospectTokens::All }
     OutsidePrefix { "deny" => OutsidePrefix::Deny, "allow" => OutsidePrefix::Allow }
+    ReadBodies { "refuse" => ReadBodies::Refuse, "allow" => ReadBodies::Allow }
+    FormPosts { "refuse" => FormPosts::Refuse, "allow" => FormPosts::Allow }
     BasicAuth { "deny" => BasicAuth::Deny, "pass_through" => BasicAuth::PassThrough }
     Mode { "enforce" => Mode::Enforce, "dry_run" => Mode::DryRun }
     Grant { "any_valid_token" => Grant::AnyValidToken }

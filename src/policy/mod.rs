@@ -17,7 +17,7 @@ use crate::jose::claims::ClaimPath;
 use crate::jose::keys::VerificationKey;
 use crate::policy::pattern::PathPattern;
 use crate::request::method::MethodSet;
-pub use document::{BasicAuth, Effect, Mode, OutsidePrefix};
+pub use document::{BasicAuth, Effect, FormPosts, Mode, OutsidePrefix, ReadBodies};
 pub use error::{PolicyError, PolicyErrorCode};
 
 /// A loaded policy. Build it with [`Policy::from_json`]; decide with
@@ -37,6 +37,8 @@ pub struct Policy {
     pub(crate) basic_auth: BasicAuth,
     pub(crate) allow_all_permissions: bool,
     pub(crate) bypass_cors_preflight: bool,
+    pub(crate) read_bodies: ReadBodies,
+    pub(crate) form_posts: FormPosts,
     pub(crate) authentication_paths: Vec<PathPattern>,
     /// What the upstream may do with paths (deny matching, refused spellings).
     pub(crate) upstream_paths: crate::request::path::UpstreamPaths,

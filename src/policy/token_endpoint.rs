@@ -30,8 +30,10 @@ pub struct TokenEndpoint {
     pub audience: String,
     /// Canonical path clients post to.
     pub path: String,
-    /// What client assertions must name as `aud` (the issuer is accepted too).
+    /// Where clients post, as a URL (RFC 7523's audience).
     pub url: String,
+    /// What a client assertion's `aud` may name (one of them).
+    pub assertion_audiences: Vec<String>,
     pub expiration_seconds: u64,
     pub active_tokens_path: String,
     pub active_tokens_role: String,
@@ -269,6 +271,26 @@ pub(crate) fn compile(
             format!("from 60 to 86400 seconds (default {DEFAULT_MAX_ASSERTION_SECONDS}, what authlib signs)"),
         ));
     }
+    let assertion_audiences = match doc.assertion_audiences {
+        Some(list) => {
+            let at = path.field("assertion_audiences");
+            if list.is_empty() {
+                return Err(PolicyError::value(
+                    &at,
+                    "name at least one audience, or leave the member out for the default \
+                     (the endpoint's URL, the issuer and the URL's host)",
+                ));
+            }
+            if let Some(i) = list.iter().position(String::is_empty) {
+                return Err(PolicyError::value(
+                    &at.index(i),
+                    "an audience must not be empty",
+                ));
+            }
+            list
+        }
+        None => default_assertion_audiences(&url, &doc.issuer),
+    };
     if let Some(cluster) = &doc.forward_to_cluster {
         if cluster.is_empty()
             || !cluster
@@ -348,6 +370,7 @@ pub(crate) fn compile(
             audience: doc.audience,
             path: endpoint_path,
             url,
+            assertion_audiences,
             expiration_seconds,
             active_tokens_path,
             active_tokens_role: doc.active_tokens_role,
@@ -364,6 +387,29 @@ pub(crate) fn compile(
         },
         issuer,
     ))
+}
+
+/// What a client assertion may name as `aud` unless the policy lists them:
+/// the endpoint's URL (RFC 7523 §3), the issuer, and the URL's host, with
+/// and without its port (people scripting Pexip's management node send its
+/// host name, e.g. `pexmgr.example.com`, and Pexip accepts it).
+fn default_assertion_audiences(url: &str, issuer: &str) -> Vec<String> {
+    let mut audiences = vec![url.to_owned(), issuer.to_owned()];
+    if let Ok(parsed) = Url::parse(url) {
+        let host = match parsed.authority.rsplit_once(':') {
+            Some((host, port)) if port.bytes().all(|b| b.is_ascii_digit()) => host,
+            _ => parsed.authority.as_str(),
+        };
+        audiences.push(parsed.authority.clone());
+        audiences.push(host.to_owned());
+    }
+    let mut distinct: Vec<String> = Vec::new();
+    for audience in audiences {
+        if !distinct.contains(&audience) {
+            distinct.push(audience);
+        }
+    }
+    distinct
 }
 
 fn compile_client_limits(

@@ -12,6 +12,50 @@ pub const OVERRIDE_HEADERS: [&str; 3] = [
     "x-method-override",
 ];
 
+/// Why a method (or a method override) cannot be judged as sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MethodProblem {
+    /// Not an RFC 9110 token.
+    NotToken,
+    /// Holds lower-case letters: servers upper-case it before dispatching,
+    /// so it would be judged as one method and run as another.
+    LowerCase,
+}
+
+/// What keeps `method` from being judged as it is; `None` for an
+/// upper-case token.
+pub fn method_problem(method: &str) -> Option<MethodProblem> {
+    if !is_token(method) {
+        Some(MethodProblem::NotToken)
+    } else if method.bytes().any(|b| b.is_ascii_lowercase()) {
+        Some(MethodProblem::LowerCase)
+    } else {
+        None
+    }
+}
+
+/// The query parameter frameworks read as a method override: Express's
+/// `method-override('_method')`, Laravel, Symfony and Rails.
+const QUERY_OVERRIDE: &str = "_method";
+
+/// The values of every `_method` parameter in `query`, decoded, under every
+/// spelling a framework may read as it: any case (ASP.NET-style lookups),
+/// percent-encoded (`_%6Dethod`), as a `qs`/Rack array or hash member
+/// (`_method[]`, `_method[0]`), with `&` or `;` between parameters.
+pub fn query_method_overrides(query: Option<&str>) -> impl Iterator<Item = String> + '_ {
+    query
+        .into_iter()
+        .flat_map(|q| q.split(['&', ';']))
+        .filter_map(|pair| {
+            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+            let name = crate::request::percent_decode_lossy(name);
+            let base = name.split_once('[').map_or(name.as_str(), |(base, _)| base);
+            base.trim()
+                .eq_ignore_ascii_case(QUERY_OVERRIDE)
+                .then(|| crate::request::percent_decode_lossy(value))
+        })
+}
+
 /// Whether a method only reads (RFC 9110 safe methods that admin APIs use).
 pub fn is_read(method: &str) -> bool {
     matches!(method, "GET" | "HEAD")
@@ -121,6 +165,33 @@ mod tests {
         assert!(s.add("get").unwrap_err().contains("write \"GET\""));
         assert!(s.add("G ET").unwrap_err().contains("not a method"));
         assert!(s.add("").is_err());
+    }
+
+    #[test]
+    fn one_rule_for_methods_and_overrides() {
+        assert_eq!(method_problem("DELETE"), None);
+        assert_eq!(method_problem("M-SEARCH"), None);
+        assert_eq!(method_problem("delete"), Some(MethodProblem::LowerCase));
+        assert_eq!(method_problem("Delete"), Some(MethodProblem::LowerCase));
+        assert_eq!(method_problem("DE LETE"), Some(MethodProblem::NotToken));
+        assert_eq!(method_problem(""), Some(MethodProblem::NotToken));
+    }
+
+    #[test]
+    fn query_overrides_in_every_spelling() {
+        let found = |q: &str| query_method_overrides(Some(q)).collect::<Vec<_>>();
+        assert_eq!(found("_method=DELETE"), ["DELETE"]);
+        assert_eq!(found("a=1&_method=put"), ["put"]);
+        assert_eq!(found("_%6Dethod=DELETE"), ["DELETE"]);
+        assert_eq!(found("_METHOD=DELETE;_Method=PUT"), ["DELETE", "PUT"]);
+        assert_eq!(
+            found("_method[]=DELETE&_method%5B0%5D=PATCH"),
+            ["DELETE", "PATCH"]
+        );
+        assert_eq!(found("_method=DE+LETE"), ["DE LETE"]);
+        assert_eq!(found("_method"), [""]);
+        assert!(found("method=DELETE&x_method=PUT&_methods=PUT").is_empty());
+        assert!(query_method_overrides(None).next().is_none());
     }
 
     #[test]

@@ -12,7 +12,31 @@ use std::ops::Range;
 /// policy (besides `:method` and `:path`). Whoever makes the core read
 /// another header adds it here; tests/vectors.rs decides every vector on the
 /// full and on the filtered request to catch a forgotten one.
-pub(crate) const READ_HEADERS: [&str; 2] = ["authorization", "content-type"];
+pub(crate) const READ_HEADERS: [&str; 4] = [
+    "authorization",
+    "content-type",
+    "content-length",
+    "transfer-encoding",
+];
+
+/// Whether a Content-Type names a form (URL-encoded or multipart): the
+/// bodies frameworks read `_method` from.
+fn is_form_type(value: &[u8]) -> bool {
+    let media = value
+        .split(|b| *b == b';')
+        .next()
+        .unwrap_or_default()
+        .trim_ascii();
+    media.eq_ignore_ascii_case(b"application/x-www-form-urlencoded")
+        || media.eq_ignore_ascii_case(b"multipart/form-data")
+}
+
+/// Whether headers announce a body: a Content-Length other than 0, or any
+/// Transfer-Encoding.
+fn announces_body(content_length: Option<&[u8]>, transfer_encoding: bool) -> bool {
+    let zero = |v: &[u8]| v.contains(&b'0') && v.iter().all(|b| matches!(b, b' ' | b'\t' | b'0'));
+    transfer_encoding || content_length.is_some_and(|v| !zero(v))
+}
 
 /// One HTTP request to decide. Time is always given: the core never reads a clock.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -30,6 +54,11 @@ pub struct Request {
     /// claims are checked as if they came from a token whose signature
     /// verified. Every other check (issuer, audience, lifetime, scope, roles) applies.
     pub claims: Option<Map<String, Value>>,
+    /// The host knows a body follows the headers (Envoy: the stream did not
+    /// end with them, as over HTTP/2 without Content-Length). Headers that
+    /// announce one (Content-Length other than 0, Transfer-Encoding) count
+    /// whatever this says.
+    pub body: bool,
 }
 
 impl Request {
@@ -89,7 +118,9 @@ impl Request {
             headers,
             now,
             claims,
+            body,
         } = self;
+        *body = view.body;
         set_text(method, view.method);
         crate::request::path::set_from_bytes(path, view.path);
         *now = view.now;
@@ -120,7 +151,25 @@ impl Request {
                 .collect(),
             now: self.now,
             preview: self.claims.is_some(),
+            body: self.body,
         }
+    }
+
+    /// Whether the body is a form (see `is_form_type`).
+    pub fn is_form(&self) -> bool {
+        self.header_values("content-type")
+            .any(|v| is_form_type(v.as_bytes()))
+    }
+
+    /// Whether a body follows the headers (see [`Request::body`]).
+    pub fn has_body(&self) -> bool {
+        self.body
+            || announces_body(
+                self.header_values("content-length")
+                    .next()
+                    .map(str::as_bytes),
+                self.header_values("transfer-encoding").next().is_some(),
+            )
     }
 
     /// A preview request that skips only the signature check.
@@ -209,6 +258,8 @@ pub struct RequestView<'a> {
     pub now: u64,
     /// A claims preview: no bearer token, and no decision is reused for it.
     pub preview: bool,
+    /// The host knows a body follows the headers (see [`Request::body`]).
+    pub body: bool,
 }
 
 impl<'a> RequestView<'a> {
@@ -235,6 +286,20 @@ impl<'a> RequestView<'a> {
             }
         }
         view
+    }
+
+    /// Whether the body is a form (see [`Request::is_form`]).
+    pub fn is_form(&self) -> bool {
+        self.header_values("content-type").any(is_form_type)
+    }
+
+    /// Whether a body follows the headers (see [`Request::body`]).
+    pub fn has_body(&self) -> bool {
+        self.body
+            || announces_body(
+                self.header_values("content-length").next(),
+                self.header_values("transfer-encoding").next().is_some(),
+            )
     }
 
     /// Every value of a header, in order, under every spelling of its name
@@ -424,7 +489,9 @@ pub(crate) fn query_has_access_token(query: &str) -> bool {
     })
 }
 
-fn percent_decode_lossy(s: &str) -> String {
+/// Decodes a query (or form) component: `%XX` escapes and `+` as a space;
+/// anything undecodable is kept or replaced, never an error.
+pub(crate) fn percent_decode_lossy(s: &str) -> String {
     let bytes = s.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;

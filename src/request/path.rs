@@ -8,8 +8,9 @@ use std::fmt;
 /// A request path in canonical form plus the untouched query.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CanonicalPath {
-    /// Starts with `/`; no `.`/`..` or empty segments; only unreserved characters
-    /// are decoded; every other escape is upper-case `%XX`. A trailing slash is kept.
+    /// Starts with `/`; no `.`/`..` or empty segments; unreserved characters,
+    /// sub-delimiters, `:` and `@` are decoded; every other escape is
+    /// upper-case `%XX`. A trailing slash is kept.
     pub path: String,
     /// The raw query after `?`, if any.
     pub query: Option<String>,
@@ -90,7 +91,10 @@ impl Default for UpstreamPaths {
 /// and [`PathError::UnicodeLookalike`]).
 pub fn check_upstream_spelling(canonical: &str, upstream: &UpstreamPaths) -> Result<(), PathError> {
     for segment in canonical.split('/').filter(|s| !s.is_empty()) {
-        if upstream.trims_dots_and_spaces && (segment.ends_with('.') || segment.ends_with("%20")) {
+        // Leading spaces too: Spring's `trimTokens` trims both ends.
+        if upstream.trims_dots_and_spaces
+            && (segment.ends_with('.') || segment.ends_with("%20") || segment.starts_with("%20"))
+        {
             return Err(PathError::TrailingDotOrSpace);
         }
         // Canonical segments hold non-ASCII text only as upper-case %XX
@@ -106,16 +110,41 @@ pub fn check_upstream_spelling(canonical: &str, upstream: &UpstreamPaths) -> Res
     Ok(())
 }
 
-/// Whether text is its own NFKC form and holds none of the letters whose
-/// simple case mapping is ASCII (U+0130 `İ` -> `i`, U+0131 `ı` -> `I`; the
-/// other two, U+017F `ſ` and U+212A `K`, already change under NFKC).
+/// Whether text is its own NFKC form, holds no letter whose full case
+/// mapping yields ASCII (`ß` -> `SS`, `ı` -> `I`, `İ` -> `i̇`, `ſ` -> `S`,
+/// the Kelvin sign -> `k`), and no invisible character a server may drop
+/// (zero-width space and joiners, soft hyphen, variation selectors, BOM).
 fn stable_unicode(text: &str) -> bool {
     // The quick check answers from one small table (the full normalisation
     // would bring the decomposition tables into every module): "yes" means
     // NFKC leaves the text as it is; "maybe" (a combining mark that could
     // compose) is refused as well, which only ever refuses more.
     use unicode_normalization::{is_nfkc_quick, IsNormalized};
-    !text.contains(['\u{130}', '\u{131}']) && is_nfkc_quick(text.chars()) == IsNormalized::Yes
+    !text
+        .chars()
+        .any(|c| CASE_FOLDS_TO_ASCII.contains(&c) || is_default_ignorable(c))
+        && is_nfkc_quick(text.chars()) == IsNormalized::Yes
+}
+
+/// Every non-ASCII character whose full upper- or lower-case mapping holds
+/// an ASCII letter: a list, not `char::to_uppercase`, whose tables would
+/// add 13 KiB gzip to the browser's module (a unit test derives the list
+/// from the standard library's mappings, so it cannot go stale unnoticed).
+const CASE_FOLDS_TO_ASCII: [char; 19] = [
+    '\u{DF}', '\u{130}', '\u{131}', '\u{149}', '\u{17F}', '\u{1F0}', '\u{1E96}', '\u{1E97}',
+    '\u{1E98}', '\u{1E99}', '\u{1E9A}', '\u{212A}', '\u{FB00}', '\u{FB01}', '\u{FB02}', '\u{FB03}',
+    '\u{FB04}', '\u{FB05}', '\u{FB06}',
+];
+
+/// Unicode's Default_Ignorable_Code_Point: characters rendered as nothing,
+/// which some normalisers and case-folding lookups drop (`con\u{200B}fig`).
+fn is_default_ignorable(c: char) -> bool {
+    matches!(c,
+        '\u{AD}' | '\u{34F}' | '\u{61C}' | '\u{115F}'..='\u{1160}' | '\u{17B4}'..='\u{17B5}'
+        | '\u{180B}'..='\u{180F}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}'
+        | '\u{2060}'..='\u{206F}' | '\u{3164}' | '\u{FE00}'..='\u{FE0F}' | '\u{FEFF}'
+        | '\u{FFA0}' | '\u{FFF0}'..='\u{FFF8}' | '\u{1BCA0}'..='\u{1BCA3}'
+        | '\u{1D173}'..='\u{1D17A}' | '\u{E0000}'..='\u{E0FFF}')
 }
 
 /// The text a canonical segment's escapes stand for (canonical segments
@@ -333,11 +362,17 @@ pub(crate) fn canonical_segment(raw: &str) -> Result<String, PathError> {
             b'/' if escaped => return Err(PathError::EncodedSlash),
             b'\\' if escaped => return Err(PathError::EncodedBackslash),
             b'\\' => return Err(PathError::Backslash),
-            b';' if !escaped => return Err(PathError::Semicolon),
+            // `%3B` too: servers that decode before stripping path
+            // parameters would cut the segment there.
+            b';' => return Err(PathError::Semicolon),
             0x00..=0x1f | 0x7f => return Err(PathError::ControlCharacter),
             b'%' => out.push_str("%25"),
             _ if is_unreserved(byte) => out.push(char::from(byte)),
-            _ if !escaped && is_path_delimiter(byte) => out.push(char::from(byte)),
+            // Decoded like unreserved characters: WSGI's PATH_INFO,
+            // servlets, Go's URL.Path and ASP.NET decode `%3A` to `:`, so a
+            // deny on `config:export` must see both spellings as one, and
+            // the upstream is sent that one.
+            _ if is_path_delimiter(byte) => out.push(char::from(byte)),
             _ => push_escape(&mut out, byte),
         }
     }
@@ -396,9 +431,10 @@ fn is_unreserved(b: u8) -> bool {
     b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~')
 }
 
-/// Characters a path segment may hold raw (RFC 3986 `pchar` minus unreserved;
-/// `;` is refused earlier). Their escaped forms stay escaped: `%3A` and `:`
-/// may mean different things to an upstream.
+/// Characters a path segment may hold raw (RFC 3986 `pchar` minus
+/// unreserved; `;` is refused earlier). Their escapes are decoded: the
+/// servers upstream of rolegate decode them before routing, so `%3A` and
+/// `:` are one resource there, and rolegate judges and forwards one spelling.
 fn is_path_delimiter(b: u8) -> bool {
     matches!(
         b,
@@ -440,14 +476,18 @@ mod tests {
     fn normalises_escapes() {
         assert_eq!(canon("/%61dmin"), "/admin");
         assert_eq!(canon("/a%7eb%2D"), "/a~b-");
-        assert_eq!(canon("/a%3ab"), "/a%3Ab");
+        // Sub-delimiters, ':' and '@' decode: upstreams read them so.
+        assert_eq!(canon("/a%3ab"), "/a:b");
+        assert_eq!(canon("/v1/config%3Aexport"), "/v1/config:export");
+        assert_eq!(canon("/users/%40me"), "/users/@me");
+        assert_eq!(canon("/a%2Bb%21%24%26%27%28%29%2A%2C%3D"), "/a+b!$&'()*,=");
         assert_eq!(canon("/a:b@c"), "/a:b@c");
         assert_eq!(canon("/a%20b"), "/a%20b");
         assert_eq!(canon("/a b"), "/a%20b");
         assert_eq!(canon("/caf\u{e9}"), "/caf%C3%A9");
         assert_eq!(canon("/caf%c3%a9"), "/caf%C3%A9");
         assert_eq!(canon("/100%25"), "/100%25");
-        assert_eq!(canon("/%3B"), "/%3B");
+        assert_eq!(canon("/%3F%23"), "/%3F%23");
     }
 
     #[test]
@@ -458,6 +498,8 @@ mod tests {
         assert_eq!(canon("/a\\b"), "backslash_in_path");
         assert_eq!(canon("/a;b"), "semicolon_in_path");
         assert_eq!(canon("/a;jsessionid=1/b"), "semicolon_in_path");
+        assert_eq!(canon("/a%3Bb"), "semicolon_in_path");
+        assert_eq!(canon("/a%3bjsessionid=1"), "semicolon_in_path");
         assert_eq!(canon("/a#b"), "fragment_in_path");
         assert_eq!(canon("/a%00"), "control_character");
         assert_eq!(canon("/a\u{7}"), "control_character");
@@ -562,6 +604,8 @@ mod tests {
             "/a/config%20/x",
             "/config%20.",
             "/a/...",
+            "/%20config",
+            "/a/%20%20backup/x",
         ] {
             assert_eq!(check(p, &all), Err("trailing_dot_or_space"), "{p}");
         }
@@ -575,6 +619,11 @@ mod tests {
             "/\u{fb01}le",                                       // fi ligature
             "/cafe\u{301}",                                      // decomposed e-acute
             "/a%C2%A0",                                          // no-break space
+            "/pa\u{df}word",                                     // sharp s: upper-cases to SS
+            "/con\u{200b}fig",                                   // zero-width space
+            "/con%E2%80%8Dfig",                                  // zero-width joiner, escaped
+            "/con\u{ad}fig",                                     // soft hyphen
+            "/config\u{feff}",                                   // BOM
         ] {
             assert_eq!(check(p, &all), Err("unicode_lookalike"), "{p}");
         }
@@ -586,6 +635,9 @@ mod tests {
             "/v1.2/x",
             "/a%3Ab",
             "/a%20b",
+            "/stra\u{df}e".replace('\u{df}', "ss").as_str(),
+            "/\u{3b1}\u{3b2}\u{3b3}", // Greek: its case pair is Greek
+            "/\u{e9}t\u{e9}",
         ] {
             assert_eq!(check(p, &all), Ok(()), "{p}");
         }
@@ -596,6 +648,20 @@ mod tests {
         };
         assert_eq!(check("/config.", &trusting), Ok(()));
         assert_eq!(check("/bac\u{212a}up", &trusting), Ok(()));
+    }
+
+    #[test]
+    fn the_list_of_letters_that_fold_to_ascii_is_the_standard_librarys() {
+        let folds = |c: char| {
+            !c.is_ascii()
+                && (c.to_uppercase().any(|u| u.is_ascii())
+                    || c.to_lowercase().any(|l| l.is_ascii()))
+        };
+        let derived: Vec<char> = (0x80..=0x10FFFFu32)
+            .filter_map(char::from_u32)
+            .filter(|c| folds(*c))
+            .collect();
+        assert_eq!(derived, CASE_FOLDS_TO_ASCII);
     }
 
     #[test]

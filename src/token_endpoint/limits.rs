@@ -29,13 +29,19 @@ impl From<String> for Refusal {
     }
 }
 
-/// The key an assertion id is remembered under: ids are per client.
-pub(crate) fn jti_key(client_id: &str, jti: &str) -> String {
-    format!("{client_id}\u{1f}{jti}")
+/// What an assertion id is remembered as: its SHA-256, base64url (43
+/// bytes whatever the id's length, so an ~11 KB `jti` costs what a short
+/// one does, and every token request reads and rewrites only digests).
+pub(crate) fn jti_digest(jti: &str) -> String {
+    use base64::Engine as _;
+    use sha2::Digest as _;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(jti.as_bytes()))
 }
 
-/// Records `client_id`'s assertion id `jti` until `until` in `jtis`,
-/// dropping expired ids first. `Ok(false)`: seen before (a replay).
+/// Records `client_id`'s assertion id `jti` until `until` in `jtis`, that
+/// client's own ids (each client has its own record, so one client's ids
+/// cost another nothing), dropping expired ids first. `Ok(false)`: seen
+/// before (a replay).
 pub fn record_jti(
     jtis: &mut BTreeMap<String, u64>,
     client_id: &str,
@@ -45,25 +51,19 @@ pub fn record_jti(
     in_flight: usize,
 ) -> Result<bool, Refusal> {
     jtis.retain(|_, until| *until > now);
-    let key = jti_key(client_id, jti);
+    let key = jti_digest(jti);
     if jtis.contains_key(&key) {
         return Ok(false);
     }
-    let prefix = jti_key(client_id, "");
-    let own: Vec<u64> = jtis
-        .range(prefix.clone()..)
-        .take_while(|(k, _)| k.starts_with(&prefix))
-        .map(|(_, until)| *until)
-        .collect();
-    if own.len() >= in_flight {
-        let retry_after = own
-            .iter()
+    if jtis.len() >= in_flight {
+        let retry_after = jtis
+            .values()
             .min()
             .map_or(60, |u| u.saturating_sub(now).max(1));
         return Err(Refusal::Limit {
             detail: format!(
                 "client {client_id} has {} assertions in flight, its limit; retry later",
-                own.len()
+                jtis.len()
             ),
             retry_after,
         });
@@ -216,10 +216,22 @@ mod tests {
                 ..
             })
         ));
-        // Client "ab" shares a's prefix letters, not its share.
-        assert_eq!(record_jti(&mut jtis, "ab", "1", 300, 100, 2), Ok(true));
+        // Kept while until > now, forgotten at until.
+        assert_eq!(record_jti(&mut jtis, "a", "1", 200, 199, 3), Ok(false));
         // Expired ids go first.
         assert_eq!(record_jti(&mut jtis, "a", "3", 400, 250, 2), Ok(true));
         assert_eq!(ClientLimits::default().assertions_in_flight(720), 30 * 13);
+    }
+
+    #[test]
+    fn assertion_ids_are_kept_as_fixed_size_digests() {
+        let mut jtis = BTreeMap::new();
+        let long = "j".repeat(11_000);
+        assert_eq!(record_jti(&mut jtis, "a", &long, 200, 100, 2), Ok(true));
+        assert_eq!(record_jti(&mut jtis, "a", &long, 200, 100, 2), Ok(false));
+        let (key, _) = jtis.iter().next().unwrap();
+        assert_eq!(key.len(), 43);
+        assert_eq!(key, &jti_digest(&long));
+        assert_ne!(jti_digest("a"), jti_digest("b"));
     }
 }

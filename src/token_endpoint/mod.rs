@@ -50,6 +50,42 @@ pub fn misrouted(cluster: &str, routed: Option<&str>) -> Reply {
     }
 }
 
+/// A token request whose body is still to come, on a route that leads to
+/// upstream cluster `cluster`: a proxy-wasm filter sees a body only after
+/// the headers have gone on, which there means to the upstream (an Istio
+/// sidecar's chain, a hand-written config without rolegate's routes). 503,
+/// never forwarded.
+pub fn body_would_reach_upstream(path: &str, cluster: &str) -> Reply {
+    Reply {
+        response: Response::unavailable(),
+        audit: ReplyAudit {
+            error: Some("unavailable".to_owned()),
+            reason: Some(format!(
+                "a token request to {path} has a body to read, but the route goes to cluster \
+                 {cluster:?}, which would get the request before rolegate answers it: route \
+                 the token endpoint's paths to a direct_response behind Envoy's buffer \
+                 filter (as `rolegate envoy-config` does)"
+            )),
+            client_id: None,
+        },
+    }
+}
+
+/// A token request whose route the host could not tell (its property read
+/// failed): 503, never forwarded.
+pub fn route_unknown(why: &str) -> Reply {
+    Reply {
+        response: Response::unavailable(),
+        audit: ReplyAudit {
+            error: Some("unavailable".to_owned()),
+            reason: Some(format!(
+                "the host could not say where the route of a token request goes ({why})"
+            )),
+            client_id: None,
+        },
+    }
+}
+
 /// A token the endpoint issued and that has not expired.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ActiveToken {
@@ -67,16 +103,20 @@ pub struct ActiveToken {
     pub expires_at: u64,
 }
 
-/// The seen client-assertion ids, each with the time it may be forgotten.
+/// One client's seen client-assertion ids (as digests), each with the
+/// time it may be forgotten.
 pub type SeenAssertions = BTreeMap<String, u64>;
 
 /// Storage shared by every worker (Envoy: proxy-wasm shared data). It only
 /// keeps the records and applies changes atomically; what a change may do
 /// (replays, each client's share) is decided by the core's `change`.
 pub trait TokenStore {
-    /// Applies `change` to the seen assertion ids atomically.
+    /// Applies `change` to client `client_id`'s seen assertion ids
+    /// atomically. Each client's ids are a record of their own, so a client
+    /// that fills its share slows no other client's token requests.
     fn update_assertions(
         &mut self,
+        client_id: &str,
         change: &mut dyn FnMut(&mut SeenAssertions) -> Result<bool, Refusal>,
     ) -> Result<bool, Refusal>;
     /// Applies `change` to the issued tokens atomically.
@@ -91,16 +131,17 @@ pub trait TokenStore {
 /// A [`TokenStore`] in memory, for one process (tests, tools).
 #[derive(Debug, Default)]
 pub struct MemoryTokenStore {
-    jtis: SeenAssertions,
+    jtis: BTreeMap<String, SeenAssertions>,
     tokens: Vec<ActiveToken>,
 }
 
 impl TokenStore for MemoryTokenStore {
     fn update_assertions(
         &mut self,
+        client_id: &str,
         change: &mut dyn FnMut(&mut SeenAssertions) -> Result<bool, Refusal>,
     ) -> Result<bool, Refusal> {
-        change(&mut self.jtis)
+        change(self.jtis.entry(client_id.to_owned()).or_default())
     }
     fn update_tokens(
         &mut self,
@@ -487,8 +528,17 @@ impl TokenEndpoint {
                 )
             })?;
         // The JWT checks every token gets (RFC 7523 §3: a JWT like any).
-        let for_this_endpoint = |a: &str| a == self.url || a == self.issuer;
-        let must_name = || format!("the assertion's aud must name this endpoint ({})", self.url);
+        let for_this_endpoint = |a: &str| self.assertion_audiences.iter().any(|x| x == a);
+        let must_name = || {
+            format!(
+                "invalid aud: the assertion's aud must name this endpoint, as one of {}",
+                self.assertion_audiences
+                    .iter()
+                    .map(|a| format!("\"{a}\""))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        };
         match claims::audience_accepted(claims.get("aud"), for_this_endpoint) {
             Ok(true) => {}
             Ok(false) => return Err(must_name().into()),
@@ -523,12 +573,13 @@ impl TokenEndpoint {
             .map_err(AssertionError::Refused)?;
         // Replays are found by the assertion's id, never its signature bytes
         // (an ECDSA signature has a second valid form).
-        let until = lifetime.exp as u64 + LEEWAY_SECONDS;
+        // Kept exactly as long as the assertion is valid: one function says both.
+        let until = lifetime.valid_until;
         let in_flight = self
             .client_limits
             .assertions_in_flight(self.max_assertion_seconds + 2 * LEEWAY_SECONDS);
         let first_use = store
-            .update_assertions(&mut |seen| {
+            .update_assertions(&client.client_id, &mut |seen| {
                 limits::record_jti(seen, &client.client_id, jti, until, now, in_flight)
             })
             .map_err(|refusal| match refusal {
@@ -750,13 +801,13 @@ fn form_decode(text: &str) -> Result<String, String> {
         match b {
             b'+' => out.push(b' '),
             b'%' => {
-                let hex = bytes
-                    .get(i + 1..i + 3)
-                    .and_then(|h| std::str::from_utf8(h).ok());
-                let value = hex
-                    .and_then(|h| u8::from_str_radix(h, 16).ok())
-                    .ok_or("a bad % escape in the form")?;
-                out.push(value);
+                // Two hex digits exactly: from_str_radix would also take
+                // a sign (`%+A`), which no other decoder reads as 0x0A.
+                let digit = |j: usize| bytes.get(j).and_then(|c| char::from(*c).to_digit(16));
+                let (Some(hi), Some(lo)) = (digit(i + 1), digit(i + 2)) else {
+                    return Err("a bad % escape in the form".to_owned());
+                };
+                out.push((hi * 16 + lo) as u8);
                 i += 2;
             }
             _ => out.push(b),
@@ -784,5 +835,8 @@ mod tests {
         assert!(parse_form(b"a=1&a=2").is_err());
         assert!(parse_form(b"a=%zz").is_err());
         assert!(parse_form(b"a=%").is_err());
+        assert!(parse_form(b"a=%+A").is_err());
+        assert!(parse_form(b"a=%-1").is_err());
+        assert_eq!(parse_form(b"a=%0a").unwrap(), [("a".into(), "\n".into())]);
     }
 }

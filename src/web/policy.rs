@@ -37,6 +37,8 @@ json_object! {
         pub headers: Option<Value> = optional,
         pub claims: Option<Map<String, Value>> = optional,
         pub now: Option<f64> = optional,
+        /// A body follows the headers (as Envoy knows over HTTP/2).
+        pub body: Option<bool> = optional,
     }
 }
 
@@ -55,6 +57,7 @@ impl TryFrom<JsRequest> for Request {
                 .unwrap_or_default(),
             now: now_or_clock(r.now)?,
             claims: r.claims,
+            body: r.body.unwrap_or(false),
         })
     }
 }

@@ -69,3 +69,19 @@ test('PyJWT scripts (float times) and authlib at its defaults get tokens and use
   assert.notEqual(results['authlib with the wrong key'].token_status, 200);
   assert.match(results['authlib with the wrong key'].error, /invalid_client/);
 });
+
+test("PyJWT scripts written as Pexip's clients write them: aud is the management node's host name", { timeout: 90_000 }, async () => {
+  const conf = '/api/admin/configuration/v1/conference/';
+  const results = await runClients([
+    { name: 'host name', flow: 'pyjwt', client_id: 'c-admin', jwk: keys['ec-a'], alg: 'ES256', api_path: conf, aud: 'pexip-manager.test' },
+    { name: 'issuer', flow: 'pyjwt', client_id: 'c-admin', jwk: keys['ec-a'], alg: 'ES256', api_path: conf, aud: ISSUER },
+    { name: 'another host', flow: 'pyjwt', client_id: 'c-admin', jwk: keys['ec-a'], alg: 'ES256', api_path: conf, aud: 'pexmgr.elsewhere.test' },
+  ]);
+  assert.deepEqual(results['host name'], { token_status: 200, api_status: 200 }, JSON.stringify(results['host name']));
+  assert.deepEqual(results.issuer, { token_status: 200, api_status: 200 }, JSON.stringify(results.issuer));
+  // Refused, saying which claim is wrong and what it may name.
+  assert.equal(results['another host'].token_status, 401);
+  const error = JSON.parse(results['another host'].error);
+  assert.equal(error.error, 'invalid_client');
+  assert.match(error.error_description, /invalid aud: .*"pexip-manager\.test"/);
+});

@@ -5,7 +5,9 @@ valid 3600 s). Each token is then used on the admin API through Envoy.
 
     python_clients.py BASE_URL TOKEN_AUD CLIENTS_JSON
 
-CLIENTS_JSON: [{"name", "client_id", "jwk", "alg", "flow": "pyjwt"|"authlib", "api_path"}]
+CLIENTS_JSON: [{"name", "client_id", "jwk", "alg", "flow": "pyjwt"|"authlib", "api_path", "aud"?}]
+("aud": what a PyJWT script names as the audience instead of the token URL;
+people scripting Pexip's management node send its host name.)
 Prints one JSON object: {name: {"token_status", "api_status", "error"}}.
 """
 import json
@@ -28,7 +30,7 @@ def pyjwt_token(client):
     key = jwt.PyJWK(client["jwk"]).key
     now = time.time()  # a float, as scripts write it
     assertion = jwt.encode(
-        {"iss": client["client_id"], "sub": client["client_id"], "aud": audience,
+        {"iss": client["client_id"], "sub": client["client_id"], "aud": client.get("aud", audience),
          "iat": now, "exp": now + 300, "jti": str(uuid.uuid4())},
         key, algorithm=client["alg"], headers={"kid": client["jwk"].get("kid")} if client["jwk"].get("kid") else None,
     )

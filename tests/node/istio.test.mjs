@@ -13,6 +13,7 @@ import { gunzipSync } from 'node:zlib';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 import { Policy, istioWasmPlugin } from '../../pkg/node.js';
+import { loadKeys } from '../vectors/runner.mjs';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const cli = join(root, 'pkg/cli.mjs');
@@ -46,6 +47,13 @@ test('istioWasmPlugin refuses an invalid policy, a missing image and options it 
   assert.throws(() => istioWasmPlugin(doc, {}), /image must be an oci:\/\/, https:\/\/, http:\/\/ or file:\/\/ URL/);
   assert.throws(() => istioWasmPlugin(doc, { image, selectr: {} }), /unknown option "selectr"/);
   assert.throws(() => istioWasmPlugin(doc, { image, name: 'Role Gate' }), /name must be a Kubernetes name/);
+  // A token endpoint cannot work on a sidecar's routes: refused with why.
+  const withEndpoint = {
+    ...JSON.parse(readFileSync(join(root, 'examples/pexip.json'), 'utf8')),
+    issuers: [],
+    token_endpoint: { issuer: 'https://pexip-manager.test', audience: 'pexip-management-api', signing_key: loadKeys()['pexip-node'], active_tokens_role: 'administrator' },
+  };
+  assert.throws(() => istioWasmPlugin(withEndpoint, { image }), /has a token_endpoint \(\/oauth\/token\/\), which needs routes a WasmPlugin cannot add/);
   const r = (...args) => { try { execFileSync(process.execPath, [cli, 'istio-config', preset, ...args], { stdio: 'pipe' }); return 0; } catch (e) { return [e.status, String(e.stderr)]; } };
   assert.deepEqual(r('--image', image, '--selector', 'app')[0], 2);
   assert.match(r()[1], /--image is required/);

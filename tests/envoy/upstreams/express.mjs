@@ -1,11 +1,19 @@
 // An Express 4 upstream as admin APIs are written: routes match paths
-// case-insensitively (Express's default), so /Config runs the /config route.
-// Every request is recorded with the route that ran it.
+// case-insensitively (Express's default), so /Config runs the /config route,
+// and method-override runs a POST as the method in `?_method=` or
+// `X-HTTP-Method-Override` or in a form body's `_method`. Every request is recorded with the route and
+// the method that ran it.
 import express from 'express';
+import methodOverride from 'method-override';
 
 export async function startExpressUpstream() {
   const hits = [];
   const app = express();
+  app.use(methodOverride('_method'));
+  app.use(methodOverride('X-HTTP-Method-Override'));
+  // And from a form body's _method field, as method-override's docs show.
+  app.use(express.urlencoded({ extended: false }));
+  app.use(methodOverride((req) => req.body?._method));
   const route = (name) => (req, res) => {
     hits.push({ route: name, method: req.method, path: req.originalUrl, headers: req.headers });
     res.json({ route: name });
