@@ -2,11 +2,13 @@
 // rolegate command line: check a policy, run decision cases in CI, decide one
 // request, print the Envoy config, make keys and test tokens.
 import { readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { Policy, createClient, decodeToken, envoyConfig, generateKey, istioWasmPlugin, mintToken, runCases } from './node.js';
 import { nearest, normaliseCases } from './cases.js';
 import { changedSettings } from './diff.js';
 import { splitHostPort } from './envoy-config.js';
+import { readTime, readToken } from './input.js';
 
 const USAGE = `usage:
   rolegate check <policy.json | dir>... [--strict]
@@ -18,8 +20,9 @@ const USAGE = `usage:
   rolegate diff <old.json> <new.json>          which role x method x path cells change;
                   exit 1 when access grows [--paths paths.txt] [--methods M,...]
   rolegate decide <policy.json> --path P [--method M] [--token T | --claims claims.json]
-                  [--header 'Name: value']... [--now SECONDS]
+                  [--header 'Name: value']... [--now SECONDS|2026-12-04T09:30:00Z]
   rolegate envoy-config <policy.json> [--wasm PATH] [--port N] [--upstream HOST:PORT] [--access-log stdout|PATH|none]
+                  [--listen ADDRESS (default 127.0.0.1)] [--admin-port N (Envoy's /stats, on 127.0.0.1)]
                   [--underscore-headers reject|drop|allow]
                   [--token-instance HOST:PORT]  (a proxy of a fleet: see docs/envoy.md)
                   (default --wasm: the filter this package ships)
@@ -32,6 +35,9 @@ const USAGE = `usage:
                   private key is written once, to --key-out (mode 600)
   rolegate keygen --alg ES256 [--kid K]        print a new key pair (JWKs)
   rolegate mint --key private.json --claims claims.json [--alg A]
+  rolegate client-assertion --key client-key.json --client-id ID --token-url URL [--form]
+                  a fresh single-use client assertion (RFC 7523, 60 s) for a
+                  token request; --form: the whole request body
   rolegate decode <token>
   rolegate <command> --help                    one command's usage
   rolegate --version`;
@@ -75,10 +81,13 @@ function parseArgs(argv, spec) {
   return { positional, flag: (n) => flags[n]?.at(-1), flags: (n) => flags[n] ?? [] };
 }
 
-/** Seconds since the epoch from `--now`: a non-negative number (fractions are floored). */
+/** Seconds since the epoch from `--now`, read as the page reads its Time field. */
 function seconds(text) {
-  if (!/^\d+(\.\d+)?$/.test(text)) throw new UsageError(`--now ${JSON.stringify(text)}: give seconds since the epoch, e.g. --now 1800000000`);
-  return Math.floor(Number(text));
+  try {
+    return readTime(text, '--now');
+  } catch (e) {
+    throw new UsageError(e.message);
+  }
 }
 
 /** A TCP port from `--port` or a HOST:PORT. */
@@ -131,7 +140,7 @@ const xml = (text) => String(text).replace(/[<>&"']/g, (c) => ({ '<': '&lt;', '>
 function failure(r) {
   const d = r.decision;
   const lines = r.mismatches.map((m) => `${m.field}: expected ${JSON.stringify(m.expected)}, got ${JSON.stringify(m.actual)}`);
-  lines.push(`decided: ${summary(d)}${d.rule ? ` by rule ${d.rule.role}#${d.rule.index} (${d.rule.effect})` : ''}${d.roles.length ? `, roles ${d.roles.join(', ')}` : ', no role granted'}`);
+  lines.push(`decided: ${summary(d)}${d.rule ? ` by rule ${d.rule.label} (${d.rule.effect})` : ''}${d.roles.length ? `, roles ${d.roles.join(', ')}` : ', no role granted'}`);
   const stopped = d.trace.find((t) => !t.ok);
   if (stopped) lines.push(`trace: ${stopped.step}: ${stopped.detail}`);
   return lines;
@@ -142,9 +151,10 @@ function failure(r) {
  * case, a role when some case was granted it. `doc` is the policy document.
  */
 function coverage(doc, results) {
-  const rules = (doc.roles ?? []).flatMap((role) => (role.rules ?? []).map((_, i) => `${role.name}#${i}`));
+  // Each rule by its one label: its name, or role#index.
+  const rules = (doc.roles ?? []).flatMap((role) => (role.rules ?? []).map((rule, i) => rule.name ?? `${role.name}#${i}`));
   const roles = (doc.roles ?? []).map((role) => role.name);
-  const decided = new Set(results.filter((r) => r.decision.rule).map((r) => `${r.decision.rule.role}#${r.decision.rule.index}`));
+  const decided = new Set(results.filter((r) => r.decision.rule).map((r) => r.decision.rule.label));
   const granted = new Set(results.flatMap((r) => r.decision.roles));
   const percent = rules.length ? Math.floor((100 * rules.filter((k) => decided.has(k)).length) / rules.length) : 100;
   return {
@@ -299,7 +309,8 @@ const commands = {
       if (i < 1) throw new UsageError(`--header ${JSON.stringify(h)}: write 'Name: value'`);
       return [h.slice(0, i).trim(), h.slice(i + 1).trim()];
     });
-    if (args.flag('token')) headers.push(['authorization', `Bearer ${args.flag('token')}`]);
+    // Read as the page reads a pasted token: `Bearer ` and wrapping go.
+    if (args.flag('token')) headers.push(['authorization', `Bearer ${readToken(args.flag('token'))}`]);
     const request = { method: args.flag('method') ?? 'GET', path, headers };
     if (args.flag('claims')) request.claims = readJson(args.flag('claims'), 'claims');
     if (args.flag('now') !== undefined) request.now = seconds(args.flag('now'));
@@ -323,15 +334,25 @@ const commands = {
     const upstream = args.flag('upstream') ?? '127.0.0.1:9000';
     const at = splitHostPort(upstream);
     if (!at) throw new UsageError(`--upstream ${JSON.stringify(upstream)}: write HOST:PORT, e.g. 127.0.0.1:9000`);
-    process.stdout.write(envoyConfig(text, {
-      wasmPath: args.flag('wasm'),
-      listenPort: args.flag('port') === undefined ? undefined : port(args.flag('port'), '--port'),
-      upstreamHost: at.host,
-      upstreamPort: port(at.port, '--upstream port'),
-      underscoreHeaders: args.flag('underscore-headers'),
-      ...tokenInstance(policy, args.flag('token-instance')),
-      ...(args.flag('access-log') === undefined ? {} : { accessLog: args.flag('access-log') === 'none' ? null : args.flag('access-log') }),
-    }));
+    let yaml;
+    try {
+      yaml = envoyConfig(text, {
+        wasmPath: args.flag('wasm'),
+        listenPort: args.flag('port') === undefined ? undefined : port(args.flag('port'), '--port'),
+        ...(args.flag('listen') === undefined ? {} : { listenAddress: args.flag('listen') }),
+        ...(args.flag('admin-port') === undefined ? {} : { adminPort: port(args.flag('admin-port'), '--admin-port') }),
+        upstreamHost: at.host,
+        upstreamPort: port(at.port, '--upstream port'),
+        underscoreHeaders: args.flag('underscore-headers'),
+        ...tokenInstance(policy, args.flag('token-instance')),
+        ...(args.flag('access-log') === undefined ? {} : { accessLog: args.flag('access-log') === 'none' ? null : args.flag('access-log') }),
+      });
+    } catch (e) {
+      // The options' own checks (an address to listen on, ...) are usage errors here.
+      if (e instanceof TypeError) throw new UsageError(e.message);
+      throw e;
+    }
+    process.stdout.write(yaml);
     return 0;
   },
 
@@ -378,9 +399,8 @@ const commands = {
     console.log(`client ${created.clientId} (${name}, role ${role}) added to ${file}
 private key: ${keyOut} (not kept anywhere else)
 token endpoint: ${created.tokenUrl}
-get a token: sign an assertion {iss, sub: "${created.clientId}", aud: "${created.tokenUrl}", exp, jti}
-  with the private key (rolegate mint --key ${keyOut} --claims assertion.json) and POST
-  grant_type=client_credentials&client_assertion_type=urn%3Aietf%3Aparams%3Aoauth%3Aclient-assertion-type%3Ajwt-bearer&client_assertion=<assertion>`);
+get a token (a new single-use assertion each time):
+  curl -d "$(rolegate client-assertion --key ${keyOut} --client-id ${created.clientId} --token-url ${created.tokenUrl} --form)" ${created.tokenUrl}`);
     return 0;
   },
 
@@ -401,9 +421,31 @@ get a token: sign an assertion {iss, sub: "${created.clientId}", aud: "${created
     return 0;
   },
 
+  'client-assertion'(args) {
+    // What a client script does before each token request (RFC 7523): a
+    // fresh, single-use assertion for the URL it posts to.
+    const keyFile = args.flag('key');
+    const clientId = args.flag('client-id');
+    const tokenUrl = args.flag('token-url');
+    if (!keyFile || !clientId || !tokenUrl) throw new UsageError('--key, --client-id and --token-url are required');
+    if (!/^https?:\/\/[^/\s]+\/\S*$/.test(tokenUrl)) throw new UsageError(`--token-url ${JSON.stringify(tokenUrl)}: the URL the client posts to, e.g. https://pexmgr.example.com/oauth/token/`);
+    const lifetime = args.flag('lifetime') === undefined ? 60 : Number(args.flag('lifetime'));
+    if (!Number.isInteger(lifetime) || lifetime < 1 || lifetime > 3600) throw new UsageError(`--lifetime ${JSON.stringify(args.flag('lifetime'))}: seconds from 1 to 3600`);
+    let key = readJson(keyFile, 'key');
+    if (key.privateJwk) key = key.privateJwk;
+    const now = Math.floor(Date.now() / 1000);
+    const assertion = mintToken({ key, claims: { iss: clientId, sub: clientId, aud: tokenUrl, iat: now, exp: now + lifetime, jti: randomUUID() } });
+    if (args.flag('form')) {
+      console.log(`grant_type=client_credentials&client_assertion_type=${encodeURIComponent('urn:ietf:params:oauth:client-assertion-type:jwt-bearer')}&client_assertion=${assertion}`);
+    } else {
+      console.log(assertion);
+    }
+    return 0;
+  },
+
   decode(args) {
     if (!args.positional[0]) throw new UsageError('give the token');
-    console.log(JSON.stringify(decodeToken(args.positional[0]), null, 2));
+    console.log(JSON.stringify(decodeToken(readToken(args.positional[0])), null, 2));
     return 0;
   },
 };
@@ -414,12 +456,13 @@ const SPECS = {
   check: { usage: 'rolegate check <policy.json | directory>... [--strict]', argNames: 'one or more policy files or directories', args: [1, Infinity], flags: { strict: 'switch' } },
   test: { usage: 'rolegate test <policy.json> <cases.json> [--format text|json|junit|tap] [--coverage] [--fail-under PERCENT] [--run PATTERN]', argNames: 'the policy file and the cases file', args: [2, 2], flags: { format: 'value', coverage: 'switch', 'fail-under': 'value', run: 'value' } },
   diff: { usage: 'rolegate diff <old.json> <new.json> [--paths paths.txt] [--methods GET,POST,...]', argNames: 'the old and the new policy file', args: [2, 2], flags: { paths: 'value', methods: 'value' } },
-  decide: { usage: "rolegate decide <policy.json> --path P [--method M] [--token T | --claims claims.json] [--header 'Name: value']... [--now SECONDS]", argNames: 'the policy file', args: [1, 1], flags: { path: 'value', method: 'value', token: 'value', claims: 'value', header: 'list', now: 'value' } },
+  decide: { usage: "rolegate decide <policy.json> --path P [--method M] [--token T | --claims claims.json] [--header 'Name: value']... [--now SECONDS|ISO-8601]", argNames: 'the policy file', args: [1, 1], flags: { path: 'value', method: 'value', token: 'value', claims: 'value', header: 'list', now: 'value' } },
   'istio-config': { usage: 'rolegate istio-config <policy.json> --image URL [--name N] [--namespace NS] [--selector label=value]...', argNames: 'the policy file', args: [1, 1], flags: { image: 'value', name: 'value', namespace: 'value', selector: 'list' } },
-  'envoy-config': { usage: 'rolegate envoy-config <policy.json> [--wasm PATH] [--port N] [--upstream HOST:PORT] [--underscore-headers reject|drop|allow] [--access-log stdout|PATH|none] [--token-instance HOST:PORT]', argNames: 'the policy file', args: [1, 1], flags: { wasm: 'value', port: 'value', upstream: 'value', 'underscore-headers': 'value', 'access-log': 'value', 'token-instance': 'value' } },
+  'envoy-config': { usage: 'rolegate envoy-config <policy.json> [--wasm PATH] [--listen ADDRESS] [--port N] [--admin-port N] [--upstream HOST:PORT] [--underscore-headers reject|drop|allow] [--access-log stdout|PATH|none] [--token-instance HOST:PORT]', argNames: 'the policy file', args: [1, 1], flags: { wasm: 'value', listen: 'value', port: 'value', 'admin-port': 'value', upstream: 'value', 'underscore-headers': 'value', 'access-log': 'value', 'token-instance': 'value' } },
   'add-client': { usage: 'rolegate add-client <policy.json> --name N --role R --key-out client-key.json [--alg ES256]', argNames: 'the policy file', args: [1, 1], flags: { name: 'value', role: 'value', 'key-out': 'value', alg: 'value' } },
   keygen: { usage: 'rolegate keygen --alg ES256 [--kid K]', argNames: 'no arguments', args: [0, 0], flags: { alg: 'value', kid: 'value' } },
   mint: { usage: 'rolegate mint --key private.json [--claims claims.json] [--alg A]', argNames: 'no arguments', args: [0, 0], flags: { key: 'value', claims: 'value', alg: 'value' } },
+  'client-assertion': { usage: 'rolegate client-assertion --key client-key.json --client-id ID --token-url URL [--lifetime SECONDS (default 60)] [--form]', argNames: 'no arguments', args: [0, 0], flags: { key: 'value', 'client-id': 'value', 'token-url': 'value', lifetime: 'value', form: 'switch' } },
   decode: { usage: 'rolegate decode <token>', argNames: 'the token', args: [1, 1], flags: {} },
 };
 

@@ -77,6 +77,10 @@ export function envoyBootstrap(options) {
     checkPort(c.port, `clusters[${i}].port`);
   }
   checkPort(adminPort, 'adminPort');
+  // Envoy listens on an IP address only; quoted below, it cannot break the YAML.
+  if (typeof listenAddress !== 'string' || !isIpAddress(listenAddress.replace(/^\[(.*)\]$/, '$1'))) {
+    throw new TypeError(`listenAddress must be an IP address to listen on (127.0.0.1, 0.0.0.0, ::), not ${JSON.stringify(listenAddress)}`);
+  }
   for (const [i, l] of listeners.entries()) checkPort(l.listenPort, `listeners[${i}].listenPort`);
   const underscoreAction = UNDERSCORE_ACTIONS[underscoreHeaders];
   if (!underscoreAction) {
@@ -158,7 +162,7 @@ function listenerYaml({ name, policyText, endpoint, port, listenAddress, wasmPat
     : '';
   // A JSON string is also a valid YAML double-quoted scalar.
   return `  - name: ${name}
-    address: {socket_address: {address: ${listenAddress}, port_value: ${port}}}
+    address: {socket_address: {address: ${JSON.stringify(listenAddress.replace(/^\[(.*)\]$/, '$1'))}, port_value: ${port}}}
     filter_chains:
     - filters:
       - name: envoy.filters.network.http_connection_manager
@@ -229,6 +233,8 @@ function accessLogYaml(path) {
                     "@type": type.googleapis.com/envoy.extensions.formatter.req_without_query.v3.ReqWithoutQuery
                 json_format:
                   start_time: "%START_TIME%"
+                  request_id: "%REQ(X-REQUEST-ID)%"
+                  client_address: "%DOWNSTREAM_REMOTE_ADDRESS_WITHOUT_PORT%"
                   method: "%REQ(:METHOD)%"
                   path: "%REQ_WITHOUT_QUERY(:PATH)%"
                   response_code: "%RESPONSE_CODE%"

@@ -95,6 +95,10 @@ export type Credential = "none" | "bearer" | "basic" | "claims" | "other";
  */
 export type RuleRef = { 
 /**
+ * What the rule is called everywhere: its `name`, or `role#index`.
+ */
+label: string, 
+/**
  * The role's name.
  */
 role: string, 

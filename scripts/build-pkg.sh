@@ -30,7 +30,7 @@ build web-testing rolegate_testing
 # directory, so it can be served from any static host.
 rm -rf www/rolegate www/presets
 mkdir -p www/rolegate/dist www/presets
-cp pkg/web.js pkg/testing.js pkg/envoy-config.js pkg/istio-config.js pkg/cases.js pkg/diff.js www/rolegate/
+cp pkg/web.js pkg/testing.js pkg/envoy-config.js pkg/istio-config.js pkg/cases.js pkg/diff.js pkg/input.js www/rolegate/
 cp pkg/dist/rolegate.js pkg/dist/rolegate_bg.wasm pkg/dist/rolegate_testing.js pkg/dist/rolegate_testing_bg.wasm www/rolegate/dist/
 cp examples/pingaccess.json examples/pexip.json www/presets/
 # The page's code editor: CodeMirror 6 from the lockfile, one ES module.

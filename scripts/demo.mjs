@@ -13,7 +13,7 @@
 // replaced by a free one.
 import { createServer } from 'node:http';
 import { createServer as createTcpServer } from 'node:net';
-import { spawn } from 'node:child_process';
+import { spawn, execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
@@ -147,8 +147,6 @@ for (const [name, role] of [['automation', 'administrator'], ['dashboard', 'read
   clients[name] = created;
   writeFileSync(join(out, `client-${name}.json`), `${JSON.stringify(created.privateJwk, null, 2)}\n`, { mode: 0o600 });
 }
-writeFileSync(join(out, 'pexip-policy.json'), `${JSON.stringify(pexipPolicy, null, 2)}\n`);
-
 const ports = {
   envoy: await port('ROLEGATE_PORT', 8080),
   pexip: await port('ROLEGATE_PEXIP_PORT', 8081),
@@ -156,6 +154,11 @@ const ports = {
   page: await port('ROLEGATE_PAGE_PORT', 8000),
   admin: await port('ROLEGATE_ADMIN_PORT', 9901),
 };
+// Clients post to this address, so their assertions name it as `aud`.
+const pexip = `http://127.0.0.1:${ports.pexip}`;
+const TOKEN_URL = `${pexip}/oauth/token/`;
+pexipPolicy.token_endpoint.url = TOKEN_URL;
+writeFileSync(join(out, 'pexip-policy.json'), `${JSON.stringify(pexipPolicy, null, 2)}\n`);
 await startAdminApi(ports.upstream);
 const configPath = join(out, 'envoy.yaml');
 writeFileSync(configPath, envoyBootstrap({
@@ -204,15 +207,13 @@ const examples = [
   ['no_role', 'GET', '/users', 403, 'a valid token without a matching group gets no role'],
   [null, 'GET', '/users', 401, 'no token: 401 with WWW-Authenticate'],
 ];
-// Client assertions (RFC 7523): valid ten minutes, each usable once.
-const assertionFor = (name) => mintToken({
-  key: clients[name].privateJwk,
-  claims: { iss: clients[name].clientId, sub: clients[name].clientId, aud: clients[name].tokenUrl,
-    iat: now, exp: now + 600, jti: `demo-${name}-${now}` },
-});
-const assertions = { automation: assertionFor('automation'), dashboard: assertionFor('dashboard') };
-const pexip = `http://127.0.0.1:${ports.pexip}`;
-const TOKEN_FORM = 'grant_type=client_credentials&client_assertion_type=urn%3Aietf%3Aparams%3Aoauth%3Aclient-assertion-type%3Ajwt-bearer&client_assertion=';
+// Client assertions (RFC 7523) are single use: a client signs a new one for
+// each token request, as `rolegate client-assertion` does (printed below,
+// and run by the self-test exactly so).
+const cli = join(root, 'pkg', 'cli.mjs');
+const assertionArgs = (name) => ['client-assertion', '--key', join(out, `client-${name}.json`), '--client-id', clients[name].clientId, '--token-url', TOKEN_URL, '--form'];
+const tokenForm = (name) => execFileSync(process.execPath, [cli, ...assertionArgs(name)], { encoding: 'utf8' }).trim();
+const shellWords = (args) => args.map((a) => (/^[\w./:=-]+$/.test(a) ? a : `'${a}'`)).join(' ');
 const curl = ([who, method, path, status, why]) => `# ${why} (expect ${status})\n`
   + `curl -i ${method === 'GET' ? '' : `-X ${method} `}${who ? `-H "Authorization: Bearer $TOKEN_${who.toUpperCase()}" ` : ''}${base}${path}`;
 
@@ -232,19 +233,21 @@ ${examples.map(curl).join('\n\n')}
 
 Pexip-style token endpoint on http://127.0.0.1:${ports.pexip} (policy ${join(out, 'pexip-policy.json')}).
 OAuth2 clients: ${Object.entries(clients).map(([n, c]) => `${n} (${c.clientId}, role ${c.entry.role}, private key ${join(out, `client-${n}.json`)})`).join('; ')}.
-Their signed assertions (valid ten minutes, each usable once):
-${Object.entries(assertions).map(([n, a]) => `export ASSERTION_${n.toUpperCase()}=${a}`).join('\n')}
+A client signs a new single-use assertion for each token request (run these as often as you like):
+rolegate() { node ${cli} "$@"; }
 
-# the dashboard client exchanges its assertion for a one-hour token (expect 200)
-export TOKEN_DASHBOARD=$(curl -s -d "${TOKEN_FORM}$ASSERTION_DASHBOARD" ${pexip}/oauth/token/ | sed 's/.*"access_token":"\\([^"]*\\)".*/\\1/')
+# the dashboard client signs an assertion for ${TOKEN_URL} and exchanges it for a one-hour token (expect 200)
+export TOKEN_DASHBOARD=$(curl -s -d "$(rolegate ${shellWords(assertionArgs('dashboard'))})" ${TOKEN_URL} | sed -n 's/.*"access_token":"\\([^"]*\\)".*/\\1/p')
 # its read_only role reads status (expect 200)
 curl -i -H "Authorization: Bearer $TOKEN_DASHBOARD" ${pexip}/api/admin/status/v1/conference/
 # but cannot create a conference (expect 403)
 curl -i -X POST -H "Authorization: Bearer $TOKEN_DASHBOARD" ${pexip}/api/admin/configuration/v1/conference/
-# an assertion is single use (expect 401 invalid_client)
-curl -i -d "${TOKEN_FORM}$ASSERTION_DASHBOARD" ${pexip}/oauth/token/
+# an assertion is single use: the first exchange gets a token, the second 401 invalid_client
+ASSERTION_FORM=$(rolegate ${shellWords(assertionArgs('dashboard'))})
+curl -s -o /dev/null -w '%{http_code}\\n' -d "$ASSERTION_FORM" ${TOKEN_URL}
+curl -i -d "$ASSERTION_FORM" ${TOKEN_URL}
 # the administrator client lists active tokens (expect 200)
-export TOKEN_AUTOMATION=$(curl -s -d "${TOKEN_FORM}$ASSERTION_AUTOMATION" ${pexip}/oauth/token/ | sed 's/.*"access_token":"\\([^"]*\\)".*/\\1/')
+export TOKEN_AUTOMATION=$(curl -s -d "$(rolegate ${shellWords(assertionArgs('automation'))})" ${TOKEN_URL} | sed -n 's/.*"access_token":"\\([^"]*\\)".*/\\1/p')
 curl -i -H "Authorization: Bearer $TOKEN_AUTOMATION" ${pexip}/oauth/tokens/
 
 Press Ctrl-C to stop.
@@ -272,9 +275,11 @@ if (selfTest) {
     if (!ok) failed++;
     console.log(`${ok ? 'ok  ' : 'FAIL'} ${what}${ok ? '' : `: ${detail}`}`);
   };
-  const exchange = async (name) => {
-    const res = await fetch(`${pexip}/oauth/token/`, { method: 'POST', headers: form, body: `${TOKEN_FORM}${assertions[name]}` });
-    return { status: res.status, body: await res.json().catch(() => null) };
+  // Each exchange with a new assertion from the CLI, as printed; `body`
+  // sends one again.
+  const exchange = async (name, body = tokenForm(name)) => {
+    const res = await fetch(TOKEN_URL, { method: 'POST', headers: form, body });
+    return { status: res.status, body: await res.json().catch(() => null), sent: body };
   };
   const dashboard = await exchange('dashboard');
   check(dashboard.status === 200 && dashboard.body?.token_type === 'bearer' && dashboard.body?.expires_in === 3600,
@@ -284,12 +289,15 @@ if (selfTest) {
   check(read.status === 200, 'its read_only role reads status', read.status);
   const write = await asDashboard('POST', '/api/admin/configuration/v1/conference/');
   check(write.status === 403, 'but cannot create a conference', write.status);
-  const replay = await exchange('dashboard');
+  const replay = await exchange('dashboard', dashboard.sent);
   check(replay.status === 401 && replay.body?.error === 'invalid_client', 'an assertion is single use', JSON.stringify(replay));
+  // Run twice, as a person does: a new assertion gets a new token.
+  const again = await exchange('dashboard');
+  check(again.status === 200, 'the flow runs again with a new assertion', JSON.stringify(again));
   const automation = await exchange('automation');
   const list = await fetch(`${pexip}/oauth/tokens/`, { headers: { authorization: `Bearer ${automation.body?.access_token}` } });
   const listed = await list.json().catch(() => null);
-  check(list.status === 200 && listed?.tokens?.length === 2, 'the administrator client lists both active tokens', JSON.stringify(listed));
+  check(list.status === 200 && listed?.tokens?.length === 3, 'the administrator client lists the active tokens', JSON.stringify(listed));
 
   if (page) {
     const html = await (await fetch(`http://127.0.0.1:${page.port}/`)).text();

@@ -287,10 +287,7 @@ impl Decision {
             subject: self.subject.as_deref(),
             client_id: self.client_id.as_deref(),
             roles: &self.roles,
-            rule: self
-                .rule
-                .as_ref()
-                .map(|r| format!("{}#{}", r.role, r.index)),
+            rule: self.rule.as_ref().map(|r| r.label.clone()),
         })
         .unwrap_or_default()
     }

@@ -74,7 +74,9 @@ fn trace_explains_a_denial_step_by_step() {
     let rules = d.trace.iter().find(|s| s.step == "rules").unwrap();
     assert!(!rules.ok);
     assert!(
-        rules.detail.contains("denied by role administrator rule 1"),
+        rules
+            .detail
+            .contains("denied by rule administrator#1 (role administrator)"),
         "{}",
         rules.detail
     );
@@ -122,7 +124,7 @@ fn trace_names_rules_switched_off_by_another_role() {
     ));
     assert!(d.allowed);
     assert!(d.trace.iter().any(|s| s.detail.contains(
-        "role administrator rule 1 is off: it applies only while role platform_administrator is enabled"
+        "rule administrator#1 (role administrator) is off: it applies only while role platform_administrator is enabled"
     )));
 }
 
@@ -543,5 +545,62 @@ fn identity_headers_are_added_unless_forward_identity_is_off() {
         assert_eq!(changes.remove[..], ["x-rolegate-subject", "authorization"]);
         let names: Vec<&str> = changes.add.iter().map(|(n, _)| *n).collect();
         assert_eq!(names, added, "forward_identity {forward_identity:?}");
+    }
+}
+
+#[test]
+fn rules_have_one_label_everywhere_their_name_or_role_and_position() {
+    let policy = |names: [Option<&str>; 2]| {
+        let mut rules = vec![
+            serde_json::json!({"effect": "allow", "methods": ["read"], "paths": ["/**"]}),
+            serde_json::json!({"effect": "deny", "methods": ["*"], "paths": ["/secret/**"]}),
+        ];
+        for (rule, name) in rules.iter_mut().zip(names) {
+            if let Some(name) = name {
+                rule["name"] = name.into();
+            }
+        }
+        Policy::from_json(
+            &serde_json::json!({
+                "issuers": [{"issuer": "https://idp", "audiences": ["a"], "algorithms": ["HS256"],
+                             "secrets": [{"k": "MDEyMzQ1Njc4OTAxMjM0NTY3ODkwMTIzNDU2Nzg5MDE"}]}],
+                "roles": [{"name": "reader", "grant": "any_valid_token", "rules": rules}]
+            })
+            .to_string(),
+        )
+    };
+    let claims = serde_json::json!({"iss": "https://idp", "aud": "a", "exp": NOW + 60});
+    let decide = |p: &Policy, path: &str| {
+        p.decide(&Request::claims_preview(
+            "GET",
+            path,
+            claims.as_object().unwrap().clone(),
+            NOW,
+        ))
+    };
+    let named = policy([Some("read everything"), Some("no secrets")]).unwrap();
+    let d = decide(&named, "/secret/x");
+    let rule = d.rule.as_ref().unwrap();
+    assert_eq!((rule.label.as_str(), rule.index), ("no secrets", 1));
+    assert!(
+        d.audit_line().contains(r#""rule":"no secrets""#),
+        "{}",
+        d.audit_line()
+    );
+    assert!(d
+        .trace
+        .iter()
+        .any(|s| s.detail.contains("denied by rule no secrets (role reader)")));
+    // Unnamed: the role and the rule's position.
+    let unnamed = policy([None, None]).unwrap();
+    assert_eq!(decide(&unnamed, "/x").rule.unwrap().label, "reader#0");
+    // A name names one rule, and is loggable as it is.
+    let twice = policy([Some("same"), Some("same")]).unwrap_err();
+    assert_eq!(twice.path.to_string(), "roles[0].rules[1].name");
+    let default_clash = policy([None, Some("reader#0")]).unwrap_err();
+    assert_eq!(default_clash.path.to_string(), "roles[0].rules[1].name");
+    for bad in ["", "a\nb"] {
+        let err = policy([Some(bad), None]).unwrap_err();
+        assert_eq!(err.path.to_string(), "roles[0].rules[0].name", "{bad:?}");
     }
 }

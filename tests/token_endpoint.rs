@@ -80,7 +80,13 @@ fn client_credentials(assertion: &str) -> String {
 }
 
 fn issue(policy: &Policy, store: &mut MemoryTokenStore, form: &str) -> (u16, Value) {
-    let (req, body) = post(form);
+    issue_at(policy, store, form, NOW)
+}
+
+/// As `issue`, at `now`.
+fn issue_at(policy: &Policy, store: &mut MemoryTokenStore, form: &str, now: u64) -> (u16, Value) {
+    let (mut req, body) = post(form);
+    req.now = now;
     assert_eq!(policy.route(&req.view()), Route::IssueToken);
     let reply = policy.issue_token(&req, &body, store);
     assert!(reply
@@ -859,17 +865,6 @@ fn metadata_and_keys_are_served_so_clients_discover_and_others_validate() {
             "/tenant/a/.well-known/openid-configuration"
         ]
     );
-}
-
-/// Issues at `now` instead of `NOW`.
-fn issue_at(policy: &Policy, store: &mut MemoryTokenStore, form: &str, now: u64) -> (u16, Value) {
-    let (mut req, body) = post(form);
-    req.now = now;
-    let reply = policy.issue_token(&req, &body, store);
-    (
-        reply.response.status,
-        serde_json::from_str(&reply.response.body).unwrap(),
-    )
 }
 
 #[test]

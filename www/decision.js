@@ -55,6 +55,10 @@ export function renderDecision(d, message) {
   if (d.rule) {
     const rule = policyJson()?.roles?.find((r) => r.name === d.rule.role)?.rules?.[d.rule.index];
     $('deciding-rule').textContent = `${ruleLabel(d.rule)}\n${rule ? JSON.stringify(rule, null, 2) : ''}`;
+  } else if (d.reason === 'authentication_config_protected') {
+    // Pexip: the guard decided, whatever a role allows.
+    const guard = d.trace.find((s) => s.step === 'allow_all_permissions');
+    $('deciding-rule').textContent = `the authentication-configuration guard (allow_all_permissions is off)\n${guard ? guard.detail : ''}`;
   } else {
     $('deciding-rule').textContent = 'none';
   }

@@ -42,7 +42,8 @@ export function escapeHtml(text) {
   return String(text).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' }[c]));
 }
 
-/** A rule as people count it (one-based), with where it is in the policy. */
+/** A rule by its one label (its name, or role#index, as in the trace and
+ * the logs), with what it does and where it is in the policy. */
 export function ruleLabel(rule) {
-  return `${rule.role} rule ${rule.index + 1} (${rule.effect}; roles["${rule.role}"].rules[${rule.index}])`;
+  return `${rule.label} (${rule.effect}; roles["${rule.role}"].rules[${rule.index}])`;
 }

@@ -1,6 +1,7 @@
 // The request to decide, as the form describes it.
 
 import { decodeToken } from './rolegate/web.js';
+import { readTime, readToken } from './rolegate/input.js';
 import { page } from './page.js';
 import { $, status } from './dom.js';
 
@@ -11,10 +12,7 @@ import { $, status } from './dom.js';
 export function nowSeconds() {
   const text = $('now').value.trim();
   if (!text) return Math.floor(Date.now() / 1000);
-  if (/^\d+$/.test(text)) return Number(text);
-  const ms = /^\d{4}-\d{2}-\d{2}/.test(text) ? Date.parse(text) : NaN;
-  if (Number.isNaN(ms)) throw new Error(`Time: "${text}" is neither seconds since the epoch nor a date and time like 2026-12-04T09:30:00Z`);
-  return Math.floor(ms / 1000);
+  return readTime(text, 'Time:');
 }
 
 /** The extra header lines; a line that is no `Name: value` throws. */
@@ -71,5 +69,5 @@ export function currentClaims() {
  * breaks or spaces from wrapping are not part of a JWT.
  */
 export function pastedToken() {
-  return $('token').value.replace(/^\s*bearer\s+/i, '').replace(/\s+/g, '');
+  return readToken($('token').value);
 }

@@ -7,7 +7,7 @@ use crate::jose::claims::{audience_accepted, check_lifetime, Lifetime};
 use crate::jose::json::{parse_strict_object, StrictJsonError};
 use crate::jose::keys::VerificationKey;
 use crate::jose::token::{
-    fail, normalise_media_type, seconds, CompactJws, TokenError, TokenErrorKind,
+    fail, instant, normalise_media_type, seconds, CompactJws, TokenError, TokenErrorKind,
 };
 use crate::policy::Issuer;
 use serde_json::{Map, Value};
@@ -199,8 +199,9 @@ pub(crate) fn check_claims(
     }
     trace.step("token.lifetime", true, || {
         format!(
-            "valid until {} (now {now}, leeway {}s)",
-            seconds(exp),
+            "valid until {} (now {}, leeway {}s)",
+            instant(exp),
+            instant(now as f64),
             issuer.leeway
         )
     });

@@ -164,6 +164,8 @@ pub enum Credential {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[cfg_attr(test, derive(ts_rs::TS))]
 pub struct RuleRef {
+    /// What the rule is called everywhere: its `name`, or `role#index`.
+    pub label: String,
     /// The role's name.
     pub role: String,
     /// The rule's index in the role's `rules` (zero-based).

@@ -690,8 +690,8 @@ impl<'p> Evaluation<'p> {
                 MethodVerdict::Allowed(rule) => {
                     self.trace.step("rules", true, || {
                         format!(
-                            "{method} {path}: allowed by role {} rule {}",
-                            rule.role, rule.index
+                            "{method} {path}: allowed by rule {} (role {})",
+                            rule.label, rule.role
                         )
                     });
                     self.rule = Some(rule);
@@ -699,8 +699,8 @@ impl<'p> Evaluation<'p> {
                 MethodVerdict::Denied(rule) => {
                     self.trace.step("rules", false, || {
                         format!(
-                            "{method} {path}: denied by role {} rule {} and no granted role allows it",
-                            rule.role, rule.index
+                            "{method} {path}: denied by rule {} (role {}) and no granted role allows it",
+                            rule.label, rule.role
                         )
                     });
                     self.rule = Some(rule);
@@ -722,7 +722,7 @@ impl<'p> Evaluation<'p> {
     /// usual reason a preview differs from what an administrator expects.
     fn note_inactive_rules(&mut self, granted: &[&'p Role], methods: &[String], segments: &[&str]) {
         for role in granted {
-            for (index, rule) in role.rules.iter().enumerate() {
+            for rule in &role.rules {
                 let would_match = methods.iter().any(|m| rule.methods.contains(m))
                     && rule.paths.iter().any(|p| p.matches(segments));
                 if let (false, true, Some(other)) =
@@ -730,8 +730,8 @@ impl<'p> Evaluation<'p> {
                 {
                     self.trace.step("rules", true, || {
                         format!(
-                            "role {} rule {index} is off: it applies only while role {other} is enabled",
-                            role.name
+                            "rule {} (role {}) is off: it applies only while role {other} is enabled",
+                            rule.label, role.name
                         )
                     });
                 }
@@ -752,6 +752,8 @@ impl<'p> Evaluation<'p> {
                 pattern.as_str()
             )
         });
+        // The guard decided, not the rule that allowed: no rule is named.
+        self.rule = None;
         Err(self.end(Reason::AuthenticationConfigProtected, None, None))
     }
 

@@ -77,6 +77,7 @@ fn role_verdict(role: &Role, method: &str, segments: &[&str]) -> Option<RuleRef>
     matching(Effect::Deny)
         .or_else(|| matching(Effect::Allow))
         .map(|(index, rule)| RuleRef {
+            label: rule.label.clone(),
             role: role.name.clone(),
             index,
             effect: rule.effect,

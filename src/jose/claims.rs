@@ -1,6 +1,6 @@
 //! Reading claims: names and dotted paths, attribute equality, scopes.
 
-use crate::jose::token::{fail, numeric_date, seconds, TokenError, TokenErrorKind};
+use crate::jose::token::{fail, instant, numeric_date, TokenError, TokenErrorKind};
 use serde_json::{Map, Value};
 
 /// A claim name from the policy. A literal top-level key is looked up first
@@ -220,8 +220,9 @@ pub(crate) fn check_lifetime(
         return fail(
             Expired,
             format!(
-                "exp {} is in the past (now {now}, leeway {}s)",
-                seconds(exp),
+                "exp {} is in the past (now {}, leeway {}s)",
+                instant(exp),
+                instant(now_f),
                 leeway
             ),
         );
@@ -235,8 +236,9 @@ pub(crate) fn check_lifetime(
             return fail(
                 NotYetValid,
                 format!(
-                    "nbf {} is in the future (now {now}, leeway {}s)",
-                    seconds(nbf),
+                    "nbf {} is in the future (now {}, leeway {}s)",
+                    instant(nbf),
+                    instant(now_f),
                     leeway
                 ),
             );
@@ -254,8 +256,9 @@ pub(crate) fn check_lifetime(
             return fail(
                 IssuedInFuture,
                 format!(
-                    "iat {} is in the future (now {now}, leeway {}s)",
-                    seconds(iat),
+                    "iat {} is in the future (now {}, leeway {}s)",
+                    instant(iat),
+                    instant(now_f),
                     leeway
                 ),
             );

@@ -442,8 +442,13 @@ pub fn public_point_problem(
     x: &[u8],
     y: &[u8],
 ) -> Option<&'static str> {
-    let curve = curve(key_type)?;
-    let scalar = curve.number(d, &curve.n)?;
+    // A check that cannot run is a failed check, never "no problem".
+    let Some(curve) = curve(key_type) else {
+        return Some("the key type is not an EC curve rolegate knows");
+    };
+    let Some(scalar) = curve.number(d, &curve.n) else {
+        return Some("d must be a number of the curve's size, below its order");
+    };
     let (Some(x), Some(y)) = (curve.field_element(x), curve.field_element(y)) else {
         return Some("x and y must be coordinates of the curve's size, below its prime");
     };
@@ -509,5 +514,10 @@ mod tests {
         assert!(private_key_problem(KeyType::EcP256, &unhex(P256[1])).is_some());
         assert!(private_key_problem(KeyType::EcP256, &one[1..]).is_some());
         assert!(private_key_problem(KeyType::Rsa, &one).is_some());
+        // A check that cannot run fails: a scalar of the wrong size or at
+        // least the order, or a key type that is no curve.
+        assert!(public_point_problem(KeyType::EcP256, &one[1..], &gx, &gy).is_some());
+        assert!(public_point_problem(KeyType::EcP256, &unhex(P256[1]), &gx, &gy).is_some());
+        assert!(public_point_problem(KeyType::Rsa, &one, &gx, &gy).is_some());
     }
 }

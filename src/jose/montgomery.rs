@@ -233,6 +233,9 @@ impl Modulus {
             a.first_chunk::<N>(),
             b.first_chunk::<N>(),
         ) else {
+            // Never leave the output as it was (a stale value could pass as
+            // a result): zero is no valid product here, so checks fail.
+            out.fill(0);
             return;
         };
         let mut t = [0u64; N];
@@ -423,6 +426,23 @@ fn r_squared(n: &[u64]) -> Vec<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_fixed_size_product_of_short_operands_is_zero_not_stale() {
+        // 35 bytes, odd: the 10 limbs of P-256's fixed-size path.
+        let mut n = [0xa5u8; 35];
+        n[34] |= 1;
+        let modulus = Modulus::new(&n).expect("odd");
+        assert_eq!(modulus.limbs(), 10);
+        let a = vec![1u64; 10];
+        let mut m = vec![0u64; 10];
+        let mut out = vec![7u64; 11];
+        modulus.mul(&a[..9], &a, &mut m, &mut out);
+        assert!(out.iter().all(|l| *l == 0), "{out:?}");
+        let mut out = vec![7u64; 11];
+        modulus.mul(&a, &a, &mut m, &mut out);
+        assert!(out.iter().any(|l| *l != 7), "a full product is written");
+    }
 
     #[test]
     fn inverse_is_an_inverse() {

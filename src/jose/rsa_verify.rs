@@ -217,8 +217,13 @@ pub fn private_key_problem(n: &[u8], e: &[u8], d: &[u8], primes: &[&[u8]]) -> Op
 /// d is secret and the exponentiation is not constant-time: it runs once,
 /// when a policy holding the key loads, on the administrator's own key.
 pub fn private_exponent_problem(n: &[u8], e: &[u8], d: &[u8]) -> Option<&'static str> {
-    let public = RsaPublicKey::new(n, e)?;
-    let two = public.n.limbs_of(&[2])?;
+    // A check that cannot run is a failed check, never "no problem".
+    let Some(public) = RsaPublicKey::new(n, e) else {
+        return Some("n and e are not a usable RSA public key, so d cannot be checked");
+    };
+    let Some(two) = public.n.limbs_of(&[2]) else {
+        return Some("the modulus is too small to check d");
+    };
     let signed = public.n.pow(&two, d);
     (public.n.pow(&signed, &public.e) != two)
         .then_some("d does not belong to n and e (its signatures would not verify)")
@@ -238,6 +243,14 @@ fn mgf1(hash: RsaHash, seed: &[u8], len: usize) -> Vec<u8> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_private_exponent_check_that_cannot_run_fails() {
+        // Neither n nor e makes a public key: the check says so, never "no problem".
+        assert!(private_exponent_problem(&[], &[1, 0, 1], &[3]).is_some());
+        assert!(private_exponent_problem(&[0xff; 256], &[], &[3]).is_some());
+        assert!(private_exponent_problem(&[0xfe; 256], &[1, 0, 1], &[3]).is_some());
+    }
+
     use super::*;
     use crate::jose::montgomery::{
         from_be, less_than, sub_in_place, LIMB_BITS, LIMB_MASK, MAX_LIMBS,

@@ -469,7 +469,64 @@ pub(crate) fn seconds(v: f64) -> String {
     }
 }
 
+/// An instant for people: the NumericDate and, beside it, the UTC date and
+/// time in ISO 8601 (`1800000000 (2027-01-15T08:00:00Z)`), as the page and
+/// the CLI take times.
+pub(crate) fn instant(v: f64) -> String {
+    match iso8601(v) {
+        Some(iso) => format!("{} ({iso})", seconds(v)),
+        None => seconds(v),
+    }
+}
+
+/// Whole seconds since the epoch as `YYYY-MM-DDTHH:MM:SSZ` (fractions are
+/// cut); `None` before 1970 or from year 10000 on.
+pub(crate) fn iso8601(v: f64) -> Option<String> {
+    if !(0.0..253_402_300_800.0).contains(&v) {
+        return None;
+    }
+    let secs = v as u64;
+    let (days, rem) = (secs / 86_400, secs % 86_400);
+    // Howard Hinnant's civil_from_days, on unsigned days since 1970.
+    let z = days + 719_468;
+    let era = z / 146_097;
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + u64::from(month <= 2);
+    Some(format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        rem / 3_600,
+        rem % 3_600 / 60,
+        rem % 60
+    ))
+}
+
 /// RFC 7519 NumericDate: a JSON number of seconds; fractions allowed.
 pub(crate) fn numeric_date(v: &Value) -> Option<f64> {
     v.as_f64().filter(|n| n.is_finite() && *n >= 0.0)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn instants_show_iso_8601_beside_the_seconds() {
+        assert_eq!(super::instant(0.0), "0 (1970-01-01T00:00:00Z)");
+        assert_eq!(
+            super::instant(1_800_000_000.0),
+            "1800000000 (2027-01-15T08:00:00Z)"
+        );
+        assert_eq!(
+            super::instant(951_782_400.0),
+            "951782400 (2000-02-29T00:00:00Z)"
+        );
+        assert_eq!(
+            super::instant(4_102_444_799.5),
+            "4102444799.5 (2099-12-31T23:59:59Z)"
+        );
+        assert_eq!(super::instant(1e300), "1e+300");
+    }
 }

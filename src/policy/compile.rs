@@ -530,9 +530,25 @@ fn compile_roles(docs: Vec<RoleDocument>, path: &JsonPath) -> Result<Vec<Role>, 
         }
         names.push((role.name.clone(), role.enabled));
     }
-    let mut roles = Vec::with_capacity(docs.len());
+    let mut roles: Vec<Role> = Vec::with_capacity(docs.len());
     for (i, doc) in docs.into_iter().enumerate() {
         roles.push(compile_role(doc, &path.index(i), &names)?);
+    }
+    // A label names one rule: logs from last week must name the same one.
+    let mut labels: Vec<&str> = Vec::new();
+    for (i, role) in roles.iter().enumerate() {
+        for (j, rule) in role.rules.iter().enumerate() {
+            if labels.contains(&rule.label.as_str()) {
+                return Err(PolicyError::conflict(
+                    &path.index(i).field("rules").index(j).field("name"),
+                    format!(
+                        "another rule is already called \"{}\"; every rule's name must be its own",
+                        rule.label
+                    ),
+                ));
+            }
+            labels.push(&rule.label);
+        }
     }
     Ok(roles)
 }
@@ -589,7 +605,7 @@ fn compile_role(
         rules.push(compile_rule(
             rule,
             &path.field("rules").index(i),
-            &doc.name,
+            (&doc.name, i),
             roles,
         )?);
     }
@@ -604,9 +620,26 @@ fn compile_role(
 fn compile_rule(
     doc: RuleDocument,
     path: &JsonPath,
-    own_role: &str,
+    (own_role, index): (&str, usize),
     roles: &[(String, bool)],
 ) -> Result<Rule, PolicyError> {
+    let label = match &doc.name {
+        None => format!("{own_role}#{index}"),
+        Some(name) => {
+            let fine = !name.is_empty()
+                && name.len() <= 64
+                && !name.contains('#')
+                && name.chars().all(|c| !c.is_control());
+            if !fine {
+                return Err(PolicyError::value(
+                    &path.field("name"),
+                    "a rule's name is 1 to 64 characters without '#' or control characters \
+                     (it is logged as it is; without a name the rule is role#index)",
+                ));
+            }
+            name.clone()
+        }
+    };
     if doc.methods.is_empty() {
         return Err(PolicyError::value(
             &path.field("methods"),
@@ -654,6 +687,7 @@ fn compile_rule(
         },
     };
     Ok(Rule {
+        label,
         effect: doc.effect,
         methods,
         paths,

@@ -227,6 +227,9 @@ json_object! {
         pub effect: Effect = required,
         pub methods: Vec<String> = required,
         pub paths: Vec<String> = required,
+        /// What the rule is called wherever it is named (trace, audit and
+        /// access logs, test output, the page); default `role#index`.
+        pub name: Option<String> = optional,
         /// The rule applies only while the named role is enabled (PingAccess:
         /// Administrator loses write access to `/auth` once Platform Administrator is on).
         pub when_role_enabled: Option<String> = optional,

@@ -92,6 +92,8 @@ pub(crate) struct Attribute {
 
 #[derive(Debug)]
 pub(crate) struct Rule {
+    /// Its `name`, or `role#index`: one label in every host and log.
+    pub label: String,
     pub effect: Effect,
     pub methods: MethodSet,
     pub paths: Vec<PathPattern>,

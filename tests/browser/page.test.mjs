@@ -93,8 +93,8 @@ test('the PingAccess preset decides: an auditor may not read config', async () =
   assert.equal(await page.getAttribute('#verdict', 'data-allowed'), 'false');
   assert.equal(await page.getAttribute('.role[data-role=auditor] .attr', 'data-matched'), 'true');
   assert.equal(await page.getAttribute('.role[data-role=administrator] .attr', 'data-matched'), 'false');
-  assert.match(await page.textContent('#deciding-rule'), /auditor rule 2 \(deny; roles\["auditor"\]\.rules\[1\]\)/);
-  assert.match(await page.textContent('#trace'), /rules failed: GET \/pa-admin-api\/v3\/config\/export: denied by role auditor rule 1/);
+  assert.match(await page.textContent('#deciding-rule'), /auditor#1 \(deny; roles\["auditor"\]\.rules\[1\]\)/);
+  assert.match(await page.textContent('#trace'), /rules failed: GET \/pa-admin-api\/v3\/config\/export: denied by rule auditor#1 \(role auditor\)/);
   await page.fill('#path', '/pa-admin-api/v3/users/../applications');
   await settle();
   assert.match(await verdict(), /ALLOWED 200 allowed/);
@@ -229,7 +229,7 @@ test('compared with a baseline, the matrix marks the cells that change, as roleg
   assert.equal(await change('platform_administrator', 'PUT', '/pa-admin-api/v3/users/1'), 'shrinks');
   assert.equal(await change('auditor', 'GET', '/pa-admin-api/v3/applications'), 'same');
   const title = await page.getAttribute('td.cell[data-row="administrator"][data-method="PUT"][data-path="/pa-admin-api/v3/users/1"]', 'title');
-  assert.match(title, /now allowed; before denied \(denied_by_rule\) by administrator rule 2 .*, now allowed \(allowed\) by administrator rule 1/);
+  assert.match(title, /now allowed; before denied \(denied_by_rule\) by administrator#1 .*, now allowed \(allowed\) by administrator#0/);
   // The counts are the core's: the same Policy.diff as the CLI, on the matrix's paths and methods.
   const counts = await page.evaluate(async () => {
     const { Policy } = await import('/rolegate/web.js');
@@ -356,6 +356,10 @@ test('the Pexip preset guards authentication configuration', async () => {
   await page.selectOption('#method', 'PATCH');
   await settle();
   assert.match(await verdict(), /DENIED 403 authentication_config_protected/);
+  // The guard decided, not the rule that allowed: the page says so.
+  const deciding = await page.textContent('#deciding-rule');
+  assert.match(deciding, /^the authentication-configuration guard \(allow_all_permissions is off\)/);
+  assert.doesNotMatch(deciding, /allow;/);
   // Keyboard: the preset buttons are reachable and work with Enter.
   await page.focus('#preset-pingaccess');
   await page.keyboard.press('Enter');
@@ -460,7 +464,7 @@ test('times, header lines and links people get wrong are said, never guessed', a
   // "yesterday" is no time: said, and nothing is decided at some other time.
   await page.fill('#now', 'yesterday');
   await settle();
-  assert.match(await page.textContent('#request-status'), /Time: "yesterday" is neither seconds since the epoch nor a date/);
+  assert.match(await page.textContent('#request-status'), /Time: "yesterday": give seconds since the epoch \(1800000000\) or a date and time like 2026-12-04T09:30:00Z/);
   assert.doesNotMatch(await verdict(), /ALLOWED|DENIED/);
   await page.fill('#now', '');
   // A header line without a colon is no header.

@@ -20,7 +20,14 @@ test('the demo self-test passes', { timeout: 120_000 }, async () => {
   // The page link's policy decides every printed example as Envoy did.
   assert.match(output, /ok {3}the page decides auditor GET \/users as Envoy: 200/);
   assert.match(output, /ok {3}the page decides anonymous GET \/users as Envoy: 401/);
-  assert.match(output, /export ASSERTION_DASHBOARD=ey/);
-  assert.match(output, new RegExp(`curl -s -d "grant_type=client_credentials&[^"]*\\$ASSERTION_DASHBOARD" http://127.0.0.1:${env.ROLEGATE_PEXIP_PORT}/oauth/token/`));
-  assert.match(output, /ok {3}the administrator client lists both active tokens/);
+  // The OAuth2 flow signs a new assertion for each exchange (the self-test
+  // runs the same CLI command), for the address the user posts to, so it can
+  // be run again and again.
+  const tokenUrl = `http://127.0.0.1:${env.ROLEGATE_PEXIP_PORT}/oauth/token/`;
+  assert.match(output, /^rolegate\(\) \{ node \S+\/pkg\/cli\.mjs "\$@"; \}$/m);
+  assert.match(output, new RegExp(`export TOKEN_DASHBOARD=\\$\\(curl -s -d "\\$\\(rolegate client-assertion --key \\S+/client-dashboard\\.json --client-id [\\w-]+ --token-url ${tokenUrl} --form\\)" ${tokenUrl} \\| sed -n `));
+  assert.doesNotMatch(output, /export ASSERTION_/, 'no pre-signed single-use assertion is printed');
+  assert.match(output, /ok {3}an assertion is single use/);
+  assert.match(output, /ok {3}the flow runs again with a new assertion/);
+  assert.match(output, /ok {3}the administrator client lists the active tokens/);
 });

@@ -239,6 +239,12 @@ test('the access log shows each decision: allowed, status, reason, cause, subjec
     // rolegate's part is one value, the audit line's JSON.
     const [a, d, m, b] = lines.map((l) => ({ ...l, decision: JSON.parse(l.rolegate) }));
     assert.deepEqual([a.response_code, a.path, a.method], [200, '/api/things', 'GET']);
+    // Who asked, and the id that ties the line to the upstream's own logs.
+    for (const line of lines) {
+      assert.equal(line.client_address, '127.0.0.1');
+      assert.match(line.request_id, /^[0-9a-f-]{36}$/);
+    }
+    assert.equal(new Set(lines.map((l) => l.request_id)).size, 4, 'each request its own id');
     assert.deepEqual(
       (({ allowed, forwarded, status, reason, cause, subject, client_id: client, roles, rule }) => ({ allowed, forwarded, status, reason, cause, subject, client, roles, rule }))(a.decision),
       { allowed: true, forwarded: true, status: 200, reason: 'allowed', cause: null, subject: 'alice', client: 'cli-1', roles: ['reader'], rule: 'reader#0' },

@@ -162,6 +162,13 @@ test('introspection with client_secret_basic: active, inactive, down, slow, garb
   const inactive = await rawRequest(port, { path: '/x', headers: bearer('opaque-unknown') });
   assert.equal(inactive.status, 401);
   assert.equal(JSON.parse(inactive.body).cause, 'inactive');
+  assert.equal(hits.i.introspect, 2);
+  // A flood of a revoked token costs one call: it is remembered as refused.
+  for (let n = 0; n < 5; n++) {
+    const again = await rawRequest(port, { path: '/x', headers: bearer('opaque-unknown') });
+    assert.equal(JSON.parse(again.body).cause, 'inactive');
+  }
+  assert.equal(hits.i.introspect, 2, 'no call for a token refused a moment ago');
   assert.equal(JSON.parse((await rawRequest(port, { path: '/x', headers: bearer('opaque-other-aud') })).body).cause, 'wrong_audience');
   for (const [index, name] of [[1, 'down'], [2, 'slow'], [3, 'garbage']]) {
     const res = await rawRequest(envoy.ports[index], { path: '/x', headers: bearer('opaque-good') }, 15_000);

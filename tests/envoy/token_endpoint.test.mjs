@@ -97,6 +97,8 @@ test('bad requests get RFC 6749 errors with the right status', async () => {
     ['grant_type=password&username=a&password=b', 400, 'unsupported_grant_type'],
     [`grant_type=${encodeURIComponent('urn:ietf:params:oauth:grant-type:jwt-bearer')}&assertion=a.b.c`, 400, 'invalid_grant'],
     ['client_assertion=x', 400, 'invalid_request'],
+    // `%+A` is no escape (a lenient decoder read it as 0x0A).
+    [`${clientCredentials(assertion('ec-a', 'c-admin'))}&x=%+A`, 400, 'invalid_request'],
   ]) {
     const res = await tokenRequest(body);
     assert.equal(res.status, status, res.body);

@@ -386,3 +386,16 @@ test('arguments of the wrong shape say what was expected, where', () => {
   assert.throws(() => Policy.parse({ issuers: [{ issuer: 'i', audiences: 'x', algorithms: ['RS256'] }], roles: [] }),
     (e) => e.path === 'issuers[0].audiences' && /expected a list \(a JSON array/.test(e.message) && !/sequence/.test(e.message));
 });
+
+test('the page and the CLI read times and pasted tokens alike (pkg/input.js)', async () => {
+  const { readTime, readToken } = await import('../../pkg/input.js');
+  assert.equal(readTime('1800000000'), 1800000000);
+  assert.equal(readTime('1800000000.9'), 1800000000);
+  assert.equal(readTime('2027-01-15T08:00:00Z'), Date.UTC(2027, 0, 15, 8) / 1000);
+  for (const bad of ['abc', '-5', '15/01/2027', '']) {
+    assert.throws(() => readTime(bad, '--now'), /^Error: --now ".*": give seconds since the epoch/, bad);
+  }
+  assert.equal(readToken('Bearer a.b.c'), 'a.b.c');
+  assert.equal(readToken('  bearer   a.b\n.c '), 'a.b.c');
+  assert.equal(readToken('a.b.c'), 'a.b.c');
+});

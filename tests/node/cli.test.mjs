@@ -73,6 +73,16 @@ test('keygen, mint, decode and decide work together', () => {
   const denied = run('decide', policy, '--method', 'DELETE', '--path', '/x', '--header', `Authorization: Bearer ${token}`, '--now', String(NOW));
   assert.equal(denied.code, 1);
   assert.equal(JSON.parse(denied.out).reason, 'not_permitted');
+  // Read as the page reads them: a pasted `Bearer ` token, wrapped over
+  // lines; a time in ISO 8601.
+  const iso = new Date(NOW * 1000).toISOString();
+  const pasted = run('decide', policy, '--path', '/x', '--token', `Bearer ${token.slice(0, 40)}\n${token.slice(40)}`, '--now', iso);
+  assert.equal(pasted.code, 0, pasted.err);
+  assert.equal(JSON.parse(pasted.out).reason, 'allowed');
+  assert.equal(JSON.parse(run('decode', `bearer ${token}`).out).header.kid, 'cli');
+  // After the token's exp, by date: expired.
+  const later = run('decide', policy, '--path', '/x', '--token', token, '--now', new Date((NOW + 3600) * 1000).toISOString());
+  assert.equal(JSON.parse(later.out).cause, 'expired');
 });
 
 test('add-client adds a client to the policy and writes its private key once', () => {
@@ -115,6 +125,18 @@ test('envoy-config prints a fail-closed filter config', () => {
   assert.match(run('envoy-config', preset, '--access-log', '/var/log/envoy/admin.log').out, /path: "\/var\/log\/envoy\/admin\.log"/);
   assert.doesNotMatch(run('envoy-config', preset, '--access-log', 'none').out, /access_log:/);
   assert.match(run('envoy-config', preset, '--upstream', 'localhost:9000').out, /type: STRICT_DNS[^]*address: localhost, port_value: 9000/);
+  // For a real deployment: listen beyond loopback, with Envoy's admin (/stats) on loopback.
+  const deployed = run('envoy-config', preset, '--listen', '0.0.0.0', '--admin-port', '9901');
+  assert.equal(deployed.code, 0, deployed.err);
+  assert.match(deployed.out, /^admin:\n  address: \{socket_address: \{address: 127\.0\.0\.1, port_value: 9901\}\}/);
+  assert.match(deployed.out, /address: \{socket_address: \{address: "0\.0\.0\.0", port_value: 8080\}\}/);
+  assert.match(run('envoy-config', preset, '--listen', '::').out, /address: "::", port_value/);
+  assert.doesNotMatch(run('envoy-config', preset).out, /^admin:/m, 'no admin listener unless asked');
+  for (const [flag, value, says] of [['--listen', 'evil}, x: {', /listenAddress must be an IP address/], ['--listen', 'example.com', /listenAddress must be an IP address/], ['--admin-port', 'abc', /--admin-port "abc": a port is a number/]]) {
+    const bad = run('envoy-config', preset, flag, value);
+    assert.equal(bad.code, 2, `${flag} ${value}`);
+    assert.match(bad.err, says);
+  }
 });
 
 test('envoy-config --token-instance routes a fleet proxy\'s token requests to the token instance', () => {
@@ -282,4 +304,29 @@ test('rolegate diff lists the cells that change and exits 1 when access grows', 
   assert.match(roles.out, /^ {2}role auditor removed$/m);
   assert.match(roles.out, /^ {2}role reader added$/m);
   assert.match(roles.out, /^\+ reader GET /m);
+});
+
+test('client-assertion makes what a client script sends: a fresh single-use assertion for the URL it posts to', () => {
+  const keys = JSON.parse(readFileSync(new URL('../vectors/keys.json', import.meta.url), 'utf8')).keys;
+  const key = file('client-key.json', keys['ec-a']);
+  const url = 'https://pexmgr.example.com/oauth/token/';
+  const one = run('client-assertion', '--key', key, '--client-id', 'c-1', '--token-url', url);
+  assert.equal(one.code, 0, one.err);
+  const { header, payload } = JSON.parse(run('decode', one.out.trim()).out);
+  assert.equal(header.alg, 'ES256');
+  assert.deepEqual([payload.iss, payload.sub, payload.aud], ['c-1', 'c-1', url]);
+  assert.equal(payload.exp - payload.iat, 60);
+  const two = run('client-assertion', '--key', key, '--client-id', 'c-1', '--token-url', url);
+  assert.notEqual(JSON.parse(run('decode', two.out.trim()).out).payload.jti, payload.jti, 'each run a new jti');
+  const form = run('client-assertion', '--key', key, '--client-id', 'c-1', '--token-url', url, '--form').out.trim();
+  assert.match(form, /^grant_type=client_credentials&client_assertion_type=urn%3Aietf%3Aparams%3Aoauth%3Aclient-assertion-type%3Ajwt-bearer&client_assertion=[\w-]+\.[\w-]+\.[\w-]+$/);
+  for (const [args, says] of [
+    [['--key', key, '--client-id', 'c-1'], /--key, --client-id and --token-url are required/],
+    [['--key', key, '--client-id', 'c-1', '--token-url', 'pexmgr'], /--token-url "pexmgr": the URL the client posts to/],
+    [['--key', key, '--client-id', 'c-1', '--token-url', url, '--lifetime', '99999'], /--lifetime "99999": seconds from 1 to 3600/],
+  ]) {
+    const r = run('client-assertion', ...args);
+    assert.equal(r.code, 2);
+    assert.match(r.err, says);
+  }
 });

@@ -115,3 +115,74 @@ test('the CLI runs from node_modules/.bin, and envoy-config uses the packaged fi
     rmSync(elsewhere, { recursive: true, force: true });
   }
 });
+
+/** Every `npx --no -- rolegate …` the docs show, as written (continuation
+ * lines joined, a trailing `# comment` and a pipe into another tool cut). */
+function documentedCommands() {
+  const commands = [];
+  for (const doc of ['README.md', 'pkg/README.md', 'docs/envoy.md', 'docs/node.md', 'docs/testing.md', 'docs/policy.md']) {
+    const text = readFileSync(here(`../../${doc}`), 'utf8');
+    // In code blocks: whole lines; in prose: `inline code`.
+    const lines = text.replace(/\\\n\s*/g, ' ').split('\n').filter((l) => l.startsWith('npx --no'));
+    // (`npx --no -- rolegate …` names the form, not a command.)
+    const inline = [...text.matchAll(/`(npx --no[^`]*)`/g)].map((m) => m[1].replace(/\s+/g, ' ')).filter((c) => !c.endsWith('…'));
+    for (const line of [...lines, ...inline]) {
+      const command = line.replace(/\s+#.*$/, '').split(' | ')[0].trim();
+      commands.push({ doc, command });
+    }
+  }
+  return commands;
+}
+
+test('every documented `npx --no -- rolegate …` runs rolegate as written', () => {
+  const commands = documentedCommands();
+  assert.ok(commands.length >= 15, `found ${commands.length} documented commands`);
+  for (const { doc, command } of commands) {
+    // npx reads flags before the package name as its own: `npx --no rolegate --version` is npm's version.
+    assert.match(command, /^npx --no -- rolegate /, `${doc}: "${command}" needs "--" before rolegate`);
+  }
+  // The files the documented commands name, in a project with the package installed.
+  const preset = JSON.parse(readFileSync(here('../../examples/pingaccess.json'), 'utf8'));
+  const write = (name, value) => writeFileSync(join(project, name), typeof value === 'string' ? value : JSON.stringify(value));
+  const key = JSON.parse(run('npx', ['--no', '--', 'rolegate', 'keygen', '--alg', 'ES256', '--kid', 'docs']));
+  preset.issuers[0].jwks = { keys: [key.publicJwk] };
+  for (const name of ['policy.json', 'old.json', 'new.json']) write(name, preset);
+  execFileSync('mkdir', ['-p', join(project, 'more')]);
+  write('more/pexip.json', readFileSync(here('../../examples/pexip.json'), 'utf8'));
+  write('cases.json', { cases: [{ name: 'no token', request: { method: 'GET', path: '/pa-admin-api/v3/users' }, expect: { status: 401 } }] });
+  write('key.json', key);
+  write('claims.json', { iss: preset.issuers[0].issuer, aud: 'pingaccess-admin-api', exp: 4102444800, scope: 'admin', group: 'cn=pingaccess-auditors,o=myorg' });
+  // add-client needs a policy with a token endpoint and the role it names.
+  const withEndpoint = mkdtempSync(join(tmpdir(), 'rolegate-docs-te-'));
+  try {
+    execFileSync('ln', ['-s', join(project, 'node_modules'), join(withEndpoint, 'node_modules')]);
+    writeFileSync(join(withEndpoint, 'package.json'), '{"private": true}');
+    writeFileSync(join(withEndpoint, 'policy.json'), JSON.stringify({
+      ...JSON.parse(readFileSync(here('../../examples/pexip.json'), 'utf8')), issuers: [],
+      token_endpoint: { issuer: 'https://pexip.test', audience: 'pexip-management-api', signing_key: key.privateJwk, active_tokens_role: 'administrator' },
+    }));
+    const token = run('npx', ['--no', '--', 'rolegate', 'mint', '--key', 'key.json', '--claims', 'claims.json']).trim();
+    for (const { doc, command } of commands) {
+      const cwd = command.includes('add-client') ? withEndpoint : project;
+      // add-client never overwrites a private key: each documented run writes a new one.
+      const keyOut = command.match(/--key-out (\S+)/)?.[1];
+      if (keyOut) rmSync(join(cwd, keyOut), { force: true });
+      let out = '';
+      let code = 0;
+      try {
+        out = execFileSync('sh', ['-c', command], { cwd, encoding: 'utf8', timeout: 60_000, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, TOKEN: token } });
+      } catch (e) {
+        ({ status: code } = e);
+        out = `${e.stdout}${e.stderr}`;
+      }
+      // 0, or 1 where a command reports a denial or growth; never a usage error.
+      assert.ok(code === 0 || code === 1, `${doc}: "${command}" exited ${code}:\n${out}`);
+      assert.doesNotMatch(out, /^\d+\.\d+\.\d+\s*$|npm <command>|Usage:\s*\n\s*npm/, `${doc}: "${command}" ran npm, not rolegate`);
+    }
+  } finally {
+    rmSync(withEndpoint, { recursive: true, force: true });
+  }
+  // The two that npm would take for its own.
+  assert.match(run('npx', ['--no', '--', 'rolegate', '--version']), /^rolegate 0\.1\.0/);
+  assert.match(run('npx', ['--no', '--', 'rolegate', '--help']), /rolegate decide <policy\.json>/);
+});

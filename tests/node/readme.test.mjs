@@ -28,7 +28,12 @@ test(`the ${file} example under "${heading}" passes as written`, { timeout: 30_0
     mkdirSync(join(dir, 'node_modules'));
     symlinkSync(join(root, 'pkg'), join(dir, 'node_modules', 'rolegate'), 'dir');
     copyFileSync(join(root, 'examples', 'pingaccess.json'), join(dir, 'policy.json'));
-    writeFileSync(join(dir, 'example.test.mjs'), example(heading, file));
+    const code = example(heading, file);
+    // An example that checks only the status can pass for the wrong reason
+    // (a token that matches no role is 403 too): it must check the reason.
+    assert.match(code, /d\.reason/, `the ${file} example asserts the decision's reason`);
+    assert.match(code, /d\.roles/, `the ${file} example asserts the granted roles`);
+    writeFileSync(join(dir, 'example.test.mjs'), code);
     // A test runner of its own (not reporting into this one's).
     const env = { ...process.env };
     delete env.NODE_TEST_CONTEXT;
