@@ -36,6 +36,9 @@ export function jsonEqual(a, b) {
 }
 
 /** Accepts `{cases: [...]}` or a bare array; throws an Error naming what is wrong. */
+/** What a case may hold (`description` is for people). */
+const CASE_MEMBERS = ['name', 'description', 'request', 'expect'];
+
 export function normaliseCases(doc) {
   const list = Array.isArray(doc) ? doc : doc && doc.cases;
   if (!Array.isArray(list)) throw Object.assign(new Error('cases: expected {"cases": [...]} or an array'), { code: 'invalid_cases', path: 'cases' });
@@ -43,6 +46,13 @@ export function normaliseCases(doc) {
   return list.map((c, i) => {
     const where = `cases[${i}]`;
     if (!c || typeof c !== 'object') throw Object.assign(new Error(`${where}: a case must be an object`), { code: 'invalid_cases', path: where });
+    // A misspelt member would be ignored, and the case would prove nothing.
+    for (const member of Object.keys(c)) {
+      if (!CASE_MEMBERS.includes(member)) {
+        const near = nearest(member, CASE_MEMBERS);
+        throw Object.assign(new Error(`${where}.${member}: a case has no member ${JSON.stringify(member)}${near ? ` (did you mean ${JSON.stringify(near)}?)` : ''}; members: ${CASE_MEMBERS.join(', ')}`), { code: 'invalid_cases', path: `${where}.${member}` });
+      }
+    }
     if (!c.request || typeof c.request.path !== 'string') throw Object.assign(new Error(`${where}.request.path: every case needs a request with a path`), { code: 'invalid_cases', path: `${where}.request.path` });
     if (!c.expect || typeof c.expect !== 'object' || Array.isArray(c.expect) || !Object.keys(c.expect).length) {
       throw Object.assign(new Error(`${where}.expect: say what to expect, e.g. {"allowed": true}`), { code: 'invalid_cases', path: `${where}.expect` });
@@ -77,4 +87,24 @@ export function runCases(policy, doc) {
       .map(([field, expected]) => ({ field, expected, actual: decision[field] === undefined ? null : decision[field] }));
     return { name, pass: mismatches.length === 0, mismatches, decision };
   });
+}
+
+/** A decision in a few words: `denied 403 denied_by_rule`. */
+export function decisionSummary(d) {
+  return `${d.allowed ? 'allowed' : 'denied'} ${d.status} ${d.reason}${d.cause ? `/${d.cause}` : ''}`;
+}
+
+/**
+ * Why a case failed, for people, as `rolegate test` and the page both say
+ * it: each mismatch, what was decided and by which rule, and where the
+ * trace stopped.
+ * @returns {string[]}
+ */
+export function caseFailure(r) {
+  const d = r.decision;
+  const lines = r.mismatches.map((m) => `${m.field}: expected ${JSON.stringify(m.expected)}, got ${JSON.stringify(m.actual)}`);
+  lines.push(`decided: ${decisionSummary(d)}${d.rule ? ` by rule ${d.rule.label} (${d.rule.effect})` : ''}${d.roles.length ? `, roles ${d.roles.join(', ')}` : ', no role granted'}`);
+  const stopped = d.trace.find((t) => !t.ok);
+  if (stopped) lines.push(`trace: ${stopped.step}: ${stopped.detail}`);
+  return lines;
 }

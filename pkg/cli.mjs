@@ -5,10 +5,10 @@ import { readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { Policy, createClient, decodeToken, envoyConfig, generateKey, istioWasmPlugin, mintToken, runCases } from './node.js';
-import { nearest, normaliseCases } from './cases.js';
+import { caseFailure as failure, decisionSummary as summary, nearest, normaliseCases } from './cases.js';
 import { changedSettings } from './diff.js';
 import { splitHostPort } from './envoy-config.js';
-import { readTime, readToken } from './input.js';
+import { readJson as readJsonText, readTime, readToken } from './input.js';
 
 const USAGE = `usage:
   rolegate check <policy.json | dir>... [--strict]
@@ -120,31 +120,15 @@ function readJson(file, what) {
     throw new UsageError(`cannot read ${what} ${file}: ${e.message}`);
   }
   try {
-    return JSON.parse(text);
+    // Read as the page reads an imported file: an error says line:column.
+    return readJsonText(text, file);
   } catch (e) {
-    throw new UsageError(`${file}${jsonWhere(text, e)}: not JSON: ${e.message}`);
+    throw new UsageError(e.message);
   }
-}
-
-/** `:line:column` of a JSON.parse error, from the position it names. */
-function jsonWhere(text, error) {
-  const at = /position (\d+)/.exec(error.message);
-  if (!at) return '';
-  const before = text.slice(0, Number(at[1])).split('\n');
-  return `:${before.length}:${before.at(-1).length + 1}`;
 }
 
 const xml = (text) => String(text).replace(/[<>&"']/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;', "'": '&apos;' }[c]));
 
-/** Why a case failed, for people: each mismatch, what was decided, and where. */
-function failure(r) {
-  const d = r.decision;
-  const lines = r.mismatches.map((m) => `${m.field}: expected ${JSON.stringify(m.expected)}, got ${JSON.stringify(m.actual)}`);
-  lines.push(`decided: ${summary(d)}${d.rule ? ` by rule ${d.rule.label} (${d.rule.effect})` : ''}${d.roles.length ? `, roles ${d.roles.join(', ')}` : ', no role granted'}`);
-  const stopped = d.trace.find((t) => !t.ok);
-  if (stopped) lines.push(`trace: ${stopped.step}: ${stopped.detail}`);
-  return lines;
-}
 
 /**
  * Which rules and roles the cases exercised: a rule when it decided some
@@ -185,9 +169,6 @@ function pad(s, n) {
   return s.length > n ? `${s.slice(0, n - 1)}…` : s.padEnd(n);
 }
 
-function summary(d) {
-  return `${d.allowed ? 'allowed' : 'denied'} ${d.status} ${d.reason}${d.cause ? `/${d.cause}` : ''}`;
-}
 
 const commands = {
   check(args) {

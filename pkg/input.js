@@ -28,3 +28,87 @@ export function readTime(text, what = 'time') {
 export function readToken(text) {
   return String(text).replace(/^\s*bearer\s+/i, '').replace(/\s+/g, '');
 }
+
+/**
+ * JSON text as `JSON.parse` reads it, but an error says where, as
+ * `line:column` (JSON.parse's own messages often give no position):
+ * `Error: <what>:3:14: not JSON: ...`.
+ * @param {string} text
+ * @param {string} what  the file or field, for the message
+ * @returns {unknown}
+ */
+export function readJson(text, what) {
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    const at = jsonErrorOffset(text);
+    const before = text.slice(0, at).split('\n');
+    const where = `${before.length}:${before.at(-1).length + 1}`;
+    throw Object.assign(new Error(`${what}:${where}: not JSON: ${e.message}`), { code: 'invalid_json', line: before.length, column: before.at(-1).length + 1 });
+  }
+}
+
+/** Where JSON text first goes wrong (its length when it stops short). */
+function jsonErrorOffset(text) {
+  let i = 0;
+  const ws = () => { while (/[ \t\n\r]/.test(text[i] ?? '')) i++; };
+  const fail = () => { throw i; };
+  const literal = (word) => { if (text.startsWith(word, i)) i += word.length; else fail(); };
+  const string = () => {
+    i++; // the opening quote
+    for (;;) {
+      const c = text[i];
+      if (c === undefined || c < ' ') fail();
+      if (c === '"') { i++; return; }
+      if (c === '\\') {
+        i++;
+        if (text[i] === 'u') {
+          if (!/^[0-9A-Fa-f]{4}$/.test(text.slice(i + 1, i + 5))) fail();
+          i += 5;
+        } else if ('"\\/bfnrt'.includes(text[i] ?? 'x')) i++;
+        else fail();
+      } else i++;
+    }
+  };
+  const value = () => {
+    ws();
+    const c = text[i];
+    if (c === '{' || c === '[') {
+      const close = c === '{' ? '}' : ']';
+      i++;
+      ws();
+      if (text[i] === close) { i++; return; }
+      for (;;) {
+        ws();
+        if (c === '{') {
+          if (text[i] !== '"') fail();
+          string();
+          ws();
+          if (text[i] !== ':') fail();
+          i++;
+        }
+        value();
+        ws();
+        if (text[i] === ',') { i++; continue; }
+        if (text[i] === close) { i++; return; }
+        fail();
+      }
+    }
+    if (c === '"') return string();
+    if (c === 't') return literal('true');
+    if (c === 'f') return literal('false');
+    if (c === 'n') return literal('null');
+    const number = /^-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?/.exec(text.slice(i));
+    if (!number) fail();
+    i += number[0].length;
+  };
+  try {
+    value();
+    ws();
+    if (i < text.length) fail();
+    return text.length;
+  } catch (at) {
+    if (typeof at === 'number') return at;
+    throw at;
+  }
+}

@@ -24,7 +24,7 @@ await whileBusy(async () => {
   wire();
   if (location.hash.startsWith('#s=')) {
     try {
-      applyState(await decodeState(location.hash.slice(3)));
+      await applyState(await decodeState(location.hash.slice(3)));
       status('toolbar-status', 'Loaded the shared state from the link.');
     } catch (e) {
       loadPreset('pingaccess');

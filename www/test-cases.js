@@ -2,10 +2,13 @@
 // runCases (the `rolegate test` runner), imported and exported as JSON.
 
 import { normaliseCases, runCases } from './rolegate/web.js';
+import { caseFailure, decisionSummary } from './rolegate/cases.js';
+import { readJson } from './rolegate/input.js';
 import { page } from './page.js';
 import { $, status, escapeHtml } from './dom.js';
 import { currentRequest } from './request.js';
 import { recompute } from './app.js';
+import { withoutSignature } from './sharing.js';
 
 export function addCase() {
   const { request, error } = currentRequest();
@@ -16,7 +19,9 @@ export function addCase() {
   const d = page.lastDecision;
   page.state.cases.push({
     name: `${request.method} ${request.path} -> ${d.allowed ? 'allowed' : d.reason}`,
-    request,
+    // A case keeps the token's claims, never its signature: cases are
+    // exported and shared, and a claims preview decides the same.
+    request: withoutSignature(request),
     expect: { allowed: d.allowed, status: d.status, reason: d.reason, roles: d.roles },
   });
   recompute();
@@ -45,9 +50,8 @@ export function renderCases() {
     const c = page.state.cases[i];
     const tr = document.createElement('tr');
     tr.dataset.result = r.pass ? 'pass' : 'fail';
-    const detail = r.pass
-      ? `${r.decision.allowed ? 'allowed' : 'denied'} ${r.decision.status} ${r.decision.reason}`
-      : r.mismatches.map((m) => `${m.field}: expected ${JSON.stringify(m.expected)}, got ${JSON.stringify(m.actual)}`).join('; ');
+    // What `rolegate test` says of it, word for word.
+    const detail = r.pass ? decisionSummary(r.decision) : caseFailure(r).join('; ');
     tr.innerHTML = `<td>${escapeHtml(r.name)}</td>`
       + `<td><code>${escapeHtml(`${c.request.method ?? 'GET'} ${c.request.path}`)}</code></td>`
       + `<td><code>${escapeHtml(JSON.stringify(c.expect))}</code></td>`
@@ -79,7 +83,7 @@ export async function importCasesFile(event) {
 
 export function importCasesText(text) {
   try {
-    const doc = JSON.parse(text);
+    const doc = readJson(text, 'the cases file');
     // The package's own reading of a cases file (the one `rolegate test` uses).
     const list = normaliseCases(doc);
     const now = !Array.isArray(doc) && typeof doc.now === 'number' ? doc.now : undefined;

@@ -190,6 +190,29 @@ test('a minted token is decoded, and verified once its key is trusted', async ()
   assert.match(await verdict(), /ALLOWED 200 allowed/);
   assert.match(await page.textContent('#token-header'), /"alg": "ES256"/);
   assert.equal(await page.getAttribute('#token-status', 'data-verified'), 'true');
+  // A case added from it, and a share link, keep its claims, never its signature.
+  const signature = token.split('.')[2];
+  await page.click('#case-add');
+  await settle();
+  const cases = await page.inputValue('#cases-json');
+  assert.ok(!cases.includes(signature), 'no token signature in the cases');
+  assert.match(cases, /"sub": "audrey"/);
+  assert.match(await page.textContent('#cases-summary'), /1 passed, 0 failed/);
+  await page.click('#share');
+  await settle();
+  const shared = await page.evaluate(async (url) => {
+    const { decodeState } = await import('./share.js');
+    return decodeState(url.split('#s=')[1]);
+  }, await page.getAttribute('#share', 'data-url'));
+  assert.ok(!JSON.stringify(shared).includes(signature), 'no token signature in the share link');
+  assert.equal(shared.mode, 'claims');
+  assert.equal(JSON.parse(shared.claims).sub, 'audrey');
+  assert.match(await page.textContent('#toolbar-status'), /Left out: the token's signature \(the link holds its claims\)/);
+  const recipient = await open(await page.getAttribute('#share', 'data-url'));
+  assert.match(await recipient.textContent('#verdict'), /ALLOWED 200 allowed/);
+  await recipient.close();
+  await page.click('#cases tbody button');
+  await settle();
   // A pasted token whose signature is broken is clearly marked.
   await page.fill('#token', `${token.slice(0, -4)}AAAA`);
   await settle();
@@ -283,10 +306,19 @@ test('test cases run, export and import', async () => {
   await page.click('#cases-apply');
   await settle();
   assert.equal(await page.textContent('#cases-summary'), '1 passed, 1 failed');
-  assert.match(await page.textContent('#cases tbody tr[data-result=fail]'), /allowed: expected false, got true/);
+  // As `rolegate test` says it: the mismatch, the decision and its rule.
+  const failing = await page.textContent('#cases tbody tr[data-result=fail]');
+  assert.match(failing, /allowed: expected false, got true; decided: allowed 200 allowed by rule \S+ \(allow\)/);
   await page.setInputFiles('#cases-file', { name: 'cases.json', mimeType: 'application/json', buffer: Buffer.from('{"oops": 1}') });
   await settle();
   assert.match(await page.textContent('#cases-status'), /Cannot import/);
+  // A trailing comma says where; a misspelt member says what was meant.
+  await page.setInputFiles('#cases-file', { name: 'cases.json', mimeType: 'application/json', buffer: Buffer.from('{"cases": [\n  {"request": {"path": "/x"}, "expect": {"status": 200}},\n]}') });
+  await settle();
+  assert.match(await page.textContent('#cases-status'), /Cannot import: the cases file:3:1: not JSON/);
+  await page.setInputFiles('#cases-file', { name: 'cases.json', mimeType: 'application/json', buffer: Buffer.from('{"cases": [{"request": {"path": "/x"}, "expected": {"status": 200}}]}') });
+  await settle();
+  assert.match(await page.textContent('#cases-status'), /cases\[0\]\.expected: a case has no member "expected" \(did you mean "expect"\?\)/);
   await shot('cases');
 });
 
@@ -413,6 +445,33 @@ test('an OAuth2 client is created on the Pexip preset and its private key is sho
   }, await page.getAttribute('#share', 'data-url'));
   assert.ok(shared.includes(clientId));
   assert.ok(!shared.includes(privateJwk.d), 'no private key in the share link');
+
+  // Nor the token endpoint's private signing key, unless asked for: the
+  // recipient's page signs with a new one, and the policy still loads.
+  const signing = (await policyDoc()).token_endpoint.signing_key;
+  assert.ok(signing.d, 'the page holds a private signing key');
+  const sharedState = async () => page.evaluate(async (url) => {
+    const { decodeState } = await import('./share.js');
+    return decodeState(url.split('#s=')[1]);
+  }, await page.getAttribute('#share', 'data-url'));
+  let state = await sharedState();
+  assert.ok(!JSON.stringify(state).includes(signing.d), 'no private signing key in the share link');
+  assert.equal(state.signingKeyWithheld, true);
+  assert.match(await page.textContent('#toolbar-status'), /Left out: the token endpoint's private signing key/);
+  assert.doesNotMatch(await page.textContent('#toolbar-status'), /WARNING/);
+  const recipient = await open(await page.getAttribute('#share', 'data-url'));
+  assert.match(await recipient.textContent('#policy-status'), /Policy OK/);
+  const theirs = JSON.parse(await policyText(recipient)).token_endpoint.signing_key;
+  assert.ok(theirs.d && theirs.d !== signing.d, 'the recipient signs with a key of its own');
+  await recipient.close();
+  // Asked for explicitly: included, with a warning that names it.
+  await page.check('#share-secrets');
+  await page.click('#share');
+  await settle();
+  state = await sharedState();
+  assert.ok(JSON.stringify(state).includes(signing.d));
+  assert.match(await page.textContent('#toolbar-status'), /WARNING: it holds the token endpoint's private signing key/);
+  await page.uncheck('#share-secrets');
 
   await page.click('#client-secret-done');
   assert.equal(await page.isHidden('#client-secret'), true);

@@ -399,3 +399,12 @@ test('the page and the CLI read times and pasted tokens alike (pkg/input.js)', a
   assert.equal(readToken('  bearer   a.b\n.c '), 'a.b.c');
   assert.equal(readToken('a.b.c'), 'a.b.c');
 });
+
+test('a cases file that is not JSON, or a case with a misspelt member, says where and what was meant', async () => {
+  const { readJson } = await import('../../pkg/input.js');
+  assert.throws(() => readJson('{"cases": [\n  {"request": {"path": "/x"}},\n]}', 'cases.json'), (e) => e.line === 3 && e.column === 1 && /^cases\.json:3:1: not JSON/.test(e.message));
+  assert.deepEqual(readJson('{"a": [1, {"b": null}]}', 'x'), { a: [1, { b: null }] });
+  const { normaliseCases } = await import('../../pkg/cases.js');
+  assert.throws(() => normaliseCases({ cases: [{ request: { path: '/x' }, expected: { status: 200 } }] }),
+    (e) => e.path === 'cases[0].expected' && /did you mean "expect"\?/.test(e.message));
+});
