@@ -13,6 +13,14 @@ import { setPolicyText } from './editor.js';
 
 const DEFAULT_EXPIRATION = 3600;
 
+/**
+ * Attribute rows being typed, by role index: a row joins the JSON once it
+ * has both a name and a value, so an empty new row is a row being edited,
+ * not a policy error.
+ */
+const pending = new Map();
+const pendingOf = (i) => pending.get(i) ?? [];
+
 /** Applies `change` to the policy document and reloads everything from the JSON. */
 export function edit(change) {
   const doc = policyJson();
@@ -49,14 +57,31 @@ function roleHtml(role, i) {
       <input type="text" data-key="role.${i}.attr.${j}.value" value="${attr(a?.value)}" aria-label="${attr(name)}: attribute ${j + 1} value" placeholder="Attribute value" spellcheck="false" autocomplete="off">
       <button type="button" data-remove-attribute="${i}.${j}" aria-label="Remove ${attr(name)} attribute ${j + 1}">Remove</button>
     </div>`).join('');
+  const typing = pendingOf(i).map((a, k) => {
+    const n = attributes.length + k + 1;
+    return `<div class="attr-row" data-pending="${k}">
+      <input type="text" data-pending-key="${i}.${k}.claim" value="${attr(a.claim)}" aria-label="${attr(name)}: attribute ${n} name" placeholder="Attribute name" spellcheck="false" autocomplete="off">
+      <input type="text" data-pending-key="${i}.${k}.value" value="${attr(a.value)}" aria-label="${attr(name)}: attribute ${n} value" placeholder="Attribute value" spellcheck="false" autocomplete="off">
+      <button type="button" data-remove-pending="${i}.${k}" aria-label="Remove ${attr(name)} attribute ${n}">Remove</button>
+      <span class="hint" data-pending-hint>${pendingHint(a)}</span>
+    </div>`;
+  }).join('');
   const grant = role?.grant === 'any_valid_token'
     ? '<p class="hint">Granted to every valid token (no required attributes).</p>'
-    : `${rows || '<p class="hint">No required attributes: this role is granted to no token. Add one.</p>'}
+    : `${rows || typing ? rows : '<p class="hint">No required attributes: this role is granted to no token. Add one.</p>'}${typing}
       <button type="button" data-add-attribute="${i}">Add Required Attribute</button>`;
   return `<fieldset class="role-form" data-role-index="${i}"><legend>${escapeHtml(name)}</legend>
     <label><input type="checkbox" data-key="role.${i}.enabled" ${role?.enabled === false ? '' : 'checked'}> Enabled</label>
     ${grant}
   </fieldset>`;
+}
+
+/** What a row being typed still needs, said at the row. */
+function pendingHint(a) {
+  if (!a.claim.trim() && !a.value.trim()) return 'New attribute: name and value';
+  if (!a.claim.trim()) return 'Needs an attribute name';
+  if (!a.value) return 'Needs a value (compared exactly)';
+  return '';
 }
 
 /** Redraws the form from the JSON, keeping the focused control and its caret. */
@@ -68,12 +93,12 @@ export function renderForm() {
     return;
   }
   const active = document.activeElement?.closest?.('#policy-form') ? document.activeElement : null;
-  const key = active?.dataset.key ?? active?.dataset.addAttribute;
+  const key = active?.dataset.key ?? active?.dataset.pendingKey ?? active?.dataset.addAttribute;
   const caret = active && typeof active.selectionStart === 'number' ? [active.selectionStart, active.selectionEnd] : null;
   box.innerHTML = settingsHtml(doc)
     + `<h3>Roles</h3>${(Array.isArray(doc.roles) ? doc.roles : []).map(roleHtml).join('')}`;
   if (key) {
-    const again = box.querySelector(`[data-key="${CSS.escape(key)}"], [data-add-attribute="${CSS.escape(key)}"]`);
+    const again = box.querySelector(`[data-key="${CSS.escape(key)}"], [data-pending-key="${CSS.escape(key)}"], [data-add-attribute="${CSS.escape(key)}"]`);
     if (again) {
       again.focus();
       if (caret && typeof again.setSelectionRange === 'function') again.setSelectionRange(...caret);
@@ -123,6 +148,30 @@ function applyControl(doc, el) {
   }
 }
 
+/** A keystroke in a row being typed: complete, it moves into the JSON. */
+function typePending(el) {
+  const [i, k, part] = el.dataset.pendingKey.split('.');
+  const rows = pendingOf(Number(i));
+  const row = rows[Number(k)];
+  if (!row) return;
+  row[part] = el.value;
+  if (row.claim.trim() && row.value) {
+    pending.set(Number(i), rows.filter((r) => r !== row));
+    edit((doc) => {
+      const role = doc.roles[Number(i)];
+      role.required_attributes = [...(role.required_attributes ?? []), { claim: row.claim.trim(), value: row.value }];
+    });
+    // Keep typing where the person was: the row is a JSON row now.
+    const n = (policyJson()?.roles?.[Number(i)]?.required_attributes?.length ?? 1) - 1;
+    const box = $('policy-form');
+    const moved = box.querySelector(`[data-key="role.${i}.attr.${n}.${part}"]`);
+    moved?.focus();
+    if (moved && typeof moved.setSelectionRange === 'function') moved.setSelectionRange(moved.value.length, moved.value.length);
+  } else {
+    el.closest('.attr-row').querySelector('[data-pending-hint]').textContent = pendingHint(row);
+  }
+}
+
 function formError(message) {
   status('form-status', message, 'error');
   return false;
@@ -131,6 +180,7 @@ function formError(message) {
 export function wireForm() {
   const box = $('policy-form');
   const onChange = (e) => {
+    if (e.target.dataset.pendingKey) return typePending(e.target);
     if (!e.target.dataset.key) return;
     status('form-status', '');
     edit((doc) => applyControl(doc, e.target));
@@ -141,13 +191,17 @@ export function wireForm() {
   box.addEventListener('click', (e) => {
     const add = e.target.dataset.addAttribute;
     const remove = e.target.dataset.removeAttribute;
+    const removePending = e.target.dataset.removePending;
     if (add !== undefined) {
-      edit((doc) => {
-        const role = doc.roles[Number(add)];
-        role.required_attributes = [...(role.required_attributes ?? []), { claim: '', value: '' }];
-      });
+      // A row being edited: it joins the JSON once it has a name and a value.
+      pending.set(Number(add), [...pendingOf(Number(add)), { claim: '', value: '' }]);
+      renderForm();
       // The new row's name box, ready to type into.
       box.querySelector(`[data-role-index="${add}"] .attr-row:last-of-type input`)?.focus();
+    } else if (removePending !== undefined) {
+      const [i, k] = removePending.split('.').map(Number);
+      pending.set(i, pendingOf(i).filter((_, n) => n !== k));
+      renderForm();
     } else if (remove !== undefined) {
       const [i, j] = remove.split('.').map(Number);
       edit((doc) => { doc.roles[i].required_attributes.splice(j, 1); });

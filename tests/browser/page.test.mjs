@@ -571,6 +571,18 @@ test('a 390 px phone shows the page without sideways scrolling', async () => {
   const overflow = await phone.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
   await shot('phone', phone);
   assert.ok(overflow <= 0, `the page is ${overflow} px wider than the phone`);
+  // The verdict comes first, above the policy editor.
+  const top = (sel) => phone.locator(sel).evaluate((el) => el.getBoundingClientRect().top);
+  assert.ok(await top('#verdict') < await top('#policy-panel'), 'the verdict is above the policy on a phone');
+  // The matrix scrolls sideways under a path column that stays in view.
+  const wrap = phone.locator('#matrix');
+  const left = () => phone.locator('#matrix th.path').first().evaluate((el) => el.getBoundingClientRect().left);
+  const before = await left();
+  await wrap.evaluate((el) => { el.scrollLeft = 300; });
+  assert.ok(await wrap.evaluate((el) => el.scrollLeft) > 0, 'the matrix is wider than a phone');
+  // (Within a border's width: the sticky cell's collapsed border.)
+  assert.ok(Math.abs(await left() - before) <= 2, `the path column stays in view (${before} -> ${await left()})`);
+  await shot('phone-matrix-scrolled', phone);
   await phone.close();
 });
 
@@ -634,7 +646,15 @@ test('the PingAccess Roles form edits required attributes and enable switches, i
   assert.match(await verdict(), /ALLOWED 200/);
   // Add Required Attribute: ALL attributes must match, so a second one the token lacks denies it.
   await page.locator('[data-role-index="2"]').getByRole('button', { name: 'Add Required Attribute' }).click();
+  // An empty row is a row being edited: the policy stays valid, the row says what it needs.
+  await settle();
+  assert.match(await page.textContent('#policy-status'), /Policy OK/);
+  assert.equal((await policyDoc()).roles[2].required_attributes.length, 1);
   await page.keyboard.type('department');
+  await settle();
+  assert.match(await page.textContent('#policy-status'), /Policy OK/);
+  assert.match(await page.locator('[data-role-index="2"] [data-pending]').textContent(), /Needs a value/);
+  await shot('form-attribute-being-typed');
   await page.getByLabel('auditor: attribute 2 value').fill('audit');
   await settle();
   assert.deepEqual((await policyDoc()).roles[2].required_attributes[1], { claim: 'department', value: 'audit' });
