@@ -112,3 +112,13 @@ function jsonErrorOffset(text) {
     throw at;
   }
 }
+
+/**
+ * Seconds since the epoch as ISO 8601 in UTC (`2027-01-15T08:00:00Z`), to
+ * show beside the number.
+ * @param {number} seconds
+ * @returns {string}
+ */
+export function isoTime(seconds) {
+  return new Date(seconds * 1000).toISOString().replace(/\.000Z$/, 'Z');
+}

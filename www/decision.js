@@ -1,5 +1,6 @@
 // The decision the core made, drawn with its trace and role checks.
 
+import { isoTime } from './rolegate/input.js';
 import { $, escapeHtml, ruleLabel } from './dom.js';
 import { policyJson } from './toggles.js';
 
@@ -27,6 +28,8 @@ export function renderDecision(d, message) {
     ['Issuer', d.issuer ?? '-'], ['Subject', d.subject ?? '-'], ['Client id', d.client_id ?? '-'],
     ['Granted roles', d.roles.join(', ') || '-'], ['Methods judged', d.methods.join(', ') || '-'],
     ['Canonical path', d.path ?? '-'], ['Upstream receives', d.upstream_path ?? '-'],
+    // Epoch seconds as tokens carry them, and the date people read.
+    ['Token expires', d.expires_at == null ? '-' : `${d.expires_at} (${isoTime(d.expires_at)})`],
   ];
   for (const [k, v] of rows) {
     const dt = document.createElement('dt');

@@ -99,6 +99,9 @@ test('the PingAccess preset decides: an auditor may not read config', async () =
   await settle();
   assert.match(await verdict(), /ALLOWED 200 allowed/);
   assert.equal(await page.textContent('#decision-facts dd[data-field="Canonical path"]'), '/pa-admin-api/v3/applications');
+  // Times as tokens carry them and as people read them.
+  assert.match(await page.textContent('#decision-facts dd[data-field="Token expires"]'), /^\d+ \(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z\)$/);
+  assert.match(await page.textContent('#trace'), /valid until \d+ \(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z\) \(now \d+ \(\d{4}-/);
   await shot('decision');
 });
 

@@ -398,6 +398,8 @@ test('the page and the CLI read times and pasted tokens alike (pkg/input.js)', a
   assert.equal(readToken('Bearer a.b.c'), 'a.b.c');
   assert.equal(readToken('  bearer   a.b\n.c '), 'a.b.c');
   assert.equal(readToken('a.b.c'), 'a.b.c');
+  const { isoTime } = await import('../../pkg/input.js');
+  assert.equal(isoTime(1800000000), '2027-01-15T08:00:00Z');
 });
 
 test('a cases file that is not JSON, or a case with a misspelt member, says where and what was meant', async () => {
