@@ -17,8 +17,14 @@ const TYPES = {
 export async function serveStatic(dir, port = 0) {
   const root = resolve(dir);
   const server = createServer(async (req, res) => {
-    const url = new URL(req.url, 'http://127.0.0.1');
-    let path = decodeURIComponent(url.pathname);
+    let path;
+    try {
+      path = decodeURIComponent(new URL(req.url, 'http://127.0.0.1').pathname);
+    } catch {
+      // `/%` and other bad escapes: a bad request, never a crashed server.
+      res.writeHead(400, { 'content-type': 'text/plain' }).end('bad request');
+      return;
+    }
     if (path.endsWith('/')) path += 'index.html';
     const file = normalize(join(root, path));
     if (!file.startsWith(root + sep)) {

@@ -292,6 +292,18 @@ impl Curve {
         acc
     }
 
+    /// Whether a Jacobian point with Z² = `z2` (Z not zero) satisfies
+    /// Y² = X³ - 3·X·Z⁴ + b·Z⁶, the curve's equation multiplied by Z⁶.
+    fn on_curve(&self, p: &Point, z2: &Limbs) -> bool {
+        let z4 = self.sqr(z2);
+        let z6 = self.mul(&z4, z2);
+        let x3 = self.mul(&self.sqr(&p.x), &p.x);
+        let xz4 = self.mul(&p.x, &z4);
+        let three_xz4 = self.add(&self.add(&xz4, &xz4), &xz4);
+        let rhs = self.add(&self.sub(&x3, &three_xz4), &self.mul(&self.b, &z6));
+        self.sqr(&p.y) == rhs
+    }
+
     /// Whether the point is (x, y), given as field elements in Montgomery form.
     fn is_at(&self, p: &Point, x: &Limbs, y: &Limbs) -> bool {
         let z2 = self.sqr(&p.z);
@@ -327,9 +339,15 @@ impl Curve {
         if is_zero(&point.z) {
             return false;
         }
+        let z2 = self.sqr(&point.z);
+        // R must be on the curve, as ring checks: an arithmetic fault (a
+        // carry lost, a bad table entry) gives a point off it, which must
+        // never be taken for a signature's R. Seven field products.
+        if !self.on_curve(&point, &z2) {
+            return false;
+        }
         // x(R) mod n = r, without leaving Jacobian coordinates: X = x·Z²
         // for x = r, or for x = r + n when that is still below p.
-        let z2 = self.sqr(&point.z);
         // r < n < p; r + n is checked against p below.
         let is_x = |x: &Limbs| point.x == self.mul(&self.montgomery(x), &z2);
         if is_x(&r) {
@@ -497,6 +515,31 @@ mod tests {
             ..g
         };
         assert!(is_zero(&curve.add_points(&g, &minus_g).z));
+    }
+
+    #[test]
+    fn points_off_the_curve_are_told_from_points_on_it_in_jacobian_coordinates() {
+        for (key_type, constants) in [(KeyType::EcP256, P256), (KeyType::EcP384, P384)] {
+            let curve = curve(key_type).expect("curve");
+            let g = curve.g;
+            // G, 2G and 7G (Z not 1 after doubling and adding) are on the curve.
+            let two_g = curve.double(&g);
+            let seven_g = curve.add_points(&curve.multiples(&g)[5], &g);
+            for point in [g, two_g, seven_g] {
+                assert!(
+                    curve.on_curve(&point, &curve.sqr(&point.z)),
+                    "{}",
+                    constants[0]
+                );
+            }
+            // One coordinate off by one is not.
+            let mut off = seven_g;
+            off.y = curve.add(&off.y, &curve.one());
+            assert!(!curve.on_curve(&off, &curve.sqr(&off.z)));
+            let mut off = two_g;
+            off.x = curve.add(&off.x, &curve.one());
+            assert!(!curve.on_curve(&off, &curve.sqr(&off.z)));
+        }
     }
 
     #[test]
