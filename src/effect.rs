@@ -314,6 +314,8 @@ pub fn header_safe(value: &str) -> Cow<'_, str> {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
     #[test]
     fn every_trailer_goes() {
         let trailers = [
@@ -324,8 +326,6 @@ mod tests {
         ];
         assert_eq!(trailers_to_remove(trailers), trailers);
     }
-
-    use super::*;
 
     #[test]
     fn a_header_block_keeps_only_the_headers_decisions_read() {

@@ -58,10 +58,13 @@ export function currentClaims() {
   if (page.state.mode === 'claims') {
     try { return JSON.parse($('claims').value); } catch { return null; }
   }
-  if (page.state.mode === 'token') {
-    try { return decodeToken(pastedToken()).payload; } catch { return null; }
-  }
+  if (page.state.mode === 'token') return tokenClaims($('token').value);
   return null;
+}
+
+/** The claims of a token as a person pastes it (NOT verified), or null. */
+export function tokenClaims(text) {
+  try { return decodeToken(readToken(text)).payload; } catch { return null; }
 }
 
 /**

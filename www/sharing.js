@@ -1,9 +1,8 @@
 // The page's state as a link (fragment only) and the Envoy config for the policy.
 
 import { encodeState } from './share.js';
-import { decodeToken } from './rolegate/web.js';
-import { readToken } from './rolegate/input.js';
 import { testing } from './testing.js';
+import { tokenClaims } from './request.js';
 import { page } from './page.js';
 import { $, status } from './dom.js';
 import { syncToggles } from './toggles.js';
@@ -40,12 +39,7 @@ export function withoutSignature(request) {
   const headers = Array.isArray(request.headers) ? request.headers : Object.entries(request.headers ?? {});
   const bearer = headers.find(([name, value]) => /^authorization$/i.test(name) && /^\s*bearer\s/i.test(String(value)));
   if (!bearer) return request;
-  let claims;
-  try {
-    claims = decodeToken(readToken(String(bearer[1]))).payload;
-  } catch {
-    claims = {};
-  }
+  const claims = tokenClaims(String(bearer[1])) ?? {};
   return { ...request, headers: headers.filter((h) => h !== bearer), claims };
 }
 
@@ -79,8 +73,7 @@ export function shareableState(state, secrets) {
     if (secrets) {
       included.push('the bearer token, signature and all');
     } else {
-      let claims = null;
-      try { claims = decodeToken(readToken(state.token)).payload; } catch { /* not a token: nothing to keep */ }
+      const claims = tokenClaims(state.token);
       out.token = '';
       if (state.mode === 'token') out.mode = 'claims';
       if (claims && state.mode === 'token') out.claims = JSON.stringify(claims, null, 2);

@@ -6,7 +6,7 @@ import { testing } from './testing.js';
 import { page } from './page.js';
 import { $, status } from './dom.js';
 import { showMode, recompute } from './app.js';
-import { pastedToken } from './request.js';
+import { pastedToken, tokenClaims } from './request.js';
 import { policyText, setPolicyText } from './editor.js';
 
 export function showToken() {
@@ -66,8 +66,7 @@ export async function mint() {
 /** Adds the generated key to the issuer the token names (else the first). */
 export function trustTestKey() {
   if (!page.testKey) return;
-  let iss;
-  try { iss = decodeToken(pastedToken()).payload.iss; } catch { iss = undefined; }
+  const iss = tokenClaims($('token').value)?.iss;
   try {
     setPolicyText(JSON.stringify(trustKey(policyText(), page.testKey.publicJwk, iss), null, 2));
   } catch (e) {

@@ -15,9 +15,8 @@ use crate::jose::token::{TokenError, TokenErrorKind};
 use crate::policy::{
     BasicAuth, FormPosts, Mode, OutsidePrefix, Policy, ReadBodies, Role, RoleGrant,
 };
-use crate::request::method::{is_read, is_token};
 use crate::request::method::{
-    method_problem, query_method_overrides, MethodProblem, OVERRIDE_HEADERS,
+    is_read, is_token, method_problem, query_method_overrides, MethodProblem, OVERRIDE_HEADERS,
 };
 use crate::request::{parse_authorization, query_has_access_token, Authorization, Request, Values};
 use serde_json::{Map, Value};
@@ -311,27 +310,8 @@ impl<'p> Evaluation<'p> {
     /// method would be judged as one method and run as another, so it is
     /// refused, as Envoy's HTTP/1 codec refuses it.
     fn check_methods(&mut self, req: &Request) -> Result<(), End> {
-        match method_problem(&req.method) {
-            Some(MethodProblem::NotToken) => {
-                self.trace.step("method", false, || {
-                    "the method is not an HTTP token".to_owned()
-                });
-                return Err(self.invalid_request("invalid_method", "The request method is invalid"));
-            }
-            Some(MethodProblem::LowerCase) => {
-                self.trace.step("method", false, || {
-                    format!(
-                        "{} is not upper case; servers would run it as {}",
-                        claims::preview_str(&req.method),
-                        req.method.to_ascii_uppercase()
-                    )
-                });
-                return Err(self.invalid_request(
-                    "lower_case_method",
-                    "The request method must be upper case",
-                ));
-            }
-            None => {}
+        if let Some(problem) = method_problem(&req.method) {
+            return Err(self.refuse_method(problem, None, &req.method));
         }
         self.methods.push(req.method.clone());
         let query = req.path.split_once('?').map(|(_, q)| q);
@@ -344,25 +324,8 @@ impl<'p> Evaluation<'p> {
             .chain(query_method_overrides(query).map(|value| ("_method", Cow::Owned(value))));
         for (source, value) in overrides {
             let value = value.trim_matches(|c| c == ' ' || c == '\t');
-            match method_problem(value) {
-                Some(MethodProblem::NotToken) => {
-                    self.trace
-                        .step("method", false, || format!("{source} is not a method name"));
-                    return Err(self.invalid_request(
-                        "invalid_method_override",
-                        "A method override is invalid",
-                    ));
-                }
-                Some(MethodProblem::LowerCase) => {
-                    self.trace.step("method", false, || {
-                        format!("{source} is not upper case; frameworks would run it upper-cased")
-                    });
-                    return Err(self.invalid_request(
-                        "lower_case_method_override",
-                        "A method override must be upper case",
-                    ));
-                }
-                None => {}
+            if let Some(problem) = method_problem(value) {
+                return Err(self.refuse_method(problem, Some(source), value));
             }
             if !self.methods.iter().any(|m| m == value) {
                 self.methods.push(value.to_owned());
@@ -379,6 +342,38 @@ impl<'p> Evaluation<'p> {
             }
         });
         Ok(())
+    }
+
+    /// The 400 for a method (`source` None) or a method override (named by
+    /// its header or query parameter) that `problem` keeps from being judged.
+    fn refuse_method(&mut self, problem: MethodProblem, source: Option<&str>, value: &str) -> End {
+        let (cause, description) = match (problem, source) {
+            (MethodProblem::NotToken, None) => ("invalid_method", "The request method is invalid"),
+            (MethodProblem::LowerCase, None) => {
+                ("lower_case_method", "The request method must be upper case")
+            }
+            (MethodProblem::NotToken, Some(_)) => {
+                ("invalid_method_override", "A method override is invalid")
+            }
+            (MethodProblem::LowerCase, Some(_)) => (
+                "lower_case_method_override",
+                "A method override must be upper case",
+            ),
+        };
+        self.trace
+            .step("method", false, || match (problem, source) {
+                (MethodProblem::NotToken, None) => "the method is not an HTTP token".to_owned(),
+                (MethodProblem::LowerCase, None) => format!(
+                    "{} is not upper case; servers would run it as {}",
+                    claims::preview_str(value),
+                    value.to_ascii_uppercase()
+                ),
+                (MethodProblem::NotToken, Some(source)) => format!("{source} is not a method name"),
+                (MethodProblem::LowerCase, Some(source)) => {
+                    format!("{source} is not upper case; frameworks would run it upper-cased")
+                }
+            });
+        self.invalid_request(cause, description)
     }
 
     /// A GET or HEAD that carries a body, unless `read_bodies: "allow"`: its

@@ -167,8 +167,8 @@ struct Shape {
     path: Box<[u8]>,
     /// `(index in OVERRIDE_HEADERS, value)` in request order per header.
     overrides: Vec<(usize, Box<[u8]>)>,
-    /// Whether a body follows (GET and HEAD with one are refused), and
-    /// whether it is a form (a POST with one is refused).
+    /// `RequestView::body_shape`: whether a body follows (GET and HEAD with
+    /// one are refused), and whether it is a form (a POST with one is refused).
     body: (bool, bool),
 }
 
@@ -193,14 +193,14 @@ impl Shape {
             method: request.method.into(),
             path: request.path.into(),
             overrides,
-            body: (request.has_body(), request.is_form()),
+            body: request.body_shape(),
         }
     }
 
     fn matches(&self, request: &RequestView) -> bool {
         if *self.method != *request.method
             || *self.path != *request.path
-            || self.body != (request.has_body(), request.is_form())
+            || self.body != request.body_shape()
         {
             return false;
         }

@@ -7,7 +7,7 @@ use crate::authorize::decision::Decision;
 use crate::authorize::evaluate::{DecideOptions, Prior};
 use crate::authorize::route::Route;
 use crate::authorize::trace::Tracer;
-use crate::engine::cache::{TokenCache, TokenKey};
+use crate::engine::cache::{TokenCache, TokenKey, REFUSED_SECONDS};
 use crate::engine::remote::{
     interpret_introspection, HttpCall, HttpResult, IntrospectionAnswer as Answer, KeyStore,
 };
@@ -60,9 +60,7 @@ impl Policy {
                 remember_verified(cache, key, verified, decision, request)
             }
             Err(err) => {
-                let until = request
-                    .now
-                    .saturating_add(crate::engine::cache::REFUSED_SECONDS);
+                let until = request.now.saturating_add(REFUSED_SECONDS);
                 cache.refuse(&key, &err, until);
                 Rc::new(self.evaluate(request, options, Prior::Failed(&err), remote))
             }
@@ -420,9 +418,7 @@ impl Policy {
                 if let (Some(token), Some(settings)) =
                     (request.bearer_token(), issuer.introspection.as_ref())
                 {
-                    let seconds = settings
-                        .cache_seconds
-                        .min(crate::engine::cache::REFUSED_SECONDS);
+                    let seconds = settings.cache_seconds.min(REFUSED_SECONDS);
                     let key = state.cache.key(token.as_bytes());
                     state
                         .cache

@@ -4,10 +4,10 @@
 //! that every host routes, buffers and refuses alike; a host only moves bytes.
 
 use crate::authorize::route::Route;
-use crate::effect::{HeaderChanges, Response};
+use crate::effect::HeaderChanges;
 use crate::policy::Policy;
 use crate::request::{Request, RequestView};
-use crate::token_endpoint::{self, Reply, ReplyAudit, TokenStore};
+use crate::token_endpoint::{self, Reply, TokenStore};
 
 /// What a host does with a request whose headers it has read.
 #[derive(Debug)]
@@ -60,6 +60,12 @@ impl Policy {
         route_cluster: &dyn Fn() -> Result<Option<String>, String>,
     ) -> Handling<'a> {
         let reply = |endpoint, reply| Handling::Reply { endpoint, reply };
+        // What any token request that goes on loses: the identity headers.
+        let stripped = || {
+            let mut changes = HeaderChanges::default();
+            self.envoy_settings().strip_identity(view, &mut changes);
+            changes
+        };
         let route = self.route(view);
         let forward_to = self
             .token_endpoint()
@@ -69,11 +75,7 @@ impl Policy {
             // any other cluster (the admin API) is refused, never followed.
             return match route_cluster() {
                 Err(why) => reply("forward", token_endpoint::route_unknown(&why)),
-                Ok(Some(routed)) if routed == cluster => {
-                    let mut changes = HeaderChanges::default();
-                    self.envoy_settings().strip_identity(view, &mut changes);
-                    Handling::Forward(changes)
-                }
+                Ok(Some(routed)) if routed == cluster => Handling::Forward(stripped()),
                 Ok(routed) => reply(
                     "forward",
                     token_endpoint::misrouted(cluster, routed.as_deref()),
@@ -98,11 +100,7 @@ impl Policy {
                     "token",
                     token_endpoint::body_would_reach_upstream(&request.path, &cluster),
                 ),
-                Ok(_) => {
-                    let mut changes = HeaderChanges::default();
-                    self.envoy_settings().strip_identity(view, &mut changes);
-                    Handling::ReadBody(changes)
-                }
+                Ok(_) => Handling::ReadBody(stripped()),
             },
         }
     }
@@ -126,14 +124,9 @@ impl Policy {
         }
         match read(body_size) {
             Ok(body) => BodyStep::Reply(self.issue_token(request, &body, store)),
-            Err(why) => BodyStep::Reply(Reply {
-                response: Response::unavailable(),
-                audit: ReplyAudit {
-                    error: Some("unavailable".to_owned()),
-                    reason: Some(format!("the request body could not be read: {why}")),
-                    client_id: None,
-                },
-            }),
+            Err(why) => BodyStep::Reply(token_endpoint::unavailable(format!(
+                "the request body could not be read: {why}"
+            ))),
         }
     }
 }

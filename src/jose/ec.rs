@@ -182,18 +182,10 @@ impl Curve {
     /// curve. (The point at infinity has no such coordinates.)
     fn affine(&self, x: &[u8], y: &[u8]) -> Option<Point> {
         let (x, y) = (self.field_element(x)?, self.field_element(y)?);
-        // y² = x³ - 3x + b
-        let x3 = self.mul(&self.sqr(&x), &x);
-        let three_x = self.add(&self.add(&x, &x), &x);
-        let rhs = self.add(&self.sub(&x3, &three_x), &self.b);
-        if self.sqr(&y) != rhs {
-            return None;
-        }
-        Some(Point {
-            x,
-            y,
-            z: self.one(),
-        })
+        let one = self.one();
+        let point = Point { x, y, z: one };
+        // The curve's one equation, at Z = 1 (so Z² = 1).
+        self.on_curve(&point, &one).then_some(point)
     }
 
     /// 1 in Montgomery form.

@@ -243,6 +243,11 @@ fn mgf1(hash: RsaHash, seed: &[u8], len: usize) -> Vec<u8> {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+    use crate::jose::montgomery::{
+        from_be, less_than, sub_in_place, LIMB_BITS, LIMB_MASK, MAX_LIMBS,
+    };
+
     #[test]
     fn a_private_exponent_check_that_cannot_run_fails() {
         // Neither n nor e makes a public key: the check says so, never "no problem".
@@ -250,11 +255,6 @@ mod tests {
         assert!(private_exponent_problem(&[0xff; 256], &[], &[3]).is_some());
         assert!(private_exponent_problem(&[0xfe; 256], &[1, 0, 1], &[3]).is_some());
     }
-
-    use super::*;
-    use crate::jose::montgomery::{
-        from_be, less_than, sub_in_place, LIMB_BITS, LIMB_MASK, MAX_LIMBS,
-    };
 
     #[test]
     fn small_modexp_matches_arithmetic() {

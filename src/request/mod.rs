@@ -293,6 +293,14 @@ impl<'a> RequestView<'a> {
         self.header_values("content-type").any(is_form_type)
     }
 
+    /// All a decision reads of the body: whether one follows and, only if
+    /// so, whether it is a form (without a body the Content-Type decides
+    /// nothing, and is not looked for).
+    pub(crate) fn body_shape(&self) -> (bool, bool) {
+        let body = self.has_body();
+        (body, body && self.is_form())
+    }
+
     /// Whether a body follows the headers (see [`Request::body`]).
     pub fn has_body(&self) -> bool {
         self.body

@@ -36,15 +36,21 @@ pub fn body_too_large() -> Reply {
 /// A token request this proxy should forward to the token instance's
 /// cluster, but whose route goes elsewhere (or nowhere): 503, never forwarded.
 pub fn misrouted(cluster: &str, routed: Option<&str>) -> Reply {
+    unavailable(format!(
+        "token_endpoint.forward_to_cluster is {cluster:?}, but the route goes to {}: \
+         route the token endpoint's paths to that cluster",
+        routed.map_or_else(|| "no cluster".to_owned(), |c| format!("{c:?}"))
+    ))
+}
+
+/// 503, never forwarded, with why for the audit line: what a host answers
+/// when the endpoint cannot be served safely.
+pub fn unavailable(reason: String) -> Reply {
     Reply {
         response: Response::unavailable(),
         audit: ReplyAudit {
             error: Some("unavailable".to_owned()),
-            reason: Some(format!(
-                "token_endpoint.forward_to_cluster is {cluster:?}, but the route goes to {}: \
-                 route the token endpoint's paths to that cluster",
-                routed.map_or_else(|| "no cluster".to_owned(), |c| format!("{c:?}"))
-            )),
+            reason: Some(reason),
             client_id: None,
         },
     }
@@ -56,34 +62,20 @@ pub fn misrouted(cluster: &str, routed: Option<&str>) -> Reply {
 /// sidecar's chain, a hand-written config without rolegate's routes). 503,
 /// never forwarded.
 pub fn body_would_reach_upstream(path: &str, cluster: &str) -> Reply {
-    Reply {
-        response: Response::unavailable(),
-        audit: ReplyAudit {
-            error: Some("unavailable".to_owned()),
-            reason: Some(format!(
-                "a token request to {path} has a body to read, but the route goes to cluster \
-                 {cluster:?}, which would get the request before rolegate answers it: route \
-                 the token endpoint's paths to a direct_response behind Envoy's buffer \
-                 filter (as `rolegate envoy-config` does)"
-            )),
-            client_id: None,
-        },
-    }
+    unavailable(format!(
+        "a token request to {path} has a body to read, but the route goes to cluster \
+         {cluster:?}, which would get the request before rolegate answers it: route \
+         the token endpoint's paths to a direct_response behind Envoy's buffer \
+         filter (as `rolegate envoy-config` does)"
+    ))
 }
 
 /// A token request whose route the host could not tell (its property read
 /// failed): 503, never forwarded.
 pub fn route_unknown(why: &str) -> Reply {
-    Reply {
-        response: Response::unavailable(),
-        audit: ReplyAudit {
-            error: Some("unavailable".to_owned()),
-            reason: Some(format!(
-                "the host could not say where the route of a token request goes ({why})"
-            )),
-            client_id: None,
-        },
-    }
+    unavailable(format!(
+        "the host could not say where the route of a token request goes ({why})"
+    ))
 }
 
 /// A token the endpoint issued and that has not expired.
