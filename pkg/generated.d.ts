@@ -68,6 +68,16 @@ methods: Array<string>,
  */
 expires_at: number | null, 
 /**
+ * The binding a bound token proved (checked on every request: a
+ * decision with one is never reused).
+ */
+binding: Binding | null, 
+/**
+ * A fresh server nonce for the `DPoP-Nonce` header, when a proof
+ * lacked a valid one (`use_dpop_nonce`).
+ */
+dpop_nonce: string | null, 
+/**
  * Per-role attribute evaluation (empty unless explaining).
  */
 role_checks: Array<RoleCheck>, 
@@ -83,12 +93,18 @@ dry_run: boolean, };
 /**
  * Why a request was allowed or denied. Each reason has one status.
  */
-export type Reason = "allowed" | "outside_prefix" | "outside_prefix_denied" | "missing_credentials" | "unsupported_scheme" | "invalid_request" | "invalid_token" | "insufficient_scope" | "no_role" | "denied_by_rule" | "not_permitted" | "forbidden_method" | "authentication_config_protected" | "basic_auth_disabled" | "basic_auth_pass_through" | "invalid_path" | "keys_unavailable" | "introspection_unavailable" | "token_endpoint" | "cors_preflight";
+export type Reason = "allowed" | "outside_prefix" | "outside_prefix_denied" | "missing_credentials" | "unsupported_scheme" | "invalid_request" | "invalid_token" | "insufficient_scope" | "no_role" | "denied_by_rule" | "not_permitted" | "forbidden_method" | "authentication_config_protected" | "basic_auth_disabled" | "basic_auth_pass_through" | "invalid_path" | "keys_unavailable" | "introspection_unavailable" | "token_endpoint" | "cors_preflight" | "too_many_proofs" | "replay_check_unavailable";
 
 /**
  * How the request presented itself.
  */
-export type Credential = "none" | "bearer" | "basic" | "claims" | "other";
+export type Credential = "none" | "bearer" | "dpop" | "basic" | "claims" | "other";
+
+/**
+ * How a token bound to its client (`cnf`) showed the request is the
+ * client's.
+ */
+export type Binding = "dpop" | "certificate" | "dpop_and_certificate";
 
 /**
  * The rule that decided: `roles[role].rules[index]`.

@@ -48,6 +48,12 @@ export interface DecideRequest {
   now?: number;
   /** A body follows the headers though no header announces it (HTTP/2); default false. */
   body?: boolean;
+  /**
+   * The connection's client certificate as a certificate-bound token names it
+   * (`x5t#S256`: base64url of the SHA-256 of its DER), for tokens with
+   * `cnf.x5t#S256` (RFC 8705). A DPoP proof goes in the `dpop` header.
+   */
+  client_certificate?: string;
 }
 
 export interface MatrixRequest {

@@ -15,6 +15,10 @@ use std::borrow::Cow;
 /// `bypass_cors_preflight`).
 const CORS_PREFLIGHT_HEADERS: [&str; 3] = ["origin", "access-control-request-method", "cookie"];
 
+/// What checking a DPoP proof reads: the proof, and the origin the request
+/// was addressed to (its `htu`) unless the policy names `dpop.origins`.
+const DPOP_HEADERS: [&str; 4] = ["dpop", ":scheme", ":authority", "host"];
+
 /// Request-header edits before forwarding upstream. Borrowed from the
 /// decision and the settings where it can be, and held inline (each list
 /// has room for the most edits a decision makes): this is made per request.
@@ -89,6 +93,13 @@ impl Policy {
             } else {
                 &[]
             })
+            .chain(
+                match (self.verifies_bound_tokens(), self.dpop.origins.is_empty()) {
+                    (false, _) => &[][..],
+                    (true, false) => &DPOP_HEADERS[..1],
+                    (true, true) => &DPOP_HEADERS[..],
+                },
+            )
             .any(|read| same_header_name(read.as_bytes(), name))
     }
 
@@ -190,14 +201,14 @@ impl Decision {
         let present = |name: &str| request.header_values(name).next().is_some();
         let mut changes = HeaderChanges::default();
         settings.strip_identity(request, &mut changes);
-        let bearer = matches!(self.credential, Credential::Bearer);
-        if bearer
-            && self.allowed
-            && !self.dry_run
-            && !settings.forward_authorization
-            && present("authorization")
-        {
-            changes.remove.push(Cow::Borrowed("authorization"));
+        let bearer = matches!(self.credential, Credential::Bearer | Credential::Dpop);
+        if bearer && self.allowed && !self.dry_run && !settings.forward_authorization {
+            // A DPoP proof goes with its token: the upstream needs neither.
+            for name in ["authorization", "dpop"] {
+                if present(name) {
+                    changes.remove.push(Cow::Borrowed(name));
+                }
+            }
         }
         if let Some(path) = &self.upstream_path {
             if path.as_bytes() != request.path {
@@ -249,6 +260,9 @@ impl Decision {
                 .headers
                 .push(("www-authenticate", challenge.clone()));
         }
+        if let Some(nonce) = &self.dpop_nonce {
+            response.headers.push(("dpop-nonce", nonce.clone()));
+        }
         response
     }
 
@@ -272,6 +286,9 @@ impl Decision {
             client_id: Option<&'a str>,
             roles: &'a [String],
             rule: Option<String>,
+            /// Only for bound tokens: which binding they proved.
+            #[serde(skip_serializing_if = "Option::is_none")]
+            binding: Option<crate::authorize::decision::Binding>,
         }
         serde_json::to_string(&Audit {
             rolegate: "decision",
@@ -288,6 +305,7 @@ impl Decision {
             client_id: self.client_id.as_deref(),
             roles: &self.roles,
             rule: self.rule.as_ref().map(|r| r.label.clone()),
+            binding: self.binding,
         })
         .unwrap_or_default()
     }
@@ -358,6 +376,8 @@ mod tests {
         assert_eq!(
             names,
             [
+                // The origin a DPoP proof names.
+                ":authority",
                 "authorization",
                 "X-Who",
                 "x-rolegate-roles",

@@ -50,8 +50,9 @@ mod web;
 mod envoy;
 
 // Deciding.
+pub use authorize::binding::{ProofMemory, ProofMemoryError, ProofUse};
 pub use authorize::decision::{
-    AttributeCheck, Credential, Decision, Reason, RoleCheck, RuleRef, TraceStep,
+    AttributeCheck, Binding, Credential, Decision, Reason, RoleCheck, RuleRef, TraceStep,
 };
 pub use authorize::diff::{Change, DiffCell, DiffRow, MatrixDiff, Presence};
 pub use authorize::evaluate::DecideOptions;
@@ -59,7 +60,7 @@ pub use authorize::matrix::{Matrix, MatrixCell, MatrixRequest, MatrixRow};
 pub use authorize::route::Route;
 pub use policy::edit::{add_token_endpoint, grant_by_role_claim, trust_key};
 pub use policy::{EnvoySettings, Policy, PolicyError, PolicyErrorCode, RoleSummary};
-pub use request::{Request, RequestView};
+pub use request::{certificate_thumbprint_from_hex, Request, RequestView};
 
 // What a host applies.
 pub use effect::{trailers_to_remove, HeaderChanges, Response};
@@ -69,6 +70,7 @@ pub use authorize::authenticate::VerifiedToken;
 pub use engine::cache::TokenCache;
 pub use engine::decide::{CacheUse, Introspected, Parked, State, Step, MAX_PARKED};
 pub use engine::exchange::{BodyStep, Handling};
+pub use engine::proofs::{record_in_shard, MemoryProofs, ProofEntry};
 pub use engine::remote::{HttpCall, HttpResult, Purpose};
 pub use jose::token::TokenErrorKind;
 
@@ -84,7 +86,9 @@ pub use token_endpoint::{
 /// building blocks the core's own tests reach. Never part of a decision;
 /// not a stable API.
 pub mod testing {
+    pub use crate::authorize::binding::token_hash;
     pub use crate::jose::alg::{Alg, KeyType};
+    pub use crate::jose::keys::jwk_thumbprint;
     pub use crate::jose::keys::{b64url_decode, b64url_encode, VerificationKey};
     pub use crate::jose::mint::{
         encode_parts, generate_key, mint, public_jwk, random_id, sign_raw, signer, MintError,

@@ -23,6 +23,7 @@ mod tests {
             declaration::<crate::authorize::decision::Decision>(),
             declaration::<crate::authorize::decision::Reason>(),
             declaration::<crate::authorize::decision::Credential>(),
+            declaration::<crate::authorize::decision::Binding>(),
             declaration::<crate::authorize::decision::RuleRef>(),
             declaration::<crate::policy::document::Effect>(),
             declaration::<crate::authorize::decision::RoleCheck>(),

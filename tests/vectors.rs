@@ -114,9 +114,11 @@ fn run_case(
     // the headers the policy reads: it must decide and edit exactly alike.
     if request.claims.is_none() {
         let block = support::header_block(&request);
-        let proxied = policy
+        let mut proxied = policy
             .request_from_header_map(&block, now)
             .map_err(|e| e.to_string())?;
+        // A connection fact the proxy adds, not a header.
+        proxied.client_certificate = request.client_certificate.clone();
         // Envoy refills one request over and over: a used one must come out the same.
         let mut reused = rolegate::Request::new("PATCH", "/a/longer/path/than/most?q=1", 1)
             .header("authorization", "Bearer left.over.token")
@@ -126,6 +128,7 @@ fn run_case(
         policy
             .refill_request_from_header_map(&mut reused, &block, now)
             .map_err(|e| e.to_string())?;
+        reused.client_certificate = request.client_certificate.clone();
         if reused != proxied {
             mismatches.push(format!("a refilled request differs: {reused:?}"));
         }

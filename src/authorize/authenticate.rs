@@ -210,7 +210,6 @@ pub(crate) fn check_claims(
     trace.step("token.audience", true, || {
         "aud matches an expected audience".to_owned()
     });
-    check_unbound(claims)?;
     Ok(ClaimTimes {
         exp: if exp >= u64::MAX as f64 {
             u64::MAX
@@ -218,39 +217,6 @@ pub(crate) fn check_claims(
             exp as u64
         },
     })
-}
-
-/// A token bound to its client (`cnf`: RFC 7800) is the client's alone:
-/// accepted as a bearer token, a copy from a log would work for anyone. A
-/// binding rolegate does not verify is refused, never ignored.
-fn check_unbound(claims: &Map<String, Value>) -> Result<(), TokenError> {
-    use TokenErrorKind::*;
-    let Some(cnf) = claims.get("cnf") else {
-        return Ok(());
-    };
-    let member = |name: &str| cnf.as_object().is_some_and(|c| c.contains_key(name));
-    if member("jkt") {
-        fail(
-            DpopBound,
-            "the token is DPoP-bound (cnf.jkt, RFC 9449); rolegate does not verify DPoP \
-             proofs, and a bound token is never accepted as a bearer token",
-        )
-    } else if member("x5t#S256") {
-        fail(
-            CertificateBound,
-            "the token is bound to a client certificate (cnf.x5t#S256, RFC 8705); rolegate \
-             does not verify certificate-bound tokens, and never accepts one as a bearer token",
-        )
-    } else {
-        fail(
-            UnknownBinding,
-            format!(
-                "the token is bound to its client by cnf {}, a binding rolegate does not \
-                 verify: refused rather than accepted as a bearer token",
-                crate::jose::claims::preview(cnf)
-            ),
-        )
-    }
 }
 
 fn check_audience(issuer: &Issuer, claims: &Map<String, Value>) -> Result<(), TokenError> {

@@ -54,6 +54,12 @@ pub enum Reason {
     /// A genuine CORS preflight while `bypass_cors_preflight` is on: passed
     /// on, without identity, for Envoy's CORS filter or the upstream to answer.
     CorsPreflight,
+    /// A DPoP client sent more proofs within `dpop.max_age_seconds` than
+    /// `dpop.max_proofs_per_client`: 429 until older ones age out.
+    TooManyProofs,
+    /// Proofs already used could not be looked up (the host's storage
+    /// failed): 503, fail closed.
+    ReplayCheckUnavailable,
 }
 
 impl Reason {
@@ -80,6 +86,8 @@ impl Reason {
             Reason::IntrospectionUnavailable => "introspection_unavailable",
             Reason::TokenEndpoint => "token_endpoint",
             Reason::CorsPreflight => "cors_preflight",
+            Reason::TooManyProofs => "too_many_proofs",
+            Reason::ReplayCheckUnavailable => "replay_check_unavailable",
         }
     }
 
@@ -103,7 +111,10 @@ impl Reason {
             | Reason::ForbiddenMethod
             | Reason::AuthenticationConfigProtected
             | Reason::OutsidePrefixDenied => 403,
-            Reason::KeysUnavailable | Reason::IntrospectionUnavailable => 503,
+            Reason::TooManyProofs => 429,
+            Reason::KeysUnavailable
+            | Reason::IntrospectionUnavailable
+            | Reason::ReplayCheckUnavailable => 503,
         }
     }
 
@@ -119,7 +130,7 @@ impl Reason {
     }
 
     /// Every reason, for hosts that pre-register one counter per reason.
-    pub const ALL: [Reason; 20] = [
+    pub const ALL: [Reason; 22] = [
         Reason::Allowed,
         Reason::OutsidePrefix,
         Reason::OutsidePrefixDenied,
@@ -140,6 +151,8 @@ impl Reason {
         Reason::IntrospectionUnavailable,
         Reason::TokenEndpoint,
         Reason::CorsPreflight,
+        Reason::TooManyProofs,
+        Reason::ReplayCheckUnavailable,
     ];
 }
 
@@ -152,12 +165,28 @@ pub enum Credential {
     None,
     /// An `Authorization: Bearer` token.
     Bearer,
+    /// An `Authorization: DPoP` token with its proof (RFC 9449).
+    Dpop,
     /// `Authorization: Basic` credentials.
     Basic,
     /// A claims-only preview: every check except the signature.
     Claims,
     /// Another `Authorization` scheme.
     Other,
+}
+
+/// How a token bound to its client (`cnf`) showed the request is the
+/// client's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(test, derive(ts_rs::TS))]
+pub enum Binding {
+    /// A DPoP proof signed by the token's key (RFC 9449).
+    Dpop,
+    /// The connection's client certificate (RFC 8705 §3).
+    Certificate,
+    /// Both.
+    DpopAndCertificate,
 }
 
 /// The rule that decided: `roles[role].rules[index]`.
@@ -252,6 +281,12 @@ pub struct Decision {
     /// The token's `exp`, for caches.
     #[cfg_attr(test, ts(type = "number | null"))]
     pub expires_at: Option<u64>,
+    /// The binding a bound token proved (checked on every request: a
+    /// decision with one is never reused).
+    pub binding: Option<Binding>,
+    /// A fresh server nonce for the `DPoP-Nonce` header, when a proof
+    /// lacked a valid one (`use_dpop_nonce`).
+    pub dpop_nonce: Option<String>,
     /// Per-role attribute evaluation (empty unless explaining).
     pub role_checks: Vec<RoleCheck>,
     /// Ordered steps (empty unless explaining).

@@ -2,8 +2,9 @@
 //! and roles (403), in that order, each step recorded in the trace.
 
 use crate::authorize::authenticate::{self, FetchedKeys, VerifiedToken};
+use crate::authorize::binding::{self, Judged, Presented, ProofMemory, ProofMemoryError, ProofUse};
 use crate::authorize::decision::{
-    AttributeCheck, Credential, Decision, Reason, RoleCheck, RuleRef,
+    AttributeCheck, Binding, Credential, Decision, Reason, RoleCheck, RuleRef,
 };
 use crate::authorize::route::Route;
 use crate::authorize::rules::{
@@ -51,18 +52,19 @@ impl Policy {
         verified: Option<&VerifiedToken>,
     ) -> Decision {
         let prior = verified.map_or(Prior::Unknown, Prior::Verified);
-        self.evaluate(request, options, prior, None)
+        self.evaluate(request, options, prior, Host::default())
     }
 
-    pub(crate) fn evaluate(
-        &self,
+    pub(crate) fn evaluate<'a>(
+        &'a self,
         request: &Request,
         options: DecideOptions,
         prior: Prior,
-        remote: Option<&dyn FetchedKeys>,
+        host: Host<'a>,
     ) -> Decision {
         let mut e = Evaluation::new(self, options.explain);
-        e.remote = remote;
+        e.remote = host.keys;
+        e.proofs = host.proofs;
         match e.run(request, prior) {
             Ok(()) => e.finish(Reason::Allowed, None, None),
             Err(end) => e.finish(end.reason, end.cause, end.challenge),
@@ -104,6 +106,14 @@ impl Policy {
     }
 }
 
+/// What a stateful host lends an evaluation: fetched keys of remote
+/// issuers, and its memory of used DPoP proofs.
+#[derive(Default)]
+pub(crate) struct Host<'h> {
+    pub keys: Option<&'h dyn FetchedKeys>,
+    pub proofs: Option<&'h mut (dyn ProofMemory + 'static)>,
+}
+
 /// What the caller already knows about the request's bearer token.
 #[derive(Clone, Copy)]
 pub(crate) enum Prior<'a> {
@@ -137,6 +147,12 @@ struct Evaluation<'p> {
     methods: Vec<String>,
     expires_at: Option<u64>,
     role_checks: Vec<RoleCheck>,
+    binding: Option<Binding>,
+    dpop_nonce: Option<String>,
+    /// The request's time (for a nonce in a refusal).
+    now: u64,
+    /// The host's memory of used DPoP proofs, when it keeps one.
+    proofs: Option<&'p mut (dyn ProofMemory + 'static)>,
 }
 
 impl<'p> Evaluation<'p> {
@@ -156,10 +172,15 @@ impl<'p> Evaluation<'p> {
             methods: Vec::new(),
             expires_at: None,
             role_checks: Vec::new(),
+            binding: None,
+            dpop_nonce: None,
+            now: 0,
+            proofs: None,
         }
     }
 
     fn run(&mut self, req: &Request, prior: Prior) -> Result<(), End> {
+        self.now = req.now;
         self.check_route(req)?;
         self.check_methods(req)?;
         self.check_body(req)?;
@@ -413,6 +434,7 @@ impl<'p> Evaluation<'p> {
         req: &'r Request,
         prior: Prior<'r>,
     ) -> Result<Cow<'r, Map<String, Value>>, End> {
+        let mut presented = Presented::Claims;
         let (issuer_index, claims) = if let Some(claims) = &req.claims {
             self.credential = Credential::Claims;
             self.trace.step("credentials", true, || {
@@ -423,7 +445,8 @@ impl<'p> Evaluation<'p> {
             (index, Cow::Borrowed(claims))
         } else {
             let values = req.authorization_values().unwrap_or(Values::None);
-            match parse_authorization(&values) {
+            let authorization = parse_authorization(&values);
+            match authorization {
                 Authorization::None => {
                     self.trace.step("credentials", false, || {
                         "no Authorization header".to_owned()
@@ -451,10 +474,21 @@ impl<'p> Evaluation<'p> {
                     let challenge = self.challenge(None, None);
                     return Err(self.end(Reason::UnsupportedScheme, None, Some(challenge)));
                 }
-                Authorization::Bearer(bearer) => {
-                    self.credential = Credential::Bearer;
-                    self.trace
-                        .step("credentials", true, || "bearer token".to_owned());
+                Authorization::Bearer(bearer) | Authorization::Dpop(bearer) => {
+                    let dpop = matches!(authorization, Authorization::Dpop(_));
+                    (self.credential, presented) = if dpop {
+                        (Credential::Dpop, Presented::Dpop(bearer))
+                    } else {
+                        (Credential::Bearer, Presented::Bearer)
+                    };
+                    self.trace.step("credentials", true, || {
+                        if dpop {
+                            "DPoP-bound token"
+                        } else {
+                            "bearer token"
+                        }
+                        .to_owned()
+                    });
                     // Whatever a cache knows of it: the policy's own cap.
                     let cap = self.policy.max_token_bytes;
                     if bearer.len() > cap {
@@ -507,8 +541,67 @@ impl<'p> Evaluation<'p> {
         self.issuer = Some(issuer.issuer.clone());
         let times = authenticate::check_claims(issuer, &claims, req.now, &mut self.trace)
             .map_err(|err| self.invalid_token(err))?;
+        let judged = Judged {
+            methods: &self.methods,
+            path: self.path.as_deref().unwrap_or_default(),
+        };
+        let bound = binding::check(
+            &self.policy.dpop,
+            issuer,
+            &claims,
+            presented,
+            req,
+            &judged,
+            &mut self.trace,
+        )
+        .map_err(|err| self.invalid_token(err))?;
+        self.binding = bound.binding;
+        if let Some(proof) = bound.proof {
+            self.remember_proof(&proof, req.now)?;
+        }
         self.expires_at = Some(times.exp);
         Ok(claims)
+    }
+
+    /// A verified proof is accepted once (RFC 9449 §11.1): the host's
+    /// memory of used proofs says whether this one was, and keeps it.
+    fn remember_proof(&mut self, proof: &ProofUse, now: u64) -> Result<(), End> {
+        let per_client = self.policy.dpop.max_proofs_per_client;
+        let Some(memory) = self.proofs.as_deref_mut() else {
+            self.trace.step("token.replay", true, || {
+                "jti not remembered: this host keeps no memory of used proofs (a preview); \
+                 the Envoy filter refuses a proof seen before"
+                    .to_owned()
+            });
+            return Ok(());
+        };
+        match memory.record(proof, now, per_client) {
+            Ok(true) => {
+                self.trace.step("token.replay", true, || {
+                    "the proof's jti is new; remembered until it is too old".to_owned()
+                });
+                Ok(())
+            }
+            Ok(false) => Err(self.invalid_token(TokenError {
+                kind: TokenErrorKind::DpopProofReplayed,
+                detail: "this proof's jti was accepted before: each proof is for one request"
+                    .to_owned(),
+            })),
+            Err(ProofMemoryError::Limit { detail, .. }) => {
+                self.trace.step("token.replay", false, || detail);
+                Err(self.end(Reason::TooManyProofs, Some("too_many_proofs"), None))
+            }
+            Err(ProofMemoryError::Unavailable(why)) => {
+                self.trace.step("token.replay", false, || {
+                    format!("used proofs cannot be looked up: {why}")
+                });
+                Err(self.end(
+                    Reason::ReplayCheckUnavailable,
+                    Some("replay_check_unavailable"),
+                    None,
+                ))
+            }
+        }
     }
 
     fn basic(&mut self) -> End {
@@ -760,8 +853,32 @@ impl<'p> Evaluation<'p> {
             // Not the token's fault: fail closed with 503, no challenge.
             return self.end(Reason::KeysUnavailable, Some(kind.code()), None);
         }
-        let challenge = self.challenge(Some(("invalid_token", kind.description())), None);
+        let description = kind.description();
+        let challenge = match kind.proof_error() {
+            Some(error) => {
+                if kind == TokenErrorKind::DpopNonceRequired {
+                    self.dpop_nonce = binding::fresh_nonce(&self.policy.dpop, self.now);
+                }
+                self.dpop_challenge(error, description)
+            }
+            // RFC 9449 §7.1: a token sent with the DPoP scheme, or a
+            // DPoP-bound one sent as a bearer token, is answered in DPoP's terms.
+            None if self.credential == Credential::Dpop || kind == TokenErrorKind::DpopBound => {
+                self.dpop_challenge("invalid_token", description)
+            }
+            None => self.challenge(Some(("invalid_token", description)), None),
+        };
         self.end(Reason::InvalidToken, Some(kind.code()), Some(challenge))
+    }
+
+    /// RFC 9449 §7.1 `WWW-Authenticate: DPoP` value, with the algorithms a
+    /// proof may use.
+    fn dpop_challenge(&self, error: &str, description: &str) -> String {
+        format!(
+            "DPoP realm=\"{}\", algs=\"{}\", error=\"{error}\", error_description=\"{description}\"",
+            self.policy.realm,
+            self.policy.dpop.algs()
+        )
     }
 
     fn invalid_request(&mut self, cause: &'static str, description: &'static str) -> End {
@@ -822,6 +939,8 @@ impl<'p> Evaluation<'p> {
             upstream_path: self.upstream_path,
             methods: self.methods,
             expires_at: self.expires_at,
+            binding: self.binding,
+            dpop_nonce: self.dpop_nonce,
             role_checks: self.role_checks,
             trace: self.trace.into_steps(),
             dry_run,

@@ -3,6 +3,7 @@
 //! role x method x path matrix.
 
 pub(crate) mod authenticate;
+pub(crate) mod binding;
 pub mod decision;
 pub mod diff;
 pub(crate) mod evaluate;

@@ -413,9 +413,12 @@ impl TokenCache {
         let Some(entry) = self.entries.get_mut(&key.slot).filter(|e| e.holds(key)) else {
             return;
         };
+        // A bound token's decision rests on this request's proof or
+        // connection: never the next request's.
         let reusable = decision
             .expires_at
             .is_some_and(|exp| exp >= entry.expires_at && request.now < entry.expires_at)
+            && decision.binding.is_none()
             && decision.trace.is_empty()
             && decision.role_checks.is_empty()
             && !request.preview;
@@ -665,6 +668,8 @@ mod tests {
                     upstream_path: Some(path.clone()),
                     methods: vec!["GET".into()],
                     expires_at: Some(1_000),
+                    binding: None,
+                    dpop_nonce: None,
                     role_checks: Vec::new(),
                     trace: Vec::new(),
                     dry_run: false,

@@ -2,12 +2,14 @@
 //! and kept decisions, remote key sets and introspection calls, and the
 //! step-by-step decision that asks the host for those calls.
 
-use crate::authorize::authenticate::{self, FetchedKeys, VerifiedToken};
+use crate::authorize::authenticate::{self, VerifiedToken};
+use crate::authorize::binding::ProofMemory;
 use crate::authorize::decision::Decision;
-use crate::authorize::evaluate::{DecideOptions, Prior};
+use crate::authorize::evaluate::{DecideOptions, Host, Prior};
 use crate::authorize::route::Route;
 use crate::authorize::trace::Tracer;
 use crate::engine::cache::{TokenCache, TokenKey, REFUSED_SECONDS};
+use crate::engine::proofs::MemoryProofs;
 use crate::engine::remote::{
     interpret_introspection, HttpCall, HttpResult, IntrospectionAnswer as Answer, KeyStore,
 };
@@ -26,19 +28,20 @@ impl Policy {
         options: DecideOptions,
         cache: &mut TokenCache,
     ) -> (Rc<Decision>, CacheUse) {
-        let (token, key) = match self.lookup(cache, request, options) {
+        let (token, key) = match self.lookup(cache, request, options, Host::default()) {
             Lookup::Hit(hit) => return (hit, CacheUse::Hit),
             Lookup::Miss(token, key) => (token, key),
             Lookup::NoToken => {
                 return (
-                    Rc::new(self.evaluate(request, options, Prior::Unknown, None)),
+                    Rc::new(self.evaluate(request, options, Prior::Unknown, Host::default())),
                     CacheUse::None,
                 )
             }
         };
         let verified =
             authenticate::verify_jws(&self.issuers, token, &mut Tracer::new(false), None);
-        let decision = self.decide_verified(cache, key, request, options, verified, None);
+        let decision =
+            self.decide_verified(cache, key, request, options, verified, Host::default());
         (decision, CacheUse::Miss)
     }
 
@@ -51,18 +54,18 @@ impl Policy {
         request: &Request,
         options: DecideOptions,
         verified: Result<VerifiedToken, TokenError>,
-        remote: Option<&dyn FetchedKeys>,
+        host: Host,
     ) -> Rc<Decision> {
         match verified {
             Ok(verified) => {
                 let verified = Rc::new(verified);
-                let decision = self.evaluate(request, options, Prior::Verified(&verified), remote);
+                let decision = self.evaluate(request, options, Prior::Verified(&verified), host);
                 remember_verified(cache, key, verified, decision, request)
             }
             Err(err) => {
                 let until = request.now.saturating_add(REFUSED_SECONDS);
                 cache.refuse(&key, &err, until);
-                Rc::new(self.evaluate(request, options, Prior::Failed(&err), remote))
+                Rc::new(self.evaluate(request, options, Prior::Failed(&err), host))
             }
         }
     }
@@ -75,6 +78,7 @@ impl Policy {
         cache: &mut TokenCache,
         request: &'r Request,
         options: DecideOptions,
+        host: Host,
     ) -> Lookup<'r> {
         let view = request.view();
         let Some(candidate) = view.bearer_candidate() else {
@@ -86,7 +90,7 @@ impl Policy {
             return Lookup::NoToken;
         }
         let key = cache.key(candidate);
-        if let Some(hit) = self.decide_from_cache(cache, &key, request, &view, options) {
+        if let Some(hit) = self.decide_from_cache(cache, &key, request, &view, options, host) {
             return Lookup::Hit(hit);
         }
         // Whenever the checked token exists it is the candidate.
@@ -105,6 +109,7 @@ impl Policy {
         request: &Request,
         view: &RequestView,
         options: DecideOptions,
+        host: Host,
     ) -> Option<Rc<Decision>> {
         if !options.explain {
             if let Some(decision) = cache.decision(key, view) {
@@ -112,7 +117,7 @@ impl Policy {
             }
         }
         let verified = cache.get(key, request.now)?;
-        let decision = Rc::new(self.evaluate(request, options, Prior::Verified(&verified), None));
+        let decision = Rc::new(self.evaluate(request, options, Prior::Verified(&verified), host));
         cache.remember(key, view, &decision);
         Some(decision)
     }
@@ -127,6 +132,8 @@ pub struct State {
     pub keys: KeyStore,
     /// Requests paused until an issuer's keys arrive, by issuer.
     parked: HashMap<usize, Vec<Parked>>,
+    /// Used DPoP proofs (in memory unless the host shares them).
+    proofs: Box<dyn ProofMemory>,
 }
 
 /// The most requests that wait for one issuer's keys (per Envoy worker).
@@ -167,9 +174,24 @@ impl State {
         self.parked.remove(&issuer).unwrap_or_default()
     }
 
-    /// The fetched keys, as an evaluation reads them.
-    fn fetched(&self) -> Option<&dyn authenticate::FetchedKeys> {
-        Some(&self.keys)
+    /// Keeps used DPoP proofs in `memory` (Envoy: shared data, which every
+    /// worker sees) instead of this state's own memory.
+    pub fn remember_proofs_in(&mut self, memory: Box<dyn ProofMemory>) {
+        self.proofs = memory;
+    }
+
+    /// What an evaluation borrows: the fetched keys, the proof memory.
+    fn host(&mut self) -> Host<'_> {
+        self.parts().1
+    }
+
+    /// The cache, and what an evaluation borrows besides.
+    fn parts(&mut self) -> (&mut TokenCache, Host<'_>) {
+        let host = Host {
+            keys: Some(&self.keys),
+            proofs: Some(&mut *self.proofs),
+        };
+        (&mut self.cache, host)
     }
 }
 
@@ -193,6 +215,7 @@ impl Policy {
             cache: TokenCache::bounded(self.envoy.cache_size, self.envoy.cache_bytes),
             keys: KeyStore::new(&self.issuers),
             parked: HashMap::new(),
+            proofs: Box::new(MemoryProofs::default()),
         }
     }
 
@@ -224,12 +247,13 @@ impl Policy {
         request: &Request,
         options: DecideOptions,
     ) -> Step {
-        let (token, key) = match self.lookup(&mut state.cache, request, options) {
+        let (cache, host) = state.parts();
+        let (token, key) = match self.lookup(cache, request, options, host) {
             Lookup::Hit(hit) => return Step::Done(hit, CacheUse::Hit),
             Lookup::Miss(token, key) => (token, key),
             Lookup::NoToken => {
                 return Step::Done(
-                    Rc::new(self.evaluate(request, options, Prior::Unknown, state.fetched())),
+                    Rc::new(self.evaluate(request, options, Prior::Unknown, state.host())),
                     CacheUse::None,
                 )
             }
@@ -239,7 +263,7 @@ impl Policy {
         if let Some(err) = state.cache.refused(&key, request.now).cloned() {
             let prior = Prior::Failed(&err);
             return Step::Done(
-                Rc::new(self.evaluate(request, options, prior, state.fetched())),
+                Rc::new(self.evaluate(request, options, prior, state.host())),
                 CacheUse::Hit,
             );
         }
@@ -275,19 +299,18 @@ impl Policy {
                 return step;
             }
         }
-        let remote: Option<&dyn FetchedKeys> = Some(&state.keys);
+        let (cache, host) = state.parts();
         let verified = match (jws, claims) {
             (Ok(jws), Ok(claims)) => authenticate::verify_parsed(
                 &self.issuers,
                 &jws,
                 claims,
                 &mut Tracer::new(false),
-                remote,
+                host.keys,
             ),
             (Err(err), _) | (_, Err(err)) => Err(err),
         };
-        let decision =
-            self.decide_verified(&mut state.cache, key, request, options, verified, remote);
+        let decision = self.decide_verified(cache, key, request, options, verified, host);
         Step::Done(decision, CacheUse::Miss)
     }
 
@@ -348,9 +371,9 @@ impl Policy {
             .issuers
             .get(index)
             .and_then(|i| i.introspection.as_ref());
-        let unavailable = |state: &State, why: &str| {
+        let unavailable = |state: &mut State, why: &str| {
             Step::Done(
-                Rc::new(self.evaluate(request, options, Prior::Unavailable(why), state.fetched())),
+                Rc::new(self.evaluate(request, options, Prior::Unavailable(why), state.host())),
                 CacheUse::Miss,
             )
         };
@@ -387,13 +410,12 @@ impl Policy {
         call: &HttpCall,
         result: HttpResult,
     ) -> Introspected {
-        let remote = state.fetched();
-        let unusable = |why: String| Introspected {
-            decision: self.evaluate(request, options, Prior::Unavailable(&why), remote),
+        let unusable = |state: &mut State, why: String| Introspected {
+            decision: self.evaluate(request, options, Prior::Unavailable(&why), state.host()),
             problem: Some(why),
         };
         let Some(issuer) = self.issuers.get(call.issuer) else {
-            return unusable("unknown issuer".to_owned());
+            return unusable(state, "unknown issuer".to_owned());
         };
         let decision = match interpret_introspection(issuer, result, request.now) {
             Answer::Active(claims) => {
@@ -401,7 +423,7 @@ impl Policy {
                     issuer: call.issuer,
                     claims,
                 });
-                let d = self.evaluate(request, options, Prior::Verified(&verified), remote);
+                let d = self.evaluate(request, options, Prior::Verified(&verified), state.host());
                 if let (Some(exp), Some(token), Some(settings)) = (
                     d.expires_at,
                     request.bearer_token(),
@@ -424,9 +446,9 @@ impl Policy {
                         .cache
                         .refuse(&key, &err, request.now.saturating_add(seconds));
                 }
-                self.evaluate(request, options, Prior::Failed(&err), state.fetched())
+                self.evaluate(request, options, Prior::Failed(&err), state.host())
             }
-            Answer::Unavailable(why) => return unusable(why),
+            Answer::Unavailable(why) => return unusable(state, why),
         };
         Introspected {
             decision,

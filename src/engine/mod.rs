@@ -5,4 +5,5 @@
 pub mod cache;
 pub(crate) mod decide;
 pub mod exchange;
+pub mod proofs;
 pub mod remote;

@@ -31,7 +31,7 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;
 use std::time::Duration;
-use store::SharedDataStore;
+use store::{SharedDataProofs, SharedDataStore};
 
 proxy_wasm::main! {{
     proxy_wasm::set_log_level(LogLevel::Info);
@@ -117,8 +117,11 @@ impl RootContext for Root {
             );
         }
         // A new policy means a new state: nothing verified under the old keys survives.
+        let mut state = policy.new_state();
+        // Every worker sees every used DPoP proof.
+        state.remember_proofs_in(Box::new(SharedDataProofs));
         let shared = Rc::new(Shared {
-            state: RefCell::new(policy.new_state()),
+            state: RefCell::new(state),
             policy,
             metrics,
             calls: RefCell::new(HashMap::new()),
@@ -303,6 +306,9 @@ impl HttpContext for Filter {
             .map(|mut scratch| std::mem::take(&mut *scratch))
             .unwrap_or_default();
         request.refill_from_view(&view);
+        if shared.policy.verifies_bound_tokens() {
+            request.client_certificate = client_certificate();
+        }
         let action = self.serve(&shared, &view, &request, end_of_stream);
         if let Ok(mut scratch) = shared.scratch.try_borrow_mut() {
             *scratch = request;
@@ -350,6 +356,16 @@ impl HttpContext for Filter {
             }
         }
     }
+}
+
+/// The connection's client certificate as a certificate-bound token names
+/// it. Unreadable is none: a certificate-bound token is then refused, never
+/// taken for another.
+fn client_certificate() -> Option<String> {
+    let digest = hostcalls::get_property(vec!["connection", "sha256_peer_certificate_digest"])
+        .ok()
+        .flatten()?;
+    crate::request::certificate_thumbprint_from_hex(std::str::from_utf8(&digest).ok()?)
 }
 
 /// Sends an endpoint's answer, counted, with one audit line (never a token).

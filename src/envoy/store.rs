@@ -1,8 +1,11 @@
-//! The token endpoint's storage in proxy-wasm shared data, so every Envoy
-//! worker of the VM sees the same seen `jti`s and active tokens. Writes use
-//! compare-and-swap and retry. What a write may do (replays, each client's
-//! share, reclaiming expired entries) is the core's `change`.
+//! The token endpoint's storage and the memory of used DPoP proofs, in
+//! proxy-wasm shared data, so every Envoy worker of the VM sees the same
+//! seen `jti`s, active tokens and proofs. Writes use compare-and-swap and
+//! retry. What a write may do (replays, each client's share, reclaiming
+//! expired entries) is the core's `change`.
 
+use crate::authorize::binding::{ProofMemory, ProofMemoryError, ProofUse};
+use crate::engine::proofs::{record_in_shard, ProofEntry};
 use crate::token_endpoint::limits::Refusal;
 use crate::token_endpoint::{ActiveToken, SeenAssertions, TokenStore};
 use proxy_wasm::hostcalls;
@@ -92,5 +95,43 @@ impl TokenStore for SharedDataStore {
     fn active(&self, now: u64) -> Result<Vec<ActiveToken>, String> {
         let (tokens, _) = read::<Vec<ActiveToken>>(&self.tokens_key)?;
         Ok(tokens.into_iter().filter(|t| t.expires_at > now).collect())
+    }
+}
+
+/// Used DPoP proofs, one shared-data record per shard of clients.
+pub(super) struct SharedDataProofs;
+
+impl ProofMemory for SharedDataProofs {
+    fn record(
+        &mut self,
+        proof: &ProofUse,
+        now: u64,
+        per_client: usize,
+    ) -> Result<bool, ProofMemoryError> {
+        let entry = ProofEntry::of(proof);
+        let key = format!("rolegate/dpop/{}", entry.shard);
+        for _ in 0..CAS_RETRIES {
+            let (bytes, cas) = hostcalls::get_shared_data(&key)
+                .map_err(|s| ProofMemoryError::Unavailable(format!("shared data: {s:?}")))?;
+            let mut record = bytes.unwrap_or_default();
+            let answer = record_in_shard(&mut record, &entry, now, per_client);
+            // A refusal still writes back the record without entries too
+            // old to matter; a failed write of it changes nothing.
+            let write =
+                hostcalls::set_shared_data(&key, Some(&record), Some(cas.unwrap_or(CAS_ABSENT)));
+            match (answer, write) {
+                (Err(refusal), _) => return Err(refusal),
+                (Ok(answer), Ok(())) => return Ok(answer),
+                (Ok(_), Err(Status::CasMismatch)) => continue,
+                (Ok(_), Err(status)) => {
+                    return Err(ProofMemoryError::Unavailable(format!(
+                        "shared data: {status:?}"
+                    )))
+                }
+            }
+        }
+        Err(ProofMemoryError::Unavailable(
+            "shared data is too contended".to_owned(),
+        ))
     }
 }

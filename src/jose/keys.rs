@@ -106,6 +106,28 @@ impl VerificationKey {
     }
 }
 
+/// The JWK SHA-256 thumbprint (RFC 7638) of a public key: base64url of the
+/// hash of its required members, in lexicographic order, without spaces.
+/// `None` when a required member is missing or not a string, or the key
+/// type has no thumbprint here (only asymmetric keys sign DPoP proofs).
+pub fn jwk_thumbprint(jwk: &serde_json::Map<String, Value>) -> Option<String> {
+    use sha2::Digest as _;
+    let text = |name: &str| jwk.get(name).and_then(Value::as_str);
+    let members: &[&str] = match text("kty")? {
+        "EC" => &["crv", "kty", "x", "y"],
+        "RSA" => &["e", "kty", "n"],
+        "OKP" => &["crv", "kty", "x"],
+        _ => return None,
+    };
+    let mut canonical = serde_json::Map::new();
+    for name in members {
+        canonical.insert((*name).to_owned(), Value::String(text(name)?.to_owned()));
+    }
+    // serde_json writes an object's members in key order, compactly.
+    let json = serde_json::to_vec(&Value::Object(canonical)).ok()?;
+    Some(b64url_encode(&sha2::Sha256::digest(json)))
+}
+
 /// Decodes base64url without padding, as JOSE requires (RFC 7515 §2).
 pub fn b64url_decode(text: &str) -> Option<Vec<u8>> {
     URL_SAFE_NO_PAD.decode(text).ok()
@@ -676,6 +698,21 @@ mod tests {
             assert_eq!(check_rsa(&n, e, &path).unwrap_err().path, "key.e", "{e:?}");
         }
         assert_eq!(check_rsa(&n[..128], &[3], &path).unwrap_err().path, "key.n");
+    }
+
+    #[test]
+    fn thumbprints_follow_rfc_7638() {
+        // RFC 7638 §3.1's example key and thumbprint.
+        let jwk: Value = serde_json::from_str(r#"{"kty":"RSA","n":"0vx7agoebGcQSuuPiLJXZptN9nndrQmbXEps2aiAFbWhM78LhWx4cbbfAAtVT86zwu1RK7aPFFxuhDR1L6tSoc_BJECPebWKRXjBZCiFV4n3oknjhMstn64tZ_2W-5JsGY4Hc5n9yBXArwl93lqt7_RN5w6Cf0h4QyQ5v-65YGjQR0_FDW2QvzqY368QQMicAtaSqzs8KJZgnYb9c7d0zgdAZHzu6qMQvRL5hajrn1n91CbOpbISD08qNLyrdkt-bFTWhAI4vMQFh6WeZu0fM4lFd2NcRwr3XPksINHaQ-G_xBniIqbw0Ls1jF44-csFCur-kEgU8awapJzKnqDKgw","e":"AQAB","alg":"RS256","kid":"2011-04-29"}"#).unwrap();
+        assert_eq!(
+            jwk_thumbprint(jwk.as_object().unwrap()).as_deref(),
+            Some("NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs")
+        );
+        let oct: Value = serde_json::from_str(r#"{"kty":"oct","k":"AAAA"}"#).unwrap();
+        assert_eq!(jwk_thumbprint(oct.as_object().unwrap()), None);
+        let incomplete: Value =
+            serde_json::from_str(r#"{"kty":"EC","crv":"P-256","x":"AA"}"#).unwrap();
+        assert_eq!(jwk_thumbprint(incomplete.as_object().unwrap()), None);
     }
 
     #[test]

@@ -86,14 +86,41 @@ pub enum TokenErrorKind {
     Inactive,
     /// A remote issuer's keys could not be loaded (503, not 401).
     KeysUnavailable,
-    /// The token is DPoP-bound (`cnf.jkt`, RFC 9449), which rolegate does
-    /// not verify: never accepted as a bearer token (RFC 9449 §7.2).
+    /// A DPoP-bound token (`cnf.jkt`) sent with the Bearer scheme: never
+    /// accepted as a bearer token (RFC 9449 §7.2).
     DpopBound,
-    /// The token is bound to a client certificate (`cnf.x5t#S256`, RFC
-    /// 8705 §3), which rolegate does not verify.
-    CertificateBound,
-    /// The token's `cnf` names a binding rolegate does not know.
+    /// The token's `cnf` names a binding rolegate does not know, or is not
+    /// an object of strings.
     UnknownBinding,
+    /// The issuer's `bound_tokens` is `refuse` and the token is bound.
+    BoundTokenRefused,
+    /// The issuer's `bound_tokens` is `require` and the token is not bound.
+    BoundTokenRequired,
+    /// A token sent with the DPoP scheme that is not DPoP-bound.
+    NotDpopBound,
+    /// A certificate-bound token (`cnf.x5t#S256`, RFC 8705 §3) on a
+    /// connection without a client certificate.
+    ClientCertificateMissing,
+    /// A certificate-bound token on a connection with another certificate.
+    CertificateMismatch,
+    /// A DPoP-bound token without a `DPoP` proof header.
+    DpopProofMissing,
+    /// The proof is not a well-formed, correctly signed DPoP proof JWT.
+    InvalidDpopProof,
+    /// The proof's `htm` is not the request's method.
+    DpopMethodMismatch,
+    /// The proof's `htu` is not the request's URI.
+    DpopUriMismatch,
+    /// The proof's `iat` is too old or too far ahead.
+    DpopProofExpired,
+    /// The proof's `ath` is not the hash of the access token.
+    DpopTokenHashMismatch,
+    /// The proof's key is not the one the token is bound to (`cnf.jkt`).
+    DpopKeyMismatch,
+    /// The proof's `jti` was seen before.
+    DpopProofReplayed,
+    /// The proof carries no nonce, or one rolegate did not issue recently.
+    DpopNonceRequired,
 }
 
 impl TokenErrorKind {
@@ -135,8 +162,39 @@ impl TokenErrorKind {
             Inactive => "inactive",
             KeysUnavailable => "keys_unavailable",
             DpopBound => "dpop_bound_token",
-            CertificateBound => "certificate_bound_token",
             UnknownBinding => "unknown_token_binding",
+            BoundTokenRefused => "bound_token_refused",
+            BoundTokenRequired => "bound_token_required",
+            NotDpopBound => "token_not_dpop_bound",
+            ClientCertificateMissing => "client_certificate_missing",
+            CertificateMismatch => "client_certificate_mismatch",
+            DpopProofMissing => "dpop_proof_missing",
+            InvalidDpopProof => "invalid_dpop_proof",
+            DpopMethodMismatch => "dpop_htm_mismatch",
+            DpopUriMismatch => "dpop_htu_mismatch",
+            DpopProofExpired => "dpop_proof_expired",
+            DpopTokenHashMismatch => "dpop_ath_mismatch",
+            DpopKeyMismatch => "dpop_key_mismatch",
+            DpopProofReplayed => "dpop_proof_replayed",
+            DpopNonceRequired => "use_dpop_nonce",
+        }
+    }
+
+    /// The `error` of a `DPoP` challenge when the proof, not the token,
+    /// failed (RFC 9449 §7.1): `invalid_dpop_proof`, or `use_dpop_nonce`.
+    pub fn proof_error(self) -> Option<&'static str> {
+        use TokenErrorKind::*;
+        match self {
+            DpopProofMissing
+            | InvalidDpopProof
+            | DpopMethodMismatch
+            | DpopUriMismatch
+            | DpopProofExpired
+            | DpopTokenHashMismatch
+            | DpopKeyMismatch
+            | DpopProofReplayed => Some("invalid_dpop_proof"),
+            DpopNonceRequired => Some("use_dpop_nonce"),
+            _ => None,
         }
     }
 
@@ -178,13 +236,26 @@ impl TokenErrorKind {
             InvalidScopeClaim => "The access token scope claim is invalid",
             Inactive => "The access token is not active",
             KeysUnavailable => "The issuer keys are unavailable",
-            DpopBound => "The access token is DPoP-bound and is not accepted as a bearer token",
-            CertificateBound => {
-                "The access token is bound to a client certificate and is not accepted as a bearer token"
-            }
+            DpopBound => "The access token is DPoP-bound: send it with the DPoP scheme and a proof",
             UnknownBinding => {
-                "The access token is bound to its client (cnf) and is not accepted as a bearer token"
+                "The access token is bound to its client in a way that is not supported"
             }
+            BoundTokenRefused => "Access tokens bound to a client are not accepted",
+            BoundTokenRequired => "Only access tokens bound to a client are accepted",
+            NotDpopBound => "The access token is not DPoP-bound: send it with the Bearer scheme",
+            ClientCertificateMissing => {
+                "The access token is bound to a client certificate and none was presented"
+            }
+            CertificateMismatch => "The access token is bound to another client certificate",
+            DpopProofMissing => "A DPoP proof is required",
+            InvalidDpopProof => "The DPoP proof is invalid",
+            DpopMethodMismatch => "The DPoP proof is for another method",
+            DpopUriMismatch => "The DPoP proof is for another URI",
+            DpopProofExpired => "The DPoP proof is too old or from the future",
+            DpopTokenHashMismatch => "The DPoP proof is for another access token",
+            DpopKeyMismatch => "The DPoP proof key is not the key the token is bound to",
+            DpopProofReplayed => "The DPoP proof was used before",
+            DpopNonceRequired => "Send a DPoP proof with the nonce of the DPoP-Nonce header",
         }
     }
 }
@@ -310,6 +381,13 @@ impl<'t> CompactJws<'t> {
                     .join(", ")
             ),
         )
+    }
+
+    /// Whether `key` (fit for this `alg`) made the signature.
+    pub(crate) fn verifies_with(&self, key: &VerificationKey) -> bool {
+        !self.signature_b64.is_empty()
+            && key.usable_for(self.alg).is_ok()
+            && key.verify(self.alg, self.signing_input.as_bytes(), self.signature_b64)
     }
 
     /// Verifies the signature with `keys`, `alg` restricted to `algorithms`:

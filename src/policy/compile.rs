@@ -192,6 +192,7 @@ fn compile_document(doc: PolicyDocument) -> Result<Policy, PolicyError> {
         Some(e) => compile_envoy(e, &root.field("envoy"))?,
     };
 
+    let dpop = super::dpop::compile(doc.dpop, &root.field("dpop"))?;
     Ok(Policy {
         issuers,
         prefix_segments: prefix
@@ -218,6 +219,7 @@ fn compile_document(doc: PolicyDocument) -> Result<Policy, PolicyError> {
         realm,
         envoy,
         token_endpoint,
+        dpop,
         notices,
     })
 }
@@ -381,6 +383,7 @@ fn compile_issuer(
         max_lifetime: doc.max_lifetime_seconds,
         remote,
         introspection,
+        bound_tokens: doc.bound_tokens,
     })
 }
 

@@ -46,6 +46,29 @@ json_object! {
         pub token_endpoint: Option<TokenEndpointDocument> = optional,
         /// OAuth2 clients of the token endpoint, each bound to one role.
         pub oauth2_clients: Vec<OAuthClientDocument> = or_default,
+        /// How DPoP proofs (RFC 9449) are checked.
+        pub dpop: Option<DpopDocument> = optional,
+    }
+}
+
+json_object! {
+    #[derive(Debug)]
+    pub struct DpopDocument {
+        /// The origins clients address (`https://admin.example.com`), which a
+        /// proof's `htu` must name; default: the request's own scheme and host.
+        pub origins: Vec<String> = or_default,
+        /// Proof algorithms accepted (default: every asymmetric one rolegate verifies).
+        pub algorithms: Option<Vec<String>> = optional,
+        /// How old a proof's `iat` may be (default 60).
+        pub max_age_seconds: Option<u64> = optional,
+        /// How far in the future a proof's `iat` may be (default 5).
+        pub leeway_seconds: Option<u64> = optional,
+        /// Proofs remembered per client key within `max_age_seconds`
+        /// (default 1000): more are refused until older ones age out.
+        pub max_proofs_per_client: Option<u64> = optional,
+        /// With a secret (at least 32 bytes), proofs must carry a server
+        /// nonce (`DPoP-Nonce`) rolegate issued within `max_age_seconds`.
+        pub nonce_secret: Option<String> = optional,
     }
 }
 
@@ -136,6 +159,9 @@ json_object! {
         pub remote: Option<RemoteDocument> = optional,
         /// RFC 7662 token introspection.
         pub introspection: Option<IntrospectionDocument> = optional,
+        /// Tokens bound to their client (`cnf`: DPoP, certificate): verified
+        /// (`allow`, default), the only ones accepted (`require`), or refused.
+        pub bound_tokens: BoundTokens = or_default,
     }
 }
 
@@ -255,6 +281,19 @@ json_object! {
     }
 }
 
+/// What an issuer's tokens bound to their client (RFC 7800 `cnf`) may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum BoundTokens {
+    /// A bound token's binding is verified (DPoP proof, client certificate);
+    /// unbound tokens are bearer tokens.
+    #[default]
+    Allow,
+    /// Only bound tokens are accepted, with their binding verified.
+    Require,
+    /// Bound tokens are refused, with or without a proof.
+    Refuse,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum OutsidePrefix {
     #[default]
@@ -347,6 +386,11 @@ read_variants! {
     }
     IntrospectTokens { "opaque" => IntrospectTokens::Opaque, "all" => IntrospectTokens::All }
     OutsidePrefix { "deny" => OutsidePrefix::Deny, "allow" => OutsidePrefix::Allow }
+    BoundTokens {
+        "allow" => BoundTokens::Allow,
+        "require" => BoundTokens::Require,
+        "refuse" => BoundTokens::Refuse,
+    }
     ReadBodies { "refuse" => ReadBodies::Refuse, "allow" => ReadBodies::Allow }
     FormPosts { "refuse" => FormPosts::Refuse, "allow" => FormPosts::Allow }
     BasicAuth { "deny" => BasicAuth::Deny, "pass_through" => BasicAuth::PassThrough }

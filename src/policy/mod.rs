@@ -2,6 +2,7 @@
 
 mod compile;
 pub mod document;
+pub(crate) mod dpop;
 pub mod edit;
 pub mod error;
 mod lint;
@@ -17,7 +18,7 @@ use crate::jose::claims::ClaimPath;
 use crate::jose::keys::VerificationKey;
 use crate::policy::pattern::PathPattern;
 use crate::request::method::MethodSet;
-pub use document::{BasicAuth, Effect, FormPosts, Mode, OutsidePrefix, ReadBodies};
+pub use document::{BasicAuth, BoundTokens, Effect, FormPosts, Mode, OutsidePrefix, ReadBodies};
 pub use error::{PolicyError, PolicyErrorCode};
 
 /// A loaded policy. Build it with [`Policy::from_json`]; decide with
@@ -47,6 +48,8 @@ pub struct Policy {
     pub(crate) realm: String,
     pub(crate) envoy: EnvoySettings,
     pub(crate) token_endpoint: Option<token_endpoint::TokenEndpoint>,
+    /// What DPoP proofs must name (defaults without a `dpop` object).
+    pub(crate) dpop: dpop::DpopSettings,
     /// What loading skipped (keys of a JWKS not for signatures, ...), each
     /// naming its JSON path.
     pub(crate) notices: Vec<String>,
@@ -67,6 +70,8 @@ pub(crate) struct Issuer {
     /// Keys from a JWKS URL or discovery instead of `keys`.
     pub remote: Option<remote::RemoteSource>,
     pub introspection: Option<remote::Introspection>,
+    /// What its tokens bound to a client (`cnf`) may do.
+    pub bound_tokens: BoundTokens,
 }
 
 #[derive(Debug)]
@@ -198,6 +203,15 @@ impl Policy {
             .iter()
             .find(|i| i.issuer == issuer)
             .map(|i| (i.keys.as_slice(), i.algorithms.as_slice()))
+    }
+
+    /// Whether some issuer's bound tokens are verified (its `bound_tokens`
+    /// is not `refuse`): then decisions read the `DPoP` header, the
+    /// request's origin and the connection's client certificate.
+    pub fn verifies_bound_tokens(&self) -> bool {
+        self.issuers
+            .iter()
+            .any(|i| i.bound_tokens != BoundTokens::Refuse)
     }
 
     /// The token endpoint, when the policy has one.

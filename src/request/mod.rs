@@ -59,6 +59,34 @@ pub struct Request {
     /// announce one (Content-Length other than 0, Transfer-Encoding) count
     /// whatever this says.
     pub body: bool,
+    /// The client certificate the connection presented, named as a
+    /// certificate-bound token names it (`x5t#S256`: base64url of the
+    /// SHA-256 of its DER). The host fills it from the connection (see
+    /// [`certificate_thumbprint_from_hex`]), never from a header.
+    pub client_certificate: Option<String>,
+}
+
+/// A certificate's `x5t#S256` from the hex SHA-256 digest proxies report
+/// (Envoy's `connection.sha256_peer_certificate_digest`); `None` unless it
+/// is 64 hex digits.
+pub fn certificate_thumbprint_from_hex(hex: &str) -> Option<String> {
+    let hex = hex.trim().as_bytes();
+    if hex.len() != 64 {
+        return None;
+    }
+    let digest = hex
+        .chunks(2)
+        .map(|pair| {
+            let text = std::str::from_utf8(pair).ok()?;
+            // from_str_radix accepts a sign: only two digits are a byte here.
+            if !pair.iter().all(u8::is_ascii_hexdigit) {
+                return None;
+            }
+            u8::from_str_radix(text, 16).ok()
+        })
+        .collect::<Option<Vec<u8>>>()?;
+    use base64::Engine as _;
+    Some(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(digest))
 }
 
 impl Request {
@@ -73,8 +101,7 @@ impl Request {
     }
 
     /// The request from a proxy's headers (HTTP/2 style: `:method` and
-    /// `:path` among them), keeping only the other headers `keep` accepts
-    /// (no other pseudo-header: decisions read none).
+    /// `:path` among them), keeping only the other headers `keep` accepts.
     /// Bytes that are not UTF-8 become U+FFFD in header values and
     /// percent-escapes in the path, so they can never match a rule or claim.
     pub fn from_header_pairs<'b>(
@@ -119,8 +146,11 @@ impl Request {
             now,
             claims,
             body,
+            client_certificate,
         } = self;
         *body = view.body;
+        // A connection fact, not in the view: the host sets it again.
+        *client_certificate = None;
         set_text(method, view.method);
         crate::request::path::set_from_bytes(path, view.path);
         *now = view.now;
@@ -264,8 +294,7 @@ pub struct RequestView<'a> {
 
 impl<'a> RequestView<'a> {
     /// The request in a proxy's headers (`:method` and `:path` among them),
-    /// keeping only the other headers `keep` accepts (no other
-    /// pseudo-header: decisions read none).
+    /// keeping only the other headers `keep` accepts.
     pub fn from_header_pairs(
         headers: impl IntoIterator<Item = (&'a [u8], &'a [u8])>,
         now: u64,
@@ -277,10 +306,10 @@ impl<'a> RequestView<'a> {
         };
         for (name, value) in headers {
             match name.split_first() {
-                // Decisions read no other pseudo-header.
                 Some((b':', b"method")) => view.method = value,
                 Some((b':', b"path")) => view.path = value,
-                Some((b':', _)) => {}
+                // Pseudo-headers too only where `keep` asks (DPoP reads
+                // `:scheme` and `:authority`).
                 _ if keep(name) => view.headers.push((name, value)),
                 _ => {}
             }
@@ -383,6 +412,8 @@ impl<'a> std::ops::Deref for Values<'a> {
 pub(crate) enum Authorization<'a> {
     None,
     Bearer(&'a str),
+    /// A DPoP-bound token (`Authorization: DPoP`, RFC 9449 §7.1).
+    Dpop(&'a str),
     Basic,
     Other(&'a str),
     /// Malformed: 400 `invalid_request`, with this cause.
@@ -408,13 +439,20 @@ pub(crate) fn parse_authorization<'a>(values: &[&'a str]) -> Authorization<'a> {
     };
     // Neither a bearer token nor Basic credentials contain a comma: a comma
     // means a proxy joined repeated Authorization headers into one (Envoy does).
-    if scheme.eq_ignore_ascii_case("bearer") {
+    // RFC 9449 §7.1: a DPoP-bound token's scheme, with the token68 syntax
+    // of a bearer token.
+    let dpop = scheme.eq_ignore_ascii_case("dpop");
+    if dpop || scheme.eq_ignore_ascii_case("bearer") {
         if rest.is_empty() {
             return Authorization::Invalid("empty_token", "The bearer token is empty");
         }
         // A well-formed token has no comma, so only a malformed one is searched.
         if is_b64token(rest) {
-            Authorization::Bearer(rest)
+            if dpop {
+                Authorization::Dpop(rest)
+            } else {
+                Authorization::Bearer(rest)
+            }
         } else if rest.contains(',') {
             multiple
         } else {
@@ -702,10 +740,11 @@ mod tests {
         assert_eq!(request.method, "GET");
         assert_eq!(request.path, "/api/caf%E9?x=1");
         assert_eq!(request.now, 42);
-        // No other pseudo-header is kept, whatever `keep` says.
+        // Pseudo-headers as `keep` says, like the others.
         assert_eq!(
             request.headers,
             [
+                (":authority", "admin.example"),
                 ("x-a", "1"),
                 ("x-latin1", "\u{fffd}t\u{fffd}"),
                 ("x-a", "2"),

@@ -39,6 +39,9 @@ json_object! {
         pub now: Option<f64> = optional,
         /// A body follows the headers (as Envoy knows over HTTP/2).
         pub body: Option<bool> = optional,
+        /// The connection's client certificate as `x5t#S256` (base64url of
+        /// the SHA-256 of its DER), for certificate-bound tokens.
+        pub client_certificate: Option<String> = optional,
     }
 }
 
@@ -58,6 +61,7 @@ impl TryFrom<JsRequest> for Request {
             now: now_or_clock(r.now)?,
             claims: r.claims,
             body: r.body.unwrap_or(false),
+            client_certificate: r.client_certificate,
         })
     }
 }

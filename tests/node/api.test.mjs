@@ -378,7 +378,7 @@ test('arguments of the wrong shape say what was expected, where', () => {
     [{ path: '/x', claims: 'x' }, /^request\.claims: expected an object of claims, e\.g\. \{sub: 'alice'\}, not the string "x"$/],
     [{ path: '/x', headers: 'authorization: Bearer x' }, /^request\.headers: expected an object like \{authorization: 'Bearer …'\} or a list of \[name, value\] pairs, not the string/],
     [{ path: 7 }, /^request\.path: expected a string, not the number 7$/],
-    ['GET /x', /^request: expected an object with method, path, headers, claims, now, body, not the string "GET \/x"$/],
+    ['GET /x', /^request: expected an object with method, path, headers, claims, now, body, client_certificate, not the string "GET \/x"$/],
   ]) {
     assert.throws(() => p.decide(request), (e) => e.code === 'invalid_argument' && says.test(e.message), JSON.stringify(request));
   }

@@ -206,6 +206,37 @@ pub fn mint_token(desc: &Value, keys: &TestKeys) -> String {
     token
 }
 
+/// A DPoP proof's description as a token's: header `typ: dpop+jwt` and
+/// the public `jwk` of its key (no `kid`) under the given header, and
+/// `"{ath}"` in the claims replaced by the access token's hash.
+pub fn dpop_description(desc: &Value, token: Option<&str>, keys: &TestKeys) -> Value {
+    let mut desc = desc.clone();
+    let mut header = serde_json::json!({"typ": "dpop+jwt", "kid": null});
+    if let Some(name) = desc.get("key").and_then(Value::as_str) {
+        header["jwk"] = keys.public(name);
+    }
+    for (k, v) in desc
+        .get("header")
+        .and_then(Value::as_object)
+        .into_iter()
+        .flatten()
+    {
+        header[k] = v.clone();
+    }
+    desc["header"] = header;
+    if let (Some(claims), Some(token)) =
+        (desc.get_mut("claims").and_then(Value::as_object_mut), token)
+    {
+        if claims.get("ath").and_then(Value::as_str) == Some("{ath}") {
+            claims.insert(
+                "ath".into(),
+                Value::String(rolegate::testing::token_hash(token)),
+            );
+        }
+    }
+    desc
+}
+
 /// Builds the request a case describes.
 pub fn build_request(req: &Value, now: u64, keys: &TestKeys) -> Request {
     let mut request = Request::new(
@@ -225,15 +256,24 @@ pub fn build_request(req: &Value, now: u64, keys: &TestKeys) -> Request {
             }
         }
     }
+    let mut token = None;
     if let Some(desc) = req.get("token") {
-        let token = mint_token(desc, keys);
+        let minted = mint_token(desc, keys);
         let header = match req.get("authorization").and_then(Value::as_str) {
-            Some(template) => template.replace("{token}", &token),
-            None => format!("Bearer {token}"),
+            Some(template) => template.replace("{token}", &minted),
+            None => format!("Bearer {minted}"),
         };
         request = request.header("authorization", header);
+        token = Some(minted);
     } else if let Some(auth) = req.get("authorization").and_then(Value::as_str) {
         request = request.header("authorization", auth);
+    }
+    if let Some(desc) = req.get("dpop") {
+        let proof = mint_token(&dpop_description(desc, token.as_deref(), keys), keys);
+        request = request.header("dpop", proof);
+    }
+    if let Some(thumbprint) = req.get("client_certificate").and_then(Value::as_str) {
+        request.client_certificate = Some(thumbprint.to_owned());
     }
     if let Some(claims) = req.get("claims").and_then(Value::as_object) {
         request.claims = Some(claims.clone());

@@ -4,6 +4,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { join, dirname } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
+import { createHash } from 'node:crypto';
 
 export const VECTORS_DIR = dirname(fileURLToPath(import.meta.url));
 export const REPO_ROOT = join(VECTORS_DIR, '..', '..');
@@ -126,14 +127,30 @@ export function requestHeaders(req, keys, mintToken, shift = 0) {
   for (const [name, value] of Object.entries(req.headers ?? {})) {
     for (const v of Array.isArray(value) ? value : [value]) headers.push([name, v]);
   }
+  let token;
   if (req.token) {
-    const token = mintFromDescription(req.token, keys, mintToken, shift);
+    token = mintFromDescription(req.token, keys, mintToken, shift);
     const template = req.authorization ?? 'Bearer {token}';
     headers.push(['authorization', template.replace('{token}', token)]);
   } else if (req.authorization !== undefined) {
     headers.push(['authorization', req.authorization]);
   }
+  if (req.dpop) {
+    headers.push(['dpop', mintFromDescription(dpopDescription(req.dpop, token, keys), keys, mintToken, shift)]);
+  }
   return headers;
+}
+
+/** A DPoP proof's description as a token's (README.md: `dpop`): header
+ * `typ: dpop+jwt` and its key's public `jwk` under the given header, and
+ * `"{ath}"` in the claims replaced by the access token's hash. */
+export function dpopDescription(desc, token, keys) {
+  const header = { typ: 'dpop+jwt', kid: null, ...(desc.key ? { jwk: publicJwk(keys[desc.key]) } : {}), ...desc.header };
+  const claims = { ...desc.claims };
+  if (claims.ath === '{ath}' && token !== undefined) {
+    claims.ath = createHash('sha256').update(token).digest('base64url');
+  }
+  return { ...desc, header, claims };
 }
 
 /** The `decide()` request for a case. */
@@ -146,6 +163,7 @@ export function buildRequest(doc, c, keys, mintToken) {
     now: c.now ?? doc.now,
   };
   if (req.claims) request.claims = req.claims;
+  if (req.client_certificate) request.client_certificate = req.client_certificate;
   return request;
 }
 
