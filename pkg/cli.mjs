@@ -2,7 +2,7 @@
 // rolegate command line: check a policy, run decision cases in CI, decide one
 // request, print the Envoy config, make keys and test tokens.
 import { readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
-import { randomUUID } from 'node:crypto';
+import { X509Certificate, createHash, randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { Policy, createClient, decodeToken, envoyConfig, generateKey, istioWasmPlugin, mintToken, runCases } from './node.js';
 import { caseFailure as failure, decisionSummary as summary, nearest, normaliseCases } from './cases.js';
@@ -21,10 +21,14 @@ const USAGE = `usage:
                   exit 1 when access grows [--paths paths.txt] [--methods M,...]
   rolegate decide <policy.json> --path P [--method M] [--token T | --claims claims.json]
                   [--header 'Name: value']... [--now SECONDS|2026-12-04T09:30:00Z]
+                  [--client-certificate client.pem | X5T#S256]  (certificate-bound tokens;
+                  a DPoP token: --header 'Authorization: DPoP …' --header 'DPoP: <proof>')
   rolegate envoy-config <policy.json> [--wasm PATH] [--port N] [--upstream HOST:PORT] [--access-log stdout|PATH|none]
                   [--listen ADDRESS (default 127.0.0.1)] [--admin-port N (Envoy's /stats, on 127.0.0.1)]
                   [--underscore-headers reject|drop|allow]
                   [--token-instance HOST:PORT]  (a proxy of a fleet: see docs/envoy.md)
+                  [--tls-cert server.pem --tls-key server.key [--client-ca ca.pem [--require-client-cert]]]
+                  HTTPS that asks clients for certificates (certificate-bound tokens, RFC 8705)
                   (default --wasm: the filter this package ships)
   rolegate istio-config <policy.json> --image oci://REGISTRY/rolegate/filter:TAG
                   [--name N] [--namespace NS] [--selector label=value]...
@@ -295,12 +299,24 @@ const commands = {
     const request = { method: args.flag('method') ?? 'GET', path, headers };
     if (args.flag('claims')) request.claims = readJson(args.flag('claims'), 'claims');
     if (args.flag('now') !== undefined) request.now = seconds(args.flag('now'));
+    const certificate = args.flag('client-certificate');
+    if (certificate !== undefined) request.client_certificate = certificateThumbprint(certificate);
     const decision = policy.decide(request);
     console.log(JSON.stringify(decision, null, 2));
     return decision.allowed ? 0 : 1;
   },
 
   'envoy-config'(args) {
+    // HTTPS asking for client certificates: both files, or neither.
+    function tls(a) {
+      const [certificate, privateKey, clientCa] = [a.flag('tls-cert'), a.flag('tls-key'), a.flag('client-ca')];
+      if (certificate === undefined && privateKey === undefined) {
+        if (clientCa !== undefined || a.flag('require-client-cert')) throw new UsageError('--client-ca and --require-client-cert need --tls-cert and --tls-key');
+        return {};
+      }
+      if (certificate === undefined || privateKey === undefined) throw new UsageError('--tls-cert and --tls-key go together: the listener\'s certificate and its private key');
+      return { tls: { certificate, privateKey, ...(clientCa === undefined ? {} : { clientCa }), ...(a.flag('require-client-cert') ? { requireClientCertificate: true } : {}) } };
+    }
     // A proxy of a fleet: the token instance's cluster, named by the policy.
     function tokenInstance(policy, where) {
       if (where === undefined) return {};
@@ -326,6 +342,7 @@ const commands = {
         upstreamPort: port(at.port, '--upstream port'),
         underscoreHeaders: args.flag('underscore-headers'),
         ...tokenInstance(policy, args.flag('token-instance')),
+        ...tls(args),
         ...(args.flag('access-log') === undefined ? {} : { accessLog: args.flag('access-log') === 'none' ? null : args.flag('access-log') }),
       });
     } catch (e) {
@@ -437,15 +454,31 @@ const SPECS = {
   check: { usage: 'rolegate check <policy.json | directory>... [--strict]', argNames: 'one or more policy files or directories', args: [1, Infinity], flags: { strict: 'switch' } },
   test: { usage: 'rolegate test <policy.json> <cases.json> [--format text|json|junit|tap] [--coverage] [--fail-under PERCENT] [--run PATTERN]', argNames: 'the policy file and the cases file', args: [2, 2], flags: { format: 'value', coverage: 'switch', 'fail-under': 'value', run: 'value' } },
   diff: { usage: 'rolegate diff <old.json> <new.json> [--paths paths.txt] [--methods GET,POST,...]', argNames: 'the old and the new policy file', args: [2, 2], flags: { paths: 'value', methods: 'value' } },
-  decide: { usage: "rolegate decide <policy.json> --path P [--method M] [--token T | --claims claims.json] [--header 'Name: value']... [--now SECONDS|ISO-8601]", argNames: 'the policy file', args: [1, 1], flags: { path: 'value', method: 'value', token: 'value', claims: 'value', header: 'list', now: 'value' } },
+  decide: { usage: "rolegate decide <policy.json> --path P [--method M] [--token T | --claims claims.json] [--header 'Name: value']... [--now SECONDS|ISO-8601] [--client-certificate client.pem|X5T#S256]", argNames: 'the policy file', args: [1, 1], flags: { path: 'value', method: 'value', token: 'value', claims: 'value', header: 'list', now: 'value', 'client-certificate': 'value' } },
   'istio-config': { usage: 'rolegate istio-config <policy.json> --image URL [--name N] [--namespace NS] [--selector label=value]...', argNames: 'the policy file', args: [1, 1], flags: { image: 'value', name: 'value', namespace: 'value', selector: 'list' } },
-  'envoy-config': { usage: 'rolegate envoy-config <policy.json> [--wasm PATH] [--listen ADDRESS] [--port N] [--admin-port N] [--upstream HOST:PORT] [--underscore-headers reject|drop|allow] [--access-log stdout|PATH|none] [--token-instance HOST:PORT]', argNames: 'the policy file', args: [1, 1], flags: { wasm: 'value', listen: 'value', port: 'value', 'admin-port': 'value', upstream: 'value', 'underscore-headers': 'value', 'access-log': 'value', 'token-instance': 'value' } },
+  'envoy-config': { usage: 'rolegate envoy-config <policy.json> [--wasm PATH] [--listen ADDRESS] [--port N] [--admin-port N] [--upstream HOST:PORT] [--underscore-headers reject|drop|allow] [--access-log stdout|PATH|none] [--token-instance HOST:PORT] [--tls-cert PEM --tls-key PEM [--client-ca PEM [--require-client-cert]]]', argNames: 'the policy file', args: [1, 1], flags: { wasm: 'value', listen: 'value', port: 'value', 'admin-port': 'value', upstream: 'value', 'underscore-headers': 'value', 'access-log': 'value', 'token-instance': 'value', 'tls-cert': 'value', 'tls-key': 'value', 'client-ca': 'value', 'require-client-cert': 'switch' } },
   'add-client': { usage: 'rolegate add-client <policy.json> --name N --role R --key-out client-key.json [--alg ES256]', argNames: 'the policy file', args: [1, 1], flags: { name: 'value', role: 'value', 'key-out': 'value', alg: 'value' } },
   keygen: { usage: 'rolegate keygen --alg ES256 [--kid K]', argNames: 'no arguments', args: [0, 0], flags: { alg: 'value', kid: 'value' } },
   mint: { usage: 'rolegate mint --key private.json [--claims claims.json] [--alg A]', argNames: 'no arguments', args: [0, 0], flags: { key: 'value', claims: 'value', alg: 'value' } },
   'client-assertion': { usage: 'rolegate client-assertion --key client-key.json --client-id ID --token-url URL [--lifetime SECONDS (default 60)] [--form]', argNames: 'no arguments', args: [0, 0], flags: { key: 'value', 'client-id': 'value', 'token-url': 'value', lifetime: 'value', form: 'switch' } },
   decode: { usage: 'rolegate decode <token>', argNames: 'the token', args: [1, 1], flags: {} },
 };
+
+/** A client certificate as a certificate-bound token names it (x5t#S256): from a PEM file, or given as such. */
+function certificateThumbprint(value) {
+  if (/^[A-Za-z0-9_-]{43}$/.test(value)) return value;
+  let pem;
+  try {
+    pem = readFileSync(value);
+  } catch (e) {
+    throw new UsageError(`--client-certificate ${JSON.stringify(value)}: neither a PEM file (${e.code}) nor an x5t#S256 thumbprint (43 base64url characters)`);
+  }
+  try {
+    return createHash('sha256').update(new X509Certificate(pem).raw).digest('base64url');
+  } catch (e) {
+    throw new UsageError(`--client-certificate ${value}: not a PEM certificate (${e.message})`);
+  }
+}
 
 function version() {
   return JSON.parse(readFileSync(new URL('./package.json', import.meta.url), 'utf8')).version;

@@ -23,9 +23,16 @@ import { Policy } from './dist/rolegate.js';
  *   the headers it knows, and 'reject' keeps every other one from the upstream too.
  * @param {string|null} [options.accessLog]  where Envoy writes one JSON line per request with
  *   rolegate's decision: 'stdout' (default), a file path, or null for no access log
+ * @param {{certificate: string, privateKey: string, clientCa?: string, requireClientCertificate?: boolean}} [options.tls]
+ *   HTTPS on every listener (PEM file paths on the Envoy host), asking clients for a certificate:
+ *   what certificate-bound tokens (RFC 8705, `cnf.x5t#S256`) are checked against. With
+ *   `clientCa`, client certificates must chain to it (and with `requireClientCertificate` a
+ *   connection without one is refused); without, any certificate is taken (RFC 8705
+ *   `self_signed_tls_client_auth`: the token's binding is what authenticates). Either way a
+ *   certificate-bound token on a connection without its certificate is refused by rolegate.
  * @returns {string}
  */
-const BOOTSTRAP_OPTIONS = ['listeners', 'wasmPath', 'listenAddress', 'upstreamHost', 'upstreamPort', 'adminPort', 'directResponse', 'clusters', 'underscoreHeaders', 'accessLog'];
+const BOOTSTRAP_OPTIONS = ['listeners', 'wasmPath', 'listenAddress', 'upstreamHost', 'upstreamPort', 'adminPort', 'directResponse', 'clusters', 'underscoreHeaders', 'accessLog', 'tls'];
 
 /** Throws for an option nobody reads (a misspelt `wasm` would silently keep the default). */
 function checkOptions(options, known, what) {
@@ -69,7 +76,9 @@ export function envoyBootstrap(options) {
     clusters: extraClusters = [],
     underscoreHeaders = 'reject',
     accessLog = 'stdout',
+    tls,
   } = options;
+  const transport = tls === undefined ? '' : tlsYaml(tls);
   checkPort(upstreamPort, 'upstreamPort');
   checkHost(upstreamHost, 'upstreamHost');
   for (const [i, c] of extraClusters.entries()) {
@@ -124,13 +133,46 @@ export function envoyBootstrap(options) {
     directResponse,
     underscoreAction,
     accessLog,
+    transport,
   }));
   return `${admin}static_resources:\n  listeners:\n${blocks.join('')}${clusters}\n`;
 }
 
 const UNDERSCORE_ACTIONS = { reject: 'REJECT_REQUEST', drop: 'DROP_HEADER', allow: 'ALLOW' };
 
-function listenerYaml({ name, policyText, endpoint, port, listenAddress, wasmPath, directResponse, underscoreAction, accessLog }) {
+/** The listener's TLS (see envoyBootstrap's `tls`), as a filter chain's transport socket. */
+function tlsYaml(tls) {
+  checkOptions(tls, ['certificate', 'privateKey', 'clientCa', 'requireClientCertificate'], 'tls');
+  for (const name of ['certificate', 'privateKey']) {
+    if (typeof tls[name] !== 'string' || !tls[name]) throw new TypeError(`tls.${name} must be the path of a PEM file`);
+  }
+  if (tls.clientCa !== undefined && (typeof tls.clientCa !== 'string' || !tls.clientCa)) {
+    throw new TypeError('tls.clientCa must be the path of a PEM file of CA certificates');
+  }
+  if (tls.clientCa === undefined && tls.requireClientCertificate) {
+    throw new TypeError('tls.requireClientCertificate needs tls.clientCa: without a CA any certificate is taken, and the token\'s binding decides');
+  }
+  const require = Boolean(tls.requireClientCertificate);
+  // Without a CA Envoy still asks for a certificate and keeps any it gets.
+  const validation = tls.clientCa === undefined
+    ? 'trust_chain_verification: ACCEPT_UNTRUSTED'
+    : `trusted_ca: {filename: ${JSON.stringify(tls.clientCa)}}`;
+  return `      transport_socket:
+        name: envoy.transport_sockets.tls
+        typed_config:
+          "@type": type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext
+          # Certificate-bound tokens (RFC 8705) are checked against the client's certificate.
+          require_client_certificate: ${require}
+          common_tls_context:
+            tls_certificates:
+            - certificate_chain: {filename: ${JSON.stringify(tls.certificate)}}
+              private_key: {filename: ${JSON.stringify(tls.privateKey)}}
+            validation_context:
+              ${validation}
+`;
+}
+
+function listenerYaml({ name, policyText, endpoint, port, listenAddress, wasmPath, directResponse, underscoreAction, accessLog, transport = '' }) {
   const route = directResponse
     ? 'direct_response: {status: 200, body: {inline_string: "ok"}}'
     : 'route: {cluster: admin_api}';
@@ -204,7 +246,7 @@ ${ownRoutes}              - match: {prefix: "/"}
 ${bufferFilter}          - name: envoy.filters.http.router
             typed_config:
               "@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router
-`;
+${transport}`;
 }
 
 /**

@@ -43,7 +43,8 @@ if want envoy; then
     fi
 fi
 
-# Debian packages: chromium (the page's tests), skopeo (checks the OCI image).
+# Debian packages: chromium (the page's tests), skopeo (checks the OCI image),
+# openssl (certificates for the mutual-TLS tests).
 apt_install() {
     say "apt-get install $1"
     local sudo_cmd=""; [[ $(id -u) -ne 0 ]] && sudo_cmd="sudo"
@@ -52,6 +53,7 @@ apt_install() {
 }
 if want browser && [[ ! -x /usr/bin/chromium ]]; then apt_install chromium; fi
 if want oci && ! have skopeo; then apt_install skopeo; fi
+if want interop && ! have openssl; then apt_install openssl; fi
 
 if want interop || want envoy; then
     # Real Python OAuth clients (PyJWT, authlib) and upstreams (Flask on

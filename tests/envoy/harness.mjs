@@ -103,7 +103,7 @@ export async function startUpstream() {
  * Starts Envoy with one listener per policy. Resolves when every listener
  * accepts connections; rejects with Envoy's log if it does not start.
  */
-export async function startEnvoy({ policies, upstreamPort, upstreamHost, accessLog = null, timeoutMs = 60_000, extraArgs = [], directResponse = false, clusters = [], concurrency = 1, underscoreHeaders, listenPorts, configTransform = (yaml) => yaml }) {
+export async function startEnvoy({ policies, upstreamPort, upstreamHost, accessLog = null, timeoutMs = 60_000, extraArgs = [], directResponse = false, clusters = [], concurrency = 1, underscoreHeaders, listenPorts, tls, configTransform = (yaml) => yaml }) {
   if (!existsSync(FILTER_WASM)) throw new Error(`${FILTER_WASM} is missing: run scripts/build-filter.sh`);
   const dir = mkdtempSync(join(tmpdir(), 'rolegate-envoy-'));
   const adminPort = await freePort();
@@ -120,6 +120,7 @@ export async function startEnvoy({ policies, upstreamPort, upstreamHost, accessL
     directResponse,
     clusters,
     underscoreHeaders,
+    ...(tls ? { tls } : {}),
   });
   const configPath = join(dir, 'envoy.yaml');
   writeFileSync(configPath, configTransform(config));
