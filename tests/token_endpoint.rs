@@ -979,3 +979,138 @@ fn the_audiences_an_assertion_may_name_can_be_listed() {
         "token_endpoint.assertion_audiences[1]"
     );
 }
+
+/// A token request with a DPoP proof (RFC 9449 §5) by test key `key`.
+fn dpop_issue(
+    policy: &Policy,
+    store: &mut MemoryTokenStore,
+    keys: &TestKeys,
+    proof: Value,
+) -> (u16, Value, rolegate::Response) {
+    let form = client_credentials(&assertion(keys, "ec-a", "c-admin", json!({})));
+    let (req, body) = post(&form);
+    let mut claims = json!({"jti": rand_id(), "htm": "POST", "htu": URL, "iat": NOW});
+    for (k, v) in proof["claims"].as_object().into_iter().flatten() {
+        claims[k] = v.clone();
+    }
+    let desc = json!({"key": proof.get("key").cloned().unwrap_or(json!("ed-a")), "claims": claims});
+    let proof = support::mint_token(&support::dpop_description(&desc, None, keys), keys);
+    let reply = policy.issue_token(&req.header("dpop", proof), &body, store);
+    (
+        reply.response.status,
+        serde_json::from_str(&reply.response.body).unwrap(),
+        reply.response,
+    )
+}
+
+#[test]
+fn a_token_request_with_a_dpop_proof_gets_a_token_bound_to_its_key() {
+    let keys = TestKeys::load();
+    let policy = policy(&keys, json!({}));
+    let mut store = MemoryTokenStore::default();
+    let (status, body, _) = dpop_issue(&policy, &mut store, &keys, json!({}));
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["token_type"], "DPoP");
+    let token = body["access_token"].as_str().unwrap();
+    let claims = rolegate::testing::decode_unverified(token).unwrap().payload;
+    let jkt = rolegate::testing::jwk_thumbprint(keys.public("ed-a").as_object().unwrap()).unwrap();
+    assert_eq!(claims["cnf"], json!({ "jkt": jkt }));
+    // On the API: only with a proof by that key.
+    let bearer =
+        policy.decide(&Request::new("GET", "/api/admin/status/v1/worker_vm/", NOW).bearer(token));
+    assert_eq!(bearer.cause, Some("dpop_bound_token"));
+    // A client without a proof still gets a bearer token (Pexip's own clients).
+    let plain = granted(&policy, &mut store, &keys, "ec-a", "c-admin");
+    assert_eq!(plain["token_type"], "bearer");
+    assert!(
+        rolegate::testing::decode_unverified(plain["access_token"].as_str().unwrap())
+            .unwrap()
+            .payload
+            .get("cnf")
+            .is_none()
+    );
+}
+
+#[test]
+fn a_token_requests_proof_is_held_to_the_endpoint() {
+    let keys = TestKeys::load();
+    let policy = policy(&keys, json!({}));
+    let mut store = MemoryTokenStore::default();
+    for (proof, says) in [
+        (
+            json!({"claims": {"htm": "GET"}}),
+            "htm \"GET\" but the request method is POST",
+        ),
+        (
+            json!({"claims": {"htu": "https://pexip-manager.test/oauth/other/"}}),
+            "htu must be this token endpoint",
+        ),
+        (
+            json!({"claims": {"htu": "https://elsewhere.test/oauth/token/"}}),
+            "htu must be this token endpoint",
+        ),
+        (json!({"claims": {"iat": NOW - 600}}), "outside the window"),
+        (
+            json!({"key": "hs-a"}),
+            "alg HS256 is not among the proof algorithms",
+        ),
+    ] {
+        let (status, body, _) = dpop_issue(&policy, &mut store, &keys, proof.clone());
+        assert_eq!(status, 400, "{proof}: {body}");
+        assert_eq!(body["error"], "invalid_dpop_proof", "{proof}");
+        let description = body["error_description"].as_str().unwrap();
+        assert!(description.contains(says), "{proof}: {description}");
+    }
+    // The same URL spelt otherwise is the endpoint.
+    let (status, body, _) = dpop_issue(
+        &policy,
+        &mut store,
+        &keys,
+        json!({"claims": {"htu": "HTTPS://PEXIP-MANAGER.test:443/oauth/token/?x=1"}}),
+    );
+    assert_eq!(status, 200, "{body}");
+    // A proof is used once, here too.
+    let jti = rand_id();
+    let proof = json!({"claims": {"jti": jti}});
+    assert_eq!(dpop_issue(&policy, &mut store, &keys, proof.clone()).0, 200);
+    let (status, body, _) = dpop_issue(&policy, &mut store, &keys, proof);
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_dpop_proof"))
+    );
+}
+
+#[test]
+fn a_token_request_is_told_the_nonce_and_keeps_its_assertion() {
+    let keys = TestKeys::load();
+    let policy = policy(
+        &keys,
+        json!({"dpop": {"nonce_secret": "a test secret that is long enough to use"}}),
+    );
+    let mut store = MemoryTokenStore::default();
+    let form = client_credentials(&assertion(&keys, "ec-a", "c-admin", json!({})));
+    let send = |store: &mut MemoryTokenStore, nonce: Option<&str>| {
+        let (req, body) = post(&form);
+        let mut claims = json!({"jti": rand_id(), "htm": "POST", "htu": URL, "iat": NOW});
+        if let Some(nonce) = nonce {
+            claims["nonce"] = json!(nonce);
+        }
+        let desc = json!({"key": "ed-a", "claims": claims});
+        let proof = support::mint_token(&support::dpop_description(&desc, None, &keys), &keys);
+        policy
+            .issue_token(&req.header("dpop", proof), &body, store)
+            .response
+    };
+    let first = send(&mut store, None);
+    assert_eq!(first.status, 400);
+    assert!(first.body.contains("use_dpop_nonce"), "{}", first.body);
+    let nonce = first
+        .headers
+        .iter()
+        .find(|(n, _)| *n == "dpop-nonce")
+        .map(|(_, v)| v.clone())
+        .expect("DPoP-Nonce");
+    // The same assertion again, now with the nonce: it was not spent.
+    let second = send(&mut store, Some(&nonce));
+    assert_eq!(second.status, 200, "{}", second.body);
+}

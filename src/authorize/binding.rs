@@ -254,17 +254,133 @@ fn check_proof(
     trace: &mut Tracer,
 ) -> Result<ProofUse, TokenError> {
     use TokenErrorKind::*;
-    let mut values = request.header_values("dpop");
-    let proof = match (values.next(), values.next()) {
-        (None, _) => {
-            return fail(
-                DpopProofMissing,
-                "the token is DPoP-bound and the request has no DPoP header",
-            )
-        }
-        (Some(_), Some(_)) => return fail(InvalidDpopProof, "two DPoP headers; send one proof"),
-        (Some(one), None) => one.trim(),
+    let Some(proof) = proof_header(request)? else {
+        return fail(
+            DpopProofMissing,
+            "the token is DPoP-bound and the request has no DPoP header",
+        );
     };
+    let htu_names_request = |htu: &str| {
+        let (origin, path) = split_htu(htu)?;
+        let origins = request_origins(settings, request).map_err(|why| uri_mismatch(htu, why))?;
+        if !origins.contains(&origin) {
+            return Err(uri_mismatch(
+                htu,
+                format!(
+                    "{origin} is not {}",
+                    if !settings.origins.is_empty() {
+                        format!("one of dpop.origins ({})", origins.join(", "))
+                    } else {
+                        format!(
+                            "this request's origin {} (behind another proxy, set dpop.origins)",
+                            origins.join(", ")
+                        )
+                    }
+                ),
+            ));
+        }
+        if path != judged.path {
+            return Err(uri_mismatch(
+                htu,
+                format!("its path is {path} but the request's is {}", judged.path),
+            ));
+        }
+        Ok(())
+    };
+    let proof = verify_proof(
+        settings,
+        proof,
+        judged.methods,
+        &htu_names_request,
+        request.now,
+    )?;
+    let text = |name: &str| proof.claims.get(name).and_then(Value::as_str);
+    let Some(ath) = text("ath") else {
+        return fail(
+            InvalidDpopProof,
+            "the proof has no ath claim (the hash of the access token it is sent with)",
+        );
+    };
+    if ath != token_hash(token) {
+        return fail(
+            DpopTokenHashMismatch,
+            format!(
+                "ath {} is not the hash of this access token",
+                preview_str(ath)
+            ),
+        );
+    }
+    if proof.thumbprint != jkt {
+        return fail(
+            DpopKeyMismatch,
+            format!(
+                "the proof's key has thumbprint {}, the token is bound to {}",
+                proof.thumbprint,
+                preview_str(jkt)
+            ),
+        );
+    }
+    trace.step("token.binding", true, || {
+        format!(
+            "DPoP proof verified: {} by the token's key (jkt {jkt}), htm {}, htu for {}, iat {}",
+            proof.alg,
+            text("htm").unwrap_or_default(),
+            judged.path,
+            instant(proof.iat)
+        )
+    });
+    Ok(proof.into_use())
+}
+
+/// The request's one `DPoP` header, if it has one (two are refused).
+pub(crate) fn proof_header(request: &Request) -> Result<Option<&str>, TokenError> {
+    let mut values = request.header_values("dpop");
+    match (values.next(), values.next()) {
+        (None, _) => Ok(None),
+        (Some(_), Some(_)) => fail(
+            TokenErrorKind::InvalidDpopProof,
+            "two DPoP headers; send one proof",
+        ),
+        (Some(one), None) => Ok(Some(one.trim())),
+    }
+}
+
+/// A DPoP proof whose own checks passed (RFC 9449 §4.3 checks 1-11):
+/// what the resource or the token endpoint then holds it to.
+pub(crate) struct VerifiedProof {
+    /// The RFC 7638 thumbprint of the proof's key.
+    pub thumbprint: String,
+    pub alg: crate::jose::alg::Alg,
+    pub iat: f64,
+    pub claims: Map<String, Value>,
+    jti: String,
+    max_age: u64,
+}
+
+impl VerifiedProof {
+    /// What must never be accepted again.
+    pub fn into_use(self) -> ProofUse {
+        ProofUse {
+            until: (self.iat.ceil() as u64).saturating_add(self.max_age + 1),
+            client: self.thumbprint,
+            jti: self.jti,
+        }
+    }
+}
+
+/// The checks every proof gets, wherever it is sent: a compact JWS typed
+/// `dpop+jwt`, an accepted asymmetric algorithm, signed by the public key
+/// in its own `jwk`; `jti`; `htm` equal to every method in `methods`;
+/// `htu` as `htu_matches` says; `iat` within the window; the server nonce
+/// when the policy hands them out.
+pub(crate) fn verify_proof(
+    settings: &DpopSettings,
+    proof: &str,
+    methods: &[String],
+    htu_matches: &dyn Fn(&str) -> Result<(), TokenError>,
+    now: u64,
+) -> Result<VerifiedProof, TokenError> {
+    use TokenErrorKind::*;
     if proof.len() > MAX_PROOF_BYTES {
         return fail(
             InvalidDpopProof,
@@ -314,6 +430,8 @@ fn check_proof(
             jws.alg
         )));
     }
+    let thumbprint = jwk_thumbprint(jwk)
+        .ok_or_else(|| invalid("the proof's jwk has no thumbprint".to_owned()))?;
     let claims = parse_strict_object(&jws.payload).map_err(|_| {
         invalid("the proof's payload is not a JSON object without duplicate members".to_owned())
     })?;
@@ -333,36 +451,36 @@ fn check_proof(
         )));
     }
     let htm = text("htm")?;
-    if let Some(other) = judged.methods.iter().find(|m| m.as_str() != htm) {
+    if let Some(other) = methods.iter().find(|m| m.as_str() != htm) {
         return fail(
             DpopMethodMismatch,
-            if judged.methods.len() > 1 {
+            if methods.len() > 1 {
                 format!(
                     "htm {} but the request is judged as {}: a proof signs one method, so a \
                      DPoP request may not override it",
                     preview_str(htm),
-                    judged.methods.join(" then ")
+                    methods.join(" then ")
                 )
             } else {
                 format!("htm {} but the request method is {other}", preview_str(htm))
             },
         );
     }
-    check_htu(settings, text("htu")?, request, judged.path)?;
+    htu_matches(text("htu")?)?;
     let iat = match claims.get("iat") {
         None => return Err(invalid("the proof has no iat claim".to_owned())),
         Some(v) => numeric_date(v)
             .ok_or_else(|| invalid(format!("iat must be a number, not {}", preview(v))))?,
     };
-    let now = request.now as f64;
-    if iat + (settings.max_age as f64) < now || iat > now + settings.leeway as f64 {
+    let now_f = now as f64;
+    if iat + (settings.max_age as f64) < now_f || iat > now_f + settings.leeway as f64 {
         return fail(
             DpopProofExpired,
             format!(
                 "iat {} is outside the window from {} to {} (max_age_seconds {}, leeway {}s)",
                 instant(iat),
-                instant(now - settings.max_age as f64),
-                instant(now + settings.leeway as f64),
+                instant(now_f - settings.max_age as f64),
+                instant(now_f + settings.leeway as f64),
                 settings.max_age,
                 settings.leeway
             ),
@@ -370,7 +488,7 @@ fn check_proof(
     }
     if let Some(secret) = &settings.nonce_secret {
         let nonce = claims.get("nonce").and_then(Value::as_str);
-        if !nonce.is_some_and(|n| nonce_is_fresh(secret, settings.max_age, n, request.now)) {
+        if !nonce.is_some_and(|n| nonce_is_fresh(secret, settings.max_age, n, now)) {
             return fail(
                 DpopNonceRequired,
                 match nonce {
@@ -380,69 +498,33 @@ fn check_proof(
             );
         }
     }
-    let ath = text("ath")?;
-    let expected = token_hash(token);
-    if ath != expected {
-        return fail(
-            DpopTokenHashMismatch,
-            format!(
-                "ath {} is not the hash of this access token",
-                preview_str(ath)
-            ),
-        );
-    }
-    let thumbprint = jwk_thumbprint(jwk)
-        .ok_or_else(|| invalid("the proof's jwk has no thumbprint".to_owned()))?;
-    if thumbprint != jkt {
-        return fail(
-            DpopKeyMismatch,
-            format!(
-                "the proof's key has thumbprint {thumbprint}, the token is bound to {}",
-                preview_str(jkt)
-            ),
-        );
-    }
-    trace.step("token.binding", true, || {
-        format!(
-            "DPoP proof verified: {} by the token's key (jkt {jkt}), htm {htm}, htu for {}, iat {}",
-            jws.alg,
-            judged.path,
-            instant(iat)
-        )
-    });
-    Ok(ProofUse {
-        client: thumbprint,
-        jti: jti.to_owned(),
-        until: (iat.ceil() as u64).saturating_add(settings.max_age + 1),
+    let jti = jti.to_owned();
+    Ok(VerifiedProof {
+        thumbprint,
+        alg: jws.alg,
+        iat,
+        claims,
+        jti,
+        max_age: settings.max_age,
     })
 }
 
-/// `ath` (RFC 9449 §4.2): base64url of the SHA-256 of the token's ASCII.
-pub fn token_hash(token: &str) -> String {
-    use sha2::Digest as _;
-    b64url_encode(&sha2::Sha256::digest(token.as_bytes()))
+fn uri_mismatch(htu: &str, why: impl std::fmt::Display) -> TokenError {
+    TokenError {
+        kind: TokenErrorKind::DpopUriMismatch,
+        detail: format!("htu {}: {why}", preview_str(htu)),
+    }
 }
 
-/// The proof's `htu` names this request: an origin the client addresses
-/// (`dpop.origins`, else the request's own scheme and host) and the path
-/// rolegate judged. Both are compared in normal form (RFC 9449 §4.3 check
-/// 9 and RFC 3986 §6.2.2-3); query and fragment are ignored.
-fn check_htu(
-    settings: &DpopSettings,
-    htu: &str,
-    request: &Request,
-    path: &str,
-) -> Result<(), TokenError> {
-    use TokenErrorKind::DpopUriMismatch;
-    let mismatch = |why: String| TokenError {
-        kind: DpopUriMismatch,
-        detail: format!("htu {}: {why}", preview_str(htu)),
-    };
+/// An `htu` as the origin (normal form) and the canonical path it names;
+/// query and fragment are ignored (RFC 9449 §4.3 check 9, compared in the
+/// normal forms of RFC 3986 §6.2.2-3).
+pub(crate) fn split_htu(htu: &str) -> Result<(String, String), TokenError> {
     let without_query = htu.split(['?', '#']).next().unwrap_or_default();
     let (scheme, rest) = without_query
         .split_once("://")
-        .ok_or_else(|| mismatch("not an absolute URI".to_owned()))?;
-    let (authority, htu_path) = match rest.find('/') {
+        .ok_or_else(|| uri_mismatch(htu, "not an absolute URI"))?;
+    let (authority, path) = match rest.find('/') {
         Some(i) => (
             rest.get(..i).unwrap_or_default(),
             rest.get(i..).unwrap_or("/"),
@@ -450,30 +532,16 @@ fn check_htu(
         None => (rest, "/"),
     };
     let origin = normal_origin(&format!("{scheme}://{authority}"))
-        .ok_or_else(|| mismatch("its scheme and host are not an http(s) origin".to_owned()))?;
-    let origins = request_origins(settings, request).map_err(mismatch)?;
-    if !origins.contains(&origin) {
-        return Err(mismatch(format!(
-            "{origin} is not {}",
-            if !settings.origins.is_empty() {
-                format!("one of dpop.origins ({})", origins.join(", "))
-            } else {
-                format!(
-                    "this request's origin {} (behind another proxy, set dpop.origins)",
-                    origins.join(", ")
-                )
-            }
-        )));
-    }
-    let canonical = crate::request::path::canonicalize(htu_path)
-        .map_err(|e| mismatch(format!("its path cannot be read: {}", e.describe())))?;
-    if canonical.path != path {
-        return Err(mismatch(format!(
-            "its path is {} but the request's is {path}",
-            canonical.path
-        )));
-    }
-    Ok(())
+        .ok_or_else(|| uri_mismatch(htu, "its scheme and host are not an http(s) origin"))?;
+    let canonical = crate::request::path::canonicalize(path)
+        .map_err(|e| uri_mismatch(htu, format!("its path cannot be read: {}", e.describe())))?;
+    Ok((origin, canonical.path))
+}
+
+/// `ath` (RFC 9449 §4.2): base64url of the SHA-256 of the token's ASCII.
+pub fn token_hash(token: &str) -> String {
+    use sha2::Digest as _;
+    b64url_encode(&sha2::Sha256::digest(token.as_bytes()))
 }
 
 /// The origins a proof may name: `dpop.origins`, or the one the request

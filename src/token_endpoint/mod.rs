@@ -7,11 +7,12 @@
 
 pub mod limits;
 
+use crate::authorize::binding::{self, ProofUse, VerifiedProof};
 use crate::effect::Response;
 use crate::jose::alg::{Alg, KeyType};
 use crate::jose::claims;
 use crate::jose::mint::{self, MintRequest};
-use crate::jose::token::{CompactJws, TokenErrorKind};
+use crate::jose::token::{CompactJws, TokenError, TokenErrorKind};
 use crate::policy::error::{JsonPath, PolicyError};
 use crate::policy::token_endpoint::{OAuthClient, TokenEndpoint};
 use crate::policy::Policy;
@@ -384,19 +385,89 @@ impl Policy {
         if claimed.is_none() {
             *claimed = claims.get("iss").and_then(Value::as_str).map(str::to_owned);
         }
+        // A DPoP proof is checked before the assertion is spent: a client
+        // told to use a nonce retries with the same assertion.
+        let proof = match self.token_request_proof(request, endpoint) {
+            Ok(proof) => proof,
+            Err(reply) => return reply,
+        };
         let checked = endpoint.check_assertion(&jws, claims, field("client_id"), now, store);
         let client = match checked {
             Ok(client) => client,
             Err(AssertionError::Invalid(why)) => return oauth_error(failure_code, why),
             Err(AssertionError::Refused(refusal)) => return refused(refusal),
         };
-        match endpoint.mint_for(client, self.required_scopes.join(" "), now, store) {
+        let jkt = match proof {
+            None => None,
+            Some(proof) => match endpoint.remember_proof(client, proof.into_use(), now, store) {
+                Ok(jkt) => Some(jkt),
+                Err(reply) => return reply,
+            },
+        };
+        match endpoint.mint_for(
+            client,
+            self.required_scopes.join(" "),
+            now,
+            jkt.as_deref(),
+            store,
+        ) {
             Ok(token) => reply(
                 200,
-                json!({"access_token": token, "token_type": "bearer", "expires_in": endpoint.expiration_seconds}),
+                json!({"access_token": token,
+                       "token_type": if jkt.is_some() { "DPoP" } else { "bearer" },
+                       "expires_in": endpoint.expiration_seconds}),
             ),
             Err(refusal) => refused(refusal),
         }
+    }
+
+    /// The token request's DPoP proof (RFC 9449 §5), if it sends one: for
+    /// POST to this endpoint's URL. Its token will be bound to the proof's key.
+    fn token_request_proof(
+        &self,
+        request: &Request,
+        endpoint: &TokenEndpoint,
+    ) -> Result<Option<VerifiedProof>, Reply> {
+        let proof_error = |e: TokenError| {
+            let mut r = oauth_error(
+                if e.kind == TokenErrorKind::DpopNonceRequired {
+                    "use_dpop_nonce"
+                } else {
+                    "invalid_dpop_proof"
+                },
+                e.detail,
+            );
+            if e.kind == TokenErrorKind::DpopNonceRequired {
+                if let Some(nonce) = binding::fresh_nonce(&self.dpop, request.now) {
+                    r.response.headers.push(("dpop-nonce", nonce));
+                }
+            }
+            r
+        };
+        let Some(proof) = binding::proof_header(request).map_err(proof_error)? else {
+            return Ok(None);
+        };
+        let htu_names_endpoint = |htu: &str| {
+            let named = binding::split_htu(htu)?;
+            let this = binding::split_htu(&endpoint.url)?;
+            if named == this {
+                Ok(())
+            } else {
+                Err(TokenError {
+                    kind: TokenErrorKind::DpopUriMismatch,
+                    detail: format!("htu must be this token endpoint, {}", endpoint.url),
+                })
+            }
+        };
+        binding::verify_proof(
+            &self.dpop,
+            proof,
+            &["POST".to_owned()],
+            &htu_names_endpoint,
+            request.now,
+        )
+        .map(Some)
+        .map_err(proof_error)
     }
 
     /// The authorization server metadata (RFC 8414; also served as OpenID
@@ -587,17 +658,52 @@ impl TokenEndpoint {
         }
     }
 
-    /// Signs an access token for `client` and records it as active.
+    /// A token request's proof is accepted once, like its assertion (in the
+    /// client's own record of ids); the key's thumbprint, which the token
+    /// is bound to.
+    fn remember_proof(
+        &self,
+        client: &OAuthClient,
+        proof: ProofUse,
+        now: u64,
+        store: &mut dyn TokenStore,
+    ) -> Result<String, Reply> {
+        let in_flight = self
+            .client_limits
+            .assertions_in_flight(self.max_assertion_seconds + 2 * LEEWAY_SECONDS);
+        // Apart from assertion ids: a proof's jti may be anything.
+        let id = format!("dpop proof {}", proof.jti);
+        let first_use = store
+            .update_assertions(&client.client_id, &mut |seen| {
+                limits::record_jti(seen, &client.client_id, &id, proof.until, now, in_flight)
+            })
+            .map_err(refused)?;
+        if first_use {
+            Ok(proof.client)
+        } else {
+            Err(oauth_error(
+                "invalid_dpop_proof",
+                "the DPoP proof was used before (jti replayed)",
+            ))
+        }
+    }
+
+    /// Signs an access token for `client`, bound to the DPoP key with
+    /// thumbprint `jkt` when it has one, and records it as active.
     fn mint_for(
         &self,
         client: &OAuthClient,
         scope: String,
         now: u64,
+        jkt: Option<&str>,
         store: &mut dyn TokenStore,
     ) -> Result<String, Refusal> {
         let jti = mint::random_id().map_err(|e| e.to_string())?;
         let exp = now + self.expiration_seconds;
-        let claims = self.issued_claims(client, scope, now, &jti);
+        let mut claims = self.issued_claims(client, scope, now, &jti);
+        if let Some(jkt) = jkt {
+            claims.insert("cnf".into(), json!({ "jkt": jkt }));
+        }
         let mut header = Map::new();
         header.insert("typ".into(), Value::String("at+jwt".into()));
         header.insert("kid".into(), Value::String(self.kid.clone()));

@@ -67,3 +67,26 @@ for (const [clientId, key] of [['c-ec', 'ec-a'], ['c-rsa', 'rsa-a'], ['c-ed', 'e
     assert.equal(echo.headers['x-rolegate-client-id'], clientId);
   });
 }
+
+test('openid-client with a DPoP key gets a DPoP-bound token from rolegate\'s token endpoint and uses it', { timeout: 30_000 }, async () => {
+  const config = await client.discovery(
+    new URL(issuer), 'c-ec', undefined,
+    client.PrivateKeyJwt(await privateKey(keys['ec-a'])),
+    { execute: [client.allowInsecureRequests] },
+  );
+  const DPoP = client.getDPoPHandle(config, await client.randomDPoPKeyPair('ES256'));
+  const tokens = await client.clientCredentialsGrant(config, undefined, { DPoP });
+  assert.equal(tokens.token_type.toLowerCase(), 'dpop');
+  const claims = JSON.parse(Buffer.from(tokens.access_token.split('.')[1], 'base64url'));
+  assert.ok(claims.cnf?.jkt, 'bound to the DPoP key');
+  const url = new URL(`${issuer}/api/admin/configuration/v1/conference/`);
+  const res = await client.fetchProtectedResource(config, tokens.access_token, url, 'GET', undefined, undefined, { DPoP });
+  assert.equal(res.status, 200, await res.text());
+  // Not as a bearer token.
+  const bearer = await rawRequest(envoy.ports[0], { path: url.pathname, headers: [['authorization', `Bearer ${tokens.access_token}`]] });
+  assert.equal(bearer.status, 401);
+  assert.equal(JSON.parse(bearer.body).cause, 'dpop_bound_token');
+  // Pexip's own clients, without a proof, still get bearer tokens.
+  const plain = await client.clientCredentialsGrant(config);
+  assert.equal(plain.token_type, 'bearer');
+});
