@@ -20,13 +20,13 @@ export function readTime(text, what = 'time') {
 }
 
 /**
- * A token as a person pastes it: a `Bearer ` prefix (any case), and line
+ * A token as a person pastes it: a `Bearer ` or `DPoP ` prefix (any case), and line
  * breaks or spaces from wrapping, are not part of a JWT.
  * @param {string} text
  * @returns {string}
  */
 export function readToken(text) {
-  return String(text).replace(/^\s*bearer\s+/i, '').replace(/\s+/g, '');
+  return String(text).replace(/^\s*(?:bearer|dpop)\s+/i, '').replace(/\s+/g, '');
 }
 
 /**

@@ -27,7 +27,7 @@ export function wire() {
     const at = e.target.closest('[data-from]');
     if (at) revealPolicyRange(Number(at.dataset.from), Number(at.dataset.to));
   });
-  for (const id of ['claims', 'token', 'path', 'headers', 'now', 'matrix-paths']) $(id).addEventListener('input', schedule);
+  for (const id of ['claims', 'token', 'path', 'headers', 'now', 'matrix-paths', 'dpop-proof', 'dpop-origin', 'client-cert']) $(id).addEventListener('input', schedule);
   for (const id of ['envoy-wasm-path', 'envoy-listen-port', 'envoy-upstream']) $(id).addEventListener('input', renderEnvoyConfig);
   $('method').addEventListener('change', schedule);
   for (const radio of document.querySelectorAll('input[name=credential]')) {

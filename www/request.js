@@ -49,9 +49,34 @@ export function currentRequest() {
     }
   } else if (page.state.mode === 'token') {
     const token = pastedToken();
-    if (token) request.headers.push(['authorization', `Bearer ${token}`]);
+    try {
+      Object.assign(request, boundRequest(request, token));
+    } catch (e) {
+      status('request-status', e.message, 'error');
+      return { error: e.message };
+    }
   }
   return { request };
+}
+
+/**
+ * The token's Authorization header, and what shows a bound token is the
+ * client's: the DPoP proof (then the scheme is DPoP) with the origin the
+ * client addressed, and the connection's certificate.
+ */
+function boundRequest(request, token) {
+  const proof = $('dpop-proof').value.replace(/\s+/g, '');
+  const headers = [...request.headers];
+  if (token) headers.push(['authorization', `${proof ? 'DPoP' : 'Bearer'} ${token}`]);
+  if (proof) headers.push(['dpop', proof]);
+  const origin = $('dpop-origin').value.trim();
+  if (origin) {
+    const m = origin.match(/^([A-Za-z][A-Za-z0-9+.-]*):\/\/([^/?#\s]+)\/?$/);
+    if (!m) throw new Error(`Origin: "${origin}" is no origin; write the scheme and host, like https://admin.example.com`);
+    headers.push([':scheme', m[1]], [':authority', m[2]]);
+  }
+  const certificate = $('client-cert').value.trim();
+  return { headers, ...(certificate ? { client_certificate: certificate } : {}) };
 }
 
 export function currentClaims() {

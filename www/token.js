@@ -22,9 +22,22 @@ export function showToken() {
     const { header, payload } = decodeToken(token);
     $('token-header').textContent = JSON.stringify(header, null, 2);
     $('token-payload').textContent = JSON.stringify(payload, null, 2);
+    showBinding(payload?.cnf);
   } catch (e) {
     status('token-status', `Not a JWT: ${e.message}`, 'error');
   }
+}
+
+/** A bound token opens the binding fields and says what it needs. */
+function showBinding(cnf) {
+  if (!cnf || typeof cnf !== 'object') return;
+  const needs = [];
+  if (typeof cnf.jkt === 'string') needs.push(`a DPoP proof by the key with thumbprint ${cnf.jkt} (cnf.jkt)`);
+  if (typeof cnf['x5t#S256'] === 'string') needs.push(`the client certificate ${cnf['x5t#S256']} (cnf.x5t#S256) on the connection`);
+  $('binding-box').open = true;
+  $('binding-hint').textContent = needs.length
+    ? `This token is bound to its client: it needs ${needs.join(' and ')}.`
+    : 'This token names a binding (cnf) rolegate does not verify: it is refused.';
 }
 
 /** Marks whether the signature was verified against the policy's keys. */

@@ -796,3 +796,65 @@ test('the page decides without the testing module, and loads it once, when a tok
     + `10 Mbit/s, 40 ms latency median ${median(timings.throttled)} ms (${timings.throttled.join(', ')}); `
     + `rolegate_bg.wasm ${size('rolegate_bg.wasm')}, rolegate_testing_bg.wasm ${size('rolegate_testing_bg.wasm')} (loaded on use)`);
 });
+
+test('a bound token is decided with its DPoP proof or client certificate, and the page says which binding passed', async () => {
+  const { mintToken } = await import('../../pkg/node.js');
+  const { loadKeys, publicJwk } = await import('../vectors/runner.mjs');
+  const { createHash } = await import('node:crypto');
+  const keys = loadKeys();
+  const thumbprint = (jwk) => createHash('sha256').update(JSON.stringify({ crv: jwk.crv, kty: jwk.kty, x: jwk.x, y: jwk.y })).digest('base64url');
+  await typePolicy(JSON.stringify({
+    issuers: [{ issuer: 'https://idp.test', audiences: ['api'], algorithms: ['RS256'], jwks: { keys: [publicJwk(keys['rsa-a'])] } }],
+    roles: [{ name: 'admin', required_attributes: [{ claim: 'role', value: 'admin' }], rules: [{ effect: 'allow', methods: ['GET'], paths: ['/**'] }] }],
+  }, null, 2));
+  const now = Math.floor(Date.now() / 1000);
+  const token = (cnf) => mintToken({ key: keys['rsa-a'], claims: { iss: 'https://idp.test', aud: 'api', role: 'admin', exp: now + 600, cnf } });
+  const dpopToken = token({ jkt: thumbprint(keys['ec-a']) });
+  const proof = mintToken({
+    key: keys['ec-a'],
+    header: { typ: 'dpop+jwt', kid: null, jwk: publicJwk(keys['ec-a']) },
+    claims: { jti: 'page-proof-1', htm: 'GET', htu: 'https://admin.test/x', iat: now, ath: createHash('sha256').update(dpopToken).digest('base64url') },
+  });
+  await page.check('#mode-token');
+  await page.fill('#path', '/x');
+  await page.selectOption('#method', 'GET');
+  await page.fill('#token', dpopToken);
+  await settle();
+  assert.match(await verdict(), /DENIED 401 invalid_token \(dpop_bound_token\)/);
+  assert.equal(await page.$eval('#binding-box', (d) => d.open), true);
+  assert.match(await page.textContent('#binding-hint'), /needs a DPoP proof by the key with thumbprint/);
+  await page.fill('#dpop-proof', proof);
+  await settle();
+  // The page does not know where the client sent it: the proof's htu cannot be matched.
+  assert.match(await verdict(), /DENIED 401 invalid_token \(dpop_htu_mismatch\)/);
+  assert.match(await page.textContent('#trace'), /set dpop.origins/);
+  await page.fill('#dpop-origin', 'https://admin.test');
+  await settle();
+  assert.match(await verdict(), /ALLOWED 200 allowed/);
+  assert.equal(await page.textContent('[data-field="Binding proved"]'), 'dpop');
+  assert.equal(await page.textContent('[data-field="Credential"]'), 'dpop');
+  assert.match(await page.textContent('#trace'), /DPoP proof verified: ES256 by the token's key/);
+  await shot('dpop-allowed');
+  await page.selectOption('#method', 'HEAD');
+  await settle();
+  assert.match(await verdict(), /DENIED 401 invalid_token \(dpop_htm_mismatch\)/);
+  // A certificate-bound token: decided by the certificate given.
+  await page.fill('#dpop-proof', '');
+  await page.selectOption('#method', 'GET');
+  await page.fill('#token', token({ 'x5t#S256': 'bwcK0esc3ACC3DB2Y5_lESsXE8o9ltc05O89jdN-dg8' }));
+  await settle();
+  assert.match(await verdict(), /DENIED 401 invalid_token \(client_certificate_missing\)/);
+  await page.fill('#client-cert', 'A4DtL2JmUMhAsvJj5tKyn64SqzmuXbMrJa0n761y5v0');
+  await settle();
+  assert.match(await verdict(), /\(client_certificate_mismatch\)/);
+  await page.fill('#client-cert', 'bwcK0esc3ACC3DB2Y5_lESsXE8o9ltc05O89jdN-dg8');
+  await settle();
+  assert.match(await verdict(), /ALLOWED 200 allowed/);
+  assert.equal(await page.textContent('[data-field="Binding proved"]'), 'certificate');
+  await page.fill('#client-cert', '');
+  await page.fill('#dpop-origin', 'not an origin');
+  await settle();
+  assert.match(await page.textContent('#request-status'), /Origin: "not an origin" is no origin/);
+  await page.fill('#dpop-origin', '');
+  await settle();
+});
