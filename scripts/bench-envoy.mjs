@@ -21,6 +21,7 @@
 // Run through scripts/bench-envoy.sh, which builds the filter first.
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync, existsSync, readFileSync, readdirSync, unlinkSync } from 'node:fs';
+import { createHash, createPrivateKey, randomUUID, sign } from 'node:crypto';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Policy, envoyBootstrap, generateKey, mintToken } from '../pkg/node.js';
@@ -59,6 +60,31 @@ if (!CHECK_ONLY) {
   console.log(`minting ${COLD_TOKENS} distinct RS256 tokens for the cold path...`);
   writeFileSync(coldFile, execFileSync('cargo', ['run', '--quiet', '--release', '--example', 'mint_tokens', '--', keyFile, claimsFile, String(COLD_TOKENS)],
     { cwd: root, maxBuffer: 1 << 30 }));
+}
+
+// DPoP (RFC 9449): a token bound to an ES256 key, and a fresh proof for
+// every request (each is accepted once). Proofs are made once each Envoy
+// is up, so none is older than the policy's max_age_seconds when sent.
+const DPOP_PROOFS = arg('dpop-proofs', 20000);
+const DPOP_ORIGIN = 'http://bench';
+const dpopKey = generateKey({ alg: 'ES256' }).privateJwk;
+const dpopJkt = createHash('sha256').update(JSON.stringify({ crv: dpopKey.crv, kty: dpopKey.kty, x: dpopKey.x, y: dpopKey.y })).digest('base64url');
+const dpopToken = mintToken({ key: privateJwk, claims: { ...claims, cnf: { jkt: dpopJkt } } });
+const dpopFile = join(out, 'dpop-proofs.txt');
+function makeDpopProofs() {
+  const { d, ...jwk } = dpopKey;
+  // Node's own signer: the package's (a test tool) takes ~2 ms a proof.
+  const key = createPrivateKey({ key: dpopKey, format: 'jwk' });
+  const b64 = (value) => Buffer.from(JSON.stringify(value)).toString('base64url');
+  const header = b64({ typ: 'dpop+jwt', alg: 'ES256', jwk });
+  const ath = createHash('sha256').update(dpopToken).digest('base64url');
+  const iat = Math.floor(Date.now() / 1000);
+  const lines = [];
+  for (let i = 0; i < DPOP_PROOFS; i++) {
+    const input = `${header}.${b64({ jti: randomUUID(), htm: 'GET', htu: `${DPOP_ORIGIN}${PATH}`, iat, ath })}`;
+    lines.push(`${input}.${sign('sha256', Buffer.from(input), { key, dsaEncoding: 'ieee-p1363' }).toString('base64url')}`);
+  }
+  writeFileSync(dpopFile, `${lines.join('\n')}\n`);
 }
 
 // ------------------------------------------------------------ configurations
@@ -253,6 +279,14 @@ const SETUPS = {
   },
   'native jwt_authn, no cache + RBAC (cold)': { decides: 'native', config: (p, a) => plainBootstrap(p, a, nativeFilters(false), NATIVE_PATHS), token: 'cold' },
   'rolegate (cold: a new token each request)': { decides: 'rolegate', config: rolegateConfig(rolegatePolicy), token: 'cold' },
+  // One more signature check per request (the proof's), never a kept decision.
+  'rolegate, DPoP (a new proof each request)': {
+    decides: 'rolegate',
+    config: rolegateConfig({ ...rolegatePolicy, dpop: { origins: [DPOP_ORIGIN], max_proofs_per_client: 50000 } }),
+    token: 'dpop',
+    // Fresh proofs once Envoy is up (a minute old at most when sent).
+    prepare: makeDpopProofs,
+  },
 };
 
 // ------------------------------------------------------------ running
@@ -273,6 +307,21 @@ request = function()
   return wrk.format("GET", "${PATH}")
 end
 `);
+
+const luaDpop = join(out, 'dpop.lua');
+writeFileSync(luaDpop, `
+local proofs = {}
+for line in io.lines("${dpopFile}") do proofs[#proofs + 1] = line end
+local i = 0
+init = function(args) i = tonumber(args[1]) or 0 end
+request = function()
+  i = i + 1
+  wrk.headers["Authorization"] = "DPoP ${dpopToken}"
+  wrk.headers["DPoP"] = proofs[i]
+  return wrk.format("GET", "${PATH}")
+end
+`);
+const SCRIPTS = { hot: luaHot, cold: luaCold, dpop: luaDpop };
 
 async function startEnvoy(name, setup) {
   const port = await freePort();
@@ -308,10 +357,10 @@ function cpuMicros(pid) {
 
 /** One wrk run: {rps, cpu (Envoy CPU µs per request)}. */
 function wrk(envoy, token, seconds) {
-  const script = token === 'hot' ? luaHot : luaCold;
+  const script = SCRIPTS[token];
   const before = cpuMicros(envoy.pid);
   envoy.sent ??= 0;
-  const text = execFileSync('taskset', ['-c', '1', 'wrk', '-t1', `-c${CONNECTIONS}`, `-d${seconds}s`, '-s', script, `http://127.0.0.1:${envoy.port}${PATH}`, '--', String(envoy.sent % COLD_TOKENS)], { encoding: 'utf8' });
+  const text = execFileSync('taskset', ['-c', '1', 'wrk', '-t1', `-c${CONNECTIONS}`, `-d${seconds}s`, '-s', script, `http://127.0.0.1:${envoy.port}${PATH}`, '--', String(token === 'dpop' ? envoy.sent : envoy.sent % COLD_TOKENS)], { encoding: 'utf8' });
   const cpu = cpuMicros(envoy.pid) - before;
   const rps = Number(text.match(/Requests\/sec:\s+([\d.]+)/)[1]);
   const requests = Number(text.match(/(\d+) requests in/)[1]);
@@ -425,7 +474,13 @@ async function instructionsPerRequest(name, setup) {
       } catch { /* not up yet */ }
       await new Promise((r) => setTimeout(r, 500));
     }
-    const load = (seconds) => execFileSync('wrk', ['-t1', '-c4', `-d${seconds}s`, '-s', luaHot, `http://127.0.0.1:${port}${PATH}`], { encoding: 'utf8' });
+    setup.prepare?.();
+    let sent = 0;
+    const load = (seconds) => {
+      const text = execFileSync('wrk', ['-t1', '-c4', `-d${seconds}s`, '-s', SCRIPTS[setup.token], `http://127.0.0.1:${port}${PATH}`, '--', String(sent)], { encoding: 'utf8' });
+      sent += Number(text.match(/(\d+) requests in/)[1]) + 4;
+      return text;
+    };
     load(8);
     execFileSync('callgrind_control', ['-z', String(child.pid)], { stdio: 'ignore' });
     const text = load(15);
@@ -477,7 +532,7 @@ if (CHECK_ONLY) process.exit(0);
 if (process.argv.includes('--instructions')) {
   const counts = {};
   for (const [name, setup] of Object.entries(SETUPS)) {
-    if (setup.token !== 'hot') continue;
+    if (setup.token === 'cold') continue;
     counts[name] = await instructionsPerRequest(name, setup);
     const c = counts[name];
     console.log(`${name}: ${c.perRequest.toFixed(0)} instructions, ${c.l1InstructionMisses.toFixed(0)} L1 i-cache and ${c.l1DataMisses.toFixed(0)} d-cache misses per request (${c.requests} requests)`);
@@ -505,6 +560,7 @@ for (let round = 1; round <= ROUNDS; round++) {
   for (const [name, setup] of Object.entries(SETUPS)) {
     const envoy = await startEnvoy(name, setup);
     try {
+      setup.prepare?.();
       wrk(envoy, setup.token, 1); // warm-up: caches fill
       const last = wrk(envoy, setup.token, SECONDS);
       results[name].push(last);

@@ -70,6 +70,7 @@ fn a_proof_is_accepted_once() {
     let first = dpop_request(&keys, &token, "p-1", json!({}));
     let (d, _) = done(policy.decide_step(&mut state, &first, QUIET));
     assert!(d.allowed, "{d:?}");
+    let first_decision = d;
     // Replayed, by the same worker's state.
     let (d, _) = done(policy.decide_step(&mut state, &first, QUIET));
     assert_eq!((d.status, d.cause), (401, Some("dpop_proof_replayed")));
@@ -85,9 +86,10 @@ fn a_proof_is_accepted_once() {
         QUIET,
     ));
     assert!(d.allowed);
-    assert_ne!(
-        used,
-        CacheUse::Hit,
+    // The token's signature was checked once; the decision is made anew.
+    assert_eq!(used, CacheUse::Hit);
+    assert!(
+        !std::rc::Rc::ptr_eq(&first_decision, &d),
         "a decision resting on a proof is never reused"
     );
 }
@@ -134,12 +136,16 @@ fn each_client_key_has_a_bounded_number_of_live_proofs() {
     );
     let token = token(&keys, json!("jkt"));
     let mut state = policy.new_state();
-    for jti in ["a", "b"] {
-        let r = dpop_request(&keys, &token, jti, json!({}));
-        assert!(done(policy.decide_step(&mut state, &r, QUIET)).0.allowed);
-    }
-    let r = dpop_request(&keys, &token, "c", json!({}));
-    let (d, _) = done(policy.decide_step(&mut state, &r, QUIET));
+    // Spread over the memory's records, each holding a share of the limit
+    // and room for an uneven spread: refused after at least the limit, and
+    // long before the memory is full.
+    let refused = (0..400).find_map(|i| {
+        let r = dpop_request(&keys, &token, &format!("p-{i}"), json!({}));
+        let (d, _) = done(policy.decide_step(&mut state, &r, QUIET));
+        (!d.allowed).then_some((i, d))
+    });
+    let (i, d) = refused.expect("refused within 400 proofs");
+    assert!(i >= 2, "{i}");
     assert_eq!((d.status, d.reason), (429, Reason::TooManyProofs));
     assert!(!d.forward());
 }
@@ -265,5 +271,39 @@ fn envoy_reports_certificates_in_hex() {
     assert_eq!(
         rolegate::certificate_thumbprint_from_hex(&"+0".repeat(32)),
         None
+    );
+}
+
+#[test]
+fn a_decision_kept_for_the_token_as_a_bearer_token_is_not_a_dpop_requests() {
+    let keys = TestKeys::load();
+    let policy = policy(&keys, json!({"origins": ["https://admin.test"]}));
+    let token = token(&keys, json!("jkt"));
+    let mut state = policy.new_state();
+    let bearer = Request::new("GET", "/x", NOW).bearer(&token);
+    for _ in 0..2 {
+        let (d, _) = done(policy.decide_step(&mut state, &bearer, QUIET));
+        assert_eq!(d.cause, Some("dpop_bound_token"));
+    }
+    // Same token, same request line: with the DPoP scheme and its proof,
+    // decided on its own (the token's signature from the cache).
+    let (d, used) = done(policy.decide_step(
+        &mut state,
+        &dpop_request(&keys, &token, "k-1", json!({})),
+        QUIET,
+    ));
+    assert!(d.allowed, "{d:?}");
+    assert_eq!(used, CacheUse::Hit);
+    // And a refused DPoP request is not kept for the bearer one either.
+    let missing = Request::new("GET", "/x", NOW).header("authorization", format!("DPoP {token}"));
+    assert_eq!(
+        done(policy.decide_step(&mut state, &missing, QUIET))
+            .0
+            .cause,
+        Some("dpop_proof_missing")
+    );
+    assert_eq!(
+        done(policy.decide_step(&mut state, &bearer, QUIET)).0.cause,
+        Some("dpop_bound_token")
     );
 }

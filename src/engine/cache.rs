@@ -21,7 +21,7 @@
 //! the byte bound, not the memory of the VM.
 
 use crate::authorize::authenticate::VerifiedToken;
-use crate::authorize::decision::Decision;
+use crate::authorize::decision::{Credential, Decision};
 use crate::jose::token::{TokenError, TokenErrorKind};
 use crate::request::method::OVERRIDE_HEADERS;
 use crate::request::RequestView;
@@ -419,6 +419,7 @@ impl TokenCache {
             .expires_at
             .is_some_and(|exp| exp >= entry.expires_at && request.now < entry.expires_at)
             && decision.binding.is_none()
+            && decision.credential != Credential::Dpop
             && decision.trace.is_empty()
             && decision.role_checks.is_empty()
             && !request.preview;

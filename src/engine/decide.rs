@@ -81,7 +81,9 @@ impl Policy {
         host: Host,
     ) -> Lookup<'r> {
         let view = request.view();
-        let Some(candidate) = view.bearer_candidate() else {
+        // A DPoP-bound token is verified once like a bearer token; only its
+        // decisions, which rest on each request's proof, are never kept.
+        let Some((_, candidate)) = view.token_candidate() else {
             return Lookup::NoToken;
         };
         // Over the policy's cap it is refused unverified (and never sent to
@@ -94,7 +96,7 @@ impl Policy {
             return Lookup::Hit(hit);
         }
         // Whenever the checked token exists it is the candidate.
-        match request.bearer_token() {
+        match request.presented_token() {
             Some(token) => Lookup::Miss(token, key),
             None => Lookup::NoToken,
         }
@@ -111,7 +113,10 @@ impl Policy {
         options: DecideOptions,
         host: Host,
     ) -> Option<Rc<Decision>> {
-        if !options.explain {
+        // A kept decision was made for a bearer token: a DPoP request with
+        // the same token and request line is another request.
+        let dpop = view.token_candidate().is_some_and(|(dpop, _)| dpop);
+        if !options.explain && !dpop {
             if let Some(decision) = cache.decision(key, view) {
                 return Some(decision);
             }
@@ -426,7 +431,7 @@ impl Policy {
                 let d = self.evaluate(request, options, Prior::Verified(&verified), state.host());
                 if let (Some(exp), Some(token), Some(settings)) = (
                     d.expires_at,
-                    request.bearer_token(),
+                    request.presented_token(),
                     issuer.introspection.as_ref(),
                 ) {
                     let until = exp.min(request.now.saturating_add(settings.cache_seconds));
@@ -438,7 +443,7 @@ impl Policy {
             Answer::Rejected(err) => {
                 // An inactive token is asked about again only after a while.
                 if let (Some(token), Some(settings)) =
-                    (request.bearer_token(), issuer.introspection.as_ref())
+                    (request.presented_token(), issuer.introspection.as_ref())
                 {
                     let seconds = settings.cache_seconds.min(REFUSED_SECONDS);
                     let key = state.cache.key(token.as_bytes());

@@ -2,9 +2,12 @@
 //! once. Hosts keep the bytes (Envoy: shared data, so every worker sees
 //! every proof); what an entry is and when one is refused is decided here.
 //!
-//! Proofs are spread over [`SHARDS`] records by client, each at most
-//! [`MAX_SHARD_BYTES`]: the memory is bounded in bytes whatever the number
-//! of clients, and each client in entries (`dpop.max_proofs_per_client`).
+//! Proofs are spread over [`SHARDS`] records by a hash of client and `jti`,
+//! each at most [`MAX_SHARD_BYTES`]: the memory is bounded in bytes whatever
+//! the number of clients, one busy client's proofs fill every record evenly
+//! rather than one, and each record holds at most [`per_record`] of one
+//! client's (`dpop.max_proofs_per_client` spread over the records, with
+//! room for an uneven spread), so each client is bounded too.
 
 use crate::authorize::binding::{ProofMemory, ProofMemoryError as Refusal, ProofUse};
 use sha2::{Digest as _, Sha256};
@@ -12,6 +15,14 @@ use std::collections::HashMap;
 
 /// How many records the proofs are spread over.
 pub const SHARDS: u8 = 64;
+
+/// How many of one client's live proofs one record holds: its share of
+/// `per_client`, half again for an uneven spread, and a few more so a small
+/// limit is not refused by chance. A client may so hold up to about 1.5x
+/// `per_client` live proofs before every record refuses it.
+pub fn per_record(per_client: usize) -> usize {
+    per_client.div_ceil(usize::from(SHARDS)) * 3 / 2 + 4
+}
 /// The most one record holds: 2 048 entries, so all of them at most 4 MiB.
 pub const MAX_SHARD_BYTES: usize = 64 * 1024;
 /// client tag (8 bytes), jti digest (16), remembered until (8, big-endian).
@@ -39,7 +50,8 @@ impl ProofEntry {
         let mut jti = [0; 16];
         jti.copy_from_slice(jti_digest.get(..16).unwrap_or(&[0; 16]));
         ProofEntry {
-            shard: client[0] % SHARDS,
+            // By client and jti: a replay (same both) finds its record.
+            shard: (client[0] ^ jti[0]) % SHARDS,
             client,
             jti,
             until: proof.until,
@@ -61,7 +73,7 @@ impl ProofEntry {
         let jti: [u8; 16] = bytes.get(8..24)?.try_into().ok()?;
         let until: [u8; 8] = bytes.get(24..32)?.try_into().ok()?;
         Some(ProofEntry {
-            shard: client[0] % SHARDS,
+            shard: (client[0] ^ jti[0]) % SHARDS,
             client,
             jti,
             until: u64::from_be_bytes(until),
@@ -107,12 +119,12 @@ pub fn record_in_shard(
         *record = live;
         return Ok(false);
     }
-    if mine >= per_client {
+    if mine >= per_record(per_client) {
         *record = live;
         return Err(Refusal::Limit {
             detail: format!(
-                "this client's key already made {mine} proofs that are not yet too old \
-                 (dpop.max_proofs_per_client)"
+                "this client's key made more proofs that are not yet too old than \
+                 dpop.max_proofs_per_client ({per_client}) allows"
             ),
             retry_after: first_expiry.saturating_sub(now).max(1),
         });
@@ -174,13 +186,38 @@ mod tests {
     #[test]
     fn each_client_is_bounded() {
         let mut memory = MemoryProofs::default();
-        assert_eq!(memory.record(&proof("k", "1", 200), 100, 2), Ok(true));
-        assert_eq!(memory.record(&proof("k", "2", 210), 100, 2), Ok(true));
-        match memory.record(&proof("k", "3", 220), 120, 2) {
-            Err(Refusal::Limit { retry_after, .. }) => assert_eq!(retry_after, 80),
-            other => panic!("{other:?}"),
+        let per_client = 6400;
+        // Its limit is always admitted: the spread over the records is
+        // uneven, but not by half again.
+        for i in 0..per_client {
+            let jti = i.to_string();
+            assert_eq!(
+                memory.record(&proof("k", &jti, 200), 100, per_client),
+                Ok(true),
+                "{i}"
+            );
         }
-        assert_eq!(memory.record(&proof("k", "3", 220), 200, 2), Ok(true));
+        // Beyond it, before every record is full of it, it is refused.
+        let refused = (per_client..2 * per_client).find(|i| {
+            matches!(
+                memory.record(&proof("k", &i.to_string(), 200), 100, per_client),
+                Err(Refusal::Limit {
+                    retry_after: 100,
+                    ..
+                })
+            )
+        });
+        assert!(refused.is_some_and(|i| i < usize::from(SHARDS) * per_record(per_client)));
+        // Another client is not refused for it.
+        assert_eq!(
+            memory.record(&proof("other", "1", 200), 100, per_client),
+            Ok(true)
+        );
+        // Once its proofs are too old they are forgotten.
+        assert_eq!(
+            memory.record(&proof("k", "late", 300), 200, per_client),
+            Ok(true)
+        );
     }
 
     #[test]

@@ -11,9 +11,12 @@ use crate::jose::keys;
 pub const DEFAULT_MAX_AGE_SECONDS: u64 = 60;
 /// How far ahead of rolegate's clock a proof's `iat` may be by default.
 pub const DEFAULT_LEEWAY_SECONDS: u64 = 5;
-/// Proofs remembered per client key within the age limit, by default: ~16
-/// requests a second for a minute.
-pub const DEFAULT_MAX_PROOFS_PER_CLIENT: usize = 1000;
+/// Proofs remembered per client key within the age limit, by default: 100
+/// requests a second for a minute, an automation script's burst.
+pub const DEFAULT_MAX_PROOFS_PER_CLIENT: usize = 6000;
+/// The most a policy may allow one client: each of the 64 records of used
+/// proofs must have room for its share.
+const MAX_PROOFS_PER_CLIENT: usize = 50_000;
 const MAX_MAX_AGE_SECONDS: u64 = 600;
 const MIN_NONCE_SECRET_BYTES: usize = 32;
 
@@ -138,11 +141,14 @@ pub(super) fn compile(
     }
     if let Some(max) = doc.max_proofs_per_client {
         settings.max_proofs_per_client = match usize::try_from(max) {
-            Ok(n) if (1..=100_000).contains(&n) => n,
+            Ok(n) if (1..=MAX_PROOFS_PER_CLIENT).contains(&n) => n,
             _ => {
                 return Err(PolicyError::value(
                     &path.field("max_proofs_per_client"),
-                    "from 1 to 100000",
+                    format!(
+                        "from 1 to {MAX_PROOFS_PER_CLIENT}: the memory of used proofs holds \
+                         at most 131 072 (4 MiB)"
+                    ),
                 ))
             }
         };

@@ -235,6 +235,16 @@ impl Request {
         }
     }
 
+    /// The token of a well-formed `Authorization: Bearer` or `DPoP` header
+    /// (what the verified-token cache is keyed by), as
+    /// [`Request::bearer_token`] finds a bearer token.
+    pub(crate) fn presented_token(&self) -> Option<&str> {
+        match parse_authorization(&self.authorization_values()?) {
+            Authorization::Bearer(token) | Authorization::Dpop(token) => Some(token),
+            _ => None,
+        }
+    }
+
     /// The Authorization header values, at most two of them (two are already
     /// too many); `None` for a claims preview, which ignores the header.
     pub(crate) fn authorization_values(&self) -> Option<Values<'_>> {
@@ -375,6 +385,16 @@ impl<'a> RequestView<'a> {
     /// cached, so a hit needs no per-byte scan of a ~1 KiB token (and bytes
     /// equal to a cached token are that token, UTF-8 or not).
     pub(crate) fn bearer_candidate(&self) -> Option<&'a [u8]> {
+        match self.token_candidate()? {
+            (false, token) => Some(token),
+            (true, _) => None,
+        }
+    }
+
+    /// As [`RequestView::bearer_candidate`], for a token sent with either
+    /// scheme: whether the scheme is DPoP, and the candidate (as
+    /// [`Request::presented_token`] would return it).
+    pub(crate) fn token_candidate(&self) -> Option<(bool, &'a [u8])> {
         if self.preview {
             return None;
         }
@@ -384,7 +404,16 @@ impl<'a> RequestView<'a> {
         };
         let (scheme, rest) = credential_ranges(value)?;
         let (scheme, rest) = (value.get(scheme)?, value.get(rest)?);
-        (scheme.eq_ignore_ascii_case(b"bearer") && !rest.is_empty()).then_some(rest)
+        if rest.is_empty() {
+            return None;
+        }
+        if scheme.eq_ignore_ascii_case(b"bearer") {
+            Some((false, rest))
+        } else if scheme.eq_ignore_ascii_case(b"dpop") {
+            Some((true, rest))
+        } else {
+            None
+        }
     }
 }
 

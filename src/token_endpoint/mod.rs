@@ -389,7 +389,7 @@ impl Policy {
         // told to use a nonce retries with the same assertion.
         let proof = match self.token_request_proof(request, endpoint) {
             Ok(proof) => proof,
-            Err(reply) => return reply,
+            Err(reply) => return *reply,
         };
         let checked = endpoint.check_assertion(&jws, claims, field("client_id"), now, store);
         let client = match checked {
@@ -401,7 +401,7 @@ impl Policy {
             None => None,
             Some(proof) => match endpoint.remember_proof(client, proof.into_use(), now, store) {
                 Ok(jkt) => Some(jkt),
-                Err(reply) => return reply,
+                Err(reply) => return *reply,
             },
         };
         match endpoint.mint_for(
@@ -427,7 +427,7 @@ impl Policy {
         &self,
         request: &Request,
         endpoint: &TokenEndpoint,
-    ) -> Result<Option<VerifiedProof>, Reply> {
+    ) -> Result<Option<VerifiedProof>, Box<Reply>> {
         let proof_error = |e: TokenError| {
             let mut r = oauth_error(
                 if e.kind == TokenErrorKind::DpopNonceRequired {
@@ -442,7 +442,7 @@ impl Policy {
                     r.response.headers.push(("dpop-nonce", nonce));
                 }
             }
-            r
+            Box::new(r)
         };
         let Some(proof) = binding::proof_header(request).map_err(proof_error)? else {
             return Ok(None);
@@ -667,7 +667,7 @@ impl TokenEndpoint {
         proof: ProofUse,
         now: u64,
         store: &mut dyn TokenStore,
-    ) -> Result<String, Reply> {
+    ) -> Result<String, Box<Reply>> {
         let in_flight = self
             .client_limits
             .assertions_in_flight(self.max_assertion_seconds + 2 * LEEWAY_SECONDS);
@@ -677,14 +677,14 @@ impl TokenEndpoint {
             .update_assertions(&client.client_id, &mut |seen| {
                 limits::record_jti(seen, &client.client_id, &id, proof.until, now, in_flight)
             })
-            .map_err(refused)?;
+            .map_err(|refusal| Box::new(refused(refusal)))?;
         if first_use {
             Ok(proof.client)
         } else {
-            Err(oauth_error(
+            Err(Box::new(oauth_error(
                 "invalid_dpop_proof",
                 "the DPoP proof was used before (jti replayed)",
-            ))
+            )))
         }
     }
 
