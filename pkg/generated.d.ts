@@ -68,8 +68,9 @@ methods: Array<string>,
  */
 expires_at: number | null, 
 /**
- * The binding a bound token proved (checked on every request: a
- * decision with one is never reused).
+ * The binding the token carries (`cnf`), which every request must
+ * prove: an allowed decision proved it, a refusal's `cause` says what
+ * failed. A decision with one is never reused.
  */
 binding: Binding | null, 
 /**

@@ -286,7 +286,7 @@ impl Decision {
             client_id: Option<&'a str>,
             roles: &'a [String],
             rule: Option<String>,
-            /// Only for bound tokens: which binding they proved.
+            /// Only for bound tokens: the binding the request had to prove.
             #[serde(skip_serializing_if = "Option::is_none")]
             binding: Option<crate::authorize::decision::Binding>,
         }

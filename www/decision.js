@@ -25,7 +25,7 @@ export function renderDecision(d, message) {
   const rows = [
     ['Status', d.status], ['Reason', d.reason], ['Cause', d.cause ?? '-'],
     ['WWW-Authenticate', d.www_authenticate ?? '-'], ['Credential', d.credential],
-    ['Binding proved', d.binding ?? '-'],
+    ['Token binding', d.binding ?? '-'],
     ['Issuer', d.issuer ?? '-'], ['Subject', d.subject ?? '-'], ['Client id', d.client_id ?? '-'],
     ['Granted roles', d.roles.join(', ') || '-'], ['Methods judged', d.methods.join(', ') || '-'],
     ['Canonical path', d.path ?? '-'], ['Upstream receives', d.upstream_path ?? '-'],

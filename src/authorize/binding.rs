@@ -42,10 +42,20 @@ pub(crate) enum Presented<'r> {
 /// What the binding checks found.
 #[derive(Debug, Default)]
 pub(crate) struct Bound {
-    /// The binding verified, if the token is bound.
-    pub binding: Option<Binding>,
     /// The verified proof, which the host must never accept again.
     pub proof: Option<ProofUse>,
+}
+
+/// The bindings a token's `cnf` names that rolegate verifies (whether this
+/// request proves them is [`check`]'s to say).
+pub(crate) fn carried(claims: &Map<String, Value>) -> Option<Binding> {
+    let cnf = claims.get("cnf")?.as_object()?;
+    match (cnf.contains_key("jkt"), cnf.contains_key("x5t#S256")) {
+        (true, true) => Some(Binding::DpopAndCertificate),
+        (true, false) => Some(Binding::Dpop),
+        (false, true) => Some(Binding::Certificate),
+        (false, false) => None,
+    }
 }
 
 /// A verified DPoP proof, remembered until its `iat` is too old for it to
@@ -144,7 +154,6 @@ pub(crate) fn check(
         (Presented::Dpop(token), Some(jkt)) => {
             let proof = check_proof(settings, token, jkt, request, judged, trace)?;
             bound.proof = Some(proof);
-            bound.binding = Some(Binding::Dpop);
         }
         (Presented::Claims, Some(_)) => {
             trace.step("token.binding", true, || {
@@ -152,16 +161,11 @@ pub(crate) fn check(
                  name, so none is checked"
                     .to_owned()
             });
-            bound.binding = Some(Binding::Dpop);
         }
         (_, None) => {}
     }
     if let Some(x5t) = cnf.x5t {
         check_certificate(x5t, request, trace)?;
-        bound.binding = Some(match bound.binding {
-            Some(_) => Binding::DpopAndCertificate,
-            None => Binding::Certificate,
-        });
     }
     Ok(bound)
 }

@@ -281,8 +281,9 @@ pub struct Decision {
     /// The token's `exp`, for caches.
     #[cfg_attr(test, ts(type = "number | null"))]
     pub expires_at: Option<u64>,
-    /// The binding a bound token proved (checked on every request: a
-    /// decision with one is never reused).
+    /// The binding the token carries (`cnf`), which every request must
+    /// prove: an allowed decision proved it, a refusal's `cause` says what
+    /// failed. A decision with one is never reused.
     pub binding: Option<Binding>,
     /// A fresh server nonce for the `DPoP-Nonce` header, when a proof
     /// lacked a valid one (`use_dpop_nonce`).

@@ -541,6 +541,11 @@ impl<'p> Evaluation<'p> {
         self.issuer = Some(issuer.issuer.clone());
         let times = authenticate::check_claims(issuer, &claims, req.now, &mut self.trace)
             .map_err(|err| self.invalid_token(err))?;
+        // Set before the binding is checked: the token itself is valid (a
+        // host may cache it), and a decision on a bound token, whatever the
+        // outcome, rests on this request's proof or connection.
+        self.expires_at = Some(times.exp);
+        self.binding = binding::carried(&claims);
         let judged = Judged {
             methods: &self.methods,
             path: self.path.as_deref().unwrap_or_default(),
@@ -555,11 +560,9 @@ impl<'p> Evaluation<'p> {
             &mut self.trace,
         )
         .map_err(|err| self.invalid_token(err))?;
-        self.binding = bound.binding;
         if let Some(proof) = bound.proof {
             self.remember_proof(&proof, req.now)?;
         }
-        self.expires_at = Some(times.exp);
         Ok(claims)
     }
 

@@ -831,7 +831,7 @@ test('a bound token is decided with its DPoP proof or client certificate, and th
   await page.fill('#dpop-origin', 'https://admin.test');
   await settle();
   assert.match(await verdict(), /ALLOWED 200 allowed/);
-  assert.equal(await page.textContent('[data-field="Binding proved"]'), 'dpop');
+  assert.equal(await page.textContent('[data-field="Token binding"]'), 'dpop');
   assert.equal(await page.textContent('[data-field="Credential"]'), 'dpop');
   assert.match(await page.textContent('#trace'), /DPoP proof verified: ES256 by the token's key/);
   await shot('dpop-allowed');
@@ -850,7 +850,7 @@ test('a bound token is decided with its DPoP proof or client certificate, and th
   await page.fill('#client-cert', 'bwcK0esc3ACC3DB2Y5_lESsXE8o9ltc05O89jdN-dg8');
   await settle();
   assert.match(await verdict(), /ALLOWED 200 allowed/);
-  assert.equal(await page.textContent('[data-field="Binding proved"]'), 'certificate');
+  assert.equal(await page.textContent('[data-field="Token binding"]'), 'certificate');
   await page.fill('#client-cert', '');
   await page.fill('#dpop-origin', 'not an origin');
   await settle();
