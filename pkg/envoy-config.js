@@ -109,13 +109,22 @@ export function envoyBootstrap(options) {
       - lb_endpoints:
         - endpoint:
             address: {socket_address: {address: ${host.replace(/^\[(.*)\]$/, '$1')}, port_value: ${port}}}`;
-  const all = [
-    ...(directResponse ? [] : [cluster('admin_api', upstreamHost, upstreamPort)]),
-    ...extraClusters.map((c) => cluster(c.name, c.host ?? '127.0.0.1', c.port)),
-  ];
   // Text is passed as given (the filter reports what is wrong with it).
   const policyTexts = listeners.map((l) => (typeof l.policy === 'string' ? l.policy : JSON.stringify(l.policy, null, 2)));
-  const endpoints = policyTexts.map(tokenEndpoint);
+  const facts = policyTexts.map(policyFacts);
+  const endpoints = facts.map((f) => f.endpoint);
+  // The clusters remote issuers call, from their URLs (and `remote.tls`),
+  // unless the caller defines one of that name; a caller's cluster for an
+  // https issuer still gets the policy's TLS.
+  const remote = new Map();
+  for (const f of facts) for (const c of f.remoteClusters) if (!remote.has(c.name)) remote.set(c.name, c);
+  const tlsOf = (name) => (remote.get(name)?.tls ? upstreamTlsYaml(remote.get(name).host, remote.get(name).tls) : '');
+  const all = [
+    ...(directResponse ? [] : [cluster('admin_api', upstreamHost, upstreamPort)]),
+    ...extraClusters.map((c) => cluster(c.name, c.host ?? '127.0.0.1', c.port) + tlsOf(c.name)),
+    ...[...remote.values()].filter((c) => !extraClusters.some((e) => e.name === c.name))
+      .map((c) => cluster(c.name, c.host, c.port) + tlsOf(c.name)),
+  ];
   for (const [i, endpoint] of endpoints.entries()) {
     const forward = endpoint?.forward_to_cluster;
     if (forward && !extraClusters.some((c) => c.name === forward)) {
@@ -297,19 +306,43 @@ function policyBlock(text, indent) {
   return `|\n${lines.map((line) => (line ? `${indent}${line}` : '')).join('\n')}`;
 }
 
-/** The token endpoint's paths as the core reads them; none for a policy the filter will refuse anyway. */
-function tokenEndpoint(policyText) {
+/** What the core reads of a policy for its config: the token endpoint's paths and the remote
+ * issuers' clusters; nothing for a policy the filter will refuse anyway. */
+function policyFacts(policyText) {
   let policy;
   try {
     policy = Policy.parse(policyText);
   } catch {
-    return null;
+    return { endpoint: null, remoteClusters: [] };
   }
   try {
-    return policy.tokenEndpoint;
+    return { endpoint: policy.tokenEndpoint, remoteClusters: policy.remoteClusters };
   } finally {
     policy.free();
   }
+}
+
+/** A cluster's upstream TLS (the policy's `remote.tls`): the server's CAs, and a client certificate for mutual TLS. */
+function upstreamTlsYaml(host, tls) {
+  const isIp = isIpAddress(host);
+  const clientCertificate = tls.certificate
+    ? `
+        tls_certificates:
+        - certificate_chain: {filename: ${JSON.stringify(tls.certificate)}}
+          private_key: {filename: ${JSON.stringify(tls.private_key)}}`
+    : '';
+  return `
+    transport_socket:
+      name: envoy.transport_sockets.tls
+      typed_config:
+        "@type": type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext${isIp ? '' : `
+        sni: ${JSON.stringify(host)}`}
+        common_tls_context:
+          validation_context:
+            trusted_ca: {filename: ${JSON.stringify(tls.ca)}}${isIp ? '' : `
+            match_typed_subject_alt_names:
+            - san_type: DNS
+              matcher: {exact: ${JSON.stringify(host)}}`}${clientCertificate}`;
 }
 
 /**

@@ -108,6 +108,39 @@ export type Credential = "none" | "bearer" | "dpop" | "basic" | "claims" | "othe
 export type Binding = "dpop" | "certificate" | "dpop_and_certificate";
 
 /**
+ * A cluster the policy's remote issuers call, as a generated Envoy config
+ * defines it.
+ */
+export type RemoteCluster = { 
+/**
+ * The cluster's name (`remote.cluster`).
+ */
+name: string, 
+/**
+ * The host and port the issuer's URLs name (port from the scheme when
+ * they name none).
+ */
+host: string, port: number, 
+/**
+ * TLS, for https URLs.
+ */
+tls: ClusterTls | null, };
+
+/**
+ * The TLS of a remote issuer's cluster (files on the Envoy host), which
+ * the generated Envoy config sets up; the filter never sees it.
+ */
+export type ClusterTls = { 
+/**
+ * PEM file of the CAs that sign the server's certificate.
+ */
+ca: string, 
+/**
+ * PEM files of the client certificate and its key (mutual TLS).
+ */
+certificate: string | null, private_key: string | null, };
+
+/**
  * The rule that decided: `roles[role].rules[index]`.
  */
 export type RuleRef = { 

@@ -102,6 +102,8 @@ export class Policy {
   readonly notices: string[];
   /** The token endpoint (`token_endpoint`) and its clients; null without one. */
   readonly tokenEndpoint: TokenEndpointSummary | null;
+  /** The clusters its remote issuers call (`remote.cluster`), as a generated Envoy config defines them. */
+  readonly remoteClusters: RemoteCluster[];
   /** Releases the wasm memory now instead of at garbage collection. */
   free(): void;
 }

@@ -15,9 +15,10 @@ use std::borrow::Cow;
 /// `bypass_cors_preflight`).
 const CORS_PREFLIGHT_HEADERS: [&str; 3] = ["origin", "access-control-request-method", "cookie"];
 
-/// What checking a DPoP proof reads: the proof, and the origin the request
-/// was addressed to (its `htu`) unless the policy names `dpop.origins`.
-const DPOP_HEADERS: [&str; 4] = ["dpop", ":scheme", ":authority", "host"];
+/// What checking a DPoP proof reads: the proof, and the host the request
+/// was addressed to (its `htu`) unless the policy names `dpop.origins`
+/// (`:scheme` and `:authority` are always kept: `RequestView::origin`).
+const DPOP_HEADERS: [&str; 2] = ["dpop", "host"];
 
 /// Request-header edits before forwarding upstream. Borrowed from the
 /// decision and the settings where it can be, and held inline (each list
@@ -376,13 +377,13 @@ mod tests {
         assert_eq!(
             names,
             [
-                // The origin a DPoP proof names.
-                ":authority",
                 "authorization",
                 "X-Who",
                 "x-rolegate-roles",
                 "X-HTTP-Method-Override",
-                "content-type"
+                "content-type",
+                // The origin a DPoP proof names, always kept.
+                ":authority"
             ]
         );
         // The view borrows exactly what the request holds.

@@ -24,6 +24,8 @@ mod tests {
             declaration::<crate::authorize::decision::Reason>(),
             declaration::<crate::authorize::decision::Credential>(),
             declaration::<crate::authorize::decision::Binding>(),
+            declaration::<crate::policy::remote::RemoteCluster>(),
+            declaration::<crate::policy::remote::ClusterTls>(),
             declaration::<crate::authorize::decision::RuleRef>(),
             declaration::<crate::policy::document::Effect>(),
             declaration::<crate::authorize::decision::RoleCheck>(),

@@ -583,3 +583,34 @@ fn a_refused_token_is_refused_again_briefly_without_another_call() {
         Purpose::Introspection,
     );
 }
+
+#[test]
+fn introspection_with_a_client_certificate_names_the_client_and_sends_no_secret() {
+    let policy = policy(
+        json!({"issuer": "https://as.test", "audiences": ["api"], "algorithms": [],
+        "remote": {"cluster": "as", "tls": {"certificate": "/etc/envoy/rolegate.pem",
+                                             "private_key": "/etc/envoy/rolegate.key"}},
+        "introspection": {"endpoint": "https://as.test/introspect", "client_id": "rolegate",
+                          "client_auth": "tls_client_auth"}}),
+    );
+    let mut state = policy.new_state();
+    let call = expect_call(
+        policy.decide_step(&mut state, &get("opaque-token", NOW), OPTIONS),
+        Purpose::Introspection,
+    );
+    let fields = form(&call);
+    assert!(fields.contains(&("client_id".into(), "rolegate".into())));
+    assert!(!fields
+        .iter()
+        .any(|(k, _)| k.starts_with("client_assertion") || k == "client_secret"));
+    assert!(!call.headers.iter().any(|(n, _)| n == "authorization"));
+    assert_eq!(call.cluster, "as");
+    // The cluster, as the generated Envoy config defines it.
+    let [cluster] = policy.remote_clusters()[..] else {
+        panic!()
+    };
+    assert_eq!((cluster.host.as_str(), cluster.port), ("as.test", 443));
+    let tls = cluster.tls.as_ref().unwrap();
+    assert_eq!(tls.certificate.as_deref(), Some("/etc/envoy/rolegate.pem"));
+    assert_eq!(tls.ca, "/etc/ssl/certs/ca-certificates.crt");
+}

@@ -415,6 +415,10 @@ impl Introspection {
                     assertion
                 ));
             }
+            // RFC 8705 §2: the certificate Envoy presents authenticates.
+            ClientAuth::Tls { client_id } => {
+                body.push_str(&format!("&client_id={}", form_encode(client_id)));
+            }
         }
         Ok(HttpCall {
             issuer: index,

@@ -260,7 +260,11 @@ fn compile_issuer(
         }
     }
 
-    let (remote, introspection) = super::remote::compile_remote(&doc, path)?;
+    let super::remote::Remote {
+        source: remote,
+        introspection,
+        cluster,
+    } = super::remote::compile_remote(&doc, path)?;
     let has_inline = doc.jwks.is_some() || !doc.secrets.is_empty();
     if has_inline && remote.is_some() {
         return Err(PolicyError::conflict(
@@ -383,6 +387,7 @@ fn compile_issuer(
         max_lifetime: doc.max_lifetime_seconds,
         remote,
         introspection,
+        cluster,
         bound_tokens: doc.bound_tokens,
     })
 }

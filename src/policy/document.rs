@@ -174,6 +174,22 @@ json_object! {
         pub min_refetch_seconds: Option<u64> = optional,
         pub timeout_ms: Option<u64> = optional,
         pub max_response_bytes: Option<u64> = optional,
+        /// TLS of the cluster, for the generated Envoy config: the CA that
+        /// signs the server's certificate, and rolegate's client
+        /// certificate (mutual TLS, `tls_client_auth`).
+        pub tls: Option<RemoteTlsDocument> = optional,
+    }
+}
+
+json_object! {
+    #[derive(Debug)]
+    pub struct RemoteTlsDocument {
+        /// PEM file of the CAs that sign the server's certificate.
+        pub ca: Option<String> = optional,
+        /// PEM file of the client certificate Envoy presents.
+        pub certificate: Option<String> = optional,
+        /// PEM file of its private key.
+        pub private_key: Option<String> = optional,
     }
 }
 
@@ -198,6 +214,10 @@ json_object! {
 pub enum ClientAuthMethod {
     ClientSecretBasic,
     PrivateKeyJwt,
+    /// RFC 8705 mutual TLS (`tls_client_auth` or `self_signed_tls_client_auth`):
+    /// the client certificate of `remote.tls` authenticates; the form names
+    /// the client.
+    TlsClientAuth,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -383,6 +403,8 @@ read_variants! {
     ClientAuthMethod {
         "client_secret_basic" => ClientAuthMethod::ClientSecretBasic,
         "private_key_jwt" => ClientAuthMethod::PrivateKeyJwt,
+        "tls_client_auth" => ClientAuthMethod::TlsClientAuth,
+        "self_signed_tls_client_auth" => ClientAuthMethod::TlsClientAuth,
     }
     IntrospectTokens { "opaque" => IntrospectTokens::Opaque, "all" => IntrospectTokens::All }
     OutsidePrefix { "deny" => OutsidePrefix::Deny, "allow" => OutsidePrefix::Allow }

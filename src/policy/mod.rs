@@ -70,6 +70,9 @@ pub(crate) struct Issuer {
     /// Keys from a JWKS URL or discovery instead of `keys`.
     pub remote: Option<remote::RemoteSource>,
     pub introspection: Option<remote::Introspection>,
+    /// The cluster its remote calls go through, as a generated Envoy
+    /// config defines it.
+    pub cluster: Option<remote::RemoteCluster>,
     /// What its tokens bound to a client (`cnf`) may do.
     pub bound_tokens: BoundTokens,
 }
@@ -212,6 +215,18 @@ impl Policy {
         self.issuers
             .iter()
             .any(|i| i.bound_tokens != BoundTokens::Refuse)
+    }
+
+    /// The clusters its remote issuers call, for a generated Envoy config
+    /// (each once, in policy order).
+    pub fn remote_clusters(&self) -> Vec<&remote::RemoteCluster> {
+        let mut clusters: Vec<&remote::RemoteCluster> = Vec::new();
+        for cluster in self.issuers.iter().filter_map(|i| i.cluster.as_ref()) {
+            if !clusters.iter().any(|c| c.name == cluster.name) {
+                clusters.push(cluster);
+            }
+        }
+        clusters
     }
 
     /// The token endpoint, when the policy has one.

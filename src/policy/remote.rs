@@ -31,7 +31,44 @@ pub enum ClientAuth {
         key: Box<SigningKey>,
         alg: Alg,
     },
+    /// RFC 8705 §2: the cluster's client certificate authenticates (Envoy
+    /// presents it); the form names the client.
+    Tls {
+        client_id: String,
+    },
 }
+
+/// The TLS of a remote issuer's cluster (files on the Envoy host), which
+/// the generated Envoy config sets up; the filter never sees it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+pub struct ClusterTls {
+    /// PEM file of the CAs that sign the server's certificate.
+    pub ca: String,
+    /// PEM files of the client certificate and its key (mutual TLS).
+    pub certificate: Option<String>,
+    pub private_key: Option<String>,
+}
+
+/// A cluster the policy's remote issuers call, as a generated Envoy config
+/// defines it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+pub struct RemoteCluster {
+    /// The cluster's name (`remote.cluster`).
+    pub name: String,
+    /// The host and port the issuer's URLs name (port from the scheme when
+    /// they name none).
+    pub host: String,
+    #[cfg_attr(test, ts(type = "number"))]
+    pub port: u16,
+    /// TLS, for https URLs.
+    pub tls: Option<ClusterTls>,
+}
+
+/// Where Debian and Alpine keep the system's CA bundle (Envoy has no trust
+/// store of its own).
+pub const SYSTEM_CA_BUNDLE: &str = "/etc/ssl/certs/ca-certificates.crt";
 
 impl std::fmt::Debug for ClientAuth {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -40,6 +77,7 @@ impl std::fmt::Debug for ClientAuth {
             ClientAuth::PrivateKeyJwt { client_id, alg, .. } => {
                 write!(f, "PrivateKeyJwt({client_id}, {alg})")
             }
+            ClientAuth::Tls { client_id } => write!(f, "Tls({client_id})"),
         }
     }
 }
@@ -63,7 +101,7 @@ pub struct Introspection {
 pub(crate) fn compile_remote(
     doc: &crate::policy::document::IssuerDocument,
     path: &JsonPath,
-) -> Result<(Option<RemoteSource>, Option<Introspection>), PolicyError> {
+) -> Result<Remote, PolicyError> {
     let url = |text: &str, field: &str| {
         Url::parse(text).map_err(|e| PolicyError::value(&path.field(field), e))
     };
@@ -85,7 +123,7 @@ pub(crate) fn compile_remote(
         ));
     }
     let Some(remote) = &doc.remote else {
-        return Ok((None, None));
+        return Ok(Remote::default());
     };
     let rpath = path.field("remote");
     if remote.cluster.is_empty() {
@@ -170,6 +208,20 @@ pub(crate) fn compile_remote(
                         alg,
                     }
                 }
+                (ClientAuthMethod::TlsClientAuth, None, None) => ClientAuth::Tls {
+                    client_id: i.client_id.clone(),
+                },
+                (ClientAuthMethod::TlsClientAuth, _, _) => {
+                    return Err(PolicyError::conflict(
+                        &ipath.field(if i.client_secret.is_some() {
+                            "client_secret"
+                        } else {
+                            "private_key"
+                        }),
+                        "tls_client_auth authenticates with the client certificate of \
+                         remote.tls: no client_secret or private_key",
+                    ))
+                }
                 (ClientAuthMethod::ClientSecretBasic, _, _) => {
                     return Err(PolicyError::conflict(
                         &ipath.field("client_secret"),
@@ -195,5 +247,241 @@ pub(crate) fn compile_remote(
             })
         }
     };
-    Ok((remote_source, introspection))
+    let tls = compile_tls(remote.tls.as_ref(), &rpath.field("tls"))?;
+    let uses_certificate = introspection
+        .as_ref()
+        .is_some_and(|i| matches!(i.auth, ClientAuth::Tls { .. }));
+    if uses_certificate && tls.as_ref().and_then(|t| t.certificate.as_ref()).is_none() {
+        return Err(PolicyError::missing(
+            &rpath.field("tls").field("certificate"),
+            "tls_client_auth authenticates with a client certificate: name its PEM file \
+             and its key's (remote.tls.certificate, remote.tls.private_key)",
+        ));
+    }
+    // Every URL of the issuer goes through its cluster: one host for all.
+    let urls: Vec<(&str, &Url)> = remote_source
+        .iter()
+        .map(|s| {
+            (
+                if s.is_discovery {
+                    "discovery"
+                } else {
+                    "jwks_uri"
+                },
+                &s.url,
+            )
+        })
+        .chain(
+            introspection
+                .as_ref()
+                .and_then(|i| i.endpoint.as_ref())
+                .map(|u| ("introspection.endpoint", u)),
+        )
+        .collect();
+    let cluster = match urls.first() {
+        None => None,
+        Some((_, first)) => {
+            for (field, url) in &urls {
+                if url.scheme != first.scheme || url.authority != first.authority {
+                    return Err(PolicyError::conflict(
+                        &path.field(field),
+                        format!(
+                            "{}://{} is not {}://{}: every URL of an issuer goes through \
+                             its one cluster ({})",
+                            url.scheme,
+                            url.authority,
+                            first.scheme,
+                            first.authority,
+                            remote.cluster
+                        ),
+                    ));
+                }
+            }
+            Some(cluster_definition(&remote.cluster, first, tls.clone()))
+        }
+    };
+    if tls.is_some() && urls.iter().any(|(_, u)| u.scheme != "https") {
+        return Err(PolicyError::conflict(
+            &rpath.field("tls"),
+            "TLS settings need https URLs",
+        ));
+    }
+    Ok(Remote {
+        source: remote_source,
+        introspection,
+        cluster,
+    })
+}
+
+/// An issuer's remote settings, compiled.
+#[derive(Debug, Default)]
+pub(crate) struct Remote {
+    pub source: Option<RemoteSource>,
+    pub introspection: Option<Introspection>,
+    /// Its cluster as a generated Envoy config defines it (none when no URL
+    /// is known before discovery answers).
+    pub cluster: Option<RemoteCluster>,
+}
+
+/// `remote.tls`, checked: file paths the generated config names.
+fn compile_tls(
+    doc: Option<&crate::policy::document::RemoteTlsDocument>,
+    path: &JsonPath,
+) -> Result<Option<ClusterTls>, PolicyError> {
+    let Some(doc) = doc else {
+        return Ok(None);
+    };
+    let file = |value: &Option<String>, field: &str| -> Result<Option<String>, PolicyError> {
+        match value {
+            None => Ok(None),
+            Some(p) if p.starts_with('/') && !p.chars().any(char::is_control) => Ok(Some(p.clone())),
+            Some(_) => Err(PolicyError::value(
+                &path.field(field),
+                "the absolute path of a PEM file on the Envoy host, such as /etc/envoy/rolegate-client.pem",
+            )),
+        }
+    };
+    let ca = file(&doc.ca, "ca")?;
+    let certificate = file(&doc.certificate, "certificate")?;
+    let private_key = file(&doc.private_key, "private_key")?;
+    if certificate.is_some() != private_key.is_some() {
+        return Err(PolicyError::missing(
+            &path.field(if certificate.is_some() {
+                "private_key"
+            } else {
+                "certificate"
+            }),
+            "a client certificate and its private key go together",
+        ));
+    }
+    Ok(Some(ClusterTls {
+        ca: ca.unwrap_or_else(|| SYSTEM_CA_BUNDLE.to_owned()),
+        certificate,
+        private_key,
+    }))
+}
+
+/// The cluster reaching `url`: its host and port (the scheme's default
+/// port when it names none), and TLS for https (the system's CAs unless
+/// `remote.tls` names others).
+fn cluster_definition(name: &str, url: &Url, tls: Option<ClusterTls>) -> RemoteCluster {
+    let https = url.scheme == "https";
+    let (host, port) = match url.authority.rsplit_once(':') {
+        Some((host, port)) if !port.contains(']') => (host, port.parse().ok()),
+        _ => (url.authority.as_str(), None),
+    };
+    RemoteCluster {
+        name: name.to_owned(),
+        host: host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .to_owned(),
+        port: port.unwrap_or(if https { 443 } else { 80 }),
+        tls: https.then(|| {
+            tls.unwrap_or(ClusterTls {
+                ca: SYSTEM_CA_BUNDLE.to_owned(),
+                certificate: None,
+                private_key: None,
+            })
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::policy::Policy;
+
+    fn policy(issuer: &str) -> Result<Policy, String> {
+        Policy::from_json(&format!(
+            r#"{{"issuers": [{issuer}],
+                "roles": [{{"name": "r", "grant": "any_valid_token",
+                           "rules": [{{"effect": "allow", "methods": ["*"], "paths": ["/**"]}}]}}]}}"#
+        ))
+        .map_err(|e| e.to_string())
+    }
+
+    const CLIENT_CERTIFICATE: &str =
+        r#""certificate": "/etc/envoy/rolegate.pem", "private_key": "/etc/envoy/rolegate.key""#;
+
+    /// An issuer introspecting with mutual TLS, `tls` the members of `remote.tls` after `ca`.
+    fn mtls(tls: &str) -> String {
+        format!(
+            r#"{{"issuer": "https://idp.example", "audiences": ["a"], "algorithms": ["RS256"],
+                "discovery": "https://idp.example:8443/.well-known/openid-configuration",
+                "remote": {{"cluster": "idp", "tls": {{"ca": "/etc/envoy/idp-ca.pem"{tls}}}}},
+                "introspection": {{"client_id": "rolegate", "client_auth": "tls_client_auth"}}}}"#
+        )
+    }
+
+    #[test]
+    fn a_remote_issuers_cluster_comes_from_its_urls_and_tls() {
+        let p = policy(&mtls(&format!(", {CLIENT_CERTIFICATE}"))).unwrap();
+        let clusters = p.remote_clusters();
+        let [cluster] = clusters.as_slice() else {
+            panic!("{clusters:?}")
+        };
+        assert_eq!(
+            (cluster.name.as_str(), cluster.host.as_str(), cluster.port),
+            ("idp", "idp.example", 8443)
+        );
+        let tls = cluster.tls.as_ref().unwrap();
+        assert_eq!(tls.ca, "/etc/envoy/idp-ca.pem");
+        assert_eq!(tls.certificate.as_deref(), Some("/etc/envoy/rolegate.pem"));
+        // https without remote.tls: the system's CAs, no client certificate.
+        let plain = policy(
+            r#"{"issuer": "https://idp", "audiences": ["a"], "algorithms": ["RS256"],
+                "jwks_uri": "https://idp/jwks", "remote": {"cluster": "c"}}"#,
+        )
+        .unwrap();
+        let cluster = plain.remote_clusters()[0].clone();
+        assert_eq!(cluster.port, 443);
+        assert_eq!(cluster.tls.unwrap().ca, super::SYSTEM_CA_BUNDLE);
+        let http = policy(
+            r#"{"issuer": "http://idp", "audiences": ["a"], "algorithms": ["RS256"],
+                "jwks_uri": "http://127.0.0.1:9000/jwks", "remote": {"cluster": "c"}}"#,
+        )
+        .unwrap();
+        assert_eq!(http.remote_clusters()[0].tls, None);
+    }
+
+    #[test]
+    fn tls_client_auth_needs_a_client_certificate_and_no_secret() {
+        let full = mtls(&format!(", {CLIENT_CERTIFICATE}"));
+        assert!(policy(&mtls("")).unwrap_err().contains(
+            "issuers[0].remote.tls.certificate: tls_client_auth authenticates with a client certificate"
+        ));
+        let with_secret = full.replace(
+            r#""client_auth": "tls_client_auth""#,
+            r#""client_auth": "tls_client_auth", "client_secret": "s""#,
+        );
+        assert!(policy(&with_secret)
+            .unwrap_err()
+            .contains("issuers[0].introspection.client_secret: tls_client_auth authenticates"));
+        let lone_key = mtls(r#", "private_key": "/etc/envoy/rolegate.key""#);
+        assert!(policy(&lone_key).unwrap_err().contains(
+            "remote.tls.certificate: a client certificate and its private key go together"
+        ));
+        let relative = full.replace("/etc/envoy/idp-ca.pem", "idp-ca.pem");
+        assert!(policy(&relative)
+            .unwrap_err()
+            .contains("remote.tls.ca: the absolute path"));
+        let self_signed = full.replace("\"tls_client_auth\"", "\"self_signed_tls_client_auth\"");
+        assert!(policy(&self_signed).is_ok());
+    }
+
+    #[test]
+    fn an_issuers_urls_share_its_cluster() {
+        let full = mtls(&format!(", {CLIENT_CERTIFICATE}"));
+        let split = full.replace(
+            r#""client_auth": "tls_client_auth""#,
+            r#""client_auth": "tls_client_auth", "endpoint": "https://other.example/introspect""#,
+        );
+        assert!(policy(&split)
+            .unwrap_err()
+            .contains("issuers[0].introspection.endpoint: https://other.example is not https://idp.example:8443"));
+        let http_with_tls = full.replace("https://idp.example:8443", "http://idp.example:8443");
+        assert!(policy(&http_with_tls)
+            .unwrap_err()
+            .contains("TLS settings need https URLs"));
+    }
 }

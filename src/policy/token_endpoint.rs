@@ -363,6 +363,7 @@ pub(crate) fn compile(
         max_lifetime: Some(expiration_seconds),
         remote: None,
         introspection: None,
+        cluster: None,
         // Its tokens are bound when the client sent a DPoP proof for them.
         bound_tokens: crate::policy::BoundTokens::Allow,
     };

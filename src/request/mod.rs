@@ -167,22 +167,35 @@ impl Request {
             set_text(&mut v, value);
             headers.push((n, v));
         }
+        let (scheme, authority) = view.origin;
+        for (name, value) in [(":scheme", scheme), (":authority", authority)] {
+            if let Some(value) = value {
+                let mut v = String::new();
+                set_text(&mut v, value);
+                headers.push((name.to_owned(), v));
+            }
+        }
     }
 
     /// This request borrowed as bytes.
     pub fn view(&self) -> RequestView<'_> {
-        RequestView {
+        let mut view = RequestView {
             method: self.method.as_bytes(),
             path: self.path.as_bytes(),
-            headers: self
-                .headers
-                .iter()
-                .map(|(n, v)| (n.as_bytes(), v.as_bytes()))
-                .collect(),
             now: self.now,
             preview: self.claims.is_some(),
             body: self.body,
+            ..RequestView::default()
+        };
+        // As a proxy's header block is read: the origin apart.
+        for (name, value) in &self.headers {
+            match name.as_str() {
+                ":scheme" => view.origin.0 = Some(value.as_bytes()),
+                ":authority" => view.origin.1 = Some(value.as_bytes()),
+                _ => view.headers.push((name.as_bytes(), value.as_bytes())),
+            }
         }
+        view
     }
 
     /// Whether the body is a form (see `is_form_type`).
@@ -300,11 +313,16 @@ pub struct RequestView<'a> {
     pub preview: bool,
     /// The host knows a body follows the headers (see [`Request::body`]).
     pub body: bool,
+    /// `:scheme` and `:authority`, as the proxy received them: the origin
+    /// a DPoP proof names. Held apart from `headers` (no per-header check
+    /// on the hot path), and among a built [`Request`]'s headers.
+    pub origin: (Option<&'a [u8]>, Option<&'a [u8]>),
 }
 
 impl<'a> RequestView<'a> {
     /// The request in a proxy's headers (`:method` and `:path` among them),
-    /// keeping only the other headers `keep` accepts.
+    /// keeping `:scheme` and `:authority` and only the other headers `keep`
+    /// accepts.
     pub fn from_header_pairs(
         headers: impl IntoIterator<Item = (&'a [u8], &'a [u8])>,
         now: u64,
@@ -318,8 +336,10 @@ impl<'a> RequestView<'a> {
             match name.split_first() {
                 Some((b':', b"method")) => view.method = value,
                 Some((b':', b"path")) => view.path = value,
-                // Pseudo-headers too only where `keep` asks (DPoP reads
-                // `:scheme` and `:authority`).
+                Some((b':', b"scheme")) => view.origin.0 = Some(value),
+                Some((b':', b"authority")) => view.origin.1 = Some(value),
+                // Decisions read no other pseudo-header.
+                Some((b':', _)) => {}
                 _ if keep(name) => view.headers.push((name, value)),
                 _ => {}
             }
@@ -769,14 +789,15 @@ mod tests {
         assert_eq!(request.method, "GET");
         assert_eq!(request.path, "/api/caf%E9?x=1");
         assert_eq!(request.now, 42);
-        // Pseudo-headers as `keep` says, like the others.
+        // `:scheme` and `:authority` always (a DPoP proof names them), after
+        // the headers `keep` accepts.
         assert_eq!(
             request.headers,
             [
-                (":authority", "admin.example"),
                 ("x-a", "1"),
                 ("x-latin1", "\u{fffd}t\u{fffd}"),
                 ("x-a", "2"),
+                (":authority", "admin.example"),
             ]
             .map(|(n, v)| (n.to_owned(), v.to_owned()))
         );

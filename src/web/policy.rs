@@ -217,6 +217,13 @@ impl WebPolicy {
         output(&self.inner.token_endpoint().map(|e| e.summary()))
     }
 
+    /// The clusters its remote issuers call (name, host, port, TLS files),
+    /// for a generated Envoy config.
+    #[wasm_bindgen(getter, js_name = remoteClusters)]
+    pub fn remote_clusters(&self) -> Result<JsValue, JsValue> {
+        output(&self.inner.remote_clusters())
+    }
+
     /// What loading skipped (e.g. a JWKS's encryption keys), each naming
     /// its JSON path.
     #[wasm_bindgen(getter)]

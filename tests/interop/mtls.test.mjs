@@ -1,4 +1,4 @@
-// Certificate-bound access tokens (RFC 8705 §3) end to end: certificates
+// Mutual TLS (RFC 8705) end to end. Certificate-bound access tokens (§3): certificates
 // made here with openssl, node-oidc-provider (its mTLS feature, behind an
 // HTTPS server that asks for client certificates) binds the tokens it
 // issues to the client's certificate, and a real Envoy, configured by
@@ -6,6 +6,9 @@
 // passes on a connection with its certificate; with another certificate, or
 // none, it is refused. A second Envoy takes any (self-signed) certificate,
 // RFC 8705's self_signed_tls_client_auth: the token's binding decides.
+// And PingAccess's third way to authenticate to the token provider (§2):
+// rolegate introspects the provider's opaque tokens over a cluster whose
+// TLS, from the policy's remote.tls, presents rolegate's client certificate.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -17,7 +20,7 @@ import { X509Certificate, createHash } from 'node:crypto';
 import Provider from 'oidc-provider';
 import { mintToken } from '../../pkg/node.js';
 import { loadKeys, publicJwk } from '../vectors/runner.mjs';
-import { startEnvoy, startUpstream, freePort } from '../envoy/harness.mjs';
+import { startEnvoy, startUpstream, freePort, rawRequest } from '../envoy/harness.mjs';
 
 const keys = loadKeys();
 const SECRET = 'a-client-secret-of-some-length';
@@ -29,6 +32,9 @@ let providerPort;
 let upstream;
 let envoy;
 let selfSigned;
+let introspecting;
+let issuer;
+const OPAQUE = 'urn:admin-api:opaque';
 
 /** openssl, quietly. */
 function openssl(...args) {
@@ -59,20 +65,30 @@ before(async () => {
   certificate('alice', 'alice');
   certificate('mallory', 'mallory');
   certificate('self', 'self-signed client', { ca: false });
+  certificate('rolegate', 'rolegate');
 
   providerPort = await freePort();
-  const issuer = `https://127.0.0.1:${providerPort}`;
+  issuer = `https://127.0.0.1:${providerPort}`;
   const provider = new Provider(issuer, {
     clients: [{ client_id: 'svc', client_secret: SECRET, grant_types: ['client_credentials'], redirect_uris: [], response_types: [],
-      token_endpoint_auth_method: 'client_secret_basic', tls_client_certificate_bound_access_tokens: true }],
+      token_endpoint_auth_method: 'client_secret_basic', tls_client_certificate_bound_access_tokens: true },
+    // rolegate, introspecting with its client certificate (RFC 8705 §2.1).
+    { client_id: 'rolegate', grant_types: [], redirect_uris: [], response_types: [],
+      token_endpoint_auth_method: 'tls_client_auth', tls_client_auth_subject_dn: 'CN=rolegate' }],
     jwks: { keys: [{ ...keys['rsa-a'], use: 'sig', alg: 'RS256' }] },
     scopes: ['admin'],
     features: {
       devInteractions: { enabled: false },
       clientCredentials: { enabled: true },
+      introspection: { enabled: true },
       mTLS: {
         enabled: true,
         certificateBoundAccessTokens: true,
+        tlsClientAuth: true,
+        // The CA check is the TLS server's (ca below); the subject names the client.
+        certificateAuthorized: (ctx) => ctx.socket.authorized === true,
+        certificateSubjectMatches: (ctx, property, expected) => property === 'tls_client_auth_subject_dn'
+          && `CN=${ctx.socket.getPeerCertificate().subject?.CN}` === expected,
         // The certificate the TLS socket received, as PEM.
         getCertificate: (ctx) => {
           const raw = ctx.socket.getPeerCertificate?.()?.raw;
@@ -83,11 +99,12 @@ before(async () => {
         enabled: true,
         defaultResource: () => 'urn:admin-api',
         useGrantedResource: () => true,
-        getResourceServerInfo: () => ({ scope: 'admin', audience: 'admin-api', accessTokenFormat: 'jwt', jwt: { sign: { alg: 'RS256' } } }),
+        getResourceServerInfo: (ctx, resource) => ({ scope: 'admin', audience: 'admin-api',
+          ...(resource === OPAQUE ? { accessTokenFormat: 'opaque' } : { accessTokenFormat: 'jwt', jwt: { sign: { alg: 'RS256' } } }) }),
       },
     },
   });
-  providerServer = createServer({ key: read('server.key'), cert: read('server.pem'), requestCert: true, rejectUnauthorized: false }, provider.callback());
+  providerServer = createServer({ key: read('server.key'), cert: read('server.pem'), ca: read('ca.pem'), requestCert: true, rejectUnauthorized: false }, provider.callback());
   providerServer.listen(providerPort, '127.0.0.1');
   await new Promise((r) => providerServer.once('listening', r));
 
@@ -101,10 +118,21 @@ before(async () => {
   // request without one reaches rolegate); and any certificate, required.
   envoy = await startEnvoy({ policies: [policy(issuer)], upstreamPort: upstream.port, tls: { ...tls, clientCa: file('ca.pem') } });
   selfSigned = await startEnvoy({ policies: [policy('https://idp.test')], upstreamPort: upstream.port, tls });
+  // Introspection over mutual TLS: the clusters come from the policy
+  // (discovery's URL and remote.tls), with rolegate's certificate, and
+  // with one the provider does not take.
+  const introspected = (cluster, client) => ({
+    issuers: [{ issuer, audiences: ['admin-api'], algorithms: ['RS256'], discovery: `${issuer}/.well-known/openid-configuration`,
+      remote: { cluster, timeout_ms: 3000, tls: { ca: file('ca.pem'), certificate: file(`${client}.pem`), private_key: file(`${client}.key`) } },
+      introspection: { client_id: 'rolegate', client_auth: 'tls_client_auth', cache_seconds: 1 } }],
+    roles: [{ name: 'service', required_attributes: [{ claim: 'client_id', value: 'svc' }], rules: [{ effect: 'allow', methods: ['*'], paths: ['/**'] }] }],
+  });
+  introspecting = await startEnvoy({ policies: [introspected('as', 'rolegate'), introspected('as-wrong', 'mallory')], upstreamPort: upstream.port });
 });
 after(async () => {
   await envoy?.stop();
   await selfSigned?.stop();
+  await introspecting?.stop();
   await upstream?.close();
   providerServer?.closeAllConnections?.();
   providerServer?.close();
@@ -128,8 +156,8 @@ function https(port, { method = 'GET', path = '/x', headers = {}, body, client }
   });
 }
 
-async function boundToken(client) {
-  const form = new URLSearchParams({ grant_type: 'client_credentials', scope: 'admin', resource: 'urn:admin-api' }).toString();
+async function boundToken(client, resource = 'urn:admin-api') {
+  const form = new URLSearchParams({ grant_type: 'client_credentials', scope: 'admin', resource }).toString();
   const res = await https(providerPort, {
     method: 'POST', path: '/token', body: form, client,
     headers: { authorization: `Basic ${Buffer.from(`svc:${SECRET}`).toString('base64')}`, 'content-type': 'application/x-www-form-urlencoded' },
@@ -209,4 +237,19 @@ test('the CLI writes the TLS listener and decides with a client certificate file
   assert.equal(JSON.parse(other.out).cause, 'client_certificate_mismatch');
   assert.equal(JSON.parse(decide().out).cause, 'client_certificate_missing');
   assert.match(decide('--client-certificate', file('nothing.pem')).err, /neither a PEM file/);
+});
+
+test('rolegate introspects over mutual TLS (tls_client_auth): the provider takes its certificate, not another', { timeout: 30_000 }, async () => {
+  const token = await boundToken('alice', OPAQUE);
+  assert.equal(token.split('.').length, 1, 'opaque');
+  // Bound to alice's certificate too: over plain HTTP no connection has one,
+  // so the introspected token is refused for that, after introspection said yes.
+  const res = await rawRequest(introspecting.ports[0], { path: '/x', headers: [['authorization', `Bearer ${token}`]] });
+  assert.equal(res.status, 401, res.body);
+  assert.equal(JSON.parse(res.body).cause, 'client_certificate_missing');
+  // With another certificate the provider refuses rolegate: 503, and the log says why.
+  const refused = await rawRequest(introspecting.ports[1], { path: '/x', headers: [['authorization', `Bearer ${token}`]] });
+  assert.equal(refused.status, 503, refused.body);
+  assert.equal(JSON.parse(refused.body).cause, 'introspection_unavailable');
+  await introspecting.waitForLog(/introspection[^\n]*(401|invalid_client)/);
 });

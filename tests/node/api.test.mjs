@@ -244,6 +244,26 @@ test('envoyConfig refuses an invalid policy and options it does not know', () =>
   assert.match(envoyConfig(doc, { upstreamHost: '[::1]' }), /type: STATIC\n[^]*address: ::1, port_value/);
 });
 
+test('envoyConfig defines the clusters remote issuers call, with their TLS and rolegate\'s client certificate', () => {
+  const doc = JSON.parse(readFileSync(new URL('../../examples/pingaccess.json', import.meta.url), 'utf8'));
+  doc.issuers = [{ issuer: 'https://idp.example.com', audiences: ['a'], algorithms: ['RS256'],
+    discovery: 'https://idp.example.com:8443/.well-known/openid-configuration',
+    remote: { cluster: 'idp', tls: { ca: '/etc/envoy/idp-ca.pem', certificate: '/etc/envoy/rolegate.pem', private_key: '/etc/envoy/rolegate.key' } },
+    introspection: { client_id: 'rolegate', client_auth: 'tls_client_auth' } }];
+  assert.deepEqual(Policy.parse(doc).remoteClusters, [{ name: 'idp', host: 'idp.example.com', port: 8443,
+    tls: { ca: '/etc/envoy/idp-ca.pem', certificate: '/etc/envoy/rolegate.pem', private_key: '/etc/envoy/rolegate.key' } }]);
+  const yaml = envoyConfig(doc);
+  const cluster = yaml.slice(yaml.indexOf('  - name: idp'));
+  assert.match(cluster, /type: STRICT_DNS[^]*address: idp\.example\.com, port_value: 8443/);
+  assert.match(cluster, /UpstreamTlsContext\n {8}sni: "idp\.example\.com"/);
+  assert.match(cluster, /trusted_ca: \{filename: "\/etc\/envoy\/idp-ca\.pem"\}\n {12}match_typed_subject_alt_names:\n {12}- san_type: DNS\n {14}matcher: \{exact: "idp\.example\.com"\}/);
+  assert.match(cluster, /tls_certificates:\n {8}- certificate_chain: \{filename: "\/etc\/envoy\/rolegate\.pem"\}\n {10}private_key: \{filename: "\/etc\/envoy\/rolegate\.key"\}/);
+  // A cluster the caller defines keeps its address and gets the policy's TLS.
+  const given = envoyConfig(doc, { clusters: [{ name: 'idp', host: '10.0.0.9', port: 9443 }] });
+  assert.equal(given.match(/- name: idp\n/g).length, 1);
+  assert.match(given.slice(given.indexOf('  - name: idp')), /address: 10\.0\.0\.9, port_value: 9443[^]*UpstreamTlsContext/);
+});
+
 test('createClient adds a Pexip-style OAuth2 client and hands out its private key once', () => {
   const signing = generateKey({ alg: 'ES256', kid: 'node-1' }).privateJwk;
   const doc = {
