@@ -327,9 +327,9 @@ function upstreamTlsYaml(host, tls) {
   const isIp = isIpAddress(host);
   const clientCertificate = tls.certificate
     ? `
-        tls_certificates:
-        - certificate_chain: {filename: ${JSON.stringify(tls.certificate)}}
-          private_key: {filename: ${JSON.stringify(tls.private_key)}}`
+          tls_certificates:
+          - certificate_chain: {filename: ${JSON.stringify(tls.certificate)}}
+            private_key: {filename: ${JSON.stringify(tls.private_key)}}`
     : '';
   return `
     transport_socket:

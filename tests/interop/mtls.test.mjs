@@ -77,6 +77,7 @@ before(async () => {
       token_endpoint_auth_method: 'tls_client_auth', tls_client_auth_subject_dn: 'CN=rolegate' }],
     jwks: { keys: [{ ...keys['rsa-a'], use: 'sig', alg: 'RS256' }] },
     scopes: ['admin'],
+    clientAuthMethods: ['client_secret_basic', 'tls_client_auth'],
     features: {
       devInteractions: { enabled: false },
       clientCredentials: { enabled: true },
@@ -245,7 +246,7 @@ test('rolegate introspects over mutual TLS (tls_client_auth): the provider takes
   // Bound to alice's certificate too: over plain HTTP no connection has one,
   // so the introspected token is refused for that, after introspection said yes.
   const res = await rawRequest(introspecting.ports[0], { path: '/x', headers: [['authorization', `Bearer ${token}`]] });
-  assert.equal(res.status, 401, res.body);
+  assert.equal(res.status, 401, `${res.body}\n${introspecting.log()}`);
   assert.equal(JSON.parse(res.body).cause, 'client_certificate_missing');
   // With another certificate the provider refuses rolegate: 503, and the log says why.
   const refused = await rawRequest(introspecting.ports[1], { path: '/x', headers: [['authorization', `Bearer ${token}`]] });

@@ -257,7 +257,7 @@ test('envoyConfig defines the clusters remote issuers call, with their TLS and r
   assert.match(cluster, /type: STRICT_DNS[^]*address: idp\.example\.com, port_value: 8443/);
   assert.match(cluster, /UpstreamTlsContext\n {8}sni: "idp\.example\.com"/);
   assert.match(cluster, /trusted_ca: \{filename: "\/etc\/envoy\/idp-ca\.pem"\}\n {12}match_typed_subject_alt_names:\n {12}- san_type: DNS\n {14}matcher: \{exact: "idp\.example\.com"\}/);
-  assert.match(cluster, /tls_certificates:\n {8}- certificate_chain: \{filename: "\/etc\/envoy\/rolegate\.pem"\}\n {10}private_key: \{filename: "\/etc\/envoy\/rolegate\.key"\}/);
+  assert.match(cluster, /common_tls_context:[^]*\n {10}tls_certificates:\n {10}- certificate_chain: \{filename: "\/etc\/envoy\/rolegate\.pem"\}\n {12}private_key: \{filename: "\/etc\/envoy\/rolegate\.key"\}/);
   // A cluster the caller defines keeps its address and gets the policy's TLS.
   const given = envoyConfig(doc, { clusters: [{ name: 'idp', host: '10.0.0.9', port: 9443 }] });
   assert.equal(given.match(/- name: idp\n/g).length, 1);
