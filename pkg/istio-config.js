@@ -44,6 +44,7 @@ export function istioWasmPlugin(policy, options = {}) {
   // The filter would refuse an invalid policy; refuse it here, with its JSON path.
   const parsed = Policy.parse(text);
   const endpoint = parsed.tokenEndpoint;
+  const remote = parsed.remoteClusters;
   parsed.free();
   // A token request's body reaches a proxy-wasm filter only after its
   // headers go on, which on a sidecar's routes means to the application:
@@ -57,6 +58,7 @@ export function istioWasmPlugin(policy, options = {}) {
   const labels = selector && Object.keys(selector).length
     ? `  selector:\n    matchLabels:\n${Object.entries(selector).map(([k, v]) => `      ${q(k)}: ${q(v)}`).join('\n')}\n`
     : '';
+  const egress = remote.map((c) => egressYaml(c, name, namespace)).join('');
   return `apiVersion: extensions.istio.io/v1alpha1
 kind: WasmPlugin
 metadata:
@@ -68,5 +70,61 @@ ${imagePullPolicy ? `  imagePullPolicy: ${imagePullPolicy}\n` : ''}  # Before Is
   failStrategy: FAIL_CLOSE
   pluginName: rolegate
   pluginConfig: ${config}
+${egress}`;
+}
+
+/**
+ * What a remote issuer's calls need in the mesh: the authorization server as
+ * a ServiceEntry, and for https a DestinationRule whose sidecar originates
+ * the TLS — verifying the server with the policy's CA and, for mutual TLS,
+ * presenting rolegate's client certificate (files the sidecar must mount).
+ * The filter calls Istio's cluster for it, `outbound|PORT||HOST`, so the
+ * policy's `remote.cluster` must be that name.
+ */
+function egressYaml(cluster, name, namespace) {
+  const { host, port, tls } = cluster;
+  const istioName = `outbound|${port}||${host}`;
+  if (/^[0-9.]+$|:/.test(host)) {
+    throw new TypeError(`istioWasmPlugin: remote.cluster ${JSON.stringify(cluster.name)} reaches ${host}, an IP address; in Istio a ServiceEntry names a host name`);
+  }
+  if (cluster.name !== istioName) {
+    throw new TypeError(`istioWasmPlugin: in Istio the filter calls the mesh's cluster for the authorization server: set remote.cluster to ${JSON.stringify(istioName)} (not ${JSON.stringify(cluster.name)})`);
+  }
+  const q = JSON.stringify;
+  const slug = host.replace(/[^a-z0-9-]+/gi, '-').toLowerCase().replace(/^-+|-+$/g, '').slice(0, 40);
+  const meta = (kind) => `metadata:
+  name: ${name}-${kind}-${slug}
+${namespace ? `  namespace: ${namespace}
+` : ''}`;
+  const entry = `---
+# The authorization server rolegate calls (${tls ? 'TLS originated by the sidecar, below' : 'plain HTTP'}).
+apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+${meta('as')}spec:
+  hosts: [${q(host)}]
+  location: MESH_EXTERNAL
+  resolution: DNS
+  ports:
+  - {number: ${port}, name: http-${port}, protocol: HTTP}
+`;
+  if (!tls) return entry;
+  const client = tls.certificate
+    ? `
+        clientCertificate: ${q(tls.certificate)}
+        privateKey: ${q(tls.private_key)}`
+    : '';
+  return `${entry}---
+# The sidecar's TLS to it: the server checked against the policy's CA${tls.certificate ? ', rolegate\'s client certificate presented (mount the files into the sidecar)' : ''}.
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+${meta('tls')}spec:
+  host: ${q(host)}
+  trafficPolicy:
+    portLevelSettings:
+    - port: {number: ${port}}
+      tls:
+        mode: ${tls.certificate ? 'MUTUAL' : 'SIMPLE'}
+        sni: ${q(host)}
+        caCertificates: ${q(tls.ca)}${client}
 `;
 }

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { fileURLToPath } from 'node:url';
-import { parse } from 'yaml';
+import { parse, parseAllDocuments } from 'yaml';
 import { Policy, istioWasmPlugin } from '../../pkg/node.js';
 import { loadKeys } from '../vectors/runner.mjs';
 
@@ -57,6 +57,24 @@ test('istioWasmPlugin refuses an invalid policy, a missing image and options it 
   const r = (...args) => { try { execFileSync(process.execPath, [cli, 'istio-config', preset, ...args], { stdio: 'pipe' }); return 0; } catch (e) { return [e.status, String(e.stderr)]; } };
   assert.deepEqual(r('--image', image, '--selector', 'app')[0], 2);
   assert.match(r()[1], /--image is required/);
+});
+
+test('a remote issuer behind mutual TLS gets its ServiceEntry and the DestinationRule that presents rolegate\'s certificate', () => {
+  const doc = JSON.parse(readFileSync(preset, 'utf8'));
+  const issuer = (cluster) => ({ issuer: 'https://idp.example.com', audiences: ['a'], algorithms: ['RS256'],
+    discovery: 'https://idp.example.com/.well-known/openid-configuration',
+    remote: { cluster, tls: { ca: '/etc/rolegate/idp-ca.pem', certificate: '/etc/rolegate/client.pem', private_key: '/etc/rolegate/client.key' } },
+    introspection: { client_id: 'rolegate', client_auth: 'tls_client_auth' } });
+  const image = 'oci://r.example/rolegate/filter:0.1.0';
+  const docs = parseAllDocuments(istioWasmPlugin({ ...doc, issuers: [issuer('outbound|443||idp.example.com')] }, { image, namespace: 'admin' })).map((d) => d.toJS());
+  assert.deepEqual(docs.map((d) => d.kind), ['WasmPlugin', 'ServiceEntry', 'DestinationRule']);
+  const [, entry, rule] = docs;
+  assert.deepEqual(entry.spec, { hosts: ['idp.example.com'], location: 'MESH_EXTERNAL', resolution: 'DNS', ports: [{ number: 443, name: 'http-443', protocol: 'HTTP' }] });
+  assert.equal(entry.metadata.namespace, 'admin');
+  assert.deepEqual(rule.spec, { host: 'idp.example.com', trafficPolicy: { portLevelSettings: [{ port: { number: 443 },
+    tls: { mode: 'MUTUAL', sni: 'idp.example.com', caCertificates: '/etc/rolegate/idp-ca.pem', clientCertificate: '/etc/rolegate/client.pem', privateKey: '/etc/rolegate/client.key' } }] } });
+  // The filter calls Istio's cluster: any other name would find none.
+  assert.throws(() => istioWasmPlugin({ ...doc, issuers: [issuer('idp')] }, { image }), /set remote.cluster to "outbound\|443\|\|idp\.example\.com"/);
 });
 
 test('build-oci.sh makes a reproducible OCI image that skopeo reads, holding the filter as plugin.wasm', () => {
