@@ -366,6 +366,27 @@ fn administrators_list_active_tokens() {
     assert_eq!(tokens[1]["name"], "provisioning bot");
     assert_eq!(tokens[1]["role"], "provisioning");
     assert_eq!(tokens[1]["expires_at"], NOW + 3600);
+    // Pexip's "OAuth2 Tokens" view: what each token's role allows, in words.
+    let permissions = |i: usize| -> Vec<String> {
+        tokens[i]["permissions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p.as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(permissions(0)[0], "allows every method on /api/admin/**");
+    assert_eq!(
+        permissions(1)[0],
+        "allows reads (GET, HEAD) on /api/admin/configuration/v1/**, /api/admin/status/v1/**, /api/admin/history/v1/**"
+    );
+    assert!(permissions(1)[1].starts_with(
+        "allows writes (every method but GET and HEAD) on /api/admin/configuration/v1/conference/**"
+    ));
+    assert!(permissions(1)
+        .last()
+        .unwrap()
+        .starts_with("never writes to authentication configuration (/api/admin/configuration/v1/authentication/**"));
     assert_eq!(list(prov["access_token"].as_str(), NOW + 5).0, 403);
     assert_eq!(list(None, NOW + 5).0, 401);
     // Expired tokens leave the list.

@@ -229,6 +229,45 @@ impl Policy {
         clusters
     }
 
+    /// What role `name` may do, one sentence per rule in force (`allows
+    /// reads (GET, HEAD) on /api/**`), and what the authentication guard
+    /// forbids besides; `None` for no such role. Pexip's "OAuth2 Tokens"
+    /// view shows this beside each client's token.
+    pub fn permissions(&self, name: &str) -> Option<Vec<String>> {
+        let role = self.roles.iter().find(|r| r.name == name)?;
+        // Patterns as the client addresses them: behind the prefix.
+        let prefix = self.prefix.as_deref().unwrap_or_default();
+        let full = |p: &PathPattern| format!("{prefix}{}", p.as_str());
+        let mut out: Vec<String> = role
+            .rules
+            .iter()
+            .filter(|rule| rule.active)
+            .map(|rule| {
+                let paths: Vec<String> = rule.paths.iter().map(full).collect();
+                format!(
+                    "{} {} on {}",
+                    match rule.effect {
+                        Effect::Allow => "allows",
+                        Effect::Deny => "denies",
+                    },
+                    rule.methods.describe(),
+                    paths.join(", ")
+                )
+            })
+            .collect();
+        if !role.enabled {
+            out.insert(0, "the role is disabled: it grants nothing".to_owned());
+        }
+        if !self.allow_all_permissions && !self.authentication_paths.is_empty() {
+            let paths: Vec<String> = self.authentication_paths.iter().map(full).collect();
+            out.push(format!(
+                "never writes to authentication configuration ({}): allow_all_permissions is off",
+                paths.join(", ")
+            ));
+        }
+        Some(out)
+    }
+
     /// The token endpoint, when the policy has one.
     pub fn token_endpoint(&self) -> Option<&token_endpoint::TokenEndpoint> {
         self.token_endpoint.as_ref()

@@ -123,6 +123,19 @@ impl MethodSet {
         Ok(())
     }
 
+    /// The set in a person's words: `every method`, `reads (GET, HEAD)`,
+    /// `writes (every method but GET and HEAD)`, then any names.
+    pub fn describe(&self) -> String {
+        let mut parts: Vec<String> = match (self.read, self.write) {
+            (true, true) => vec!["every method".to_owned()],
+            (true, false) => vec!["reads (GET, HEAD)".to_owned()],
+            (false, true) => vec!["writes (every method but GET and HEAD)".to_owned()],
+            (false, false) => Vec::new(),
+        };
+        parts.extend(self.names.iter().cloned());
+        parts.join(", ")
+    }
+
     pub fn contains(&self, method: &str) -> bool {
         if is_read(method) {
             self.read || self.names.iter().any(|n| n == method)

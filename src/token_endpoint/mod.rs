@@ -545,7 +545,18 @@ impl Policy {
                        "cause": format!("listing tokens needs role {}", endpoint.active_tokens_role)}),
             ),
             Ok(_) => match store.active(request.now) {
-                Ok(tokens) => reply(200, json!({"tokens": tokens})),
+                // Pexip's "OAuth2 Tokens" view: each token with what its role allows.
+                Ok(tokens) => {
+                    let listed: Vec<Value> = tokens
+                        .iter()
+                        .map(|t| {
+                            let mut entry = json!(t);
+                            entry["permissions"] = json!(self.permissions(&t.role));
+                            entry
+                        })
+                        .collect();
+                    reply(200, json!({ "tokens": listed }))
+                }
                 Err(why) => reply(
                     503,
                     json!({"error": "temporarily_unavailable", "error_description": why}),
