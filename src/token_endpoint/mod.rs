@@ -551,7 +551,10 @@ impl Policy {
                         .iter()
                         .map(|t| {
                             let mut entry = json!(t);
-                            entry["permissions"] = json!(self.permissions(&t.role));
+                            if let Value::Object(fields) = &mut entry {
+                                fields
+                                    .insert("permissions".into(), json!(self.permissions(&t.role)));
+                            }
                             entry
                         })
                         .collect();
