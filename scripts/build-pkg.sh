@@ -13,7 +13,8 @@ build() { # cargo features, output name
   wasm-bindgen --target web --out-dir pkg/dist --out-name "$2" \
       target/wasm32-unknown-unknown/web/rolegate.wasm
   # Debian's wasm-opt (108) breaks wasm-bindgen output; npm binaryen works.
-  node_modules/.bin/wasm-opt -Oz \
+  # No browser reads the producers and target-features sections.
+  node_modules/.bin/wasm-opt -Oz --converge --strip-producers --strip-target-features \
       --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
       --enable-mutable-globals --enable-reference-types --enable-multivalue \
       "pkg/dist/$2_bg.wasm" -o "pkg/dist/$2_bg.wasm"
