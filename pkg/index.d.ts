@@ -7,10 +7,12 @@
 import type {
   Decision, Reason, Credential, RuleRef, RoleCheck, AttributeCheck, TraceStep,
   Matrix, MatrixRow, MatrixCell, MatrixDiff, DiffRow, DiffCell, Change, Presence, RoleSummary, EndpointSummary, ClientSummary, DecodedToken, JsonValue,
+  Binding, RemoteCluster, ClusterTls,
 } from './generated.js';
 export type {
   Decision, Reason, Credential, RuleRef, RoleCheck, AttributeCheck, TraceStep,
   Matrix, MatrixRow, MatrixCell, MatrixDiff, DiffRow, DiffCell, Change, Presence, RoleSummary, EndpointSummary, ClientSummary, DecodedToken, JsonValue,
+  Binding, RemoteCluster, ClusterTls,
 };
 /** The token endpoint as `policy.tokenEndpoint` reports it. */
 export type TokenEndpointSummary = EndpointSummary;

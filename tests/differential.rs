@@ -145,6 +145,7 @@ fn generate_differential_corpus() {
                     "request": {
                         "method": request.method, "path": request.path, "headers": request.headers,
                         "now": request.now, "claims": request.claims,
+                        "body": request.body, "client_certificate": request.client_certificate,
                     },
                     "decision": decision,
                 }));

@@ -19,6 +19,8 @@ test('the wasm build decides every mutated request like the native build', () =>
     if (!policies.has(key)) policies.set(key, Policy.parse(policy));
     const req = { method: request.method, path: request.path, headers: request.headers, now: request.now };
     if (request.claims) req.claims = request.claims;
+    if (request.body) req.body = true;
+    if (request.client_certificate) req.client_certificate = request.client_certificate;
     const got = policies.get(key).decide(req);
     try {
       assert.deepStrictEqual(got, decision);
