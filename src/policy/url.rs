@@ -25,13 +25,10 @@ impl Url {
             ),
             None => (rest, "/"),
         };
-        let authority_ok = !authority.is_empty()
-            && authority
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b"-._:[]".contains(&b));
-        if !authority_ok {
+        // One grammar for every host[:port] a policy names.
+        if normal_authority(authority, if scheme == "https" { "443" } else { "80" }).is_none() {
             return Err(format!(
-                "\"{authority}\" is not a host name (with an optional port)"
+                "\"{authority}\" is not a host name with an optional port (1-65535)"
             ));
         }
         if path.contains('#') || path.bytes().any(|b| b <= 0x20 || b == 0x7f) {
@@ -51,6 +48,62 @@ impl Url {
     }
 }
 
+/// `scheme://host[:port]` in the form two spellings of one origin share
+/// (RFC 3986 §6.2.2-3: lower-case scheme and host, no default port), or
+/// `None` when `text` is not an http(s) origin without path, user or query.
+pub(crate) fn normal_origin(text: &str) -> Option<String> {
+    let (scheme, authority) = text.split_once("://")?;
+    let scheme = scheme.to_ascii_lowercase();
+    let default_port = match scheme.as_str() {
+        "https" => "443",
+        "http" => "80",
+        _ => return None,
+    };
+    let authority = authority.strip_suffix('/').unwrap_or(authority);
+    normal_authority(authority, default_port).map(|a| format!("{scheme}://{a}"))
+}
+
+/// A host with an optional port, lower case, without the scheme's default
+/// port; `None` for anything else (user info, a path, an empty or bad port).
+pub(crate) fn normal_authority(authority: &str, default_port: &str) -> Option<String> {
+    let (host, port) = match authority.rsplit_once(':') {
+        // An IPv6 literal's colons are inside its brackets.
+        Some((host, port)) if !port.contains(']') => (host, Some(port)),
+        _ => (authority, None),
+    };
+    let host_ok = !host.is_empty()
+        && (host
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
+            || (host.starts_with('[')
+                && host.ends_with(']')
+                && host
+                    .bytes()
+                    .all(|b| b.is_ascii_hexdigit() || b"[]:.".contains(&b))));
+    if !host_ok {
+        return None;
+    }
+    let host = host.to_ascii_lowercase();
+    match port {
+        None => Some(host),
+        Some(port) => {
+            if port.is_empty() || port.len() > 5 || !port.bytes().all(|b| b.is_ascii_digit()) {
+                return None;
+            }
+            let number: u32 = port.parse().ok()?;
+            if number == 0 || number > 65_535 {
+                return None;
+            }
+            let port = number.to_string();
+            if port == default_port {
+                Some(host)
+            } else {
+                Some(format!("{host}:{port}"))
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -66,5 +119,43 @@ mod tests {
         assert!(Url::parse("https:///jwks").is_err());
         assert!(Url::parse("https://idp/a b").is_err());
         assert!(Url::parse("https://user@idp/").is_err());
+        assert!(Url::parse("https://a:b:c/").is_err());
+        assert!(Url::parse("https://idp:0/").is_err());
+        assert!(Url::parse("https://[::1]:8443/x").is_ok());
     }
+
+    #[test]
+    fn origins_have_one_spelling() {
+        assert_eq!(
+            normal_origin("HTTPS://Admin.Example.com:443").as_deref(),
+            Some("https://admin.example.com")
+        );
+        assert_eq!(
+            normal_origin("http://a:8080/").as_deref(),
+            Some("http://a:8080")
+        );
+        assert_eq!(normal_origin("http://a:80").as_deref(), Some("http://a"));
+        assert_eq!(
+            normal_origin("https://[::1]:8443").as_deref(),
+            Some("https://[::1]:8443")
+        );
+        assert_eq!(
+            normal_origin("https://a:08443").as_deref(),
+            Some("https://a:8443")
+        );
+        for bad in [
+            "admin.example.com",
+            "ftp://a",
+            "https://a/b",
+            "https://u@a",
+            "https://a:b:c",
+            "https://a:",
+            "https://a:70000",
+            "https://",
+            "https://a?x",
+        ] {
+            assert_eq!(normal_origin(bad), None, "{bad}");
+        }
+    }
+
 }
