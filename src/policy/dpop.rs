@@ -3,9 +3,9 @@
 
 use super::document::DpopDocument;
 use super::error::{JsonPath, PolicyError};
+pub(crate) use super::url::normal_origin;
 use crate::jose::alg::{Alg, KeyType};
 use crate::jose::keys;
-pub(crate) use super::url::normal_origin;
 
 /// How old a proof may be by default: RFC 9449 §11.1 suggests seconds to
 /// minutes; a minute absorbs a slow client without keeping many `jti`s.

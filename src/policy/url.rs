@@ -157,5 +157,4 @@ mod tests {
             assert_eq!(normal_origin(bad), None, "{bad}");
         }
     }
-
 }
