@@ -83,7 +83,7 @@ impl Policy {
         let view = request.view();
         // A DPoP-bound token is verified once like a bearer token; only its
         // decisions, which rest on each request's proof, are never kept.
-        let Some((_, candidate)) = view.token_candidate() else {
+        let Some((dpop, candidate)) = view.token_candidate() else {
             return Lookup::NoToken;
         };
         // Over the policy's cap it is refused unverified (and never sent to
@@ -92,6 +92,13 @@ impl Policy {
             return Lookup::NoToken;
         }
         let key = cache.key(candidate);
+        // A kept decision was made for a bearer token: a DPoP request with
+        // the same token and request line is another request.
+        if !options.explain && !dpop {
+            if let Some(decision) = cache.decision(&key, &view) {
+                return Lookup::Hit(decision);
+            }
+        }
         if let Some(hit) = self.decide_from_cache(cache, &key, request, &view, options, host) {
             return Lookup::Hit(hit);
         }
@@ -102,8 +109,8 @@ impl Policy {
         }
     }
 
-    /// A decision for a token in `cache`: the one made earlier for the same
-    /// request, else a new one from the verified claims (then kept).
+    /// A new decision from the verified claims of a token in `cache` (then
+    /// kept when it may be).
     fn decide_from_cache(
         &self,
         cache: &mut TokenCache,
@@ -113,14 +120,6 @@ impl Policy {
         options: DecideOptions,
         host: Host,
     ) -> Option<Rc<Decision>> {
-        // A kept decision was made for a bearer token: a DPoP request with
-        // the same token and request line is another request.
-        let dpop = view.token_candidate().is_some_and(|(dpop, _)| dpop);
-        if !options.explain && !dpop {
-            if let Some(decision) = cache.decision(key, view) {
-                return Some(decision);
-            }
-        }
         let verified = cache.get(key, request.now)?;
         let decision = Rc::new(self.evaluate(request, options, Prior::Verified(&verified), host));
         cache.remember(key, view, &decision);

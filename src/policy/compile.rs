@@ -193,7 +193,11 @@ fn compile_document(doc: PolicyDocument) -> Result<Policy, PolicyError> {
     };
 
     let dpop = super::dpop::compile(doc.dpop, &root.field("dpop"))?;
+    let verifies_bound_tokens = issuers
+        .iter()
+        .any(|i| i.bound_tokens != super::BoundTokens::Refuse);
     Ok(Policy {
+        verifies_bound_tokens,
         issuers,
         prefix_segments: prefix
             .iter()

@@ -50,6 +50,9 @@ pub struct Policy {
     pub(crate) token_endpoint: Option<token_endpoint::TokenEndpoint>,
     /// What DPoP proofs must name (defaults without a `dpop` object).
     pub(crate) dpop: dpop::DpopSettings,
+    /// Some issuer's bound tokens are verified: read for every header of
+    /// every request, so worked out once.
+    pub(crate) verifies_bound_tokens: bool,
     /// What loading skipped (keys of a JWKS not for signatures, ...), each
     /// naming its JSON path.
     pub(crate) notices: Vec<String>,
@@ -212,9 +215,7 @@ impl Policy {
     /// is not `refuse`): then decisions read the `DPoP` header, the
     /// request's origin and the connection's client certificate.
     pub fn verifies_bound_tokens(&self) -> bool {
-        self.issuers
-            .iter()
-            .any(|i| i.bound_tokens != BoundTokens::Refuse)
+        self.verifies_bound_tokens
     }
 
     /// The clusters its remote issuers call, for a generated Envoy config
