@@ -39,13 +39,6 @@ pub(crate) enum Presented<'r> {
     Claims,
 }
 
-/// What the binding checks found.
-#[derive(Debug, Default)]
-pub(crate) struct Bound {
-    /// The verified proof, which the host must never accept again.
-    pub proof: Option<ProofUse>,
-}
-
 /// The bindings a token's `cnf` names that rolegate verifies (whether this
 /// request proves them is [`check`]'s to say).
 pub(crate) fn carried(claims: &Map<String, Value>) -> Option<Binding> {
@@ -106,7 +99,8 @@ pub(crate) struct Judged<'a> {
     pub path: &'a str,
 }
 
-/// The binding checks of a token whose signature and claims passed.
+/// The binding checks of a token whose signature and claims passed; the
+/// verified DPoP proof, if any, which the host must never accept again.
 pub(crate) fn check(
     settings: &DpopSettings,
     issuer: &Issuer,
@@ -115,7 +109,7 @@ pub(crate) fn check(
     request: &Request,
     judged: &Judged,
     trace: &mut Tracer,
-) -> Result<Bound, TokenError> {
+) -> Result<Option<ProofUse>, TokenError> {
     use TokenErrorKind::*;
     let cnf = Confirmation::read(claims)?;
     match (issuer.bound_tokens, cnf.is_bound()) {
@@ -135,7 +129,7 @@ pub(crate) fn check(
         }
         _ => {}
     }
-    let mut bound = Bound::default();
+    let mut proof = None;
     match (presented, cnf.jkt) {
         (Presented::Bearer, Some(_)) => {
             return fail(
@@ -152,8 +146,7 @@ pub(crate) fn check(
             )
         }
         (Presented::Dpop(token), Some(jkt)) => {
-            let proof = check_proof(settings, token, jkt, request, judged, trace)?;
-            bound.proof = Some(proof);
+            proof = Some(check_proof(settings, token, jkt, request, judged, trace)?);
         }
         (Presented::Claims, Some(_)) => {
             trace.step("token.binding", true, || {
@@ -167,7 +160,7 @@ pub(crate) fn check(
     if let Some(x5t) = cnf.x5t {
         check_certificate(x5t, request, trace)?;
     }
-    Ok(bound)
+    Ok(proof)
 }
 
 /// The token's `cnf` (RFC 7800 §3.1): the bindings rolegate verifies, and
@@ -555,18 +548,12 @@ fn request_origins(settings: &DpopSettings, request: &Request) -> Result<Vec<Str
     if !settings.origins.is_empty() {
         return Ok(settings.origins.clone());
     }
-    fn one<'r>(request: &'r Request, name: &'r str) -> Option<&'r str> {
-        let mut values = request.header_values(name);
-        match (values.next(), values.next()) {
-            (Some(v), None) => Some(v.trim()),
-            _ => None,
-        }
-    }
-    let scheme = one(request, ":scheme").ok_or(
+    let scheme = request.only_value(":scheme").ok_or(
         "the request's scheme is not known (no :scheme); set dpop.origins to the origins clients address",
     )?;
-    let authority = one(request, ":authority")
-        .or_else(|| one(request, "host"))
+    let authority = request
+        .only_value(":authority")
+        .or_else(|| request.only_value("host"))
         .ok_or("the request names no single host (:authority or Host); set dpop.origins")?;
     normal_origin(&format!("{scheme}://{authority}"))
         .map(|o| vec![o])
@@ -586,7 +573,11 @@ pub(crate) fn fresh_nonce(settings: &DpopSettings, now: u64) -> Option<String> {
     let secret = settings.nonce_secret.as_deref()?;
     let window = now / settings.max_age.max(1);
     let mut bytes = window.to_be_bytes().to_vec();
-    bytes.extend_from_slice(nonce_mac(secret, window).get(..NONCE_MAC_BYTES)?);
+    let tag = {
+        use hmac::Mac as _;
+        nonce_mac(secret, window)?.finalize().into_bytes()
+    };
+    bytes.extend_from_slice(tag.get(..NONCE_MAC_BYTES)?);
     Some(b64url_encode(&bytes))
 }
 
@@ -611,27 +602,19 @@ fn nonce_is_fresh(secret: &[u8], max_age: u64, nonce: &str, now: u64) -> bool {
     nonce_mac_verifies(secret, window, mac)
 }
 
-fn nonce_mac(secret: &[u8], window: u64) -> Vec<u8> {
+/// The nonce MAC of `window` under `secret`, before it is finalised.
+fn nonce_mac(secret: &[u8], window: u64) -> Option<hmac::Hmac<sha2::Sha256>> {
     use hmac::Mac as _;
-    match hmac::Hmac::<sha2::Sha256>::new_from_slice(secret) {
-        Ok(mut mac) => {
-            mac.update(b"rolegate dpop nonce ");
-            mac.update(&window.to_be_bytes());
-            mac.finalize().into_bytes().to_vec()
-        }
-        Err(_) => Vec::new(),
-    }
+    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(secret).ok()?;
+    mac.update(b"rolegate dpop nonce ");
+    mac.update(&window.to_be_bytes());
+    Some(mac)
 }
 
 fn nonce_mac_verifies(secret: &[u8], window: u64, tag: &[u8]) -> bool {
     use hmac::Mac as _;
-    let Ok(mut mac) = hmac::Hmac::<sha2::Sha256>::new_from_slice(secret) else {
-        return false;
-    };
-    mac.update(b"rolegate dpop nonce ");
-    mac.update(&window.to_be_bytes());
     // Constant time: a nonce's MAC must not be guessable byte by byte.
-    mac.verify_truncated_left(tag).is_ok()
+    nonce_mac(secret, window).is_some_and(|mac| mac.verify_truncated_left(tag).is_ok())
 }
 
 #[cfg(test)]

@@ -273,13 +273,7 @@ impl<'p> Evaluation<'p> {
         if !self.policy.bypass_cors_preflight || req.method != "OPTIONS" {
             return Ok(());
         }
-        let one = |name| {
-            let mut values = req.header_values(name);
-            match (values.next(), values.next()) {
-                (Some(v), None) if !v.trim().is_empty() => Some(v.trim()),
-                _ => None,
-            }
-        };
+        let one = |name| req.only_value(name).filter(|v| !v.is_empty());
         let genuine = one("origin").is_some_and(is_serialized_origin)
             && one("access-control-request-method").is_some_and(is_token)
             && self.methods.len() == 1
@@ -550,7 +544,7 @@ impl<'p> Evaluation<'p> {
             methods: &self.methods,
             path: self.path.as_deref().unwrap_or_default(),
         };
-        let bound = binding::check(
+        let proof = binding::check(
             &self.policy.dpop,
             issuer,
             &claims,
@@ -560,7 +554,7 @@ impl<'p> Evaluation<'p> {
             &mut self.trace,
         )
         .map_err(|err| self.invalid_token(err))?;
-        if let Some(proof) = bound.proof {
+        if let Some(proof) = proof {
             self.remember_proof(&proof, req.now)?;
         }
         Ok(claims)

@@ -272,6 +272,16 @@ impl Request {
         })
     }
 
+    /// The value of a header sent exactly once, trimmed; `None` when it is
+    /// absent or repeated (a repeated one cannot be read one way only).
+    pub(crate) fn only_value<'a>(&'a self, name: &'a str) -> Option<&'a str> {
+        let mut values = self.header_values(name);
+        match (values.next(), values.next()) {
+            (Some(value), None) => Some(value.trim()),
+            _ => None,
+        }
+    }
+
     /// Every value of a header, in order, under every spelling of its name
     /// (see `same_header_name`).
     pub fn header_values<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
