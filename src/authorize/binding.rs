@@ -14,6 +14,7 @@ use crate::jose::token::{
     fail, instant, normalise_media_type, numeric_date, CompactJws, TokenError, TokenErrorKind,
 };
 use crate::policy::dpop::{normal_origin, DpopSettings};
+use crate::policy::url::split_absolute;
 use crate::policy::{BoundTokens, Issuer};
 use crate::request::Request;
 use serde_json::{Map, Value};
@@ -518,16 +519,8 @@ fn uri_mismatch(htu: &str, why: impl std::fmt::Display) -> TokenError {
 /// normal forms of RFC 3986 §6.2.2-3).
 pub(crate) fn split_htu(htu: &str) -> Result<(String, String), TokenError> {
     let without_query = htu.split(['?', '#']).next().unwrap_or_default();
-    let (scheme, rest) = without_query
-        .split_once("://")
-        .ok_or_else(|| uri_mismatch(htu, "not an absolute URI"))?;
-    let (authority, path) = match rest.find('/') {
-        Some(i) => (
-            rest.get(..i).unwrap_or_default(),
-            rest.get(i..).unwrap_or("/"),
-        ),
-        None => (rest, "/"),
-    };
+    let (scheme, authority, path) =
+        split_absolute(without_query).ok_or_else(|| uri_mismatch(htu, "not an absolute URI"))?;
     let origin = normal_origin(&format!("{scheme}://{authority}"))
         .ok_or_else(|| uri_mismatch(htu, "its scheme and host are not an http(s) origin"))?;
     let canonical = crate::request::path::canonicalize(path)

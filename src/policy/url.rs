@@ -10,21 +10,28 @@ pub struct Url {
     pub path: String,
 }
 
+/// An absolute URL's scheme, authority and path (with what follows it;
+/// `/` when there is none), as written: `None` without `://`. Each caller
+/// checks the parts as it must.
+pub(crate) fn split_absolute(text: &str) -> Option<(&str, &str, &str)> {
+    let (scheme, rest) = text.split_once("://")?;
+    Some(match rest.find('/') {
+        Some(i) => (
+            scheme,
+            rest.get(..i).unwrap_or_default(),
+            rest.get(i..).unwrap_or("/"),
+        ),
+        None => (scheme, rest, "/"),
+    })
+}
+
 impl Url {
     pub fn parse(text: &str) -> Result<Url, String> {
-        let (scheme, rest) = text
-            .split_once("://")
+        let (scheme, authority, path) = split_absolute(text)
             .ok_or_else(|| format!("\"{text}\" is not an absolute URL; write https://host/path"))?;
         if scheme != "https" && scheme != "http" {
             return Err(format!("scheme \"{scheme}\" is not http or https"));
         }
-        let (authority, path) = match rest.find('/') {
-            Some(i) => (
-                rest.get(..i).unwrap_or_default(),
-                rest.get(i..).unwrap_or("/"),
-            ),
-            None => (rest, "/"),
-        };
         // One grammar for every host[:port] a policy names.
         if normal_authority(authority, if scheme == "https" { "443" } else { "80" }).is_none() {
             return Err(format!(
