@@ -92,6 +92,12 @@ pub enum ProofMemoryError {
     Unavailable(String),
 }
 
+impl From<String> for ProofMemoryError {
+    fn from(why: String) -> Self {
+        ProofMemoryError::Unavailable(why)
+    }
+}
+
 /// The request facts a proof is held to, as rolegate judged them.
 pub(crate) struct Judged<'a> {
     /// The methods judged: the request's, then any override.

@@ -37,30 +37,30 @@ impl SharedDataStore {
     }
 }
 
-fn read<T: DeserializeOwned + Default>(key: &str) -> Result<(T, Option<u32>), String> {
-    let (bytes, cas) =
-        hostcalls::get_shared_data(key).map_err(|s| format!("shared data: {s:?}"))?;
-    let value = match bytes {
-        Some(bytes) if !bytes.is_empty() => {
-            serde_json::from_slice(&bytes).map_err(|e| format!("shared data {key}: {e}"))?
-        }
-        _ => T::default(),
-    };
-    Ok((value, cas))
+/// A JSON record's value (an empty or missing record: the default).
+fn decode<T: DeserializeOwned + Default>(key: &str, bytes: &[u8]) -> Result<T, String> {
+    if bytes.is_empty() {
+        return Ok(T::default());
+    }
+    serde_json::from_slice(bytes).map_err(|e| format!("shared data {key}: {e}"))
 }
 
-/// Read-modify-write with compare-and-swap; `change` returns its answer.
-fn update<T, R>(
+fn read<T: DeserializeOwned + Default>(key: &str) -> Result<T, String> {
+    let (bytes, _) = hostcalls::get_shared_data(key).map_err(|s| format!("shared data: {s:?}"))?;
+    decode(key, &bytes.unwrap_or_default())
+}
+
+/// Read-modify-write of a record's bytes with compare-and-swap; `change`
+/// returns its answer, or a refusal that leaves the record as it was.
+fn update_bytes<R, E: From<String>>(
     key: &str,
-    change: &mut dyn FnMut(&mut T) -> Result<R, Refusal>,
-) -> Result<R, Refusal>
-where
-    T: DeserializeOwned + Serialize + Default,
-{
+    change: &mut dyn FnMut(&mut Vec<u8>) -> Result<R, E>,
+) -> Result<R, E> {
     for _ in 0..CAS_RETRIES {
-        let (mut value, cas) = read::<T>(key)?;
-        let answer = change(&mut value)?;
-        let bytes = serde_json::to_vec(&value).map_err(|e| e.to_string())?;
+        let (bytes, cas) =
+            hostcalls::get_shared_data(key).map_err(|s| E::from(format!("shared data: {s:?}")))?;
+        let mut bytes = bytes.unwrap_or_default();
+        let answer = change(&mut bytes)?;
         // The host creates a missing key whatever the cas, and a cas of 0
         // means "unconditional": a key read as missing is written with a cas
         // no existing entry has, so a worker that created it meanwhile makes
@@ -68,12 +68,26 @@ where
         match hostcalls::set_shared_data(key, Some(&bytes), Some(cas.unwrap_or(CAS_ABSENT))) {
             Ok(()) => return Ok(answer),
             Err(Status::CasMismatch) => continue,
-            Err(status) => return Err(Refusal::Unavailable(format!("shared data: {status:?}"))),
+            Err(status) => return Err(E::from(format!("shared data: {status:?}"))),
         }
     }
-    Err(Refusal::Unavailable(
-        "shared data is too contended".to_owned(),
-    ))
+    Err(E::from("shared data is too contended".to_owned()))
+}
+
+/// [`update_bytes`] of a JSON record (empty: the default value).
+fn update<T, R>(
+    key: &str,
+    change: &mut dyn FnMut(&mut T) -> Result<R, Refusal>,
+) -> Result<R, Refusal>
+where
+    T: DeserializeOwned + Serialize + Default,
+{
+    update_bytes(key, &mut |bytes: &mut Vec<u8>| {
+        let mut value = decode::<T>(key, bytes)?;
+        let answer = change(&mut value)?;
+        *bytes = serde_json::to_vec(&value).map_err(|e| e.to_string())?;
+        Ok(answer)
+    })
 }
 
 impl TokenStore for SharedDataStore {
@@ -93,7 +107,7 @@ impl TokenStore for SharedDataStore {
     }
 
     fn active(&self, now: u64) -> Result<Vec<ActiveToken>, String> {
-        let (tokens, _) = read::<Vec<ActiveToken>>(&self.tokens_key)?;
+        let tokens = read::<Vec<ActiveToken>>(&self.tokens_key)?;
         Ok(tokens.into_iter().filter(|t| t.expires_at > now).collect())
     }
 }
@@ -110,28 +124,8 @@ impl ProofMemory for SharedDataProofs {
     ) -> Result<bool, ProofMemoryError> {
         let entry = ProofEntry::of(proof);
         let key = format!("rolegate/dpop/{}", entry.shard);
-        for _ in 0..CAS_RETRIES {
-            let (bytes, cas) = hostcalls::get_shared_data(&key)
-                .map_err(|s| ProofMemoryError::Unavailable(format!("shared data: {s:?}")))?;
-            let mut record = bytes.unwrap_or_default();
-            let answer = record_in_shard(&mut record, &entry, now, per_client);
-            // A refusal still writes back the record without entries too
-            // old to matter; a failed write of it changes nothing.
-            let write =
-                hostcalls::set_shared_data(&key, Some(&record), Some(cas.unwrap_or(CAS_ABSENT)));
-            match (answer, write) {
-                (Err(refusal), _) => return Err(refusal),
-                (Ok(answer), Ok(())) => return Ok(answer),
-                (Ok(_), Err(Status::CasMismatch)) => continue,
-                (Ok(_), Err(status)) => {
-                    return Err(ProofMemoryError::Unavailable(format!(
-                        "shared data: {status:?}"
-                    )))
-                }
-            }
-        }
-        Err(ProofMemoryError::Unavailable(
-            "shared data is too contended".to_owned(),
-        ))
+        update_bytes(&key, &mut |record| {
+            record_in_shard(record, &entry, now, per_client)
+        })
     }
 }
