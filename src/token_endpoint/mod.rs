@@ -429,14 +429,9 @@ impl Policy {
         endpoint: &TokenEndpoint,
     ) -> Result<Option<VerifiedProof>, Box<Reply>> {
         let proof_error = |e: TokenError| {
-            let mut r = oauth_error(
-                if e.kind == TokenErrorKind::DpopNonceRequired {
-                    "use_dpop_nonce"
-                } else {
-                    "invalid_dpop_proof"
-                },
-                e.detail,
-            );
+            // The resource's error codes (RFC 9449 §5 and §7.1 share them).
+            let code = e.kind.proof_error().unwrap_or("invalid_dpop_proof");
+            let mut r = oauth_error(code, e.detail);
             if e.kind == TokenErrorKind::DpopNonceRequired {
                 if let Some(nonce) = binding::fresh_nonce(&self.dpop, request.now) {
                     r.response.headers.push(("dpop-nonce", nonce));
