@@ -149,8 +149,6 @@ struct Evaluation<'p> {
     role_checks: Vec<RoleCheck>,
     binding: Option<Binding>,
     dpop_nonce: Option<String>,
-    /// The request's time (for a nonce in a refusal).
-    now: u64,
     /// The host's memory of used DPoP proofs, when it keeps one.
     proofs: Option<&'p mut (dyn ProofMemory + 'static)>,
 }
@@ -174,13 +172,11 @@ impl<'p> Evaluation<'p> {
             role_checks: Vec::new(),
             binding: None,
             dpop_nonce: None,
-            now: 0,
             proofs: None,
         }
     }
 
     fn run(&mut self, req: &Request, prior: Prior) -> Result<(), End> {
-        self.now = req.now;
         self.check_route(req)?;
         self.check_methods(req)?;
         self.check_body(req)?;
@@ -553,7 +549,13 @@ impl<'p> Evaluation<'p> {
             &judged,
             &mut self.trace,
         )
-        .map_err(|err| self.invalid_token(err))?;
+        .map_err(|err| {
+            // Refused for want of a nonce: the answer carries a fresh one.
+            if err.kind == TokenErrorKind::DpopNonceRequired {
+                self.dpop_nonce = binding::fresh_nonce(&self.policy.dpop, req.now);
+            }
+            self.invalid_token(err)
+        })?;
         if let Some(proof) = proof {
             self.remember_proof(&proof, req.now)?;
         }
@@ -852,12 +854,7 @@ impl<'p> Evaluation<'p> {
         }
         let description = kind.description();
         let challenge = match kind.proof_error() {
-            Some(error) => {
-                if kind == TokenErrorKind::DpopNonceRequired {
-                    self.dpop_nonce = binding::fresh_nonce(&self.policy.dpop, self.now);
-                }
-                self.dpop_challenge(error, description)
-            }
+            Some(error) => self.dpop_challenge(error, description),
             // RFC 9449 §7.1: a token sent with the DPoP scheme, or a
             // DPoP-bound one sent as a bearer token, is answered in DPoP's terms.
             None if self.credential == Credential::Dpop || kind == TokenErrorKind::DpopBound => {
