@@ -366,10 +366,9 @@ fn compile_tls(
 /// `remote.tls` names others).
 fn cluster_definition(name: &str, url: &Url, tls: Option<ClusterTls>) -> RemoteCluster {
     let https = url.scheme == "https";
-    let (host, port) = match url.authority.rsplit_once(':') {
-        Some((host, port)) if !port.contains(']') => (host, port.parse().ok()),
-        _ => (url.authority.as_str(), None),
-    };
+    // Url::parse accepted the authority by the same grammar.
+    let (host, port) =
+        super::url::host_and_port(&url.authority).unwrap_or((url.authority.as_str(), None));
     RemoteCluster {
         name: name.to_owned(),
         host: host

@@ -33,7 +33,7 @@ impl Url {
             return Err(format!("scheme \"{scheme}\" is not http or https"));
         }
         // One grammar for every host[:port] a policy names.
-        if normal_authority(authority, if scheme == "https" { "443" } else { "80" }).is_none() {
+        if host_and_port(authority).is_none() {
             return Err(format!(
                 "\"{authority}\" is not a host name with an optional port (1-65535)"
             ));
@@ -62,17 +62,19 @@ pub(crate) fn normal_origin(text: &str) -> Option<String> {
     let (scheme, authority) = text.split_once("://")?;
     let scheme = scheme.to_ascii_lowercase();
     let default_port = match scheme.as_str() {
-        "https" => "443",
-        "http" => "80",
+        "https" => 443,
+        "http" => 80,
         _ => return None,
     };
     let authority = authority.strip_suffix('/').unwrap_or(authority);
     normal_authority(authority, default_port).map(|a| format!("{scheme}://{a}"))
 }
 
-/// A host with an optional port, lower case, without the scheme's default
-/// port; `None` for anything else (user info, a path, an empty or bad port).
-pub(crate) fn normal_authority(authority: &str, default_port: &str) -> Option<String> {
+/// An authority's host (an IPv6 literal keeps its brackets) and port, when
+/// it is a host name or IP literal with an optional port from 1 to 65535;
+/// `None` for anything else (user info, a path, an empty or bad port).
+/// The one host[:port] grammar of the policy's URLs and origins.
+pub(crate) fn host_and_port(authority: &str) -> Option<(&str, Option<u16>)> {
     let (host, port) = match authority.rsplit_once(':') {
         // An IPv6 literal's colons are inside its brackets.
         Some((host, port)) if !port.contains(']') => (host, Some(port)),
@@ -90,25 +92,27 @@ pub(crate) fn normal_authority(authority: &str, default_port: &str) -> Option<St
     if !host_ok {
         return None;
     }
-    let host = host.to_ascii_lowercase();
-    match port {
-        None => Some(host),
+    let port = match port {
+        None => None,
         Some(port) => {
             if port.is_empty() || port.len() > 5 || !port.bytes().all(|b| b.is_ascii_digit()) {
                 return None;
             }
-            let number: u32 = port.parse().ok()?;
-            if number == 0 || number > 65_535 {
-                return None;
-            }
-            let port = number.to_string();
-            if port == default_port {
-                Some(host)
-            } else {
-                Some(format!("{host}:{port}"))
-            }
+            Some(port.parse::<u16>().ok().filter(|n| *n != 0)?)
         }
-    }
+    };
+    Some((host, port))
+}
+
+/// A host with an optional port, lower case, without the scheme's default
+/// port (see [`host_and_port`]).
+pub(crate) fn normal_authority(authority: &str, default_port: u16) -> Option<String> {
+    let (host, port) = host_and_port(authority)?;
+    let host = host.to_ascii_lowercase();
+    Some(match port {
+        Some(port) if port != default_port => format!("{host}:{port}"),
+        _ => host,
+    })
 }
 
 #[cfg(test)]
